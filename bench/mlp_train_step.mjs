@@ -1,0 +1,106 @@
+// Train-step throughput of the MLP 784 -> H -> 10 (batch 256) for the trainable sets bias,
+// readout and full, next to this machine's sgemm rate measured in the same run.
+//
+// Useful FLOPs per sample (multiply-add = 2 flops; I = 784, O = 10):
+//   forward                       2 (I H + H O)
+//   bias:    + dA = dZ W2          2 H O               (bias gradients are sums, not counted)
+//   readout: + dW2 = dZ^T A        2 H O
+//   full:    + dW2, dA, dW1        2 H O + 2 H O + 2 I H
+// fraction of ceiling = useful FLOPs * samples/s / sgemm FLOP/s.
+//
+// Usage: node bench/mlp_train_step.mjs [--widths 256,1024,4096,16384] [--modes bias,readout,full]
+//        [--batch 256] [--seconds 3] [--backend cpu] [--out bench/results/mlp-train-step-cpu.json]
+import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import os from 'node:os';
+import { Dataset, MLP, Rng, measureSgemm, runtimeInfo } from '../dist/index.js';
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+const widths = arg('widths', '256,1024,4096,16384').split(',').map(Number);
+const modes = arg('modes', 'bias,readout,full').split(',');
+const batch = Number(arg('batch', '256'));
+const minSeconds = Number(arg('seconds', '3'));
+const backend = arg('backend', 'cpu');
+const out = arg('out', `bench/results/mlp-train-step-${backend}.json`);
+const I = 784;
+const O = 10;
+
+function usefulFlops(mode, H) {
+  const fwd = 2 * (I * H + H * O);
+  if (mode === 'bias') return fwd + 2 * H * O;
+  if (mode === 'readout') return fwd + 2 * H * O;
+  return fwd + 4 * H * O + 2 * I * H;
+}
+
+// Random inputs in [0, 1) and random labels: throughput does not depend on the values.
+const rng = new Rng(42);
+const nSamples = batch * 16;
+const x = new Float32Array(nSamples * I).map(() => rng.uniform());
+const labels = new Int32Array(nSamples).map(() => rng.int(O));
+const data = Dataset.classification(x, I, labels, O);
+
+async function ceiling() {
+  // The ceiling: the backend's sgemm on the first layer's product shape and on a large square.
+  const layer = await measureSgemm({ M: batch, N: 4096, K: I, transB: true, reps: 15, backend });
+  const square = await measureSgemm({ M: 2048, N: 2048, K: 2048, reps: 5, backend });
+  return { layerShape: layer.gflops, square2048: square.gflops, ceiling: Math.max(layer.gflops, square.gflops) };
+}
+
+async function timeMode(mode, H) {
+  const lr = mode === 'full' ? 1e-3 : 1e-2;
+  const model = await MLP.create({ inputSize: I, hidden: [H], outputSize: O, train: mode, seed: 1, backend, optimizer: { lr } });
+  const order = Int32Array.from({ length: nSamples }, (_, i) => i);
+  await model.trainIndices(data, order.subarray(0, batch * 2), batch, lr); // warm-up: workspace, caches
+  let samples = 0;
+  const t0 = performance.now();
+  while ((performance.now() - t0) / 1000 < minSeconds) {
+    await model.trainIndices(data, order, batch, lr);
+    samples += nSamples;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  model.dispose();
+  return samples / secs;
+}
+
+const before = await ceiling();
+const rows = [];
+for (const H of widths) {
+  for (const mode of modes) {
+    const sps = await timeMode(mode, H);
+    const gflops = (usefulFlops(mode, H) * sps) / 1e9;
+    rows.push({ width: H, mode, batch, samplesPerSec: sps, usefulGflops: gflops });
+  }
+}
+const after = await ceiling();
+const sgemm = Math.max(before.ceiling, after.ceiling);
+for (const r of rows) r.fractionOfSgemm = r.usefulGflops / sgemm;
+for (const H of widths) {
+  const bias = rows.find((r) => r.width === H && r.mode === 'bias');
+  const full = rows.find((r) => r.width === H && r.mode === 'full');
+  if (bias && full) bias.speedupOverFull = bias.samplesPerSec / full.samplesPerSec;
+}
+
+const result = {
+  benchmark: 'mlp-train-step',
+  date: new Date().toISOString(),
+  command: `node bench/mlp_train_step.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version },
+  runtime: runtimeInfo(),
+  backend,
+  sgemmGflops: { before, after, ceiling: sgemm },
+  rows,
+};
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
+renameSync(`${out}.tmp`, out);
+
+console.log(`sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  [layer shape ${before.layerShape.toFixed(1)}/${after.layerShape.toFixed(1)}, 2048^3 ${before.square2048.toFixed(1)}/${after.square2048.toFixed(1)}]`);
+console.log('| width | mode | samples/s | useful GFLOP/s | fraction of sgemm | bias speed-up over full |');
+console.log('|---:|---|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.width} | ${r.mode} | ${r.samplesPerSec.toFixed(0)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? r.speedupOverFull.toFixed(2) + 'x' : ''} |`);
+}
+console.log(`wrote ${out}`);

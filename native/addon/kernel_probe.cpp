@@ -1,0 +1,179 @@
+// runKernel(backend, op, args) -> Promise<outputs>: runs one backend kernel on host arrays, for
+// tests that check every kernel of every backend against a plain float64 reference (and the
+// CUDA kernels against the CPU ones). Inputs are copied to the device, outputs copied back.
+#include <napi.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../backend/backend.h"
+#include "async_job.h"
+
+namespace bl {
+
+namespace {
+
+struct ProbeJob {
+  std::string op;
+  std::map<std::string, std::vector<float>> f;   // float arrays in and out
+  std::map<std::string, std::vector<int32_t>> i;  // int arrays
+  std::map<std::string, double> n;                // scalars
+};
+
+std::vector<float>& need_f(ProbeJob& j, const char* k) {
+  auto it = j.f.find(k);
+  if (it == j.f.end()) fail("E_INVALID_ARG", std::string("runKernel: missing Float32Array '") + k + "'");
+  return it->second;
+}
+double need_n(ProbeJob& j, const char* k) {
+  auto it = j.n.find(k);
+  if (it == j.n.end()) fail("E_INVALID_ARG", std::string("runKernel: missing number '") + k + "'");
+  return it->second;
+}
+void need_len(const std::vector<float>& v, size_t n, const char* k) {
+  require(v.size() >= n, "E_SHAPE", std::string("runKernel: '") + k + "' needs " + std::to_string(n) + " elements, got " + std::to_string(v.size()));
+}
+
+// Device copy of a host float array; copied back by `back`.
+struct Dev {
+  std::shared_ptr<Backend> be;
+  DeviceBuffer buf;
+  Dev(std::shared_ptr<Backend> b, const std::vector<float>& host) : be(b), buf(b, host.size() * 4 + 4) {
+    be->upload(buf.data(), host.data(), host.size() * 4);
+  }
+  Dev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host) : be(b), buf(b, host.size() * 4 + 4) {
+    be->upload(buf.data(), host.data(), host.size() * 4);
+  }
+  void back(std::vector<float>& host) { be->download(host.data(), buf.data(), host.size() * 4); }
+};
+
+void run_probe(std::shared_ptr<Backend> be, ProbeJob& j) {
+  const std::string& op = j.op;
+  if (op == "gemm") {
+    const int M = (int)need_n(j, "M"), N = (int)need_n(j, "N"), K = (int)need_n(j, "K");
+    const bool ta = need_n(j, "transA") != 0, tb = need_n(j, "transB") != 0;
+    auto &A = need_f(j, "A"), &B = need_f(j, "B"), &C = need_f(j, "C");
+    need_len(A, (size_t)M * K, "A"); need_len(B, (size_t)K * N, "B"); need_len(C, (size_t)M * N, "C");
+    Dev a(be, A), b(be, B), c(be, C);
+    be->gemm(ta, tb, M, N, K, (float)need_n(j, "alpha"), a.buf.f32(), ta ? M : K, b.buf.f32(), tb ? K : N,
+             (float)need_n(j, "beta"), c.buf.f32(), N);
+    c.back(C);
+  } else if (op == "bias_act" || op == "act_backward") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
+    const Act act = static_cast<Act>((int)need_n(j, "act"));
+    auto& Z = need_f(j, op == "bias_act" ? "Z" : "G");
+    auto& other = need_f(j, op == "bias_act" ? "bias" : "A");
+    need_len(Z, (size_t)B * H, "Z/G"); need_len(other, op == "bias_act" ? (size_t)H : (size_t)B * H, "bias/A");
+    Dev z(be, Z), o(be, other);
+    if (op == "bias_act") be->bias_act(z.buf.f32(), o.buf.f32(), B, H, act);
+    else be->act_backward(z.buf.f32(), o.buf.f32(), B, H, act);
+    z.back(Z);
+  } else if (op == "column_sum") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
+    auto &G = need_f(j, "G"), &out = need_f(j, "out");
+    need_len(G, (size_t)B * H, "G"); need_len(out, H, "out");
+    Dev g(be, G), o(be, out);
+    be->column_sum(g.buf.f32(), B, H, (float)need_n(j, "beta"), o.buf.f32());
+    o.back(out);
+  } else if (op == "softmax_xent" || op == "mse") {
+    const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O");
+    auto& Y = need_f(j, "Y");
+    need_len(Y, (size_t)B * O, "Y");
+    std::vector<float>& dY = j.f["dY"];
+    dY.assign((size_t)B * O, 0.0f);
+    std::vector<float>& stats = j.f["stats"];
+    stats.assign(2, 0.0f);
+    Dev y(be, Y), d(be, dY), s(be, stats);
+    if (op == "softmax_xent") {
+      auto it = j.i.find("labels");
+      require(it != j.i.end() && it->second.size() >= (size_t)B, "E_INVALID_ARG", "runKernel: softmax_xent needs labels");
+      for (int b = 0; b < B; ++b) require(it->second[b] >= 0 && it->second[b] < O, "E_LABEL_RANGE", "label out of range");
+      Dev l(be, it->second);
+      be->softmax_xent(y.buf.f32(), l.buf.i32(), B, O, (float)need_n(j, "scale"), d.buf.f32(), s.buf.f32());
+    } else {
+      auto& T = need_f(j, "T");
+      need_len(T, (size_t)B * O, "T");
+      Dev t(be, T);
+      be->mse(y.buf.f32(), t.buf.f32(), B, O, (float)need_n(j, "scale"), d.buf.f32(), s.buf.f32());
+    }
+    d.back(dY);
+    s.back(stats);
+  } else if (op == "gather_rows") {
+    const int B = (int)need_n(j, "B"), D = (int)need_n(j, "D");
+    auto& src = need_f(j, "src");
+    auto it = j.i.find("idx");
+    require(it != j.i.end() && it->second.size() >= (size_t)B, "E_INVALID_ARG", "runKernel: gather_rows needs idx");
+    for (int b = 0; b < B; ++b)
+      require(it->second[b] >= 0 && (size_t)(it->second[b] + 1) * D <= src.size(), "E_INVALID_ARG", "idx out of range");
+    std::vector<float>& dst = j.f["dst"];
+    dst.assign((size_t)B * D, 0.0f);
+    Dev s(be, src), x(be, it->second), d(be, dst);
+    be->gather_rows(s.buf.f32(), x.buf.i32(), B, D, d.buf.f32());
+    d.back(dst);
+  } else if (op == "adam" || op == "sgd") {
+    auto &p = need_f(j, "p"), &g = need_f(j, "g");
+    const size_t n = p.size();
+    need_len(g, n, "g");
+    if (op == "adam") {
+      auto &m = need_f(j, "m"), &v = need_f(j, "v");
+      need_len(m, n, "m"); need_len(v, n, "v");
+      Dev dp(be, p), dg(be, g), dm(be, m), dv(be, v);
+      be->adam(dp.buf.f32(), dg.buf.f32(), dm.buf.f32(), dv.buf.f32(), n, (float)need_n(j, "lr"), (float)need_n(j, "beta1"),
+               (float)need_n(j, "beta2"), (float)need_n(j, "eps"), (float)need_n(j, "weightDecay"), (float)need_n(j, "bc1"),
+               (float)need_n(j, "bc2"));
+      dp.back(p); dm.back(m); dv.back(v);
+    } else {
+      auto& vel = need_f(j, "vel");
+      need_len(vel, n, "vel");
+      Dev dp(be, p), dg(be, g), dv(be, vel);
+      be->sgd(dp.buf.f32(), dg.buf.f32(), dv.buf.f32(), n, (float)need_n(j, "lr"), (float)need_n(j, "momentum"),
+              need_n(j, "nesterov") != 0, (float)need_n(j, "weightDecay"));
+      dp.back(p); dv.back(vel);
+    }
+  } else {
+    fail("E_INVALID_ARG", "runKernel: unknown op '" + op + "'");
+  }
+  be->synchronize();
+}
+
+}  // namespace
+
+Napi::Value RunKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Backend> be;
+  try {
+    be = get_backend(info[0].As<Napi::String>().Utf8Value());
+  } catch (const BlError& e) {
+    throw make_error(env, e.code(), e.what());
+  }
+  auto job = std::make_shared<ProbeJob>();
+  job->op = info[1].As<Napi::String>().Utf8Value();
+  Napi::Object args = info[2].As<Napi::Object>();
+  Napi::Array keys = args.GetPropertyNames();
+  for (uint32_t k = 0; k < keys.Length(); ++k) {
+    const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
+    Napi::Value v = args.Get(key);
+    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
+    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
+    else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+      auto a = v.As<Napi::Float32Array>();
+      job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
+    } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+      auto a = v.As<Napi::Int32Array>();
+      job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
+    } else {
+      throw make_error(env, "E_DTYPE", "runKernel: '" + key + "' must be a number, boolean, Float32Array or Int32Array");
+    }
+  }
+  return AsyncJob::run(
+      env, [=] { run_probe(be, *job); },
+      [job](Napi::Env env) {
+        Napi::Object out = Napi::Object::New(env);
+        for (auto& kv : job->f) out.Set(kv.first, to_float32_array(env, std::move(kv.second)));
+        return out;
+      });
+}
+
+}  // namespace bl

@@ -1,0 +1,46 @@
+/**
+ * biaslearn: neural networks with random frozen weights and learned biases.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './data/index.js';
+export { MLP, libraryVersion, type EvaluateOptions } from './model/mlp.js';
+export {
+  ACTIVATIONS,
+  LOSSES,
+  TRAINABLE_SETS,
+  DEFAULT_HIDDEN_INIT,
+  DEFAULT_READOUT_INIT,
+  DEFAULT_BIAS_INIT,
+  DEFAULT_OPTIMIZER,
+  resolveMLPConfig,
+  type Activation,
+  type LossName,
+  type TrainableSet,
+  type InitSpec,
+  type OptimizerOptions,
+  type OptimizerConfig,
+  type MLPOptions,
+  type MLPConfig,
+  type LayerConfig,
+} from './model/config.js';
+export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
+export { fit, type FitOptions } from './train/fit.js';
+export { History } from './train/history.js';
+export {
+  Callback,
+  LambdaCallback,
+  EarlyStopping,
+  ReduceLROnPlateau,
+  type Logs,
+  type BatchLogs,
+  type ProgressInfo,
+  type EarlyStoppingOptions,
+  type ReduceLROnPlateauOptions,
+} from './train/callbacks.js';
+export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
+export type { FitTarget, EvaluateResult, PassStats } from './train/fit_target.js';
+export { Rng } from './util/rng.js';
+export { runtimeInfo, setThreads, cudaAvailable, measureSgemm, type RuntimeInfo } from './runtime.js';
+export { generateWeights, type WeightDistribution } from './model/weights.js';
+export type { BackendName } from './native/binding.js';

@@ -1,0 +1,129 @@
+/**
+ * Checkpoint files: a versioned header plus the learned values only. Frozen weights are not
+ * stored; they are regenerated from the seed and distributions in the header.
+ *
+ * Layout (little-endian):
+ *   [0, 8)    magic "BIASLRN\n"
+ *   [8, 12)   uint32 format version (1)
+ *   [12, 16)  uint32 header length H
+ *   [16, 16+H) UTF-8 JSON header: { library, libraryVersion, model, tensors: [{ name, length }], metadata }
+ *   zero padding to a multiple of 4
+ *   float32 tensors in header order
+ *   uint32 CRC-32 of every byte before it
+ *
+ * Saving writes a temporary file in the same directory, fsyncs it and renames it over the
+ * target, so a crash leaves either the old file or the new one, never half of one.
+ */
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { endianness } from 'node:os';
+import { crc32 } from 'node:zlib';
+import { FileFormatError } from '../errors.js';
+
+export const CHECKPOINT_MAGIC = 'BIASLRN\n';
+export const CHECKPOINT_VERSION = 1;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+export interface CheckpointHeader {
+  library: 'biaslearn';
+  libraryVersion: string;
+  /** The resolved model configuration (architecture, seed, distributions, trainable set). */
+  model: Record<string, unknown> & { kind: string };
+  tensors: { name: string; length: number }[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface Checkpoint {
+  header: CheckpointHeader;
+  tensors: Record<string, Float32Array>;
+}
+
+export function encodeCheckpoint(header: Omit<CheckpointHeader, 'tensors'>, tensors: Record<string, Float32Array>): Buffer {
+  const names = Object.keys(tensors);
+  const full: CheckpointHeader = { ...header, tensors: names.map((name) => ({ name, length: tensors[name]!.length })) };
+  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  const headerEnd = 16 + json.length;
+  const dataStart = Math.ceil(headerEnd / 4) * 4;
+  const dataBytes = names.reduce((s, n) => s + tensors[n]!.length * 4, 0);
+  const buf = Buffer.alloc(dataStart + dataBytes + 4);
+  buf.write(CHECKPOINT_MAGIC, 0, 'latin1');
+  buf.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  buf.writeUInt32LE(json.length, 12);
+  json.copy(buf, 16);
+  let off = dataStart;
+  for (const n of names) {
+    const t = tensors[n]!;
+    if (LITTLE_ENDIAN) {
+      Buffer.from(t.buffer, t.byteOffset, t.byteLength).copy(buf, off);
+      off += t.byteLength;
+    } else {
+      for (let i = 0; i < t.length; i++, off += 4) buf.writeFloatLE(t[i]!, off);
+    }
+  }
+  buf.writeUInt32LE(crc32(buf.subarray(0, off)), off);
+  return buf;
+}
+
+export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
+  const bad = (msg: string): FileFormatError => new FileFormatError('E_FORMAT', path, msg);
+  if (buf.length < 20) throw bad(`file is ${buf.length} bytes, too short for a biaslearn checkpoint`);
+  if (buf.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw bad('bad magic: not a biaslearn checkpoint');
+  const version = buf.readUInt32LE(8);
+  if (version !== CHECKPOINT_VERSION) throw bad(`unsupported checkpoint format version ${version} (this library reads version ${CHECKPOINT_VERSION})`);
+  const storedCrc = buf.readUInt32LE(buf.length - 4);
+  if (crc32(buf.subarray(0, buf.length - 4)) !== storedCrc) throw bad('checksum mismatch: the file is truncated or corrupt');
+  const hlen = buf.readUInt32LE(12);
+  if (16 + hlen > buf.length - 4) throw bad('header length runs past the end of the file');
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
+  } catch (err) {
+    throw new FileFormatError('E_FORMAT', path, `header is not valid JSON: ${(err as Error).message}`);
+  }
+  if (header?.library !== 'biaslearn' || typeof header.model !== 'object' || !Array.isArray(header.tensors)) {
+    throw bad('header lacks library, model or tensors');
+  }
+  let off = Math.ceil((16 + hlen) / 4) * 4;
+  const tensors: Record<string, Float32Array> = {};
+  for (const t of header.tensors) {
+    if (typeof t?.name !== 'string' || !Number.isInteger(t.length) || t.length < 0) throw bad('malformed tensor entry in header');
+    const end = off + t.length * 4;
+    if (end > buf.length - 4) throw bad(`tensor ${t.name} runs past the end of the file`);
+    const arr = new Float32Array(t.length);
+    if (LITTLE_ENDIAN) new Uint8Array(arr.buffer).set(buf.subarray(off, end));
+    else for (let i = 0; i < t.length; i++) arr[i] = buf.readFloatLE(off + i * 4);
+    tensors[t.name] = arr;
+    off = end;
+  }
+  if (off !== buf.length - 4) throw bad(`${buf.length - 4 - off} unexpected bytes after the last tensor`);
+  return { header, tensors };
+}
+
+/** Writes atomically: temp file in the same directory, fsync, rename. */
+export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  let fh;
+  try {
+    fh = await open(tmp, 'w');
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw new FileFormatError('E_IO', path, `cannot write checkpoint: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FileFormatError('E_IO', path, code === 'ENOENT' ? 'no such checkpoint file' : `cannot read checkpoint: ${(err as Error).message}`, { cause: err });
+  }
+  return decodeCheckpoint(buf, path);
+}

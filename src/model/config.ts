@@ -1,0 +1,192 @@
+/**
+ * MLP configuration: what the user writes ({@link MLPOptions}) and the fully resolved form
+ * ({@link MLPConfig}) that a checkpoint stores and from which the frozen weights are regenerated.
+ */
+import { ValidationError } from '../errors.js';
+import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import type { BackendName } from '../native/binding.js';
+
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'identity'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export const LOSSES = ['softmax-cross-entropy', 'mse'] as const;
+export type LossName = (typeof LOSSES)[number];
+export const TRAINABLE_SETS = ['bias', 'readout', 'full'] as const;
+/**
+ * Which tensors learn. `bias`: every bias, all weights frozen (readout included), as in the
+ * paper. `readout`: the last layer's weights and bias (random-features baseline). `full`:
+ * everything. Or an explicit per-layer choice.
+ */
+export type TrainableSet = (typeof TRAINABLE_SETS)[number] | { layers: { weight: boolean; bias: boolean }[] };
+
+/**
+ * A tensor's initial distribution. `relative: true` divides `scale` by sqrt(fan_in):
+ * uniform[-a, a] with a = scale/sqrt(fan_in), or normal(0, sigma^2) with sigma = scale/sqrt(fan_in).
+ */
+export interface InitSpec {
+  dist: 'uniform' | 'normal' | 'zeros';
+  scale: number;
+  relative: boolean;
+}
+
+export interface OptimizerOptions {
+  type?: 'adam' | 'sgd';
+  /** Learning rate (the schedule's starting value). */
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+export type OptimizerConfig = Required<OptimizerOptions>;
+
+export interface MLPOptions {
+  inputSize: number;
+  /** Hidden widths, e.g. [4096] or 4096. */
+  hidden: number[] | number;
+  outputSize: number;
+  /** Hidden activation (the readout is linear). Default relu. */
+  activation?: Activation;
+  /** Default softmax-cross-entropy (classification); mse for regression. */
+  loss?: LossName;
+  /** Default 'bias'. */
+  train?: TrainableSet;
+  /** Seed of every frozen weight. Default 0. */
+  seed?: number;
+  /** Hidden-layer weight distribution; one spec for all, or one per layer (hidden + readout). */
+  weightInit?: Partial<InitSpec> | Partial<InitSpec>[];
+  /** Readout (last layer) weight distribution; overrides weightInit for the last layer. */
+  readoutInit?: Partial<InitSpec>;
+  /** Initial biases. Default zeros. */
+  biasInit?: Partial<InitSpec> | Partial<InitSpec>[];
+  optimizer?: OptimizerOptions;
+  backend?: BackendName;
+}
+
+export interface LayerConfig {
+  in: number;
+  out: number;
+  activation: Activation;
+  weightInit: InitSpec;
+  biasInit: InitSpec;
+  trainWeight: boolean;
+  trainBias: boolean;
+}
+
+export interface MLPConfig {
+  kind: 'mlp';
+  seed: number;
+  loss: LossName;
+  train: TrainableSet;
+  layers: LayerConfig[];
+  optimizer: OptimizerConfig;
+}
+
+/**
+ * Library defaults, chosen from measurements on Fashion-MNIST (see README "Defaults"):
+ * hidden weights uniform with a = sqrt(3)/sqrt(fan_in)... (set in DEFAULT_* below).
+ */
+export const DEFAULT_HIDDEN_INIT: InitSpec = { dist: 'uniform', scale: Math.sqrt(6), relative: true };
+export const DEFAULT_READOUT_INIT: InitSpec = { dist: 'uniform', scale: Math.sqrt(6), relative: true };
+export const DEFAULT_BIAS_INIT: InitSpec = { dist: 'zeros', scale: 0, relative: false };
+export const DEFAULT_OPTIMIZER: OptimizerConfig = {
+  type: 'adam',
+  lr: 1e-2,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+};
+
+function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
+  if (given === undefined) return { ...fallback };
+  if (typeof given !== 'object' || given === null) {
+    throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
+  }
+  const dist = given.dist === undefined ? fallback.dist : expectOneOf(`${name}.dist`, given.dist, ['uniform', 'normal', 'zeros'] as const);
+  const scale = given.scale === undefined ? fallback.scale : expectNumber(`${name}.scale`, given.scale, 0);
+  const relative = given.relative === undefined ? fallback.relative : given.relative;
+  if (typeof relative !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for ${name}.relative, got ${describe(relative)}`);
+  return { dist, scale, relative };
+}
+
+function pick<T>(v: T | T[] | undefined, i: number, count: number, name: string): T | undefined {
+  if (!Array.isArray(v)) return v;
+  if (v.length !== count) throw new ValidationError('E_CONFIG', `expected ${count} entries for ${name} (one per layer), got ${v.length}`);
+  return v[i];
+}
+
+export function resolveTrainable(train: TrainableSet, layerCount: number): { weight: boolean; bias: boolean }[] {
+  if (typeof train === 'string') {
+    expectOneOf('train', train, TRAINABLE_SETS);
+    return Array.from({ length: layerCount }, (_, l) => {
+      const last = l === layerCount - 1;
+      if (train === 'bias') return { weight: false, bias: true };
+      if (train === 'readout') return { weight: last, bias: last };
+      return { weight: true, bias: true };
+    });
+  }
+  if (typeof train !== 'object' || train === null || !Array.isArray(train.layers)) {
+    throw new ValidationError('E_INVALID_ARG', `expected 'bias', 'readout', 'full' or { layers: [...] } for train, got ${describe(train)}`);
+  }
+  if (train.layers.length !== layerCount) {
+    throw new ValidationError('E_CONFIG', `expected ${layerCount} entries in train.layers, got ${train.layers.length}`);
+  }
+  return train.layers.map((l, i) => {
+    if (typeof l?.weight !== 'boolean' || typeof l?.bias !== 'boolean') {
+      throw new ValidationError('E_INVALID_ARG', `expected { weight: boolean, bias: boolean } for train.layers[${i}], got ${describe(l)}`);
+    }
+    return { weight: l.weight, bias: l.bias };
+  });
+}
+
+export function resolveOptimizer(o: OptimizerOptions | undefined): OptimizerConfig {
+  const r = { ...DEFAULT_OPTIMIZER, ...(o ?? {}) };
+  expectOneOf('optimizer.type', r.type, ['adam', 'sgd'] as const);
+  expectNumber('optimizer.lr', r.lr, 0, Infinity, { exclusiveMin: true });
+  expectNumber('optimizer.beta1', r.beta1, 0, 1);
+  expectNumber('optimizer.beta2', r.beta2, 0, 1);
+  expectNumber('optimizer.eps', r.eps, 0);
+  expectNumber('optimizer.momentum', r.momentum, 0, 1);
+  expectNumber('optimizer.weightDecay', r.weightDecay, 0);
+  if (typeof r.nesterov !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for optimizer.nesterov, got ${describe(r.nesterov)}`);
+  return r;
+}
+
+/** Validates options and fills in every default. */
+export function resolveMLPConfig(o: MLPOptions): MLPConfig {
+  if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  const inputSize = expectInt('inputSize', o.inputSize, 1);
+  const outputSize = expectInt('outputSize', o.outputSize, 1);
+  const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
+  hidden.forEach((h, i) => expectInt(`hidden[${i}]`, h, 1));
+  const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);
+  const loss = expectOneOf('loss', o.loss ?? 'softmax-cross-entropy', LOSSES);
+  const seed = expectInt('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const sizes = [inputSize, ...hidden, outputSize];
+  const L = sizes.length - 1;
+  const train = o.train ?? 'bias';
+  const trainable = resolveTrainable(train, L);
+  const layers: LayerConfig[] = [];
+  for (let l = 0; l < L; l++) {
+    const last = l === L - 1;
+    // A single weightInit covers the hidden layers; an array gives one per layer, readout included.
+    const perLayer = pick(o.weightInit, l, L, 'weightInit');
+    const wGiven = last ? (o.readoutInit ?? (Array.isArray(o.weightInit) ? perLayer : undefined)) : perLayer;
+    const wFallback = last ? DEFAULT_READOUT_INIT : DEFAULT_HIDDEN_INIT;
+    layers.push({
+      in: sizes[l]!,
+      out: sizes[l + 1]!,
+      activation: last ? 'identity' : activation,
+      weightInit: resolveInit(last ? 'readoutInit' : `weightInit[${l}]`, wGiven, wFallback),
+      biasInit: resolveInit(`biasInit[${l}]`, pick(o.biasInit, l, L, 'biasInit'), DEFAULT_BIAS_INIT),
+      trainWeight: trainable[l]!.weight,
+      trainBias: trainable[l]!.bias,
+    });
+  }
+  if (!layers.some((l) => l.trainWeight || l.trainBias)) throw new ValidationError('E_CONFIG', 'nothing to train: every tensor is frozen');
+  return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer) };
+}

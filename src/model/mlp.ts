@@ -1,0 +1,299 @@
+/**
+ * A bias-learning multilayer perceptron: frozen random weights (regenerated from a seed, never
+ * stored), learned biases (or readout / everything / a per-layer choice).
+ *
+ * ```ts
+ * const model = await MLP.create({ inputSize: 784, hidden: [4096], outputSize: 10, train: 'bias' });
+ * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Dataset } from '../data/dataset.js';
+import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { nativeFor, packageRoot, type BackendName } from '../native/binding.js';
+import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
+import { deviceDataset } from '../train/device_data.js';
+import { fit, type FitOptions } from '../train/fit.js';
+import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
+import type { History } from '../train/history.js';
+import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './config.js';
+
+async function call<T>(p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    throw fromNativeError(err);
+  }
+}
+
+let cachedVersion: string | undefined;
+export function libraryVersion(): string {
+  if (!cachedVersion) {
+    try {
+      cachedVersion = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      cachedVersion = '0.0.0';
+    }
+  }
+  return cachedVersion;
+}
+
+function toNativeSpec(c: MLPConfig): NativeMlpSpec {
+  return {
+    seed: c.seed,
+    loss: c.loss,
+    optimizer: {
+      kind: c.optimizer.type,
+      beta1: c.optimizer.beta1,
+      beta2: c.optimizer.beta2,
+      eps: c.optimizer.eps,
+      momentum: c.optimizer.momentum,
+      nesterov: c.optimizer.nesterov,
+      weightDecay: c.optimizer.weightDecay,
+    },
+    layers: c.layers.map((l) => ({
+      in: l.in,
+      out: l.out,
+      activation: l.activation,
+      weightInit: l.weightInit,
+      biasInit: l.biasInit,
+      trainWeight: l.trainWeight,
+      trainBias: l.trainBias,
+    })),
+  };
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+}
+
+export class MLP implements FitTarget {
+  readonly config: MLPConfig;
+  readonly backend: BackendName;
+  private handle: NativeMlp | null;
+
+  private constructor(config: MLPConfig, backend: BackendName, handle: NativeMlp) {
+    this.config = config;
+    this.backend = backend;
+    this.handle = handle;
+  }
+
+  /** Builds the model; frozen weights are generated off the JS thread. */
+  static async create(options: MLPOptions): Promise<MLP> {
+    const config = resolveMLPConfig(options);
+    const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
+    return MLP.fromConfig(config, backend);
+  }
+
+  /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
+  static async fromConfig(config: MLPConfig, backend: BackendName = 'cpu'): Promise<MLP> {
+    const mod = nativeFor(backend);
+    const handle = await call(() => mod.createMlp(toNativeSpec(config), backend));
+    return new MLP(config, backend, handle);
+  }
+
+  get inputSize(): number {
+    return this.config.layers[0]!.in;
+  }
+  get outputSize(): number {
+    return this.config.layers[this.config.layers.length - 1]!.out;
+  }
+  get isClassifier(): boolean {
+    return this.config.loss === 'softmax-cross-entropy';
+  }
+  get baseLr(): number {
+    return this.config.optimizer.lr;
+  }
+
+  private live(): NativeMlp {
+    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
+    return this.handle;
+  }
+
+  private checkData(data: unknown, name: string): Dataset {
+    if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(data)}`);
+    if (data.inputSize !== this.inputSize) {
+      throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input features for ${name}, got ${data.inputSize}`);
+    }
+    if (data.outputSize !== this.outputSize) {
+      const what = this.isClassifier ? 'classes' : 'target columns';
+      throw new ValidationError('E_SHAPE', `expected ${this.outputSize} ${what} for ${name}, got ${data.outputSize}`);
+    }
+    return data;
+  }
+
+  /** Trains on `data` (see {@link FitOptions}); returns a History. Refuses a concurrent fit. */
+  fit(data: Dataset, options: FitOptions = {}): Promise<History> {
+    this.checkData(data, 'training data');
+    if (options.validationData) this.checkData(options.validationData, 'validationData');
+    return fit(this, data, options);
+  }
+
+  /** @internal Used by fit: one optimizer step per batch of consecutive `indices`. */
+  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats> {
+    const h = this.live();
+    const ds = await deviceDataset(data, this.backend);
+    return call(() => h.train(ds, indices, batchSize, lr));
+  }
+
+  /** Mean loss and (classification) accuracy over a dataset. */
+  async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
+    this.checkData(data, 'evaluation data');
+    const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
+    const h = this.live();
+    const ds = await deviceDataset(data, this.backend);
+    const s = await call(() => h.evaluate(ds, batchSize));
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < s.size.length; i++) {
+      loss += s.lossSum[i]!;
+      correct += s.correct[i]!;
+    }
+    return { loss: loss / data.n, n: data.n, ...(this.isClassifier ? { accuracy: correct / data.n } : {}) };
+  }
+
+  /** Outputs (logits for classification) for row-major inputs [n, inputSize] or a Dataset. */
+  async predict(x: Float32Array | Dataset): Promise<Float32Array> {
+    const input = x instanceof Dataset ? x.x : x;
+    if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
+    if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
+    if (input.length % this.inputSize !== 0) {
+      throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
+    }
+    expectFinite('x', input, this.inputSize);
+    const h = this.live();
+    return call(() => h.predict(input));
+  }
+
+  /** Predicted class (argmax of the logits) per row. */
+  async predictClasses(x: Float32Array | Dataset): Promise<Int32Array> {
+    const out = await this.predict(x);
+    const O = this.outputSize;
+    const n = out.length / O;
+    const cls = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let o = 1; o < O; o++) if (out[r * O + o]! > out[r * O + best]!) best = o;
+      cls[r] = best;
+    }
+    return cls;
+  }
+
+  /**
+   * Gradients of the mean loss over a batch for every learned tensor, without updating anything
+   * (for gradient checks and analysis). `loss` is the mean loss.
+   */
+  async gradients(batch: Dataset): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    this.checkData(batch, 'batch');
+    const h = this.live();
+    const t = batch.targets;
+    const r = await call(() => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
+    return { loss: r.loss / batch.n, grads: r.grads };
+  }
+
+  /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
+  learnedTensors(): { name: string; size: number }[] {
+    return this.live().params();
+  }
+
+  async getLearned(): Promise<Record<string, Float32Array>> {
+    const h = this.live();
+    return call(() => h.getParams());
+  }
+
+  async setLearned(values: Record<string, Float32Array>): Promise<void> {
+    const h = this.live();
+    for (const p of h.params()) {
+      const v = values[p.name];
+      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+      if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
+      expectFinite(p.name, v);
+    }
+    await call(() => h.setParams(values));
+  }
+
+  /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
+  async weights(layer: number): Promise<Float32Array> {
+    expectInt('layer', layer, 0, this.config.layers.length - 1);
+    const h = this.live();
+    return call(() => h.getTensor(layer, false));
+  }
+
+  /** Bias vector of layer l. */
+  async biases(layer: number): Promise<Float32Array> {
+    expectInt('layer', layer, 0, this.config.layers.length - 1);
+    const h = this.live();
+    return call(() => h.getTensor(layer, true));
+  }
+
+  /** Resets the optimizer's moments and step count (learned values stay). */
+  async resetOptimizer(): Promise<void> {
+    const h = this.live();
+    await call(() => h.resetOptimizer());
+  }
+
+  /**
+   * Writes a checkpoint: the resolved configuration (seed, distributions, trainable set) and the
+   * learned values only. Atomic: a temporary file renamed over `path`.
+   */
+  async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+    const tensors = await this.getLearned();
+    const buf = encodeCheckpoint(
+      { library: 'biaslearn', libraryVersion: libraryVersion(), model: this.config as unknown as CheckpointModel, ...(options.metadata ? { metadata: options.metadata } : {}) },
+      tensors,
+    );
+    await writeFileAtomic(path, buf);
+  }
+
+  /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
+  static async load(path: string, options: { backend?: BackendName } = {}): Promise<MLP> {
+    const { header, tensors } = await readCheckpoint(path);
+    if (header.model.kind !== 'mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not an MLP`);
+    const cfg = header.model as unknown as MLPConfig;
+    // Re-validate through the public resolver so a hand-edited header cannot smuggle bad values in.
+    let resolved: MLPConfig;
+    try {
+      resolved = resolveMLPConfig({
+      inputSize: cfg.layers?.[0]?.in as number,
+      hidden: (cfg.layers ?? []).slice(0, -1).map((l) => l.out),
+      outputSize: cfg.layers?.[cfg.layers.length - 1]?.out as number,
+      activation: cfg.layers?.[0]?.activation,
+      loss: cfg.loss,
+      train: cfg.layers ? { layers: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) } : cfg.train,
+      seed: cfg.seed,
+      weightInit: cfg.layers?.map((l) => l.weightInit),
+      biasInit: cfg.layers?.map((l) => l.biasInit),
+      optimizer: cfg.optimizer,
+      });
+    } catch (err) {
+      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+    }
+    resolved.train = cfg.train;
+    const model = await MLP.fromConfig(resolved, options.backend ?? 'cpu');
+    try {
+      await model.setLearned(tensors);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  /** Frees native memory now (otherwise freed when garbage-collected). */
+  dispose(): void {
+    if (this.handle) {
+      try {
+        this.handle.dispose();
+      } catch (err) {
+        throw fromNativeError(err);
+      }
+      this.handle = null;
+    }
+  }
+}
+
+type CheckpointModel = Record<string, unknown> & { kind: string };

@@ -1,0 +1,72 @@
+/**
+ * Loads the native addon. The CPU module (build/Release/biaslearn.node) is always built by
+ * `npm install`; the CUDA module (biaslearn_cuda.node) only by `npm run build:cuda`, and is
+ * loaded lazily the first time a model asks for `backend: 'cuda'`.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackendUnavailableError, BiasLearnError } from '../errors.js';
+import type { NativeModule } from './types.js';
+
+export type BackendName = 'cpu' | 'cuda';
+
+const require = createRequire(import.meta.url);
+
+/** The package root: the nearest ancestor directory whose package.json is named "biaslearn". */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'biaslearn') return dir;
+      } catch {
+        /* keep walking */
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new BiasLearnError('E_NATIVE', 'cannot find the biaslearn package root');
+    dir = up;
+  }
+}
+
+function candidates(file: string): string[] {
+  const root = packageRoot();
+  const fromEnv = process.env.BIASLEARN_BUILD_DIR;
+  return [...(fromEnv ? [join(fromEnv, file)] : []), join(root, 'build', 'Release', file), join(root, 'build', 'Debug', file)];
+}
+
+const loaded = new Map<BackendName, NativeModule>();
+
+/** The native module that serves `backend`. Throws a typed error saying why it cannot load. */
+export function nativeFor(backend: BackendName): NativeModule {
+  const hit = loaded.get(backend);
+  if (hit) return hit;
+  const file = backend === 'cuda' ? 'biaslearn_cuda.node' : 'biaslearn.node';
+  const path = candidates(file).find((p) => existsSync(p));
+  if (!path) {
+    if (backend === 'cuda') {
+      throw new BackendUnavailableError(
+        "backend 'cuda' is not built: run `npm run build:cuda` on a machine with the CUDA toolkit and cuBLAS",
+      );
+    }
+    throw new BiasLearnError('E_NATIVE', `the native addon is not built (looked for ${candidates(file).join(', ')}); run \`npm install\` or \`npm run build\``);
+  }
+  let mod: NativeModule;
+  try {
+    mod = require(path) as NativeModule;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (backend === 'cuda') throw new BackendUnavailableError(`backend 'cuda' could not be loaded from ${path}: ${reason}`);
+    throw new BiasLearnError('E_NATIVE', `the native addon at ${path} failed to load: ${reason}`, { cause: err });
+  }
+  loaded.set(backend, mod);
+  return mod;
+}
+
+/** The always-present CPU module. */
+export function native(): NativeModule {
+  return nativeFor('cpu');
+}
