@@ -8,19 +8,7 @@
   "targets": [
     {
       "target_name": "biaslearn",
-      "sources": [
-        "native/common/types.cpp",
-        "native/common/thread_pool.cpp",
-        "native/backend/registry.cpp",
-        "native/backend/cpu/cpu_backend.cpp",
-        "native/backend/cpu/cpu_gemm.cpp",
-        "native/backend/cpu/cpu_weights.cpp",
-        "native/data/device_dataset.cpp",
-        "native/mlp/mlp.cpp",
-        "native/addon/async_job.cpp",
-        "native/addon/addon.cpp",
-        "native/addon/kernel_probe.cpp"
-      ],
+      "sources": ["<!@(node scripts/native-sources.cjs)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++17"],

@@ -13,6 +13,7 @@
 #include "../data/device_dataset.h"
 #include "../mlp/mlp.h"
 #include "async_job.h"
+#include "exports_registry.h"
 
 namespace bl {
 
@@ -486,6 +487,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("runKernel", Napi::Function::New(env, RunKernel));
+  for (ExportsInit init : exports_registry()) init(env, exports);
   return exports;
 }
 

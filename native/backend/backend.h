@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "../common/error.h"
 #include "../common/types.h"
 
 namespace bl {
@@ -82,6 +83,13 @@ class Backend {
   // SGD with momentum: vel = mu vel + g; p -= lr * (nesterov ? g + mu vel : vel). mu = 0: plain SGD.
   virtual void sgd(float* p, const float* g, float* vel, size_t n, float lr, float momentum, bool nesterov,
                    float weight_decay) = 0;
+
+  // ---- extensions ----
+  // Kernels added for further model kinds (RNN, multi-task, ...) are declared below as virtual
+  // methods with a default body that throws unsupported(); a backend overrides the ones it has
+  // and reports them in supports(). Models check supports() and fail with a typed error.
+ protected:
+  [[noreturn]] void unsupported(const char* op) const;
 };
 
 // The CPU backend (always built). `threads` <= 0 means all hardware threads.

@@ -20,6 +20,10 @@ std::shared_ptr<Backend> get_backend(const std::string& name) {
   fail("E_INVALID_ARG", "expected 'cpu' or 'cuda' for backend, got '" + name + "'");
 }
 
+void Backend::unsupported(const char* op) const {
+  fail("E_BACKEND_UNAVAILABLE", std::string("the '") + name() + "' backend does not implement " + op);
+}
+
 std::string compiled_backends() {
 #ifdef BL_WITH_CUDA
   return "cpu,cuda";

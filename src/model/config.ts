@@ -84,8 +84,7 @@ export interface MLPConfig {
 }
 
 /**
- * Library defaults, chosen from measurements on Fashion-MNIST (see README "Defaults"):
- * hidden weights uniform with a = sqrt(3)/sqrt(fan_in)... (set in DEFAULT_* below).
+ * Library defaults, chosen from measurements on Fashion-MNIST (see README "Defaults").
  */
 export const DEFAULT_HIDDEN_INIT: InitSpec = { dist: 'uniform', scale: Math.sqrt(6), relative: true };
 export const DEFAULT_READOUT_INIT: InitSpec = { dist: 'uniform', scale: Math.sqrt(6), relative: true };

@@ -113,6 +113,18 @@ export class MLP implements FitTarget {
     return this.handle;
   }
 
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs native calls on this model one at a time, in call order (the native model owns one
+   * workspace). Concurrent predict/evaluate/save calls queue instead of failing.
+   */
+  private exclusive<T>(fn: (h: NativeMlp) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => call(() => fn(this.live())));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
   private checkData(data: unknown, name: string): Dataset {
     if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(data)}`);
     if (data.inputSize !== this.inputSize) {
@@ -126,7 +138,7 @@ export class MLP implements FitTarget {
   }
 
   /** Trains on `data` (see {@link FitOptions}); returns a History. Refuses a concurrent fit. */
-  fit(data: Dataset, options: FitOptions = {}): Promise<History> {
+  async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
     this.checkData(data, 'training data');
     if (options.validationData) this.checkData(options.validationData, 'validationData');
     return fit(this, data, options);
@@ -134,18 +146,18 @@ export class MLP implements FitTarget {
 
   /** @internal Used by fit: one optimizer step per batch of consecutive `indices`. */
   async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats> {
-    const h = this.live();
+    this.live();
     const ds = await deviceDataset(data, this.backend);
-    return call(() => h.train(ds, indices, batchSize, lr));
+    return this.exclusive((h) => h.train(ds, indices, batchSize, lr));
   }
 
   /** Mean loss and (classification) accuracy over a dataset. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
     this.checkData(data, 'evaluation data');
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
-    const h = this.live();
+    this.live();
     const ds = await deviceDataset(data, this.backend);
-    const s = await call(() => h.evaluate(ds, batchSize));
+    const s = await this.exclusive((h) => h.evaluate(ds, batchSize));
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < s.size.length; i++) {
@@ -164,8 +176,7 @@ export class MLP implements FitTarget {
       throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
     }
     expectFinite('x', input, this.inputSize);
-    const h = this.live();
-    return call(() => h.predict(input));
+    return this.exclusive((h) => h.predict(input));
   }
 
   /** Predicted class (argmax of the logits) per row. */
@@ -188,9 +199,8 @@ export class MLP implements FitTarget {
    */
   async gradients(batch: Dataset): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
     this.checkData(batch, 'batch');
-    const h = this.live();
     const t = batch.targets;
-    const r = await call(() => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
+    const r = await this.exclusive((h) => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
     return { loss: r.loss / batch.n, grads: r.grads };
   }
 
@@ -200,8 +210,7 @@ export class MLP implements FitTarget {
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
-    const h = this.live();
-    return call(() => h.getParams());
+    return this.exclusive((h) => h.getParams());
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
@@ -212,27 +221,24 @@ export class MLP implements FitTarget {
       if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
       expectFinite(p.name, v);
     }
-    await call(() => h.setParams(values));
+    await this.exclusive((hh) => hh.setParams(values));
   }
 
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    const h = this.live();
-    return call(() => h.getTensor(layer, false));
+    return this.exclusive((h) => h.getTensor(layer, false));
   }
 
   /** Bias vector of layer l. */
   async biases(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    const h = this.live();
-    return call(() => h.getTensor(layer, true));
+    return this.exclusive((h) => h.getTensor(layer, true));
   }
 
   /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
-    const h = this.live();
-    await call(() => h.resetOptimizer());
+    await this.exclusive((h) => h.resetOptimizer());
   }
 
   /**
@@ -275,10 +281,13 @@ export class MLP implements FitTarget {
     resolved.train = cfg.train;
     const model = await MLP.fromConfig(resolved, options.backend ?? 'cpu');
     try {
+      const expected = new Set(model.learnedTensors().map((t) => t.name));
+      const extra = Object.keys(tensors).filter((n) => !expected.has(n));
+      if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
       await model.setLearned(tensors);
     } catch (err) {
       model.dispose();
-      throw err;
+      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
     }
     return model;
   }

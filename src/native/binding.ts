@@ -4,33 +4,17 @@
  * loaded lazily the first time a model asks for `backend: 'cuda'`.
  */
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package_root.js';
 import { BackendUnavailableError, BiasLearnError } from '../errors.js';
+
+export { packageRoot };
 import type { NativeModule } from './types.js';
 
 export type BackendName = 'cpu' | 'cuda';
 
 const require = createRequire(import.meta.url);
-
-/** The package root: the nearest ancestor directory whose package.json is named "biaslearn". */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'biaslearn') return dir;
-      } catch {
-        /* keep walking */
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new BiasLearnError('E_NATIVE', 'cannot find the biaslearn package root');
-    dir = up;
-  }
-}
 
 function candidates(file: string): string[] {
   const root = packageRoot();

@@ -116,7 +116,7 @@ export class EarlyStopping extends Callback {
       return;
     }
     this.wait++;
-    if (this.wait > this.patience) {
+    if (this.wait >= Math.max(1, this.patience)) {
       this.stoppedEpoch = epoch;
       this.fitState.stopTraining = true;
     }

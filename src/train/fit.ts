@@ -84,7 +84,7 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
     let batchesPerChunk = 1;
     for (let epoch = 0; epoch < epochs && !state.stopTraining; epoch++) {
       const lr = schedule(epoch, target.baseLr) * state.lrScale;
-      if (!(lr > 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `learning-rate schedule gave ${lr} at epoch ${epoch}`);
+      if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`);
       for (const c of callbacks) await c.onEpochBegin?.(epoch, { lr });
       const order = shuffle ? rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
       const t0 = performance.now();
@@ -139,6 +139,9 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
       if (target.isClassifier) logs.acc = correct / seen;
       if (validation) {
         const v = await target.evaluate(validation, { batchSize: Math.max(batchSize, 256) });
+        if (!Number.isFinite(v.loss)) {
+          throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
+        }
         logs.val_loss = v.loss;
         if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
       }

@@ -1,0 +1,344 @@
+// The CUDA backend: device memory (cudaMalloc), one CUDA stream, cuBLAS for the matrix products
+// and our own kernels (cuda_kernels.cu, cuda_weights.cu) for everything else. Compiled only into
+// biaslearn_cuda.node (BL_WITH_CUDA); the CPU module never depends on CUDA.
+//
+// Invariants:
+//   - One backend per process (make_cuda_backend), bound to device 0 of the visible devices
+//     (select the GPU with CUDA_VISIBLE_DEVICES).
+//   - All work goes on one stream owned by the backend; the cuBLAS handle is bound to it, so
+//     kernels, products and copies run in the order they were issued.
+//   - A mutex serialises every call: two models may train at once from libuv worker threads;
+//     their work interleaves on the stream, each model's in its own order.
+//   - Nothing is allocated per step: the per-row loss scratch is a grow-only buffer.
+//   - upload/download return only when the bytes have moved (the host buffer may be a JS typed
+//     array or a std::vector freed right after); every other call returns once enqueued.
+//   - Matrix products are full FP32 (CUBLAS_DEFAULT_MATH); BIASLEARN_CUDA_TF32=1 in the
+//     environment (read once, when the backend is created) allows TF32 tensor cores.
+//   - Every CUDA and cuBLAS call is checked: failures throw BlError("E_NATIVE", "<call> failed:
+//     <reason>"); no driver or no device throws E_BACKEND_UNAVAILABLE. Nothing aborts.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "../../common/error.h"
+#include "../backend.h"
+#include "cuda_check.h"
+#include "cuda_kernels.cuh"
+
+namespace bl {
+
+namespace {
+
+void check_blas(cublasStatus_t s, const char* call) {
+  if (s == CUBLAS_STATUS_SUCCESS) return;
+  const char* why = cublasGetStatusString(s);
+  throw BlError("E_NATIVE", std::string(call) + " failed: " + (why ? why : "unknown cuBLAS status") + " (status " +
+                                std::to_string(static_cast<int>(s)) + ")");
+}
+
+[[noreturn]] void unavailable(const std::string& reason) { throw BlError("E_BACKEND_UNAVAILABLE", reason); }
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  // Checks for a driver, a device and a kernel image for it; throws E_BACKEND_UNAVAILABLE
+  // with the reason otherwise.
+  static std::shared_ptr<Backend> create() {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      std::string reason = std::string("backend 'cuda' has no usable device: cudaGetDeviceCount failed: ") +
+                           cudaGetErrorString(e);
+      if (e == cudaErrorInsufficientDriver)
+        reason += " (no NVIDIA driver is loaded, or it is older than this module's CUDA runtime " +
+                  std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) + ")";
+      unavailable(reason);
+    }
+    if (count <= 0) unavailable("backend 'cuda' has no usable device: cudaGetDeviceCount found no CUDA device");
+    const int device = 0;
+    e = cudaSetDevice(device);
+    if (e == cudaSuccess) e = cudaFree(nullptr);  // creates the primary context now, not mid-training
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      unavailable(std::string("backend 'cuda' cannot use device 0: ") + cudaGetErrorString(e));
+    }
+    cudaDeviceProp prop;
+    BL_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    e = cuda::probe_kernel_image();
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      unavailable(std::string("biaslearn_cuda.node has no kernel image for ") + prop.name + " (compute capability " +
+                  std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                  "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(prop.major * 10 + prop.minor) +
+                  " (" + cudaGetErrorString(e) + ")");
+    }
+    return std::make_shared<CudaBackend>(device, prop);
+  }
+
+  CudaBackend(int device, const cudaDeviceProp& prop) : device_(device) {
+    try {
+      BL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      check_blas(cublasCreate(&blas_), "cublasCreate");
+      check_blas(cublasSetStream(blas_, stream_), "cublasSetStream");
+      tf32_ = env_flag("BIASLEARN_CUDA_TF32");
+      check_blas(cublasSetMathMode(blas_, tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                 "cublasSetMathMode");
+    } catch (...) {
+      destroy();
+      throw;
+    }
+    ctx_.stream = stream_;
+    // Grid-stride kernels: enough blocks to fill the device a few times over, no more.
+    ctx_.max_blocks = (prop.multiProcessorCount > 0 ? prop.multiProcessorCount : 16) * 16;
+  }
+
+  ~CudaBackend() override { destroy(); }
+
+  std::string name() const override { return "cuda"; }
+  bool supports(Op) const override { return true; }
+
+  // ---- memory ----
+
+  void* alloc(size_t bytes) override {
+    Guard g(*this);
+    void* p = nullptr;
+    cuda::check_cuda(cudaMalloc(&p, bytes ? bytes : 4), "cudaMalloc",
+                     "allocating " + std::to_string(bytes) + " bytes of device memory");
+    return p;
+  }
+
+  // Never throws: DeviceBuffer calls it from its destructor. Waits for the stream first so no
+  // queued kernel still reads p. A failure (other than the runtime already unloading at process
+  // exit) is reported on stderr and the block is leaked.
+  void release(void* p) override {
+    if (p == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    (void)cudaSetDevice(device_);
+    (void)cudaStreamSynchronize(stream_);
+    const cudaError_t e = cudaFree(p);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      if (e != cudaErrorCudartUnloading)
+        std::fprintf(stderr, "biaslearn: cudaFree failed: %s (device memory leaked)\n", cudaGetErrorString(e));
+    }
+  }
+
+  void upload(void* dst, const void* host_src, size_t bytes) override {
+    if (bytes == 0) return;
+    Guard g(*this);
+    BL_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
+    BL_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the caller may free host_src on return
+  }
+
+  void download(void* host_dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    Guard g(*this);
+    BL_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
+    BL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  // Device to device, overlap-safe like the CPU's memmove (overlapping ranges go through scratch).
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0 || dst == src) return;
+    Guard g(*this);
+    const char* d = static_cast<const char*>(dst);
+    const char* s = static_cast<const char*>(src);
+    if (d < s + bytes && s < d + bytes) {
+      void* tmp = scratch(bytes);
+      BL_CUDA_CHECK(cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+      BL_CUDA_CHECK(cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, stream_));
+    } else {
+      BL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+    }
+  }
+
+  void fill(float* dst, float value, size_t n) override {
+    Guard g(*this);
+    cuda::launch_fill(ctx_, dst, value, n);
+  }
+
+  void synchronize() override {
+    Guard g(*this);
+    BL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  // ---- kernels ----
+
+  // W[rows, cols], bit-identical to the CPU (cuda_weights.cu).
+  void fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a) override {
+    Guard g(*this);
+    cuda::launch_fill_weights(ctx_, W, rows, cols, seed, stream, dist, a);
+  }
+
+  // Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C. cuBLAS is column-major, and a
+  // row-major [R,C] matrix with leading dimension ld is the column-major [C,R] matrix with the
+  // same ld, so we compute C^T[N,M] = op(B)^T op(A)^T: swap the operands and M with N.
+  // beta == 0 never reads C (cuBLAS semantics), so garbage in C cannot leak in.
+  void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+            float beta, float* C, int ldc) override {
+    if (M <= 0 || N <= 0) return;
+    Guard g(*this);
+    const cublasOperation_t op_a = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t op_b = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    check_blas(cublasSgemm(blas_, op_b, op_a, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc), "cublasSgemm");
+  }
+
+  // Z[B,H] <- act(Z + bias[H])
+  void bias_act(float* Z, const float* bias, int B, int H, Act act) override {
+    Guard g(*this);
+    cuda::launch_bias_act(ctx_, Z, bias, B, H, act);
+  }
+
+  // G[B,H] <- G * act'(A[B,H])
+  void act_backward(float* G, const float* A, int B, int H, Act act) override {
+    Guard g(*this);
+    cuda::launch_act_backward(ctx_, G, A, B, H, act);
+  }
+
+  // out[H] = beta * out + sum_b G[b, :], fixed order (deterministic).
+  void column_sum(const float* G, int B, int H, float beta, float* out) override {
+    Guard g(*this);
+    cuda::launch_column_sum(ctx_, G, B, H, beta, out);
+  }
+
+  // logits[B,O], labels[B] -> dlogits[B,O], stats[2]. Per-row losses and hits go to scratch,
+  // then one block sums them in a fixed order (no float atomics: deterministic).
+  void softmax_xent(const float* logits, const int32_t* labels, int B, int O, float scale, float* dlogits,
+                    float* stats) override {
+    Guard g(*this);
+    if (B <= 0 || O <= 0) {
+      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
+      return;
+    }
+    double* row_loss = nullptr;
+    int32_t* row_hit = nullptr;
+    row_scratch(B, &row_loss, &row_hit);
+    cuda::launch_softmax_xent_rows(ctx_, logits, labels, B, O, scale, dlogits, row_loss, row_hit);
+    cuda::launch_reduce_stats(ctx_, row_loss, row_hit, B, stats);
+  }
+
+  // Y[B,O], T[B,O] -> dY[B,O] (optional), stats[2] with stats[1] = 0.
+  void mse(const float* Y, const float* T, int B, int O, float scale, float* dY, float* stats) override {
+    Guard g(*this);
+    if (B <= 0 || O <= 0) {
+      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
+      return;
+    }
+    double* row_loss = nullptr;
+    int32_t* row_hit = nullptr;
+    row_scratch(B, &row_loss, &row_hit);
+    cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
+    cuda::launch_reduce_stats(ctx_, row_loss, nullptr, B, stats);
+  }
+
+  // dst[B,D] = src[idx[b], :]
+  void gather_rows(const float* src, const int32_t* idx, int B, int D, float* dst) override {
+    Guard g(*this);
+    cuda::launch_gather_rows(ctx_, src, idx, B, D, dst);
+  }
+
+  void gather_labels(const int32_t* src, const int32_t* idx, int B, int32_t* dst) override {
+    Guard g(*this);
+    cuda::launch_gather_labels(ctx_, src, idx, B, dst);
+  }
+
+  void adam(float* p, const float* g, float* m, float* v, size_t n, float lr, float b1, float b2, float eps, float wd,
+            float bc1, float bc2) override {
+    Guard guard(*this);
+    // As the CPU: step and 1/sqrt(bc2) in float on the host.
+    const float step = lr / bc1, inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
+    cuda::launch_adam(ctx_, p, g, m, v, n, step, b1, b2, eps, wd, inv_sqrt_bc2);
+  }
+
+  void sgd(float* p, const float* g, float* vel, size_t n, float lr, float mu, bool nesterov, float wd) override {
+    Guard guard(*this);
+    cuda::launch_sgd(ctx_, p, g, vel, n, lr, mu, nesterov, wd);
+  }
+
+ private:
+  // Holds the backend's mutex and makes the backend's device current on this host thread
+  // (libuv worker threads start with device 0 current, but another library may change it).
+  class Guard {
+   public:
+    explicit Guard(CudaBackend& be) : lock_(be.mu_) { BL_CUDA_CHECK(cudaSetDevice(be.device_)); }
+
+   private:
+    std::lock_guard<std::mutex> lock_;
+  };
+
+  // Grow-only device scratch of at least `bytes`. Call with the mutex held. Growing waits for
+  // the stream first, so no queued kernel still uses the old block when it is freed.
+  void* scratch(size_t bytes) {
+    if (bytes <= scratch_bytes_) return scratch_;
+    size_t want = scratch_bytes_ ? scratch_bytes_ : 4096;
+    while (want < bytes) want *= 2;
+    if (scratch_) {
+      BL_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      BL_CUDA_CHECK(cudaFree(scratch_));
+      scratch_ = nullptr;
+      scratch_bytes_ = 0;
+    }
+    cuda::check_cuda(cudaMalloc(&scratch_, want), "cudaMalloc", "allocating " + std::to_string(want) + " bytes of scratch");
+    scratch_bytes_ = want;
+    return scratch_;
+  }
+
+  // Scratch laid out as row_loss[B] (double) then row_hit[B] (int32).
+  void row_scratch(int B, double** row_loss, int32_t** row_hit) {
+    const size_t n = static_cast<size_t>(B);
+    char* base = static_cast<char*>(scratch(n * sizeof(double) + n * sizeof(int32_t)));
+    *row_loss = reinterpret_cast<double*>(base);
+    *row_hit = reinterpret_cast<int32_t*>(base + n * sizeof(double));
+  }
+
+  // Frees what the constructor created; ignores errors (also runs while unwinding).
+  void destroy() noexcept {
+    (void)cudaSetDevice(device_);
+    if (scratch_) (void)cudaFree(scratch_);
+    if (blas_) (void)cublasDestroy(blas_);
+    if (stream_) (void)cudaStreamDestroy(stream_);
+    scratch_ = nullptr;
+    scratch_bytes_ = 0;
+    blas_ = nullptr;
+    stream_ = nullptr;
+    (void)cudaGetLastError();
+  }
+
+  std::mutex mu_;
+  int device_ = 0;
+  bool tf32_ = false;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  cuda::LaunchCtx ctx_;
+  void* scratch_ = nullptr;
+  size_t scratch_bytes_ = 0;
+};
+
+}  // namespace
+
+// One backend per process, created on first use. It is deliberately never destroyed: models
+// and datasets freed by the JS garbage collector may still release device memory while the
+// process exits, and CUDA objects must not be torn down from static destructors (the CUDA
+// runtime may already be unloading). A failed creation is retried on the next call and throws
+// E_BACKEND_UNAVAILABLE (no driver, no device, no kernel image) each time.
+std::shared_ptr<Backend> make_cuda_backend() {
+  static std::mutex init_mu;
+  static std::shared_ptr<Backend>* instance = nullptr;
+  std::lock_guard<std::mutex> lock(init_mu);
+  if (instance == nullptr) instance = new std::shared_ptr<Backend>(CudaBackend::create());
+  return *instance;
+}
+
+}  // namespace bl

@@ -1,0 +1,229 @@
+/**
+ * IDX files: the simple n-dimensional array format of MNIST and its relatives.
+ *
+ * Layout (all integers big-endian):
+ *   bytes 0-1  zero
+ *   byte  2    element type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+ *   byte  3    number of dimensions d (>= 1 here)
+ *   then d uint32 sizes, outermost first
+ *   then prod(sizes) elements, row-major, big-endian
+ *
+ * A file may be gzip-compressed as a whole; compression is detected from the gzip magic bytes
+ * (1f 8b), never from the file name. Reading is asynchronous (file read and gunzip run off the
+ * event loop); only the final byte-order fix-up runs on it.
+ */
+import { readFile, writeFile, rename, unlink } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { endianness } from 'node:os';
+import { gunzip, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { FileFormatError, ValidationError } from '../errors.js';
+import { describe as describeValue } from '../util/validate.js';
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
+
+/** The typed arrays an IDX file can hold, one per element type. */
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+
+/** An n-dimensional array read from an IDX file. Invariant: `data.length === product(dims)`. */
+export interface IdxArray {
+  /** Sizes, outermost first (e.g. [10000, 28, 28] for MNIST images). */
+  dims: number[];
+  /** Elements in row-major order, in host byte order; the array owns its buffer. */
+  data: IdxData;
+}
+
+/** Options for {@link writeIdx}. */
+export interface WriteIdxOptions {
+  /** Gzip the file; defaults to true when the path ends in `.gz`. */
+  gzip?: boolean;
+}
+
+interface IdxType {
+  code: number;
+  name: string;
+  bytes: 1 | 2 | 4 | 8;
+  make: (buffer: ArrayBuffer) => IdxData;
+  ctor: new (length: number) => IdxData;
+}
+
+const IDX_TYPES: readonly IdxType[] = [
+  { code: 0x08, name: 'ubyte', bytes: 1, make: (b) => new Uint8Array(b), ctor: Uint8Array },
+  { code: 0x09, name: 'byte', bytes: 1, make: (b) => new Int8Array(b), ctor: Int8Array },
+  { code: 0x0b, name: 'short', bytes: 2, make: (b) => new Int16Array(b), ctor: Int16Array },
+  { code: 0x0c, name: 'int', bytes: 4, make: (b) => new Int32Array(b), ctor: Int32Array },
+  { code: 0x0d, name: 'float', bytes: 4, make: (b) => new Float32Array(b), ctor: Float32Array },
+  { code: 0x0e, name: 'double', bytes: 8, make: (b) => new Float64Array(b), ctor: Float64Array },
+];
+
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+/** Most data bytes one array may hold: the largest Buffer / typed array Node allocates. */
+const MAX_DATA_BYTES = bufferConstants.MAX_LENGTH;
+const MAX_DIM = 0xffffffff;
+
+function hex(n: number, digits: number): string {
+  return '0x' + n.toString(16).toUpperCase().padStart(digits, '0');
+}
+
+function formatDims(dims: readonly number[]): string {
+  return `[${dims.join(', ')}]`;
+}
+
+/** Reverses the byte order of every `bytes`-wide element of `buf`, in place. */
+function swapInPlace(buf: Buffer, bytes: 1 | 2 | 4 | 8): void {
+  if (bytes === 2) buf.swap16();
+  else if (bytes === 4) buf.swap32();
+  else if (bytes === 8) buf.swap64();
+}
+
+/**
+ * Reads an IDX file (raw or gzip). Throws {@link FileFormatError} with code
+ * `E_IO` when the file cannot be read and `E_FORMAT` when its contents are not a well-formed IDX
+ * array (bad magic, corrupt gzip, absurd dims, truncated data, trailing bytes).
+ */
+export async function readIdx(path: string): Promise<IdxArray> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory, expected an IDX file' : e.message;
+    throw new FileFormatError('E_IO', path, `cannot read IDX file: ${why}`, { cause: err });
+  }
+
+  let bytes = raw;
+  let compressed = false;
+  if (raw.length >= 2 && raw[0] === GZIP_MAGIC_0 && raw[1] === GZIP_MAGIC_1) {
+    compressed = true;
+    try {
+      bytes = await gunzipAsync(raw);
+    } catch (err) {
+      throw new FileFormatError('E_FORMAT', path, `corrupt gzip data (${(err as Error).message})`, { cause: err });
+    }
+  }
+  return parseIdx(bytes, path, compressed);
+}
+
+/** Parses the bytes of an (uncompressed) IDX file. `path` only names the source in errors. */
+export function parseIdx(bytes: Uint8Array, path: string, wasGzip = false): IdxArray {
+  const what = wasGzip ? 'decompressed file' : 'file';
+  if (bytes.length < 4) {
+    throw new FileFormatError('E_FORMAT', path, `${what} is ${bytes.length} bytes, too short for the 4-byte IDX magic; expected an IDX file`);
+  }
+  const magic = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  const type = IDX_TYPES.find((t) => t.code === bytes[2]);
+  const ndims = bytes[3]!;
+  if (bytes[0] !== 0 || bytes[1] !== 0 || type === undefined || ndims === 0) {
+    const detail =
+      bytes[0] !== 0 || bytes[1] !== 0
+        ? 'the first two bytes must be zero'
+        : type === undefined
+          ? `unknown element type ${hex(bytes[2]!, 2)} (known: 0x08 ubyte, 0x09 byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double)`
+          : 'zero dimensions';
+    throw new FileFormatError('E_FORMAT', path, `bad magic ${hex(magic, 8)}; expected an IDX file (${detail})`);
+  }
+
+  const headerBytes = 4 + 4 * ndims;
+  if (bytes.length < headerBytes) {
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `truncated IDX header: expected ${headerBytes} header bytes for ${ndims} dims, found ${bytes.length}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < ndims; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d; // exact while count <= 2^53; checked against the byte limit below
+  }
+  const dataBytes = count * type.bytes;
+  if (!Number.isSafeInteger(count) || dataBytes > MAX_DATA_BYTES) {
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `absurd IDX dims ${formatDims(dims)}: ${count} ${type.name} elements (${dataBytes} bytes) exceed the ${MAX_DATA_BYTES}-byte limit`,
+    );
+  }
+  const found = bytes.length - headerBytes;
+  if (found < dataBytes) {
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `truncated IDX data: expected ${dataBytes} data bytes for dims ${formatDims(dims)} of ${type.name}, found ${found}`,
+    );
+  }
+  if (found > dataBytes) {
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `trailing bytes after IDX data: expected ${dataBytes} data bytes for dims ${formatDims(dims)} of ${type.name}, found ${found} (${found - dataBytes} extra)`,
+    );
+  }
+
+  // Copy into a fresh, exactly sized buffer (so data.buffer holds only this array), then fix the byte order.
+  const out = new ArrayBuffer(dataBytes);
+  const outBytes = Buffer.from(out);
+  outBytes.set(bytes.subarray(headerBytes, headerBytes + dataBytes));
+  if (HOST_LITTLE_ENDIAN) swapInPlace(outBytes, type.bytes);
+  return { dims, data: type.make(out) };
+}
+
+/** Encodes an array as IDX bytes (uncompressed). Validates that `data.length === product(dims)`. */
+export function encodeIdx(dims: readonly number[], data: IdxData): Buffer {
+  const type = IDX_TYPES.find((t) => data instanceof t.ctor);
+  if (type === undefined) {
+    throw new ValidationError(
+      'E_DTYPE',
+      `expected a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array for data, got ${describeValue(data)}`,
+    );
+  }
+  if (!Array.isArray(dims) || dims.length < 1 || dims.length > 255) {
+    throw new ValidationError('E_SHAPE', `expected 1 to 255 dimensions for dims, got ${describeValue(dims)}`);
+  }
+  let count = 1;
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > MAX_DIM) {
+      throw new ValidationError('E_SHAPE', `expected an integer in [0, ${MAX_DIM}] for dims[${i}], got ${describeValue(d)}`);
+    }
+    count *= d;
+  }
+  if (count !== data.length) {
+    throw new ValidationError('E_SHAPE', `expected ${count} elements (product of dims ${formatDims(dims)}) for data, got ${data.length}`);
+  }
+  const headerBytes = 4 + 4 * dims.length;
+  const out = Buffer.alloc(headerBytes + data.byteLength);
+  out[2] = type.code;
+  out[3] = dims.length;
+  for (let i = 0; i < dims.length; i++) out.writeUInt32BE(dims[i]!, 4 + 4 * i);
+  const body = out.subarray(headerBytes);
+  body.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (HOST_LITTLE_ENDIAN) swapInPlace(body, type.bytes);
+  return out;
+}
+
+/**
+ * Writes an IDX file, gzip-compressed if `opts.gzip` (default: path ends in `.gz`). The bytes go
+ * to a temporary file next to `path` that is then renamed over it, so readers never see a partial
+ * file. Argument errors are {@link ValidationError}s; write failures are `E_IO` {@link FileFormatError}s.
+ */
+export async function writeIdx(path: string, dims: readonly number[], data: IdxData, opts: WriteIdxOptions = {}): Promise<void> {
+  const compress = opts.gzip ?? path.endsWith('.gz');
+  const raw = encodeIdx(dims, data);
+  const bytes = compress ? await gzipAsync(raw) : raw;
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new FileFormatError('E_IO', path, `cannot write IDX file: ${(err as Error).message}`, { cause: err });
+  }
+}
