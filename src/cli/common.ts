@@ -1,0 +1,107 @@
+/** Model and training flags shared by `train` and `sweep`, and their translation to library options. */
+import { Option, type Command } from 'commander';
+import { ACTIVATIONS, DEFAULT_HIDDEN_INIT, DEFAULT_READOUT_INIT, type Activation, type MLPOptions, type TrainableSet } from '../model/config.js';
+import type { BackendName } from '../native/binding.js';
+import { setThreads } from '../runtime.js';
+import { cosineDecay, constantLr, stepDecay, type LrSchedule } from '../train/schedules.js';
+import { floatParser, intParser } from './parse.js';
+
+export const OPTIMIZERS = ['adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const LR_SCHEDULES = ['constant', 'cosine', 'step'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+export const CLI_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'identity') as Exclude<Activation, 'identity'>[];
+
+/** Learning rate used when --lr is not given: bias / readout learn fast, full training needs less. */
+export function defaultLr(train: TrainableSet, optimizer: OptimizerName): number {
+  const full = train === 'full';
+  if (optimizer === 'sgd') return full ? 1e-2 : 1e-1;
+  return full ? 1e-3 : 1e-2;
+}
+
+export const LR_HELP = 'learning rate (default: 1e-2 for bias/readout, 1e-3 for full with adam; 1e-1 / 1e-2 with sgd)';
+
+/** Model flags beyond the architecture: activation and initial weight scales. */
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--activation <name>', 'hidden activation').choices(CLI_ACTIVATIONS).default('relu'))
+    .option(
+      '--hidden-scale <s>',
+      `hidden weights ~ U(-a, a) with a = s / sqrt(fan_in) (default: ${DEFAULT_HIDDEN_INIT.scale.toFixed(3)} = sqrt 6)`,
+      floatParser({ min: 0 }),
+    )
+    .option(
+      '--readout-scale <s>',
+      `readout weights ~ U(-a, a) with a = s / sqrt(fan_in) (default: ${DEFAULT_READOUT_INIT.scale.toFixed(3)} = sqrt 6)`,
+      floatParser({ min: 0 }),
+    );
+}
+
+/** Optimisation flags (train and sweep). */
+export function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', 'training epochs', intParser(1), 5)
+    .option('--batch-size <n>', 'mini-batch size (default: 256; 32 for spirals)', intParser(1))
+    .option('--lr <rate>', LR_HELP, floatParser({ min: 0, minOpen: true }))
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam'))
+    .addOption(
+      new Option('--lr-schedule <name>', 'per-epoch learning rate: constant, cosine (down to 0), step (x0.1 every epochs/3)')
+        .choices(LR_SCHEDULES)
+        .default('constant'),
+    );
+}
+
+/** Runtime flags (train and sweep). */
+export function addRuntimeOptions(cmd: Command): Command {
+  return cmd
+    .option('--threads <n>', 'CPU threads for the native core, 0 = all cores (default: the runtime default)', intParser(0, 1024))
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
+    .option('--quiet', 'no progress bar: one line per epoch (train) or per run (sweep)');
+}
+
+export interface CommonTrainingFlags {
+  epochs: number;
+  batchSize?: number;
+  lr?: number;
+  lrSchedule: LrScheduleName;
+  optimizer: OptimizerName;
+  activation: Exclude<Activation, 'identity'>;
+  hiddenScale?: number;
+  readoutScale?: number;
+  threads?: number;
+  backend: BackendName;
+  quiet?: boolean;
+}
+
+export function applyThreads(threads: number | undefined): void {
+  if (threads !== undefined) setThreads(threads);
+}
+
+/** MLP options for one model from the shared flags. */
+export function mlpOptions(
+  flags: CommonTrainingFlags,
+  shape: { inputSize: number; outputSize: number; hidden: number[] },
+  train: TrainableSet,
+  seed: number,
+): MLPOptions & { optimizer: { type: OptimizerName; lr: number } } {
+  const lr = flags.lr ?? defaultLr(train, flags.optimizer);
+  return {
+    inputSize: shape.inputSize,
+    hidden: shape.hidden,
+    outputSize: shape.outputSize,
+    activation: flags.activation,
+    train,
+    seed,
+    ...(flags.hiddenScale !== undefined ? { weightInit: { scale: flags.hiddenScale } } : {}),
+    ...(flags.readoutScale !== undefined ? { readoutInit: { scale: flags.readoutScale } } : {}),
+    optimizer: { type: flags.optimizer, lr },
+    backend: flags.backend,
+  };
+}
+
+/** The per-epoch learning-rate schedule; step decays x0.1 every ceil(epochs / 3) epochs. */
+export function lrSchedule(name: LrScheduleName, epochs: number): LrSchedule {
+  if (name === 'cosine') return cosineDecay({ epochs });
+  if (name === 'step') return stepDecay({ stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 });
+  return constantLr;
+}

@@ -1,0 +1,40 @@
+/** Training curves from a fit History: loss (and accuracy, for classifiers) per epoch, train vs validation. */
+import { concatPlots, linePanel, type PlotRow, type VegaLitePanel } from './line.js';
+import type { VegaLiteSpec } from './render.js';
+
+/** What `History.toJSON()` returns (a History itself is accepted too). */
+export interface HistoryLike {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+function curveRows(h: HistoryLike, trainKey: string, valKey: string): PlotRow[] {
+  const rows: PlotRow[] = [];
+  const add = (key: string, split: string): void => {
+    const values = h.history[key];
+    if (!values) return;
+    values.forEach((value, i) => {
+      if (Number.isFinite(value)) rows.push({ epoch: (h.epoch[i] ?? i) + 1, split, value });
+    });
+  };
+  add(trainKey, 'train');
+  add(valKey, 'validation');
+  return rows;
+}
+
+/**
+ * Loss per epoch (train and, when recorded, validation); a second panel with accuracy when the
+ * history has `acc`. Epochs are numbered from 1.
+ */
+export function lossCurvePlot(history: HistoryLike, opts: { title?: string } = {}): VegaLiteSpec {
+  const h: HistoryLike = { epoch: history.epoch, history: history.history };
+  // Integer ticks via format 'd' (Vega-Lite then sets tickMinStep 1; explicit tick values would be
+  // filtered by it).
+  const x = { field: 'epoch', title: 'epoch', format: 'd' };
+  const series = { field: 'split', title: 'data', order: ['train', 'validation'] };
+  const panels: VegaLitePanel[] = [linePanel({ data: curveRows(h, 'loss', 'val_loss'), x, y: { field: 'value', title: 'loss' }, series, title: 'Loss' })];
+  if (h.history.acc || h.history.val_acc) {
+    panels.push(linePanel({ data: curveRows(h, 'acc', 'val_acc'), x, y: { field: 'value', title: 'accuracy' }, series, title: 'Accuracy' }));
+  }
+  return concatPlots(panels, opts.title ? { title: opts.title } : {});
+}
