@@ -39,7 +39,7 @@ export {
   type ReduceLROnPlateauOptions,
 } from './train/callbacks.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
-export type { FitTarget, EvaluateResult, PassStats } from './train/fit_target.js';
+export type { FitTarget, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
 export { Rng } from './util/rng.js';
 export { runtimeInfo, setThreads, cudaAvailable, measureSgemm, type RuntimeInfo } from './runtime.js';
 export { generateWeights, type WeightDistribution } from './model/weights.js';

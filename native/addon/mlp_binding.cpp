@@ -45,6 +45,7 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
                                        InstanceMethod<&MlpWrap::SetParams>("setParams"),
                                        InstanceMethod<&MlpWrap::GetTensor>("getTensor"),
                                        InstanceMethod<&MlpWrap::ResetOptimizer>("resetOptimizer"),
+                                       InstanceMethod<&MlpWrap::DropInputCache>("dropInputCache"),
                                        InstanceMethod<&MlpWrap::Dispose>("dispose"),
                                    });
     ctor = Napi::Persistent(f);
@@ -60,7 +61,7 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
     return model;
   }
 
-  // train(dataset, idx: Int32Array, batch, lr) -> Promise<{lossSum, correct, size}>
+  // train(dataset, idx: Int32Array, batch, lr, cacheInputLayer) -> Promise<{lossSum, correct, size}>
   Napi::Value Train(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
@@ -70,9 +71,10 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
     std::vector<int32_t> indices(idx, idx + n);
     const int batch = info[2].As<Napi::Number>().Int32Value();
     const float lr = info[3].As<Napi::Number>().FloatValue();
+    const bool cache = info.Length() > 4 && info[4].ToBoolean().Value();
     auto out = std::make_shared<PassStats>();
     return AsyncJob::run(
-        env, [=, indices = std::move(indices)] { *out = m->train(*ds, indices, batch, lr); },
+        env, [=, indices = std::move(indices)] { *out = m->train(*ds, indices, batch, lr, cache); },
         [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
   }
 
@@ -211,6 +213,12 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
     Napi::Env env = info.Env();
     auto m = live(env);
     return AsyncJob::run(env, [=] { m->reset_optimizer(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+  }
+
+  Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto m = live(env);
+    return AsyncJob::run(env, [=] { m->drop_input_cache(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

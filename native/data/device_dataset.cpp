@@ -1,5 +1,6 @@
 #include "device_dataset.h"
 
+#include <atomic>
 #include <cmath>
 #include <string>
 
@@ -17,7 +18,9 @@ std::shared_ptr<DeviceDataset> DeviceDataset::create(std::shared_ptr<Backend> be
     if (!std::isfinite(x[i]))
       fail("E_NONFINITE", "expected finite values in x, got " + std::to_string(x[i]) + " at row " +
                               std::to_string(i / input_size) + ", column " + std::to_string(i % input_size));
+  static std::atomic<uint64_t> next_id{1};
   auto ds = std::make_shared<DeviceDataset>();
+  ds->id = next_id.fetch_add(1);
   ds->backend = be;
   ds->n = n;
   ds->input_size = input_size;

@@ -15,6 +15,7 @@ struct DeviceDataset {
   int input_size = 0;
   bool classification = true;
   int output_size = 0;  // classes, or target width
+  uint64_t id = 0;      // unique per process: caches derived from the data key on it
   DeviceBuffer x, labels, values;
 
   // Copies host arrays to the backend. Validates shapes, ranges and finiteness (E_* errors).

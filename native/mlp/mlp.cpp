@@ -66,9 +66,9 @@ void Mlp::ensure_workspace(int batch) {
 }
 
 // X [B, I_0] (device) -> returns A_{L-1} [B, O] (device).
-const float* Mlp::forward(const float* x, int B) {
+const float* Mlp::forward(const float* x, int B, int first) {
   const float* a = x;
-  for (size_t l = 0; l < spec_.layers.size(); ++l) {
+  for (size_t l = first; l < spec_.layers.size(); ++l) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
     be_->gemm(false, true, B, s.out, s.in, 1.0f, a, s.in, layers_[l].W.f32(), s.in, 0.0f, z, s.out);
@@ -116,7 +116,30 @@ void Mlp::apply_update(float lr) {
   }
 }
 
-PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, int batch, float lr) {
+void Mlp::drop_input_cache() {
+  input_cache_.reset();
+  input_cache_id_ = 0;
+}
+
+// P[N, H_0] = X[N, I] W_0^T, in row chunks so the gemm temporary stays bounded.
+void Mlp::build_input_cache(const DeviceDataset& ds) {
+  if (input_cache_id_ == ds.id) return;
+  drop_input_cache();
+  const LayerSpec& s = spec_.layers[0];
+  input_cache_ = DeviceBuffer(be_, input_cache_bytes(ds.n));
+  const int chunk = 8192;
+  for (int r = 0; r < ds.n; r += chunk) {
+    const int rows = std::min(chunk, ds.n - r);
+    be_->gemm(false, true, rows, s.out, s.in, 1.0f, ds.x.f32() + (size_t)r * s.in, s.in, layers_[0].W.f32(), s.in, 0.0f,
+              input_cache_.f32() + (size_t)r * s.out, s.out);
+  }
+  input_cache_id_ = ds.id;
+}
+
+PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, int batch, float lr,
+                     bool cache_input_layer) {
+  require(!cache_input_layer || !spec_.layers[0].train_weight, "E_CONFIG",
+          "the input-layer cache needs frozen first-layer weights (train 'bias' or 'readout')");
   require(batch > 0, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
   require(!idx.empty(), "E_EMPTY", "expected at least one sample index, got 0");
   require(ds.input_size == spec_.layers[0].in, "E_SHAPE",
@@ -135,12 +158,21 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
   if (idx_capacity_ < count) { idx_ = DeviceBuffer(be_, (size_t)count * sizeof(int32_t)); idx_capacity_ = count; }
   if (stats_capacity_ < nb) { stats_ = DeviceBuffer(be_, fbytes((size_t)2 * nb)); stats_capacity_ = nb; }
   be_->upload(idx_.data(), idx.data(), (size_t)count * sizeof(int32_t));
+  if (cache_input_layer) build_input_cache(ds);
   PassStats out;
   for (int k = 0; k < nb; ++k) {
     const int B = std::min(batch, count - k * batch);
     const int32_t* bi = idx_.i32() + (size_t)k * batch;
-    be_->gather_rows(ds.x.f32(), bi, B, ds.input_size, xb_.f32());
-    const float* y = forward(xb_.f32(), B);
+    const float* y;
+    if (cache_input_layer) {  // A_0 = act(P[idx] + b_0): a gather instead of the [B,I]x[I,H_0] gemm
+      const LayerSpec& s0 = spec_.layers[0];
+      be_->gather_rows(input_cache_.f32(), bi, B, s0.out, acts_[0].f32());
+      be_->bias_act(acts_[0].f32(), layers_[0].b.f32(), B, s0.out, s0.act);
+      y = spec_.layers.size() > 1 ? forward(acts_[0].f32(), B, 1) : acts_[0].f32();
+    } else {
+      be_->gather_rows(ds.x.f32(), bi, B, ds.input_size, xb_.f32());
+      y = forward(xb_.f32(), B);
+    }
     float* dz = grads_.back().f32();
     const float scale = 1.0f / static_cast<float>(B);
     if (xent) {
@@ -150,7 +182,7 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
       be_->gather_rows(ds.values.f32(), bi, B, O, tb_.f32());
       be_->mse(y, tb_.f32(), B, O, scale, dz, stats_.f32() + 2 * k);
     }
-    backward(xb_.f32(), B);
+    backward(xb_.f32(), B);  // never reads x when layer 0's weights are frozen
     apply_update(lr);
     out.size.push_back(B);
   }

@@ -49,7 +49,14 @@ class Mlp {
   Backend& backend() { return *be_; }
 
   // One optimizer step per batch of `batch` consecutive entries of idx (the last may be short).
-  PassStats train(const DeviceDataset& ds, const std::vector<int32_t>& idx, int batch, float lr);
+  // With `cache_input_layer` (only when layer 0's weights are frozen) the first layer's product
+  // P = X W_0^T [N, H_0] is computed once for the whole dataset and kept; each step then gathers
+  // rows of P instead of multiplying, so a bias-learning step costs no large gemm at all.
+  PassStats train(const DeviceDataset& ds, const std::vector<int32_t>& idx, int batch, float lr,
+                  bool cache_input_layer = false);
+  // Bytes the input-layer cache for `rows` samples takes.
+  size_t input_cache_bytes(int rows) const { return (size_t)rows * spec_.layers[0].out * sizeof(float); }
+  void drop_input_cache();
   // Loss and accuracy over the whole dataset (no parameter change).
   PassStats evaluate(const DeviceDataset& ds, int batch);
   // out[n, O] = forward(x[n, I]) for host arrays.
@@ -79,7 +86,9 @@ class Mlp {
     DeviceBuffer W, b, gW, gb, mW, vW, mb, vb;
   };
   void ensure_workspace(int batch);
-  const float* forward(const float* x, int B);  // returns the output [B, O] (device)
+  // Layers first..L-1 from input a [B, I_first]; returns the output [B, O] (device).
+  const float* forward(const float* x, int B, int first = 0);
+  void build_input_cache(const DeviceDataset& ds);
   void backward(const float* x, int B);         // from dZ_.back() (already scaled)
   void apply_update(float lr);
   float* tensor_ptr(const std::string& name, bool grad) const;
@@ -93,6 +102,8 @@ class Mlp {
   DeviceBuffer xb_, yb_, tb_, idx_, stats_;
   int stats_capacity_ = 0, idx_capacity_ = 0;
   int64_t step_ = 0;
+  DeviceBuffer input_cache_;     // [N, H_0] = X W_0^T of dataset input_cache_id_
+  uint64_t input_cache_id_ = 0;  // 0: no cache
 };
 
 }  // namespace bl

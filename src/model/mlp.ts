@@ -8,6 +8,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
@@ -15,7 +16,7 @@ import { nativeFor, packageRoot, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
 import { fit, type FitOptions } from '../train/fit.js';
-import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
+import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint.js';
@@ -144,11 +145,35 @@ export class MLP implements FitTarget {
     return fit(this, data, options);
   }
 
-  /** @internal Used by fit: one optimizer step per batch of consecutive `indices`. */
-  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats> {
+  /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds. */
+  static inputCacheBudgetBytes = 4 * 2 ** 30;
+
+  /** Whether steps on `data` can reuse X W_0^T (layer 0 frozen) and, for 'auto', it fits the budget. */
+  usesInputCache(data: Dataset, mode: boolean | 'auto' = 'auto'): boolean {
+    if (mode === false || this.config.layers[0]!.trainWeight) {
+      if (mode === true) throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'readout')");
+      return false;
+    }
+    if (mode === true) return true;
+    const bytes = data.n * this.config.layers[0]!.out * 4;
+    const hostLimit = this.backend === 'cpu' ? freemem() / 2 : Infinity;
+    return bytes <= Math.min(MLP.inputCacheBudgetBytes, hostLimit);
+  }
+
+  /**
+   * One optimizer step per batch of `batchSize` consecutive `indices` into `data`, at learning
+   * rate `lr` (fit's building block; also used by benchmarks). Returns per-batch sums.
+   */
+  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, options: TrainStepOptions = {}): Promise<PassStats> {
     this.live();
+    const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
-    return this.exclusive((h) => h.train(ds, indices, batchSize, lr));
+    return this.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
+  }
+
+  /** @internal Frees the input-layer cache when fit ends. */
+  async endFit(): Promise<void> {
+    if (this.handle) await this.exclusive((h) => h.dropInputCache());
   }
 
   /** Mean loss and (classification) accuracy over a dataset. */

@@ -35,7 +35,8 @@ export interface NativeDataset {
 }
 
 export interface NativeMlp {
-  train(ds: NativeDataset, indices: Int32Array, batchSize: number, lr: number): Promise<NativePassStats>;
+  train(ds: NativeDataset, indices: Int32Array, batchSize: number, lr: number, cacheInputLayer?: boolean): Promise<NativePassStats>;
+  dropInputCache(): Promise<void>;
   evaluate(ds: NativeDataset, batchSize: number): Promise<NativePassStats>;
   predict(x: Float32Array): Promise<Float32Array>;
   gradients(x: Float32Array, labels: Int32Array | null, values: Float32Array | null): Promise<{ loss: number; grads: Record<string, Float32Array> }>;

@@ -29,6 +29,12 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Target wall time of one native chunk in ms (default 200). */
   chunkMs?: number;
+  /**
+   * Bias learning on a fixed dataset: compute the frozen first layer's product X W_0^T once and
+   * reuse it every step ('auto', the default, when layer 0's weights are frozen and the cache fits
+   * the model's memory budget; `false` to always multiply).
+   */
+  cacheInputLayer?: boolean | 'auto';
 }
 
 const fitting = new WeakSet<object>();
@@ -53,6 +59,10 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
   const shuffle = options.shuffle ?? true;
   const chunkMs = expectNumber('chunkMs', options.chunkMs ?? 200, 1);
   const schedule = options.lrSchedule ?? constantLr;
+  const cacheInputLayer = options.cacheInputLayer ?? 'auto';
+  if (cacheInputLayer !== 'auto' && typeof cacheInputLayer !== 'boolean') {
+    throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(cacheInputLayer)}`);
+  }
   const callbacks = options.callbacks ?? [];
   callbacks.forEach((c, i) => {
     if (!(c instanceof Callback)) throw new ValidationError('E_INVALID_ARG', `expected a Callback for callbacks[${i}], got ${describe(c)}`);
@@ -97,7 +107,7 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
         const chunkBatches = perBatch ? 1 : batchesPerChunk;
         const end = Math.min(n, start + chunkBatches * batchSize);
         const tc = performance.now();
-        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr);
+        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr, { cacheInputLayer });
         const elapsed = performance.now() - tc;
         if (!perBatch) {
           const perBatchMs = elapsed / stats.size.length;
@@ -154,6 +164,7 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
     for (const c of callbacks) await c.onTrainEnd?.({});
   } finally {
     fitting.delete(target);
+    await target.endFit?.();
   }
   return history;
 }

@@ -8,6 +8,14 @@ export interface PassStats {
   size: Int32Array;
 }
 
+export interface TrainStepOptions {
+  /**
+   * Reuse the first layer's product X W_0^T across steps when layer 0's weights are frozen
+   * ('auto': when it fits the memory budget). Same results up to float rounding, far faster.
+   */
+  cacheInputLayer?: boolean | 'auto';
+}
+
 export interface EvaluateResult {
   /** Mean loss per sample. */
   loss: number;
@@ -21,7 +29,9 @@ export interface FitTarget {
   /** The optimizer's base learning rate. */
   readonly baseLr: number;
   /** One optimizer step per `batchSize` consecutive entries of `indices`. */
-  trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats>;
+  trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, options?: TrainStepOptions): Promise<PassStats>;
+  /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
+  endFit?(): Promise<void>;
   evaluate(data: Dataset, opts?: { batchSize?: number }): Promise<EvaluateResult>;
   /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
