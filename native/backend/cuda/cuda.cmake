@@ -7,10 +7,12 @@
 #   -DCMAKE_CUDA_ARCHITECTURES="80;90"   GPUs to build for (default 80;90: A100 and H100 machine
 #                                         code plus PTX, which newer GPUs JIT-compile).
 #   -DBIASLEARN_CUBLAS_ROOT=<dir>         take cuBLAS from <dir>/include and <dir>/lib instead of the
-#                                         CUDA toolkit, e.g. the nvidia-cublas pip wheel's
-#                                         site-packages/nvidia/cublas (which ships only
-#                                         lib/libcublas.so.13, no unversioned symlink). The module
-#                                         gets an RPATH to that lib directory.
+#                                         CUDA toolkit, e.g. a pip wheel's site-packages/nvidia/cublas
+#                                         or, for the CUDA 13 wheels, site-packages/nvidia/cu13 (both
+#                                         ship lib/libcublas.so.<major> with no unversioned symlink).
+#                                         The module gets an RPATH to that lib directory. The wheel's
+#                                         major version must match the toolkit's (its include/ may
+#                                         also hold CUDA runtime headers, which then come first).
 # Runtime: the CUDA runtime is linked statically, so the module needs only the NVIDIA driver
 # (libcuda.so) and libcublas at load time. Without a driver or a device it still loads, and
 # backend 'cuda' reports E_BACKEND_UNAVAILABLE with the reason.

@@ -107,7 +107,26 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override { destroy(); }
 
   std::string name() const override { return "cuda"; }
-  bool supports(Op) const override { return true; }
+  // The core MLP kernels only. The extension kernels declared after them in backend.h
+  // (multi-task, recurrent) are not implemented on CUDA yet: their Backend defaults throw, and
+  // models that need them check supports() first and fail with a typed error.
+  bool supports(Op op) const override {
+    switch (op) {
+      case Op::Gemm:
+      case Op::BiasAct:
+      case Op::ActBackward:
+      case Op::ColumnSum:
+      case Op::SoftmaxXent:
+      case Op::Mse:
+      case Op::Adam:
+      case Op::Sgd:
+      case Op::FillWeights:
+      case Op::Gather:
+        return true;
+      default:
+        return false;
+    }
+  }
 
   // ---- memory ----
 
