@@ -11,6 +11,9 @@ export {
   TRAINABLE_SETS,
   DEFAULT_HIDDEN_INIT,
   DEFAULT_READOUT_INIT,
+  DEFAULT_FROZEN_READOUT_INIT,
+  DEFAULT_LEARNED_READOUT_INIT,
+  defaultLearningRate,
   DEFAULT_BIAS_INIT,
   DEFAULT_OPTIMIZER,
   resolveMLPConfig,
@@ -33,6 +36,7 @@ export {
   EarlyStopping,
   ReduceLROnPlateau,
   type Logs,
+  type FitState,
   type BatchLogs,
   type ProgressInfo,
   type EarlyStoppingOptions,
@@ -44,3 +48,9 @@ export { Rng } from './util/rng.js';
 export { runtimeInfo, setThreads, cudaAvailable, measureSgemm, type RuntimeInfo } from './runtime.js';
 export { generateWeights, type WeightDistribution } from './model/weights.js';
 export type { BackendName } from './native/binding.js';
+export * from './multitask/index.js';
+export * as multitaskAnalysis from './analysis/multitask/index.js';
+export { analyzeTaskVariance, compareVarianceProfiles, type TaskVarianceReport, type ProfileComparison } from './analysis/multitask/index.js';
+export * from './rnn/index.js';
+export * from './tasks/index.js';
+export * from './analysis/rnn_dynamics.js';

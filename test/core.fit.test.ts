@@ -14,6 +14,7 @@ import {
   ReduceLROnPlateau,
   Rng,
   cosineDecay,
+  defaultLearningRate,
   spiralClassification,
   stepDecay,
   type BatchLogs,
@@ -23,6 +24,8 @@ import {
 import { randomLabels, randomNormalF32, sameBits, sleep } from './helpers/numeric.js';
 
 const SMALL: MLPOptions = { inputSize: 6, hidden: [16], outputSize: 3, seed: 3 };
+/** The default Adam learning rate when only biases learn (SMALL's trainable set). */
+const LR = defaultLearningRate('bias');
 
 function classification(n: number, inputSize: number, classes: number, seed = 1): Dataset {
   const rng = new Rng(seed);
@@ -64,7 +67,7 @@ describe('History', () => {
       expect(h.history[k], k).toHaveLength(3);
       expect(h.history[k]!.every(Number.isFinite), k).toBe(true);
     }
-    expect(h.history.lr).toEqual([0.01, 0.01, 0.01]); // the default Adam lr
+    expect(h.history.lr).toEqual([LR, LR, LR]); // the default Adam lr for 'bias'
     for (const a of [...h.history.acc!, ...h.history.val_acc!]) {
       expect(a).toBeGreaterThanOrEqual(0);
       expect(a).toBeLessThanOrEqual(1);
@@ -135,7 +138,7 @@ describe('callbacks', () => {
       },
     });
     const h = await model.fit(ds, { epochs: 2, batchSize, callbacks: [cb] });
-    const epoch = (e: number) => [`epochBegin ${e} lr=0.01`, 'batch 0', 'batch 1', 'batch 2', 'batch 3', `epochEnd ${e}`];
+    const epoch = (e: number) => [`epochBegin ${e} lr=${LR}`, 'batch 0', 'batch 1', 'batch 2', 'batch 3', `epochEnd ${e}`];
     expect(events).toEqual(['trainBegin', ...epoch(0), ...epoch(1), 'trainEnd']);
     expect(sizes).toEqual([16, 16, 16, 2, 16, 16, 16, 2]);
     expect(h.epoch).toEqual([0, 1]);
@@ -246,7 +249,7 @@ describe('ReduceLROnPlateau and schedules', () => {
       batchSize: 8,
       callbacks: [scriptedMetric('score', [4, 3, 2, 1]), new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1 })],
     });
-    expect(h.history.lr).toEqual([0.01, 0.01, 0.01, 0.01]);
+    expect(h.history.lr).toEqual([LR, LR, LR, LR]);
     model.dispose();
   });
 

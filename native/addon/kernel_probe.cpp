@@ -77,6 +77,15 @@ void run_probe(std::shared_ptr<Backend> be, ProbeJob& j) {
     Dev g(be, G), o(be, out);
     be->column_sum(g.buf.f32(), B, H, (float)need_n(j, "beta"), o.buf.f32());
     o.back(out);
+  } else if (op == "small_fanout_backward") {
+    const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O"), H = (int)need_n(j, "H");
+    const Act act = static_cast<Act>((int)need_n(j, "act"));
+    auto &dZ = need_f(j, "dZ"), &W = need_f(j, "W"), &A = need_f(j, "A"), &out = need_f(j, "out");
+    need_len(dZ, (size_t)B * O, "dZ"); need_len(W, (size_t)O * H, "W"); need_len(A, (size_t)B * H, "A"); need_len(out, H, "out");
+    require(O >= 1 && O <= 64, "E_INVALID_ARG", "small_fanout_backward: O must be in [1, 64]");
+    Dev dz(be, dZ), w(be, W), a(be, A), o(be, out);
+    be->small_fanout_backward(dz.buf.f32(), w.buf.f32(), a.buf.f32(), B, O, H, act, (float)need_n(j, "beta"), o.buf.f32());
+    o.back(out);
   } else if (op == "softmax_xent" || op == "mse") {
     const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O");
     auto& Y = need_f(j, "Y");

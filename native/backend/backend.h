@@ -26,6 +26,27 @@ enum class Op : int32_t {
   Sgd,
   FillWeights,
   Gather,
+  SmallFanoutBackward,
+  // multi-task (native/multitask)
+  BiasActGather,
+  ColumnSumScatter,
+  SoftmaxXentTask,
+  TaskGates,
+  GateRows,
+  GateBackward,
+  TaskMoments,
+  // recurrent networks (native/rnn)
+  RnnGatherSeq,
+  RnnAxpby,
+  RnnStep,
+  RnnStepBackward,
+  RnnSeqMse,
+  RnnScatterAddRows,
+  RnnColumnDot,
+  RnnOuterTrace,
+  RnnTraceGrad,
+  RnnSumSquares,
+  RnnCopy2d,
 };
 
 class Backend {
@@ -88,6 +109,114 @@ class Backend {
   // Kernels added for further model kinds (RNN, multi-task, ...) are declared below as virtual
   // methods with a default body that throws unsupported(); a backend overrides the ones it has
   // and reports them in supports(). Models check supports() and fail with a typed error.
+
+  // -- fused backward through a layer with few outputs (the readout), for bias learning:
+  //   out[H] = beta * out + sum_b act'(A[b, :]) * (dZ[b, :] W)[b, :]
+  // with dZ[B,O], W[O,H], A[B,H] (act' from the output A, as in act_backward). It forms neither
+  // dA = dZ W nor dZ_prev: it reads A once and writes H sums (rows summed in order per column).
+  // Used when the layer below learns only its bias. O is small (<= 64).
+  virtual void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
+                                     float beta, float* out) {
+    unsupported("small_fanout_backward");
+  }
+
+  // -- multi-task (native/multitask): K tasks, task[B] int32 in [0, K) (device memory, validated
+  //    by the caller); per-task tensors are [K, H] row-major, one row per task.
+  // Z[B,H] <- act(Z + biases[task[b], :]) in place (Z holds X W^T on entry).
+  virtual void bias_act_gather(float* Z, const float* biases, const int32_t* task, int B, int H, int K, Act act) {
+    unsupported("bias_act_gather");
+  }
+  // out[K,H] = for each task k, sum over the rows b with task[b] == k of G[b, :], rows summed in
+  // order (deterministic, independent of thread count); a task with no rows gets zeros.
+  virtual void column_sum_scatter(const float* G, const int32_t* task, int B, int H, int K, float* out) {
+    unsupported("column_sum_scatter");
+  }
+  // Softmax cross-entropy per task: sample b (task t = task[b]) uses the logits columns
+  // [off[t], off[t] + classes[t]) of logits[B,R] and labels[b] in [0, classes[t]) (off, classes:
+  // device int32 [K]). dlogits[B,R] = scale * (softmax - onehot) on those columns, 0 elsewhere
+  // (may alias logits). stats[K,2] = per task (loss sum, argmax hits), overwritten.
+  virtual void softmax_xent_task(const float* logits, const int32_t* labels, const int32_t* task, const int32_t* off,
+                                 const int32_t* classes, int B, int R, int K, float scale, float* dlogits,
+                                 float* stats) {
+    unsupported("softmax_xent_task");
+  }
+  // Unit gates of mask learning: gates[n] = hard ? (theta[n] > 0 ? 1 : 0) : sigmoid(slope * theta[n]).
+  virtual void task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) { unsupported("task_gates"); }
+  // A[B,H] = U[B,H] * gates[task[b], :] (A may alias U).
+  virtual void gate_rows(const float* U, const float* gates, const int32_t* task, int B, int H, float* A) {
+    unsupported("gate_rows");
+  }
+  // Backward of A = U * sigmoid(slope * theta)[task]: with g = gates (soft),
+  //   dtheta[K,H] = slope * g (1 - g) * sum_{b: task[b] = k} dA[b,:] * U[b,:]  (rows in order)
+  //   dU[B,H] = dA * g[task[b], :]   (dU may alias dA)
+  virtual void gate_backward(const float* dA, const float* U, const float* gates, const int32_t* task, int B, int H,
+                             int K, float slope, float* dtheta, float* dU) {
+    unsupported("gate_backward");
+  }
+  // Per-task moments of activities A[B,H] (for task variance), rows in order per task:
+  //   out[0,k,h] = sum (A - shift[k,h]), out[1,k,h] = sum (A - shift[k,h])^2,
+  //   out[2,k,h] = count(A > threshold)   over rows b with task[b] = k.
+  // out is [3,K,H], overwritten; shift may be null (zeros).
+  virtual void task_moments(const float* A, const int32_t* task, const float* shift, int B, int H, int K,
+                            float threshold, float* out) {
+    unsupported("task_moments");
+  }
+
+  // -- recurrent networks (native/rnn). Time-major activations: [T, B, D] (t outermost).
+  // dst[t, b, :] = src[idx[b] * row_stride + offset + t * D + (0 .. D)] for t < T, b < B: a time
+  // window of B sequences stored batch-major ([N, T_total, D] rows) gathered time-major.
+  virtual void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
+                          float* dst) {
+    unsupported("gather_seq");
+  }
+  // out[n] = a * x[n] + b * y[n] (out may alias x or y; y may be null when b == 0).
+  virtual void axpby(float* out, float a, const float* x, float b, const float* y, size_t n) { unsupported("axpby"); }
+  // One recurrent step after the products. Z[B,H] holds W r + B x on entry:
+  //   Z <- act(Z + bias)  (kept: the backward pass reads it),  Rn = decay * Rp + gain * Z.
+  // Rn may alias Rp, not Z.
+  virtual void rnn_step(float* Z, const float* bias, const float* Rp, float* Rn, int B, int H, Act act, float decay,
+                        float gain) {
+    unsupported("rnn_step");
+  }
+  // Backward through the nonlinearity of one step: Dr[B,H] += DYA (when not null), then
+  //   dZ = gain * Dr * act'(.)  with act' written through the activation output Phi[B,H].
+  // dZ may alias DYA (read before written, elementwise), not Dr.
+  virtual void rnn_step_backward(float* Dr, const float* DYA, const float* Phi, float* dZ, int B, int H, Act act,
+                                 float gain) {
+    unsupported("rnn_step_backward");
+  }
+  // Weighted squared error of a window of Tw steps of outputs Y[Tw,B,O] against Tg[Tw,B,O], with
+  // per-step loss weights w[Tw,B] and velocity-penalty weights v[Tw,B]:
+  //   loss_b = sum_t w[t,b]/O |Y[t,b]-Tg[t,b]|^2 + sum_t v[t,b]/O |Y[t,b]-Y[t-1,b]|^2,
+  // where Y[-1] = Yprev[B,O] (null: no velocity term at t = 0).
+  //   dY = scale * d loss_b / dY (terms inside the window only; dY must not alias Y), stats[0] = sum_b loss_b,
+  //   stats[1] = sum_b of the squared-error part alone (device memory, overwritten).
+  virtual void seq_mse(const float* Y, const float* Yprev, const float* Tg, const float* w, const float* v, int Tw,
+                       int B, int O, float scale, float* dY, float* stats) {
+    unsupported("seq_mse");
+  }
+  // out[C,D] <- beta * out; out[idx[b], :] += alpha * src[b, :] for b in order (idx in [0, C)).
+  virtual void scatter_add_rows(const float* src, const int32_t* idx, int B, int D, int C, float alpha, float beta,
+                                float* out) {
+    unsupported("scatter_add_rows");
+  }
+  // out[H] = beta * out + sum_r A[r,h] * Bm[r,h], rows summed in order.
+  virtual void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) {
+    unsupported("column_dot");
+  }
+  // Eligibility traces of a weight matrix (RFLO): P[B,H,K] = decay * P + gain * D[b,h] * X[b,k].
+  virtual void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) {
+    unsupported("outer_trace");
+  }
+  // G[H,K] = beta * G + sum_b E[b,h] * P[b,h,k], b in order.
+  virtual void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) {
+    unsupported("trace_grad");
+  }
+  // out[0] = sum_n x[n]^2 (device memory; accumulated in double in a fixed order).
+  virtual void sum_squares(const float* x, size_t n, float* out) { unsupported("sum_squares"); }
+  // dst[r, 0:cols] = src[r, 0:cols] for r < rows, row strides ldd and lds (elements).
+  virtual void copy2d(float* dst, int ldd, const float* src, int lds, int rows, int cols) { unsupported("copy2d"); }
+
  protected:
   [[noreturn]] void unsupported(const char* op) const;
 };

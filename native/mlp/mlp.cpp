@@ -89,7 +89,17 @@ void Mlp::backward(const float* x, int B) {
     if (s.train_bias) be_->column_sum(dz, B, s.out, 0.0f, layers_[l].gb.f32());
     if (s.train_weight)  // gW[H_l, I_l] = dZ^T A_prev
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, layers_[l].gW.f32(), s.in);
-    if (l > lowest_trainable_) {  // dA_{l-1}[B, I_l] = dZ W, then through act_{l-1}
+    if (l > lowest_trainable_) {
+      const LayerSpec& below = spec_.layers[l - 1];
+      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && s.out <= 64 &&
+          be_->supports(Op::SmallFanoutBackward)) {
+        // The layer below learns only its bias: gb_{l-1} = colsum(act'(A_{l-1}) * (dZ W_l)) in one
+        // fused pass, never forming dA or dZ_{l-1} [B, H_{l-1}].
+        be_->small_fanout_backward(dz, layers_[l].W.f32(), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
+                                   layers_[l - 1].gb.f32());
+        break;
+      }
+      // dA_{l-1}[B, I_l] = dZ W, then through act_{l-1}
       float* da = grads_[l - 1].f32();
       be_->gemm(false, false, B, s.in, s.out, 1.0f, dz, s.out, layers_[l].W.f32(), s.in, 0.0f, da, s.in);
       be_->act_backward(da, acts_[l - 1].f32(), B, s.in, spec_.layers[l - 1].act);

@@ -1,6 +1,6 @@
 /** Model and training flags shared by `train` and `sweep`, and their translation to library options. */
 import { Option, type Command } from 'commander';
-import { ACTIVATIONS, DEFAULT_HIDDEN_INIT, DEFAULT_READOUT_INIT, type Activation, type MLPOptions, type TrainableSet } from '../model/config.js';
+import { ACTIVATIONS, DEFAULT_FROZEN_READOUT_INIT, DEFAULT_HIDDEN_INIT, defaultLearningRate, type Activation, type MLPOptions, type TrainableSet } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { setThreads } from '../runtime.js';
 import { cosineDecay, constantLr, stepDecay, type LrSchedule } from '../train/schedules.js';
@@ -12,14 +12,12 @@ export const LR_SCHEDULES = ['constant', 'cosine', 'step'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 export const CLI_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'identity') as Exclude<Activation, 'identity'>[];
 
-/** Learning rate used when --lr is not given: bias / readout learn fast, full training needs less. */
+/** Learning rate used when --lr is not given: the library's default for the trainable set. */
 export function defaultLr(train: TrainableSet, optimizer: OptimizerName): number {
-  const full = train === 'full';
-  if (optimizer === 'sgd') return full ? 1e-2 : 1e-1;
-  return full ? 1e-3 : 1e-2;
+  return defaultLearningRate(train, optimizer);
 }
 
-export const LR_HELP = 'learning rate (default: 1e-2 for bias/readout, 1e-3 for full with adam; 1e-1 / 1e-2 with sgd)';
+export const LR_HELP = 'learning rate (default: the library default for --train: adam 5e-2 bias, 1e-2 readout, 1e-3 full; sgd 10x)';
 
 /** Model flags beyond the architecture: activation and initial weight scales. */
 export function addModelOptions(cmd: Command): Command {
@@ -32,7 +30,7 @@ export function addModelOptions(cmd: Command): Command {
     )
     .option(
       '--readout-scale <s>',
-      `readout weights ~ U(-a, a) with a = s / sqrt(fan_in) (default: ${DEFAULT_READOUT_INIT.scale.toFixed(3)} = sqrt 6)`,
+      `readout weights ~ U(-a, a) with a = s / sqrt(fan_in) (default: ${DEFAULT_FROZEN_READOUT_INIT.scale} when the readout is frozen, 1 when it learns)`,
       floatParser({ min: 0 }),
     );
 }
@@ -45,9 +43,9 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--lr <rate>', LR_HELP, floatParser({ min: 0, minOpen: true }))
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam'))
     .addOption(
-      new Option('--lr-schedule <name>', 'per-epoch learning rate: constant, cosine (down to 0), step (x0.1 every epochs/3)')
+      new Option('--lr-schedule <name>', 'per-epoch learning rate: cosine (to 0 over --epochs), constant, step (x0.1 every epochs/3)')
         .choices(LR_SCHEDULES)
-        .default('constant'),
+        .default('cosine'),
     );
 }
 

@@ -122,6 +122,7 @@ class CudaBackend final : public Backend {
       case Op::Sgd:
       case Op::FillWeights:
       case Op::Gather:
+      case Op::SmallFanoutBackward:
         return true;
       default:
         return false;
@@ -230,6 +231,13 @@ class CudaBackend final : public Backend {
   void column_sum(const float* G, int B, int H, float beta, float* out) override {
     Guard g(*this);
     cuda::launch_column_sum(ctx_, G, B, H, beta, out);
+  }
+
+  // out[H] = beta*out + colsum(act'(A[B,H]) * (dZ[B,O] W[O,H])), fused (O <= 64).
+  void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act, float beta,
+                             float* out) override {
+    Guard g(*this);
+    cuda::launch_small_fanout_backward(ctx_, dZ, W, A, B, O, H, act, beta, out);
   }
 
   // logits[B,O], labels[B] -> dlogits[B,O], stats[2]. Per-row losses and hits go to scratch,

@@ -36,6 +36,10 @@ void launch_act_backward(const LaunchCtx& ctx, float* G, const float* A, int B, 
 // out[H] = beta * out + sum_b G[b, :]; fixed reduction order (deterministic, no float atomics).
 void launch_column_sum(const LaunchCtx& ctx, const float* G, int B, int H, float beta, float* out);
 
+// out[H] = beta*out + sum_b act'(A[b,:]) * (dZ[B,O] W[O,H])[b,:], O <= 64 (cuda_fused.cu).
+void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const float* W, const float* A, int B, int O,
+                                  int H, Act act, float beta, float* out);
+
 // Per row b of logits[B,O]: row_loss[b] = logsumexp - z[y] (double), row_hit[b] = argmax == y
 // (lowest index among ties), dlogits[B,O] = scale * (softmax - onehot) (may alias logits).
 void launch_softmax_xent_rows(const LaunchCtx& ctx, const float* logits, const int32_t* labels, int B, int O,

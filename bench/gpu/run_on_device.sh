@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the CUDA module on a GPU machine without network or node_modules, runs the CUDA test
+# files and the GPU benchmarks, and leaves logs and JSON in $OUT (default ./gpu-out).
+# Expects .devtools/ (git-ignored) with: node.xz (xz-compressed node binary), include/node
+# (Node-API headers), node-addon-api (headers), node_modules.tar.xz (vitest and friends), and
+# dist/ (compiled TypeScript). Usage: bash bench/gpu/run_on_device.sh [tests|bench|all]
+set -uo pipefail
+what=${1:-all}
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+xz -dc .devtools/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$OUT/gpu.txt" 2>&1
+CUBLAS_ROOT=$(python3 -c "import nvidia, os; p = os.path.join(list(nvidia.__path__)[0], 'cu13'); print(p if os.path.isdir(p) else os.path.join(list(nvidia.__path__)[0], 'cublas'))")
+echo "cublas root: $CUBLAS_ROOT" | tee "$OUT/build.log"
+t0=$(date +%s)
+cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DBIASLEARN_CUDA=ON -DBIASLEARN_NATIVE_ARCH=ON \
+  -DNODE_API_INC=$PWD/.devtools/include/node -DNODE_ADDON_API_INC=$PWD/.devtools/node-addon-api \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DBIASLEARN_CUBLAS_ROOT="$CUBLAS_ROOT" >> "$OUT/build.log" 2>&1 \
+  && cmake --build build-cuda -j16 >> "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+echo "build seconds: $(( $(date +%s) - t0 ))"
+export BIASLEARN_BUILD_DIR=$PWD/build-cuda
+if [ "$what" = tests ] || [ "$what" = all ]; then
+  [ -d node_modules ] || tar -xJf .devtools/node_modules.tar.xz
+  node node_modules/vitest/vitest.mjs run test/cuda.backend.test.ts test/core.kernels.test.ts test/core.reference.test.ts \
+    test/core.weights.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
+  echo "tests exit: $?"; grep -E "Test Files|Tests |✗|FAIL|×" "$OUT/tests.log" | head -20
+fi
+if [ "$what" = bench ] || [ "$what" = all ]; then
+  node bench/mlp_train_step.mjs --backend cuda --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
+    --modes bias,bias+cache,full --seconds ${SECONDS_PER:-1.5} --square 8192 --out "$OUT/mlp-train-step-cuda.json" 2> "$OUT/bench-progress.log" | tee "$OUT/mlp-train-step-cuda.md"
+  python3 bench/torch_mlp_bias.py --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
+    --seconds ${SECONDS_PER:-1.5} > "$OUT/torch-mlp.jsonl" 2>&1; tail -20 "$OUT/torch-mlp.jsonl"
+fi

@@ -1,0 +1,79 @@
+// Fused kernels against float64 references, on every available backend.
+//   small_fanout_backward: out[H] = beta*out + sum_b act'(A[b,:]) * (dZ[B,O] W[O,H])[b,:]
+// Tolerance: |out - ref| <= 1e-5 + 1e-5 * sum_b |act'(A)| * sum_o |dZ W| (the magnitude summed).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/index.js';
+import { nativeFor, type BackendName } from '../src/native/binding.js';
+import { probeBackends } from './helpers/backends.js';
+
+const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
+
+function reference(dZ: Float32Array, W: Float32Array, A: Float32Array, B: number, O: number, H: number, act: keyof typeof ACT, beta: number, out0: Float32Array) {
+  const ref = new Float64Array(H);
+  const mag = new Float64Array(H);
+  for (let h = 0; h < H; h++) {
+    let s = 0;
+    let m = 0;
+    for (let b = 0; b < B; b++) {
+      let g = 0;
+      let gm = 0;
+      for (let o = 0; o < O; o++) {
+        g += dZ[b * O + o]! * W[o * H + h]!;
+        gm += Math.abs(dZ[b * O + o]! * W[o * H + h]!);
+      }
+      const a = A[b * H + h]!;
+      const d = act === 'relu' ? (a > 0 ? 1 : 0) : act === 'tanh' ? 1 - a * a : act === 'sigmoid' ? a * (1 - a) : 1;
+      s += d * g;
+      m += Math.abs(d) * gm;
+    }
+    const prev = beta === 0 ? 0 : beta * out0[h]!; // beta 0 overwrites (out0 may hold NaN)
+    ref[h] = prev + s;
+    mag[h] = Math.abs(prev) + m;
+  }
+  return { ref, mag };
+}
+
+let backends: BackendName[] = ['cpu'];
+beforeAll(async () => {
+  backends = (await probeBackends()).backends;
+});
+
+describe('small_fanout_backward', () => {
+  const shapes = [
+    [1, 1, 1],
+    [7, 10, 13],
+    [33, 3, 1023],
+    [256, 64, 70],
+    [5, 1, 7],
+  ] as const;
+  for (const act of Object.keys(ACT) as (keyof typeof ACT)[]) {
+    for (const [B, O, H] of shapes) {
+      for (const beta of [0, 0.5]) {
+        it(`${act} B=${B} O=${O} H=${H} beta=${beta} on every backend`, async () => {
+          const rng = new Rng(B * 131 + O * 7 + H + (beta ? 1 : 0));
+          const dZ = new Float32Array(B * O).map(() => rng.normal());
+          const W = new Float32Array(O * H).map(() => rng.normal());
+          // activation outputs in the activation's range, with exact zeros for relu's kink
+          const A = new Float32Array(B * H).map(() => {
+            const z = rng.normal();
+            return act === 'relu' ? Math.max(0, z) : act === 'tanh' ? Math.tanh(z) : act === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z;
+          });
+          const out0 = new Float32Array(H).map(() => (beta === 0 ? NaN : rng.normal())); // NaN must be overwritten when beta = 0
+          const { ref, mag } = reference(dZ, W, A, B, O, H, act, beta, out0);
+          for (const be of backends) {
+            const r = await nativeFor(be).runKernel(be, 'small_fanout_backward', { B, O, H, act: ACT[act], beta, dZ, W, A, out: out0.slice() });
+            const out = r.out!;
+            let worst = 0;
+            for (let h = 0; h < H; h++) {
+              const err = Math.abs(out[h]! - ref[h]!);
+              const tol = 1e-5 + 1e-5 * mag[h]!;
+              expect(Number.isFinite(out[h]!), `${be} out[${h}] finite`).toBe(true);
+              worst = Math.max(worst, err / tol);
+            }
+            expect(worst, `${be}: worst error / tolerance`).toBeLessThanOrEqual(1);
+          }
+        });
+      }
+    }
+  }
+});
