@@ -45,14 +45,14 @@ export interface MaskSlope {
 }
 
 export const DEFAULT_MASK_SLOPE: MaskSlope = { start: 1, end: 50 };
-export const DEFAULT_MASK_INIT = 1;
+export const DEFAULT_MASK_INIT = 0;
 
 export interface MultitaskOptions {
   inputSize: number;
   /** Hidden widths, e.g. 8192 or [1024, 1024]. */
   hidden: number | number[];
   /** The tasks, in order (their index is the task id). */
-  tasks: TaskInfo[];
+  tasks: readonly TaskInfo[];
   /** Default 'bias'. */
   train?: MultitaskTrainMode;
   /** Hidden activation. Default relu. */
@@ -66,7 +66,7 @@ export interface MultitaskOptions {
   readoutInit?: Partial<InitSpec>;
   /** Initial biases of every task (default: the MLP's, zeros). */
   biasInit?: Partial<InitSpec>;
-  /** Mask learning: initial gate logit theta of every unit and task (default 1: all gates open). */
+  /** Mask learning: initial gate logit theta of every unit and task (default 0: soft gates 0.5). */
   maskInit?: number;
   /** Mask learning: gate slope schedule over the epochs of a fit. */
   maskSlope?: Partial<MaskSlope>;
@@ -140,7 +140,8 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
     hidden,
     outputSize: Math.max(...tasks.map((t) => t.classes)),
     activation: o.activation ?? 'relu',
-    train: 'bias',
+    // Same defaults as an MLP with the same trainable set: frozen readout (bias, mask) or learned (full).
+    train: train === 'full' ? 'full' : 'bias',
     seed: o.seed ?? 0,
     ...(o.weightInit !== undefined ? { weightInit: o.weightInit } : {}),
     ...(o.readoutInit !== undefined ? { readoutInit: o.readoutInit } : {}),

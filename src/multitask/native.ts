@@ -51,7 +51,8 @@ export interface NativeTensorInfo {
 export interface NativeMultitaskMlp {
   readonly readoutWidth: number;
   readonly readoutOffsets: Int32Array;
-  train(ds: NativeMultitaskDataset, indices: Int32Array, batchSize: number, lr: number, slope: number): Promise<NativeMultitaskStats>;
+  train(ds: NativeMultitaskDataset, indices: Int32Array, batchSize: number, lr: number, slope: number, cacheInput: boolean): Promise<NativeMultitaskStats>;
+  dropInputCache(): Promise<void>;
   evaluate(ds: NativeMultitaskDataset, batchSize: number, hard: boolean, slope: number): Promise<NativeMultitaskStats>;
   predict(x: Float32Array, task: Int32Array, hard: boolean, slope: number): Promise<Float32Array>;
   gradients(x: Float32Array, labels: Int32Array, task: Int32Array, slope: number): Promise<{ loss: Float64Array; grads: Record<string, Float32Array> }>;

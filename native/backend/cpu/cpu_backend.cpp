@@ -476,16 +476,19 @@ class CpuBackend final : public Backend {
   }
 
   void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) override {
-    cpu_pool().parallel_for(H, 256, [&](size_t h0, size_t h1) {
-      const size_t w = h1 - h0;
-      float acc[256];
-      for (size_t j = 0; j < w; ++j) acc[j] = 0.0f;
-      for (int r = 0; r < rows; ++r) {
-        const float* a = A + (size_t)r * H + h0;
-        const float* b = Bm + (size_t)r * H + h0;
-        for (size_t j = 0; j < w; ++j) acc[j] += a[j] * b[j];
+    // The pool hands a single thread the whole range: work in blocks of 256 columns inside it.
+    cpu_pool().parallel_for(H, 256, [&](size_t c0, size_t c1) {
+      for (size_t h0 = c0; h0 < c1; h0 += 256) {
+        const size_t w = std::min<size_t>(256, c1 - h0);
+        float acc[256];
+        for (size_t j = 0; j < w; ++j) acc[j] = 0.0f;
+        for (int r = 0; r < rows; ++r) {
+          const float* a = A + (size_t)r * H + h0;
+          const float* b = Bm + (size_t)r * H + h0;
+          for (size_t j = 0; j < w; ++j) acc[j] += a[j] * b[j];
+        }
+        for (size_t j = 0; j < w; ++j) out[h0 + j] = (beta == 0.0f ? 0.0f : beta * out[h0 + j]) + acc[j];
       }
-      for (size_t j = 0; j < w; ++j) out[h0 + j] = (beta == 0.0f ? 0.0f : beta * out[h0 + j]) + acc[j];
     });
   }
 

@@ -1,0 +1,210 @@
+// runMultitaskKernel(backend, op, args) -> Promise<outputs>: runs one multi-task backend kernel
+// (backend.h, "multi-task" extensions) on host arrays, for the float64 reference tests in
+// test/multitask.kernels.test.ts. Inputs are copied to the device, outputs copied back; task ids
+// are validated here (the kernels trust their callers). Pattern as in kernel_probe.cpp.
+#include <napi.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../backend/backend.h"
+#include "async_job.h"
+#include "exports_registry.h"
+
+namespace bl {
+
+namespace {
+
+struct MtProbeJob {
+  std::string op;
+  std::map<std::string, std::vector<float>> f;
+  std::map<std::string, std::vector<int32_t>> i;
+  std::map<std::string, double> n;
+};
+
+std::vector<float>& need_f(MtProbeJob& j, const char* k, size_t len) {
+  auto it = j.f.find(k);
+  if (it == j.f.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing Float32Array '") + k + "'");
+  require(it->second.size() >= len, "E_SHAPE",
+          std::string("runMultitaskKernel: '") + k + "' needs " + std::to_string(len) + " elements, got " +
+              std::to_string(it->second.size()));
+  return it->second;
+}
+std::vector<int32_t>& need_i(MtProbeJob& j, const char* k, size_t len) {
+  auto it = j.i.find(k);
+  if (it == j.i.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing Int32Array '") + k + "'");
+  require(it->second.size() >= len, "E_SHAPE",
+          std::string("runMultitaskKernel: '") + k + "' needs " + std::to_string(len) + " elements, got " +
+              std::to_string(it->second.size()));
+  return it->second;
+}
+double need_n(MtProbeJob& j, const char* k) {
+  auto it = j.n.find(k);
+  if (it == j.n.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing number '") + k + "'");
+  return it->second;
+}
+void check_tasks(const std::vector<int32_t>& task, int B, int K) {
+  require(K >= 1, "E_INVALID_ARG", "runMultitaskKernel: K must be >= 1");
+  for (int b = 0; b < B; ++b)
+    if (task[b] < 0 || task[b] >= K)
+      fail("E_INVALID_ARG", "task id " + std::to_string(task[b]) + " out of range [0, " + std::to_string(K) + ") at row " +
+                                std::to_string(b));
+}
+
+struct Dev {
+  std::shared_ptr<Backend> be;
+  DeviceBuffer buf;
+  Dev(std::shared_ptr<Backend> b, const std::vector<float>& host) : be(b), buf(b, host.size() * 4 + 4) {
+    be->upload(buf.data(), host.data(), host.size() * 4);
+  }
+  Dev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host) : be(b), buf(b, host.size() * 4 + 4) {
+    be->upload(buf.data(), host.data(), host.size() * 4);
+  }
+  void back(std::vector<float>& host) { be->download(host.data(), buf.data(), host.size() * 4); }
+};
+
+void run_probe(std::shared_ptr<Backend> be, MtProbeJob& j) {
+  const std::string& op = j.op;
+  if (op == "bias_act_gather") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+    const Act act = static_cast<Act>((int)need_n(j, "act"));
+    auto& Z = need_f(j, "Z", (size_t)B * H);
+    auto& bias = need_f(j, "biases", (size_t)K * H);
+    auto& task = need_i(j, "task", B);
+    check_tasks(task, B, K);
+    Dev z(be, Z), bb(be, bias), t(be, task);
+    be->bias_act_gather(z.buf.f32(), bb.buf.f32(), t.buf.i32(), B, H, K, act);
+    z.back(Z);
+  } else if (op == "column_sum_scatter") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+    auto& G = need_f(j, "G", (size_t)B * H);
+    auto& task = need_i(j, "task", B);
+    check_tasks(task, B, K);
+    std::vector<float>& out = j.f["out"];
+    out.assign((size_t)K * H, 12345.0f);  // garbage: the kernel must overwrite every element
+    Dev g(be, G), t(be, task), o(be, out);
+    be->column_sum_scatter(g.buf.f32(), t.buf.i32(), B, H, K, o.buf.f32());
+    o.back(out);
+  } else if (op == "softmax_xent_task") {
+    const int B = (int)need_n(j, "B"), R = (int)need_n(j, "R"), K = (int)need_n(j, "K");
+    auto& Y = need_f(j, "logits", (size_t)B * R);
+    auto& labels = need_i(j, "labels", B);
+    auto& task = need_i(j, "task", B);
+    auto& off = need_i(j, "off", K);
+    auto& cls = need_i(j, "classes", K);
+    check_tasks(task, B, K);
+    for (int k = 0; k < K; ++k)
+      require(off[k] >= 0 && cls[k] >= 1 && off[k] + cls[k] <= R, "E_INVALID_ARG", "runMultitaskKernel: bad off/classes");
+    for (int b = 0; b < B; ++b)
+      require(labels[b] >= 0 && labels[b] < cls[task[b]], "E_LABEL_RANGE", "label out of range");
+    std::vector<float>& d = j.f["dlogits"];
+    d.assign((size_t)B * R, 777.0f);
+    std::vector<float>& stats = j.f["stats"];
+    stats.assign((size_t)2 * K, 777.0f);
+    Dev y(be, Y), l(be, labels), t(be, task), of(be, off), c(be, cls), dd(be, d), s(be, stats);
+    be->softmax_xent_task(y.buf.f32(), l.buf.i32(), t.buf.i32(), of.buf.i32(), c.buf.i32(), B, R, K,
+                          (float)need_n(j, "scale"), dd.buf.f32(), s.buf.f32());
+    dd.back(d);
+    s.back(stats);
+  } else if (op == "task_gates") {
+    auto& theta = need_f(j, "theta", 0);
+    std::vector<float>& gates = j.f["gates"];
+    gates.assign(theta.size(), 0.0f);
+    Dev th(be, theta), g(be, gates);
+    be->task_gates(th.buf.f32(), theta.size(), (float)need_n(j, "slope"), need_n(j, "hard") != 0, g.buf.f32());
+    g.back(gates);
+  } else if (op == "gate_rows") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+    auto& U = need_f(j, "U", (size_t)B * H);
+    auto& gates = need_f(j, "gates", (size_t)K * H);
+    auto& task = need_i(j, "task", B);
+    check_tasks(task, B, K);
+    std::vector<float>& A = j.f["A"];
+    A.assign((size_t)B * H, 0.0f);
+    Dev u(be, U), g(be, gates), t(be, task), a(be, A);
+    be->gate_rows(u.buf.f32(), g.buf.f32(), t.buf.i32(), B, H, a.buf.f32());
+    a.back(A);
+  } else if (op == "gate_backward") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+    auto& dA = need_f(j, "dA", (size_t)B * H);
+    auto& U = need_f(j, "U", (size_t)B * H);
+    auto& gates = need_f(j, "gates", (size_t)K * H);
+    auto& task = need_i(j, "task", B);
+    check_tasks(task, B, K);
+    const bool in_place = j.n.count("inPlace") && j.n["inPlace"] != 0;
+    std::vector<float>& dtheta = j.f["dtheta"];
+    dtheta.assign((size_t)K * H, 999.0f);
+    std::vector<float>& dU = j.f["dU"];
+    dU.assign((size_t)B * H, 0.0f);
+    Dev da(be, dA), u(be, U), g(be, gates), t(be, task), dt(be, dtheta), du(be, dU);
+    be->gate_backward(da.buf.f32(), u.buf.f32(), g.buf.f32(), t.buf.i32(), B, H, K, (float)need_n(j, "slope"),
+                      dt.buf.f32(), in_place ? da.buf.f32() : du.buf.f32());
+    dt.back(dtheta);
+    if (in_place) da.back(dU);
+    else du.back(dU);
+  } else if (op == "task_moments") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+    auto& A = need_f(j, "A", (size_t)B * H);
+    auto& task = need_i(j, "task", B);
+    check_tasks(task, B, K);
+    const bool has_shift = j.f.count("shift") > 0;
+    std::vector<float> shift_host = has_shift ? need_f(j, "shift", (size_t)K * H) : std::vector<float>(1, 0.0f);
+    std::vector<float>& out = j.f["out"];
+    out.assign((size_t)3 * K * H, 555.0f);
+    Dev a(be, A), t(be, task), sh(be, shift_host), o(be, out);
+    be->task_moments(a.buf.f32(), t.buf.i32(), has_shift ? sh.buf.f32() : nullptr, B, H, K,
+                     (float)need_n(j, "threshold"), o.buf.f32());
+    o.back(out);
+  } else {
+    fail("E_INVALID_ARG", "runMultitaskKernel: unknown op '" + op + "'");
+  }
+  be->synchronize();
+}
+
+Napi::Value RunMultitaskKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<Backend> be;
+  try {
+    be = get_backend(info[0].As<Napi::String>().Utf8Value());
+  } catch (const BlError& e) {
+    throw make_error(env, e.code(), e.what());
+  }
+  auto job = std::make_shared<MtProbeJob>();
+  job->op = info[1].As<Napi::String>().Utf8Value();
+  Napi::Object args = info[2].As<Napi::Object>();
+  Napi::Array keys = args.GetPropertyNames();
+  for (uint32_t k = 0; k < keys.Length(); ++k) {
+    const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
+    Napi::Value v = args.Get(key);
+    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
+    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
+    else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+      auto a = v.As<Napi::Float32Array>();
+      job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
+    } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+      auto a = v.As<Napi::Int32Array>();
+      job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
+    } else {
+      throw make_error(env, "E_DTYPE", "runMultitaskKernel: '" + key + "' must be a number, boolean, Float32Array or Int32Array");
+    }
+  }
+  return AsyncJob::run(
+      env, [=] { run_probe(be, *job); },
+      [job](Napi::Env env) {
+        Napi::Object out = Napi::Object::New(env);
+        for (auto& kv : job->f) out.Set(kv.first, to_float32_array(env, std::move(kv.second)));
+        return out;
+      });
+}
+
+void InitMultitaskProbe(Napi::Env env, Napi::Object exports) {
+  exports.Set("runMultitaskKernel", Napi::Function::New(env, RunMultitaskKernel));
+}
+
+}  // namespace
+
+BL_REGISTER_EXPORTS(InitMultitaskProbe);
+
+}  // namespace bl

@@ -1,0 +1,725 @@
+/**
+ * A multi-task bias-learning network: one set of random frozen weights (regenerated from a seed)
+ * shared by every task, and per task its own bias vector (or unit gates, for mask learning).
+ *
+ * ```ts
+ * const model = await MultitaskModel.create({ inputSize: 784, hidden: 8192, tasks: data.tasks, train: 'bias' });
+ * const history = await model.fit(data, { epochs: 5, batchSize: 256, validationData: test });
+ * (await model.evaluate(test)).perTask;     // { mnist: { accuracy, loss, n }, ... }
+ * await model.predict(x, 'kmnist');          // logits under KMNIST's biases
+ * ```
+ *
+ * Training is joint (mixed batches, the default) or sequential (one task after another). A task
+ * is stepped only in batches that contain it and while it is trainable, with its own optimizer
+ * state, so training other tasks, or adding tasks later ({@link MultitaskModel.addTask}), leaves
+ * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
+ * the shared weights learn too).
+ */
+import { freemem } from 'node:os';
+import { Dataset } from '../data/dataset.js';
+import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
+import { libraryVersion } from '../model/mlp.js';
+import type { BackendName } from '../native/binding.js';
+import { Callback, type Logs } from '../train/callbacks.js';
+import { fit, type FitOptions } from '../train/fit.js';
+import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
+import { History } from '../train/history.js';
+import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import {
+  maskSlopeAt,
+  resolveMultitaskConfig,
+  revalidateConfig,
+  validateTask,
+  type MultitaskConfig,
+  type MultitaskOptions,
+  type TaskInfo,
+} from './config.js';
+import { MultitaskDataset, deviceMultitaskData } from './data.js';
+import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
+
+async function call<T>(p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    throw fromNativeError(err);
+  }
+}
+
+function toNativeSpec(c: MultitaskConfig): NativeMultitaskSpec {
+  return {
+    seed: c.seed,
+    input: c.inputSize,
+    hidden: c.hidden,
+    activation: c.activation,
+    weightInit: c.weightInit,
+    biasInit: c.biasInit,
+    classes: c.tasks.map((t) => t.classes),
+    perTaskReadout: c.readout === 'per-task',
+    mode: c.train,
+    maskInit: c.maskInit,
+    optimizer: {
+      kind: c.optimizer.type,
+      beta1: c.optimizer.beta1,
+      beta2: c.optimizer.beta2,
+      eps: c.optimizer.eps,
+      momentum: c.optimizer.momentum,
+      nesterov: c.optimizer.nesterov,
+      weightDecay: c.optimizer.weightDecay,
+    },
+  };
+}
+
+export interface TaskMetrics {
+  loss: number;
+  accuracy: number;
+  n: number;
+}
+
+export interface MultitaskEvaluateResult extends EvaluateResult {
+  accuracy: number;
+  /** Per task, by name (tasks present in the data). */
+  perTask: Record<string, TaskMetrics>;
+  /** Unweighted mean of the per-task accuracies. */
+  meanTaskAccuracy: number;
+}
+
+export interface MultitaskEvaluateOptions {
+  batchSize?: number;
+  /** Mask learning: 'hard' step gates (default, as at test time) or 'soft' sigmoid gates at `slope`. */
+  gates?: 'hard' | 'soft';
+  slope?: number;
+}
+
+export interface MultitaskFitOptions extends Omit<FitOptions, 'validationData' | 'validationSplit'> {
+  validationData?: MultitaskDataset;
+  /** 'joint' (default): one shuffled stream of mixed batches. 'sequential': each task alone, in order, for `epochs` epochs. */
+  schedule?: 'joint' | 'sequential';
+  /** Train only these tasks (default: every task in the data). The others never change. */
+  tasks?: string[];
+}
+
+/** Per-task metrics per epoch (train running sums and, with validation data, validation). */
+export interface TaskHistory {
+  loss: number[];
+  acc: number[];
+  val_loss: number[];
+  val_acc: number[];
+}
+
+/** What multi-task `fit` returns: the usual History plus per-task curves and the gate slope used. */
+export class MultitaskHistory extends History {
+  readonly perTask: Record<string, TaskHistory> = {};
+  /** The phase (task trained, or 'joint') of each epoch. */
+  readonly phase: string[] = [];
+  readonly slope: number[] = [];
+
+  override toJSON(): { epoch: number[]; history: Record<string, number[]>; perTask: Record<string, TaskHistory>; phase: string[]; slope: number[] } {
+    return { ...super.toJSON(), perTask: this.perTask, phase: this.phase, slope: this.slope };
+  }
+}
+
+export interface ActivityStats {
+  tasks: string[];
+  units: number;
+  layer: number;
+  /** Samples per task. */
+  count: number[];
+  /** [task][unit] mean activity. */
+  mean: Float64Array[];
+  /** [task][unit] population variance of the activity over the task's inputs (the task variance). */
+  variance: Float64Array[];
+  /** [task][unit] fraction of the task's inputs on which the unit's activity exceeds the threshold. */
+  active: Float64Array[];
+  threshold: number;
+}
+
+/** Running per-task sums of the current epoch (read by progress displays). */
+export interface RunningTaskStats {
+  lossSum: Float64Array;
+  correct: Float64Array;
+  count: Float64Array;
+}
+
+export class MultitaskModel implements FitTarget {
+  readonly config: MultitaskConfig;
+  readonly backend: BackendName;
+  /** Gate slope used by training steps (mask mode); set per epoch by `fit`. */
+  slope: number;
+  /** Result of the last evaluate() call (fit's validation included). */
+  lastEvaluation: MultitaskEvaluateResult | undefined;
+  readonly running: RunningTaskStats;
+  private handle: NativeMultitaskMlp | null;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(config: MultitaskConfig, backend: BackendName, handle: NativeMultitaskMlp) {
+    this.config = config;
+    this.backend = backend;
+    this.handle = handle;
+    this.slope = config.maskSlope.start;
+    const K = config.tasks.length;
+    this.running = { lossSum: new Float64Array(K), correct: new Float64Array(K), count: new Float64Array(K) };
+  }
+
+  static async create(options: MultitaskOptions): Promise<MultitaskModel> {
+    const config = resolveMultitaskConfig(options);
+    const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
+    return MultitaskModel.fromConfig(config, backend);
+  }
+
+  static async fromConfig(config: MultitaskConfig, backend: BackendName = 'cpu'): Promise<MultitaskModel> {
+    const handle = await call(() => multitaskNative(backend).createMultitaskMlp(toNativeSpec(config), backend));
+    return new MultitaskModel(config, backend, handle);
+  }
+
+  get tasks(): TaskInfo[] {
+    return this.config.tasks.map((t) => ({ ...t }));
+  }
+  get taskNames(): string[] {
+    return this.config.tasks.map((t) => t.name);
+  }
+  get inputSize(): number {
+    return this.config.inputSize;
+  }
+  get isClassifier(): boolean {
+    return true;
+  }
+  get baseLr(): number {
+    return this.config.optimizer.lr;
+  }
+
+  /** Index of a task given by name or index; E_INVALID_ARG for an unknown name or an out-of-range index. */
+  taskIndex(task: string | number): number {
+    const K = this.config.tasks.length;
+    if (typeof task === 'number') {
+      if (!Number.isInteger(task) || task < 0 || task >= K) throw new ValidationError('E_INVALID_ARG', `task id ${task} out of range [0, ${K})`);
+      return task;
+    }
+    if (typeof task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a task name or index, got ${describe(task)}`);
+    const i = this.config.tasks.findIndex((t) => t.name === task);
+    if (i < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${task}'; the model has ${this.taskNames.join(', ')}`);
+    return i;
+  }
+
+  private live(): NativeMultitaskMlp {
+    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
+    return this.handle;
+  }
+
+  /** Native calls one at a time in call order (the native model owns one workspace). */
+  private exclusive<T>(fn: (h: NativeMultitaskMlp) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => call(() => fn(this.live())));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private dataOf(data: unknown, what: string): MultitaskDataset {
+    const mt = data instanceof MultitaskDataset ? data : data instanceof Dataset ? MultitaskDataset.of(data) : undefined;
+    if (!mt) throw new ValidationError('E_INVALID_ARG', `expected a MultitaskDataset (or its union) for ${what}, got ${describe(data)}`);
+    if (mt.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input features for ${what}, got ${mt.inputSize}`);
+    for (const t of mt.tasks) this.taskIndex(t.name);
+    return mt;
+  }
+
+  /** Which tasks may change (the others are never stepped). Default: all. */
+  setTrainableTasks(tasks: (string | number)[] | 'all'): void {
+    const K = this.config.tasks.length;
+    const flags = new Int32Array(K);
+    if (tasks === 'all') flags.fill(1);
+    else for (const t of tasks) flags[this.taskIndex(t)] = 1;
+    try {
+      this.live().setTaskTrainable(flags);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  /** Steps taken by each task's optimizer, by name. */
+  taskSteps(): Record<string, number> {
+    const s = this.live().taskSteps();
+    return Object.fromEntries(this.taskNames.map((n, k) => [n, s[k]!]));
+  }
+
+  resetRunning(): void {
+    this.running.lossSum.fill(0);
+    this.running.correct.fill(0);
+    this.running.count.fill(0);
+  }
+
+  /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds (as MLP.inputCacheBudgetBytes). */
+  static inputCacheBudgetBytes = 4 * 2 ** 30;
+
+  /**
+   * Whether steps on `data` reuse P = X W_0^T (layer 0 frozen: 'bias' and 'mask' modes); with
+   * 'auto', when P fits the budget and half the free host memory (CPU backend).
+   */
+  usesInputCache(data: MultitaskDataset | Dataset, mode: boolean | 'auto' = 'auto'): boolean {
+    if (mode === false || this.config.train === 'full') {
+      if (mode === true) throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'mask')");
+      return false;
+    }
+    if (mode === true) return true;
+    const bytes = data.n * this.config.hidden[0]! * 4;
+    const hostLimit = this.backend === 'cpu' ? freemem() / 2 : Infinity;
+    return bytes <= Math.min(MultitaskModel.inputCacheBudgetBytes, hostLimit);
+  }
+
+  /**
+   * One optimizer step per batch of `batchSize` consecutive `indices` into a multi-task union (fit's
+   * building block; also used by benchmarks). Returns per-batch sums over all tasks and adds the
+   * per-task sums to {@link running}.
+   */
+  async trainIndices(data: Dataset | MultitaskDataset, indices: Int32Array, batchSize: number, lr: number, options: TrainStepOptions = {}): Promise<PassStats> {
+    const mt = this.dataOf(data, 'training data');
+    const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
+    const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
+    const slope = this.slope;
+    const s = await this.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
+    return this.foldStats(s, true);
+  }
+
+  /** @internal Frees the input-layer cache when fit ends. */
+  async endFit(): Promise<void> {
+    if (this.handle) await this.exclusive((h) => h.dropInputCache());
+  }
+
+  /** Per-batch totals (for the generic loop) and running per-task sums. */
+  private foldStats(s: NativeMultitaskStats, accumulate: boolean): PassStats {
+    const K = s.tasks;
+    const nb = s.size.length;
+    const lossSum = new Float32Array(nb);
+    const correct = new Float32Array(nb);
+    for (let b = 0; b < nb; b++) {
+      let l = 0;
+      let c = 0;
+      for (let k = 0; k < K; k++) {
+        const i = (b * K + k) * 2;
+        l += s.stats[i]!;
+        c += s.stats[i + 1]!;
+        if (accumulate) {
+          this.running.lossSum[k] += s.stats[i]!;
+          this.running.correct[k] += s.stats[i + 1]!;
+          this.running.count[k] += s.count[b * K + k]!;
+        }
+      }
+      lossSum[b] = l;
+      correct[b] = c;
+    }
+    return { lossSum, correct, size: s.size };
+  }
+
+  /**
+   * Trains on a multi-task dataset. Joint: the union shuffled with `seed` each epoch (batches mix
+   * tasks). Sequential: each task alone, in the data's order, for `epochs` epochs each; earlier
+   * tasks are frozen meanwhile. Validation (when given) reports every task after every epoch.
+   */
+  async fit(data: MultitaskDataset, options: MultitaskFitOptions = {}): Promise<MultitaskHistory> {
+    const mt = this.dataOf(data, 'training data');
+    if ((options as FitOptions).validationSplit !== undefined) {
+      throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
+    }
+    const validation = options.validationData === undefined ? undefined : this.dataOf(options.validationData, 'validationData');
+    const schedule = expectOneOf('schedule', options.schedule ?? 'joint', ['joint', 'sequential'] as const);
+    const names = options.tasks ?? mt.taskNames;
+    if (!Array.isArray(names) || names.length === 0) throw new ValidationError('E_INVALID_ARG', 'expected a non-empty list of task names for tasks');
+    for (const n of names) mt.indexOf(n);
+    const epochs = expectInt('epochs', options.epochs ?? 1, 1);
+    const history = new MultitaskHistory();
+    for (const t of this.taskNames) history.perTask[t] = { loss: [], acc: [], val_loss: [], val_acc: [] };
+    const phases: { label: string; tasks: string[] }[] = schedule === 'joint' ? [{ label: 'joint', tasks: names }] : names.map((n) => ({ label: n, tasks: [n] }));
+    try {
+      for (const phase of phases) {
+        const part = phase.tasks.length === mt.tasks.length ? mt : mt.select(phase.tasks);
+        this.setTrainableTasks(phase.tasks);
+        const hooks = new MultitaskHooks(this, history, phase.label, epochs, validation !== undefined);
+        const { tasks: _t, schedule: _s, validationData: _v, ...rest } = options;
+        const h = await fit(this, part.union, {
+          ...rest,
+          epochs,
+          ...(validation ? { validationData: validation.union } : {}),
+          callbacks: [hooks, ...(options.callbacks ?? [])],
+        });
+        const offset = history.epoch.length;
+        h.epoch.forEach((e, i) => {
+          const logs: Logs = {};
+          for (const [k, v] of Object.entries(h.history)) logs[k] = v[i]!;
+          history.record(offset + e, logs);
+        });
+      }
+    } finally {
+      try {
+        if (this.handle) this.setTrainableTasks('all');
+      } catch {
+        // a job still running (E_CONCURRENT): leave the flags; the original error matters more
+      }
+    }
+    return history;
+  }
+
+  /** Loss and accuracy, overall and per task. Mask models use hard gates unless `gates: 'soft'`. */
+  async evaluate(data: MultitaskDataset | Dataset, options: MultitaskEvaluateOptions = {}): Promise<MultitaskEvaluateResult> {
+    const mt = this.dataOf(data, 'evaluation data');
+    const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
+    const hard = expectOneOf('gates', options.gates ?? 'hard', ['hard', 'soft'] as const) === 'hard';
+    const slope = options.slope ?? this.slope;
+    const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
+    const s = await this.exclusive((h) => h.evaluate(ds, batchSize, hard, slope));
+    const K = s.tasks;
+    const loss = new Float64Array(K);
+    const hits = new Float64Array(K);
+    const count = new Float64Array(K);
+    for (let b = 0; b < s.size.length; b++) {
+      for (let k = 0; k < K; k++) {
+        loss[k] += s.stats[(b * K + k) * 2]!;
+        hits[k] += s.stats[(b * K + k) * 2 + 1]!;
+        count[k] += s.count[b * K + k]!;
+      }
+    }
+    const perTask: Record<string, TaskMetrics> = {};
+    let totalLoss = 0;
+    let totalHits = 0;
+    let accSum = 0;
+    for (const t of mt.tasks) {
+      const k = this.taskIndex(t.name);
+      perTask[t.name] = { loss: loss[k]! / count[k]!, accuracy: hits[k]! / count[k]!, n: count[k]! };
+      totalLoss += loss[k]!;
+      totalHits += hits[k]!;
+      accSum += hits[k]! / count[k]!;
+    }
+    const result: MultitaskEvaluateResult = {
+      loss: totalLoss / mt.n,
+      accuracy: totalHits / mt.n,
+      n: mt.n,
+      perTask,
+      meanTaskAccuracy: accSum / mt.tasks.length,
+    };
+    this.lastEvaluation = result;
+    return result;
+  }
+
+  private taskIdsFor(task: string | number | Int32Array, n: number): Int32Array {
+    if (task instanceof Int32Array) {
+      if (task.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} task ids (one per row), got ${task.length}`);
+      for (let i = 0; i < n; i++) {
+        const t = task[i]!;
+        if (t < 0 || t >= this.config.tasks.length) throw new ValidationError('E_INVALID_ARG', `task id ${t} out of range [0, ${this.config.tasks.length}) at row ${i}`);
+      }
+      return task;
+    }
+    return new Int32Array(n).fill(this.taskIndex(task));
+  }
+
+  /**
+   * Logits of rows x [n, inputSize] under a task (name or index), or per-row task ids. Rows are
+   * [n, classes of the task]; with per-row ids of tasks with different class counts, [n, max
+   * classes] padded with -Infinity.
+   */
+  async predict(x: Float32Array | Dataset, task: string | number | Int32Array, options: { gates?: 'hard' | 'soft'; slope?: number } = {}): Promise<Float32Array> {
+    const input = x instanceof Dataset ? x.x : x;
+    if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
+    if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
+    if (input.length % this.inputSize !== 0) throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
+    expectFinite('x', input, this.inputSize);
+    const n = input.length / this.inputSize;
+    const ids = this.taskIdsFor(task, n);
+    const hard = (options.gates ?? 'hard') === 'hard';
+    const slope = options.slope ?? this.slope;
+    const h = this.live();
+    const R = h.readoutWidth;
+    const off = h.readoutOffsets;
+    const raw = await this.exclusive((hh) => hh.predict(input, ids, hard, slope));
+    const cls = this.config.tasks.map((t) => t.classes);
+    let O = 0;
+    for (let i = 0; i < n; i++) O = Math.max(O, cls[ids[i]!]!);
+    const out = new Float32Array(n * O).fill(-Infinity);
+    for (let i = 0; i < n; i++) {
+      const k = ids[i]!;
+      const src = i * R + off[k]!;
+      out.set(raw.subarray(src, src + cls[k]!), i * O);
+    }
+    return out;
+  }
+
+  /** Predicted class per row (argmax of the task's logits). */
+  async predictClasses(x: Float32Array | Dataset, task: string | number | Int32Array): Promise<Int32Array> {
+    const out = await this.predict(x, task);
+    const n = (x instanceof Dataset ? x.x : x).length / this.inputSize;
+    const O = out.length / n;
+    const cls = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let o = 1; o < O; o++) if (out[r * O + o]! > out[r * O + best]!) best = o;
+      cls[r] = best;
+    }
+    return cls;
+  }
+
+  /**
+   * Gradients of the mean loss over a (mixed) batch for every learned tensor, without updating:
+   * per-task tensors are [K, H] (row k: task k). `lossPerTask` holds per-task loss sums / n.
+   */
+  async gradients(batch: MultitaskDataset, options: { slope?: number } = {}): Promise<{ loss: number; lossPerTask: Record<string, number>; grads: Record<string, Float32Array> }> {
+    const mt = this.dataOf(batch, 'batch');
+    const ids = new Int32Array(mt.n);
+    const map = mt.tasks.map((t) => this.taskIndex(t.name));
+    for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!]!;
+    const labels = (mt.union.targets as { labels: Int32Array }).labels;
+    const slope = options.slope ?? this.slope;
+    const r = await this.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
+    const lossPerTask: Record<string, number> = {};
+    let loss = 0;
+    this.taskNames.forEach((n, k) => {
+      lossPerTask[n] = r.loss[k]! / mt.n;
+      loss += r.loss[k]!;
+    });
+    return { loss: loss / mt.n, lossPerTask, grads: r.grads };
+  }
+
+  /**
+   * Per-task activity statistics of one hidden layer over `data` (each row under its own task):
+   * mean, variance (the task variance) and the fraction of inputs with activity > threshold.
+   */
+  async activity(data: MultitaskDataset, options: { layer?: number; threshold?: number; batchSize?: number } = {}): Promise<ActivityStats> {
+    const mt = this.dataOf(data, 'data');
+    const layer = expectInt('layer', options.layer ?? 0, 0, this.config.hidden.length - 1);
+    const threshold = options.threshold ?? 0;
+    const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
+    const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
+    const slope = this.slope;
+    const a = await this.exclusive((h) => h.activity(ds, layer, batchSize, threshold, true, slope));
+    const H = a.units;
+    const ks = mt.tasks.map((t) => this.taskIndex(t.name));
+    const rows = (arr: Float64Array): Float64Array[] => ks.map((k) => arr.slice(k * H, (k + 1) * H));
+    return {
+      tasks: mt.taskNames,
+      units: H,
+      layer,
+      count: ks.map((k) => a.count[k]!),
+      mean: rows(a.mean),
+      variance: rows(a.variance),
+      active: rows(a.active),
+      threshold,
+    };
+  }
+
+  /** Names and shapes of the learned tensors ([K, H] per-task tensors, or shared weights). */
+  learnedTensors(): { name: string; size: number; rows: number; cols: number; perTask: boolean }[] {
+    return this.live().params();
+  }
+
+  /** Any tensor, learned or frozen: 'weight.<l>', 'bias.<l>', 'gate.<l>', 'readout.weight', 'readout.bias'. */
+  async tensor(name: string): Promise<Float32Array> {
+    if (typeof name !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a tensor name, got ${describe(name)}`);
+    return this.exclusive((h) => h.getTensor(name));
+  }
+
+  async getLearned(): Promise<Record<string, Float32Array>> {
+    return this.exclusive((h) => h.getParams());
+  }
+
+  async setLearned(values: Record<string, Float32Array>): Promise<void> {
+    for (const p of this.live().params()) {
+      const v = values[p.name];
+      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+      if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
+      expectFinite(p.name, v);
+    }
+    await this.exclusive((h) => h.setParams(values));
+  }
+
+  /**
+   * One task's own learned vectors: per hidden layer `bias.<l>` (or `gate.<l>`, the gate logits
+   * theta, in mask mode) [H_l], and `readout.bias` [classes] (bias and full modes).
+   */
+  async taskVectors(task: string | number): Promise<Record<string, Float32Array>> {
+    const k = this.taskIndex(task);
+    return this.taskPieces(await this.getLearned(), k);
+  }
+
+  /** The bias vector of a task at a hidden layer (frozen at its initial value in mask mode). */
+  async taskBias(task: string | number, layer = 0): Promise<Float32Array> {
+    const k = this.taskIndex(task);
+    const H = this.config.hidden[expectInt('layer', layer, 0, this.config.hidden.length - 1)]!;
+    return (await this.tensor(`bias.${layer}`)).slice(k * H, (k + 1) * H);
+  }
+
+  private taskPieces(learned: Record<string, Float32Array>, k: number): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    const h = this.live();
+    const off = h.readoutOffsets;
+    const R = h.readoutWidth;
+    for (const p of h.params()) {
+      if (!p.perTask) continue;
+      const t = learned[p.name]!;
+      if (p.name === 'readout.bias') out[p.name] = t.slice(k * R + off[k]!, k * R + off[k]! + this.config.tasks[k]!.classes);
+      else out[p.name] = t.slice(k * p.cols, (k + 1) * p.cols);
+    }
+    return out;
+  }
+
+  /** Writes per-task pieces into full learned tensors (others left as they are). */
+  private async assemble(pieces: Map<number, Record<string, Float32Array>>, shared: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
+    const h = this.live();
+    const off = h.readoutOffsets;
+    const R = h.readoutWidth;
+    const current = await this.getLearned();
+    for (const p of h.params()) {
+      const t = current[p.name]!;
+      if (!p.perTask) {
+        const v = shared[p.name];
+        if (v) {
+          if (v.length !== t.length) throw new ValidationError('E_SHAPE', `expected ${t.length} values for ${p.name}, got ${v.length}`);
+          t.set(v);
+        }
+        continue;
+      }
+      for (const [k, vec] of pieces) {
+        const v = vec[p.name];
+        if (!v) throw new ValidationError('E_INVALID_ARG', `missing ${p.name} for task '${this.config.tasks[k]!.name}'`);
+        const start = p.name === 'readout.bias' ? k * R + off[k]! : k * p.cols;
+        const len = p.name === 'readout.bias' ? this.config.tasks[k]!.classes : p.cols;
+        if (v.length !== len) throw new ValidationError('E_SHAPE', `expected ${len} values for ${p.name} of task '${this.config.tasks[k]!.name}', got ${v.length}`);
+        t.set(v, start);
+      }
+    }
+    return current;
+  }
+
+  /**
+   * A new model with one more task (same seed, so the same frozen weights): every existing task's
+   * learned vectors are copied bit for bit; the new task starts from the initial biases (its
+   * readout rows, with a per-task readout, come from its own seed stream). Optimizer state is not
+   * carried over. This model stays usable; dispose it when done.
+   */
+  async addTask(task: TaskInfo): Promise<MultitaskModel> {
+    const info = validateTask(task, 'task');
+    if (this.taskNames.includes(info.name)) throw new ValidationError('E_CONFIG', `the model already has a task named '${info.name}'`);
+    if (this.config.readout === 'shared' && info.classes !== this.config.tasks[0]!.classes) {
+      throw new ValidationError('E_CONFIG', `this model has a shared readout of ${this.config.tasks[0]!.classes} classes; task '${info.name}' has ${info.classes} (create the model with readout 'per-task')`);
+    }
+    const config: MultitaskConfig = { ...this.config, tasks: [...this.tasks, info] };
+    const learned = await this.getLearned();
+    const pieces = new Map<number, Record<string, Float32Array>>();
+    this.config.tasks.forEach((_, k) => pieces.set(k, this.taskPieces(learned, k)));
+    const shared: Record<string, Float32Array> = {};
+    for (const p of this.live().params()) if (!p.perTask) shared[p.name] = learned[p.name]!;
+    const next = await MultitaskModel.fromConfig(config, this.backend);
+    try {
+      await next.setLearned(await next.assemble(pieces, shared));
+    } catch (err) {
+      next.dispose();
+      throw err;
+    }
+    next.slope = this.slope;
+    return next;
+  }
+
+  /**
+   * Writes a checkpoint: the resolved configuration (seed, distributions, tasks) and, per task,
+   * its learned vectors `tasks.<k>.<name>` (plus the shared weights in 'full' mode). Atomic.
+   */
+  async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+    const learned = await this.getLearned();
+    const tensors: Record<string, Float32Array> = {};
+    this.config.tasks.forEach((_, k) => {
+      for (const [name, v] of Object.entries(this.taskPieces(learned, k))) tensors[`tasks.${k}.${name}`] = v;
+    });
+    for (const p of this.live().params()) if (!p.perTask) tensors[p.name] = learned[p.name]!;
+    const buf = encodeCheckpoint(
+      {
+        library: 'biaslearn',
+        libraryVersion: libraryVersion(),
+        model: this.config as unknown as Record<string, unknown> & { kind: string },
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      },
+      tensors,
+    );
+    await writeFileAtomic(path, buf);
+  }
+
+  /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */
+  static async load(path: string, options: { backend?: BackendName } = {}): Promise<MultitaskModel> {
+    const { header, tensors } = await readCheckpoint(path);
+    if (header.model.kind !== 'multitask-mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not a multi-task model`);
+    let config: MultitaskConfig;
+    try {
+      config = revalidateConfig(header.model as unknown as MultitaskConfig);
+    } catch (err) {
+      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+    }
+    const model = await MultitaskModel.fromConfig(config, options.backend ?? 'cpu');
+    try {
+      const pieces = new Map<number, Record<string, Float32Array>>();
+      const shared: Record<string, Float32Array> = {};
+      const used = new Set<string>();
+      for (const [name, v] of Object.entries(tensors)) {
+        const m = /^tasks\.(\d+)\.(.+)$/.exec(name);
+        if (m) {
+          const k = Number(m[1]);
+          if (k >= config.tasks.length) throw new Error(`tensor ${name} names task ${k}, but the model has ${config.tasks.length} tasks`);
+          if (!pieces.has(k)) pieces.set(k, {});
+          pieces.get(k)![m[2]!] = v;
+        } else shared[name] = v;
+        used.add(name);
+      }
+      const learned = model.live().params();
+      for (const p of learned) if (!p.perTask && !shared[p.name]) throw new Error(`missing tensor ${p.name}`);
+      const known = new Set(learned.filter((p) => !p.perTask).map((p) => p.name));
+      const extra = Object.keys(shared).filter((n) => !known.has(n));
+      if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
+      for (let k = 0; k < config.tasks.length; k++) if (!pieces.has(k)) throw new Error(`no learned values for task ${k} ('${config.tasks[k]!.name}')`);
+      await model.setLearned(await model.assemble(pieces, shared));
+    } catch (err) {
+      model.dispose();
+      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
+    }
+    return model;
+  }
+
+  /** Frees native memory now (otherwise when garbage-collected). */
+  dispose(): void {
+    if (this.handle) {
+      try {
+        this.handle.dispose();
+      } catch (err) {
+        throw fromNativeError(err);
+      }
+      this.handle = null;
+    }
+  }
+}
+
+/** fit's per-epoch hooks: gate slope, running per-task sums, per-task history. */
+class MultitaskHooks extends Callback {
+  constructor(
+    private readonly target: MultitaskModel,
+    private readonly history: MultitaskHistory,
+    private readonly label: string,
+    private readonly epochs: number,
+    private readonly validating: boolean,
+  ) {
+    super();
+  }
+
+  override onEpochBegin(epoch: number): void {
+    this.target.slope = maskSlopeAt(this.target.config.maskSlope, epoch, this.epochs);
+    this.target.resetRunning();
+  }
+
+  override onEpochEnd(): void {
+    const r = this.target.running;
+    const v = this.validating ? this.target.lastEvaluation : undefined;
+    this.target.taskNames.forEach((name, k) => {
+      const h = this.history.perTask[name]!;
+      const c = r.count[k]!;
+      h.loss.push(c > 0 ? r.lossSum[k]! / c : NaN);
+      h.acc.push(c > 0 ? r.correct[k]! / c : NaN);
+      const pv = v?.perTask[name];
+      h.val_loss.push(pv ? pv.loss : NaN);
+      h.val_acc.push(pv ? pv.accuracy : NaN);
+    });
+    this.history.phase.push(this.label);
+    this.history.slope.push(this.target.slope);
+  }
+}
