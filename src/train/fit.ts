@@ -158,8 +158,9 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
       logs.lr = lr;
       logs.seconds = seconds;
       logs.samplesPerSec = seen / Math.max(seconds, 1e-9);
-      history.record(epoch, logs);
+      // Callbacks see (and may add to) the epoch's logs before History records them.
       for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
+      history.record(epoch, logs);
     }
     for (const c of callbacks) await c.onTrainEnd?.({});
   } finally {
