@@ -11,7 +11,7 @@
 // so a busy shared machine affects them alike.
 //
 // Usage: node bench/multitask_throughput.mjs [--widths 4096,16384] [--batch 256] [--tasks 7]
-//        [--seconds 2] [--rounds 5] [--cache off|on] [--out bench/results/multitask-throughput-cpu.json]
+//        [--seconds 2] [--rounds 5] [--cache off|on] [--backend cpu|cuda] [--out bench/results/multitask-throughput-<backend>.json]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import os from 'node:os';
@@ -27,7 +27,8 @@ const K = Number(arg('tasks', '7'));
 const minSeconds = Number(arg('seconds', '2'));
 const rounds = Number(arg('rounds', '5'));
 const withCache = arg('cache', 'off') === 'on';
-const out = arg('out', 'bench/results/multitask-throughput-cpu.json');
+const backend = arg('backend', 'cpu');
+const out = arg('out', `bench/results/multitask-throughput-${backend}.json`);
 const I = 784;
 const O = 10;
 const perTask = batch * 8;
@@ -59,10 +60,10 @@ async function timeIt(step) {
 
 const rows = [];
 for (const H of widths) {
-  const mk = async (k) => MultitaskModel.create({ inputSize: I, hidden: H, tasks: (k === 1 ? one : data).tasks, train: 'bias', seed: 1 });
+  const mk = async (k) => MultitaskModel.create({ inputSize: I, hidden: H, tasks: (k === 1 ? one : data).tasks, train: 'bias', seed: 1, backend });
   const mt = await mk(K);
   const mt1 = await mk(1);
-  const mlp = await MLP.create({ inputSize: I, hidden: [H], outputSize: O, train: 'bias', seed: 1 });
+  const mlp = await MLP.create({ inputSize: I, hidden: [H], outputSize: O, train: 'bias', seed: 1, backend });
   const lr = 1e-3;
   const configs = [
     { name: `mixed ${K}-task batch`, step: async (cache) => { await mt.trainIndices(data, mixedOrder.subarray(0, perTask), batch, lr, { cacheInputLayer: cache }); return perTask; } },
@@ -90,6 +91,7 @@ const result = {
   command: `node bench/multitask_throughput.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version, loadavg: os.loadavg() },
   runtime: runtimeInfo(),
+  backend,
   notes: 'bias mode, shared frozen readout, Adam; samples/s = median over rounds of (samples / seconds) of trainIndices calls of 8 batches; rounds alternate between configurations',
   rows,
 };

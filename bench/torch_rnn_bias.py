@@ -14,7 +14,7 @@ import time
 import torch
 
 
-def run(m, T, batch, seconds, I=3, O=3, alpha=0.2, g=1.5, full=False):
+def run(m, T, batch, seconds, I=2, O=2, alpha=1.0, g=1.5, full=False):
     dev = torch.device("cuda")
     gen = torch.Generator(device=dev).manual_seed(0)
     W = torch.randn(m, m, device=dev, generator=gen) * (g / m ** 0.5)

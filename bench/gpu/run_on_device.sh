@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the CUDA module on a GPU machine without network or node_modules, runs the CUDA test
-# files and the GPU benchmarks, and leaves logs and JSON in $OUT (default ./gpu-out).
-# Expects .devtools/ (git-ignored) with: node.xz (xz-compressed node binary), include/node
-# (Node-API headers), node-addon-api (headers), node_modules.tar.xz (vitest and friends), and
-# dist/ (compiled TypeScript). Usage: bash bench/gpu/run_on_device.sh [tests|bench|all]
+# Builds the CUDA module on a GPU machine without network or node_modules, then runs the stages
+# named on the command line, leaving logs and JSON in $OUT (default ./gpu-out):
+#   tests      the CUDA test files (vitest from .devtools/node_modules.tar.xz)
+#   mlp        MLP train-step benchmark (cuda) + PyTorch eager baseline
+#   rnn        BPTT train-step benchmark (cuda) + PyTorch eager baseline
+#   multitask  7-task mixed batch vs single-task batch throughput (cuda)
+# Expects .devtools/ (git-ignored) with node.xz (xz-compressed node binary), include/node
+# (Node-API headers), node-addon-api (headers), node_modules.tar.xz, and dist/ (compiled TS).
+# Example (as run for bench/results/gpu/): bash bench/gpu/run_on_device.sh tests mlp rnn multitask
 set -uo pipefail
-what=${1:-all}
+stages=${*:-tests mlp}
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 xz -dc .devtools/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
@@ -19,15 +23,25 @@ cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DBIASLEARN_CUDA=ON
   && cmake --build build-cuda -j16 >> "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "build seconds: $(( $(date +%s) - t0 ))"
 export BIASLEARN_BUILD_DIR=$PWD/build-cuda
-if [ "$what" = tests ] || [ "$what" = all ]; then
-  [ -d node_modules ] || tar -xJf .devtools/node_modules.tar.xz
-  node node_modules/vitest/vitest.mjs run test/cuda.backend.test.ts test/core.kernels.test.ts test/core.reference.test.ts \
-    test/core.weights.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
-  echo "tests exit: $?"; grep -E "Test Files|Tests |✗|FAIL|×" "$OUT/tests.log" | head -20
-fi
-if [ "$what" = bench ] || [ "$what" = all ]; then
-  node bench/mlp_train_step.mjs --backend cuda --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
-    --modes bias,bias+cache,full --seconds ${SECONDS_PER:-1.5} --square 8192 --out "$OUT/mlp-train-step-cuda.json" 2> "$OUT/bench-progress.log" | tee "$OUT/mlp-train-step-cuda.md"
-  python3 bench/torch_mlp_bias.py --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
-    --seconds ${SECONDS_PER:-1.5} > "$OUT/torch-mlp.jsonl" 2>&1; tail -20 "$OUT/torch-mlp.jsonl"
-fi
+S=${SECONDS_PER:-1.5}
+for stage in $stages; do
+  case $stage in
+    tests)
+      [ -d node_modules ] || tar -xJf .devtools/node_modules.tar.xz
+      node node_modules/vitest/vitest.mjs run test/cuda.backend.test.ts test/cuda.extensions.test.ts test/core.kernels.test.ts \
+        test/core.fused.test.ts test/core.reference.test.ts test/core.weights.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
+      echo "tests exit: $?"; grep -E "Test Files|Tests |✗|FAIL|×|skipped" "$OUT/tests.log" | head -30 ;;
+    mlp)
+      node bench/mlp_train_step.mjs --backend cuda --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
+        --modes bias,bias+cache,full --seconds $S --square 8192 --out "$OUT/mlp-train-step-cuda.json" 2> "$OUT/mlp-progress.log" | tee "$OUT/mlp-train-step-cuda.md"
+      python3 bench/torch_mlp_bias.py --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
+        --seconds $S > "$OUT/torch-mlp.jsonl" 2>&1; cat "$OUT/torch-mlp.jsonl" ;;
+    rnn)
+      node bench/rnn_train_step.mjs --backend cuda --widths 1024,4096 --batch 64 --steps 100 --seconds 3 \
+        --out "$OUT/rnn-train-step-cuda.json" 2>&1 | tee "$OUT/rnn-train-step-cuda.md"
+      python3 bench/torch_rnn_bias.py --hidden 1024,4096 --T 100 --batch 64 --seconds 3 > "$OUT/torch-rnn.jsonl" 2>&1; cat "$OUT/torch-rnn.jsonl" ;;
+    multitask)
+      node bench/multitask_throughput.mjs --backend cuda --widths 4096,16384 --batch 1024 --seconds 1 --rounds 3 \
+        --out "$OUT/multitask-throughput-cuda.json" 2>&1 | tail -12 | tee "$OUT/multitask-throughput-cuda.md" ;;
+  esac
+done
