@@ -32,6 +32,9 @@ set(BL_CUDA_SOURCES
   ${BL_CUDA_DIR}/cuda_kernels.cu
   ${BL_CUDA_DIR}/cuda_weights.cu
   ${BL_CUDA_DIR}/cuda_fused.cu
+  ${BL_CUDA_DIR}/cuda_segments.cu
+  ${BL_CUDA_DIR}/cuda_multitask.cu
+  ${BL_CUDA_DIR}/cuda_rnn.cu
 )
 # Frozen weights must round exactly as on the CPU (cpu_weights.cpp has -ffp-contract=off).
 set_source_files_properties(${BL_CUDA_DIR}/cuda_weights.cu PROPERTIES COMPILE_OPTIONS "-fmad=false")

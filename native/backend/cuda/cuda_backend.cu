@@ -1,5 +1,6 @@
 // The CUDA backend: device memory (cudaMalloc), one CUDA stream, cuBLAS for the matrix products
-// and our own kernels (cuda_kernels.cu, cuda_weights.cu) for everything else. Compiled only into
+// and our own kernels (cuda_kernels.cu, cuda_weights.cu, cuda_fused.cu, and the multi-task and
+// recurrent extensions in cuda_multitask.cu, cuda_rnn.cu, cuda_segments.cu) for everything else. Compiled only into
 // biaslearn_cuda.node (BL_WITH_CUDA); the CPU module never depends on CUDA.
 //
 // Invariants:
@@ -9,7 +10,8 @@
 //     kernels, products and copies run in the order they were issued.
 //   - A mutex serialises every call: two models may train at once from libuv worker threads;
 //     their work interleaves on the stream, each model's in its own order.
-//   - Nothing is allocated per step: the per-row loss scratch is a grow-only buffer.
+//   - Nothing is allocated per step: the per-row loss scratch, the row groups of the per-task
+//     reductions and the partial sums share one grow-only buffer.
 //   - upload/download return only when the bytes have moved (the host buffer may be a JS typed
 //     array or a std::vector freed right after); every other call returns once enqueued.
 //   - Matrix products are full FP32 (CUBLAS_DEFAULT_MATH); BIASLEARN_CUDA_TF32=1 in the
@@ -107,9 +109,9 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override { destroy(); }
 
   std::string name() const override { return "cuda"; }
-  // The core MLP kernels only. The extension kernels declared after them in backend.h
-  // (multi-task, recurrent) are not implemented on CUDA yet: their Backend defaults throw, and
-  // models that need them check supports() first and fail with a typed error.
+  // Every kernel of backend.h: the core MLP kernels, the fused readout backward, and the
+  // multi-task (cuda_multitask.cu) and recurrent (cuda_rnn.cu) extensions. A kernel added to
+  // backend.h later stays unsupported here (its Backend default throws) until listed.
   bool supports(Op op) const override {
     switch (op) {
       case Op::Gemm:
@@ -123,6 +125,26 @@ class CudaBackend final : public Backend {
       case Op::FillWeights:
       case Op::Gather:
       case Op::SmallFanoutBackward:
+      // multi-task
+      case Op::BiasActGather:
+      case Op::ColumnSumScatter:
+      case Op::SoftmaxXentTask:
+      case Op::TaskGates:
+      case Op::GateRows:
+      case Op::GateBackward:
+      case Op::TaskMoments:
+      // recurrent networks
+      case Op::RnnGatherSeq:
+      case Op::RnnAxpby:
+      case Op::RnnStep:
+      case Op::RnnStepBackward:
+      case Op::RnnSeqMse:
+      case Op::RnnScatterAddRows:
+      case Op::RnnColumnDot:
+      case Op::RnnOuterTrace:
+      case Op::RnnTraceGrad:
+      case Op::RnnSumSquares:
+      case Op::RnnCopy2d:
         return true;
       default:
         return false;
@@ -294,6 +316,155 @@ class CudaBackend final : public Backend {
     cuda::launch_sgd(ctx_, p, g, vel, n, lr, mu, nesterov, wd);
   }
 
+  // ---- multi-task extensions (cuda_multitask.cu; shapes and contracts in backend.h) ----
+  // The per-task reductions group the rows by task first (group_rows: one block, in scratch),
+  // then give every task its own blocks that sum its rows in order: deterministic, no atomics.
+
+  // Z[B,H] <- act(Z + biases[task[b], :])
+  void bias_act_gather(float* Z, const float* biases, const int32_t* task, int B, int H, int K, Act act) override {
+    (void)K;
+    Guard g(*this);
+    cuda::launch_bias_act_gather(ctx_, Z, biases, task, B, H, act);
+  }
+
+  // out[K,H] = per task, the sum of its rows of G[B,H] (zeros for a task without rows); task k's
+  // row is bit-identical to column_sum over that task's rows alone.
+  void column_sum_scatter(const float* G, const int32_t* task, int B, int H, int K, float* out) override {
+    if (H <= 0 || K <= 0) return;
+    Guard g(*this);
+    const int32_t *rows = nullptr, *offsets = nullptr;
+    group_rows(task, B, K, &rows, &offsets);
+    cuda::launch_segment_column_sum(ctx_, G, rows, offsets, B, H, K, 1.0f, 0.0f, out);
+  }
+
+  // logits[B,R] -> dlogits[B,R], stats[K,2]: per-row losses and hits to scratch, then one block
+  // per task sums its rows in a fixed order.
+  void softmax_xent_task(const float* logits, const int32_t* labels, const int32_t* task, const int32_t* off,
+                         const int32_t* classes, int B, int R, int K, float scale, float* dlogits,
+                         float* stats) override {
+    if (K <= 0) return;
+    Guard g(*this);
+    if (B <= 0 || R <= 0) {
+      cuda::launch_task_stats(ctx_, nullptr, nullptr, nullptr, 0, K, stats);
+      return;
+    }
+    double* row_loss = nullptr;
+    int32_t* row_hit = nullptr;
+    row_scratch(B, &row_loss, &row_hit);
+    cuda::launch_softmax_xent_task_rows(ctx_, logits, labels, task, off, classes, B, R, scale, dlogits, row_loss,
+                                        row_hit);
+    cuda::launch_task_stats(ctx_, row_loss, row_hit, task, B, K, stats);
+  }
+
+  void task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) override {
+    Guard g(*this);
+    cuda::launch_task_gates(ctx_, theta, n, slope, hard, gates);
+  }
+
+  // A[B,H] = U * gates[task[b], :] (A may alias U)
+  void gate_rows(const float* U, const float* gates, const int32_t* task, int B, int H, float* A) override {
+    Guard g(*this);
+    cuda::launch_gate_rows(ctx_, U, gates, task, B, H, A);
+  }
+
+  // dtheta[K,H] (per-task sums in row order) and dU[B,H] (may alias dA) in one pass.
+  void gate_backward(const float* dA, const float* U, const float* gates, const int32_t* task, int B, int H, int K,
+                     float slope, float* dtheta, float* dU) override {
+    if (H <= 0 || K <= 0) return;
+    Guard g(*this);
+    const int32_t *rows = nullptr, *offsets = nullptr;
+    group_rows(task, B, K, &rows, &offsets);
+    cuda::launch_gate_backward(ctx_, dA, U, gates, rows, offsets, B, H, K, slope, dtheta, dU);
+  }
+
+  // out[3,K,H] = per-task sums (double), sums of squares (double) and counts.
+  void task_moments(const float* A, const int32_t* task, const float* shift, int B, int H, int K, float threshold,
+                    float* out) override {
+    if (H <= 0 || K <= 0) return;
+    Guard g(*this);
+    const int32_t *rows = nullptr, *offsets = nullptr;
+    group_rows(task, B, K, &rows, &offsets);
+    cuda::launch_task_moments(ctx_, A, shift, rows, offsets, B, H, K, threshold, out);
+  }
+
+  // ---- recurrent-network extensions (cuda_rnn.cu; shapes and contracts in backend.h) ----
+
+  void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
+                  float* dst) override {
+    Guard g(*this);
+    cuda::launch_gather_seq(ctx_, src, idx, B, T, D, row_stride, offset, dst);
+  }
+
+  void axpby(float* out, float a, const float* x, float b, const float* y, size_t n) override {
+    Guard g(*this);
+    cuda::launch_axpby(ctx_, out, a, x, b, y, n);
+  }
+
+  void rnn_step(float* Z, const float* bias, const float* Rp, float* Rn, int B, int H, Act act, float decay,
+                float gain) override {
+    Guard g(*this);
+    cuda::launch_rnn_step(ctx_, Z, bias, Rp, Rn, B, H, act, decay, gain);
+  }
+
+  void rnn_step_backward(float* Dr, const float* DYA, const float* Phi, float* dZ, int B, int H, Act act,
+                         float gain) override {
+    Guard g(*this);
+    cuda::launch_rnn_step_backward(ctx_, Dr, DYA, Phi, dZ, B, H, act, gain);
+  }
+
+  // Per-row terms (double) to scratch, then one block sums them in a fixed order into stats[2].
+  void seq_mse(const float* Y, const float* Yprev, const float* Tg, const float* w, const float* v, int Tw, int B,
+               int O, float scale, float* dY, float* stats) override {
+    Guard g(*this);
+    if (Tw <= 0 || B <= 0) {
+      cuda::launch_reduce_pair(ctx_, nullptr, nullptr, 0, stats);
+      return;
+    }
+    const size_t n = static_cast<size_t>(Tw) * B;
+    double* row_loss = static_cast<double*>(scratch(2 * n * sizeof(double)));
+    double* row_sq = row_loss + n;
+    cuda::launch_seq_mse_rows(ctx_, Y, Yprev, Tg, w, v, Tw, B, O, scale, dY, row_loss, row_sq);
+    cuda::launch_reduce_pair(ctx_, row_loss, row_sq, n, stats);
+  }
+
+  // out[C,D] <- beta * out + per row c, the sum of alpha * src[b, :] over the rows with idx[b] == c
+  // (in order). C == 1 (Rnn::column_total) needs no grouping pass.
+  void scatter_add_rows(const float* src, const int32_t* idx, int B, int D, int C, float alpha, float beta,
+                        float* out) override {
+    if (C <= 0 || D <= 0) return;
+    Guard g(*this);
+    const int32_t *rows = nullptr, *offsets = nullptr;
+    group_rows(idx, B, C, &rows, &offsets);
+    cuda::launch_segment_column_sum(ctx_, src, rows, offsets, B, D, C, alpha, beta, out);
+  }
+
+  void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) override {
+    Guard g(*this);
+    cuda::launch_column_dot(ctx_, A, Bm, rows, H, beta, out);
+  }
+
+  void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) override {
+    Guard g(*this);
+    cuda::launch_outer_trace(ctx_, P, D, X, B, H, K, decay, gain);
+  }
+
+  void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) override {
+    Guard g(*this);
+    cuda::launch_trace_grad(ctx_, P, E, B, H, K, beta, G);
+  }
+
+  // out[0] = sum x^2 (double, fixed order): partials in scratch, then one block.
+  void sum_squares(const float* x, size_t n, float* out) override {
+    Guard g(*this);
+    double* parts = static_cast<double*>(scratch(cuda::sum_squares_parts(n) * sizeof(double)));
+    cuda::launch_sum_squares(ctx_, x, n, parts, out);
+  }
+
+  void copy2d(float* dst, int ldd, const float* src, int lds, int rows, int cols) override {
+    Guard g(*this);
+    cuda::launch_copy2d(ctx_, dst, ldd, src, lds, rows, cols);
+  }
+
  private:
   // Holds the backend's mutex and makes the backend's device current on this host thread
   // (libuv worker threads start with device 0 current, but another library may change it).
@@ -328,6 +499,24 @@ class CudaBackend final : public Backend {
     char* base = static_cast<char*>(scratch(n * sizeof(double) + n * sizeof(int32_t)));
     *row_loss = reinterpret_cast<double*>(base);
     *row_hit = reinterpret_cast<int32_t*>(base + n * sizeof(double));
+  }
+
+  // Groups the rows 0 .. B-1 by key[b] in [0, K) for the per-group reductions: a stable counting
+  // sort into scratch laid out as rows[B], offsets[K + 1], cursor[K] (int32). K == 1, or no rows,
+  // needs no pass: *rows = *offsets = nullptr then tells the kernels that group 0 is rows 0 .. B-1
+  // in order. Call with the mutex held; the scratch is valid until the next scratch() call.
+  void group_rows(const int32_t* key, int B, int K, const int32_t** rows, const int32_t** offsets) {
+    *rows = nullptr;
+    *offsets = nullptr;
+    if (K <= 1 || B <= 0) return;
+    const size_t nb = static_cast<size_t>(B), nk = static_cast<size_t>(K);
+    int32_t* base = static_cast<int32_t*>(scratch((nb + 2 * nk + 1) * sizeof(int32_t)));
+    int32_t* r = base;
+    int32_t* off = base + nb;
+    int32_t* cursor = off + nk + 1;
+    cuda::launch_partition_rows(ctx_, key, B, K, off, cursor, r);
+    *rows = r;
+    *offsets = off;
   }
 
   // Frees what the constructor created; ignores errors (also runs while unwinding).
