@@ -1,5 +1,7 @@
 // Fused kernels against float64 references, on every available backend.
 //   small_fanout_backward: out[H] = beta*out + sum_b act'(A[b,:]) * (dZ[B,O] W[O,H])[b,:]
+//   bias_act_readout:      Z[B,H] <- act(Z + bias); Y[B,O] = Z W^T + c
+//     (Z: atol 1e-6 + rtol 1e-6; Y: 1e-5 + 1e-5 * sum_h |Z W|)
 // Tolerance: |out - ref| <= 1e-5 + 1e-5 * sum_b |act'(A)| * sum_o |dZ W| (the magnitude summed).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
@@ -74,6 +76,49 @@ describe('small_fanout_backward', () => {
           }
         });
       }
+    }
+  }
+});
+
+describe('bias_act_readout', () => {
+  const shapes = [
+    [1, 1, 1],
+    [7, 13, 10],
+    [33, 1023, 3],
+    [9, 300, 16],
+    [5, 7, 1],
+  ] as const;
+  for (const act of Object.keys(ACT) as (keyof typeof ACT)[]) {
+    for (const [B, H, O] of shapes) {
+      it(`${act} B=${B} H=${H} O=${O} on every backend`, async () => {
+        const rng = new Rng(B * 17 + H * 3 + O);
+        const Z = new Float32Array(B * H).map(() => rng.normal());
+        const bias = new Float32Array(H).map(() => rng.normal() * 0.5);
+        const W = new Float32Array(O * H).map(() => rng.normal());
+        const c = new Float32Array(O).map(() => rng.normal());
+        const f = (z: number) => (act === 'relu' ? Math.max(0, z) : act === 'tanh' ? Math.tanh(z) : act === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z);
+        const A = new Float64Array(B * H);
+        for (let i = 0; i < B * H; i++) A[i] = f(Z[i]! + bias[i % H]!);
+        for (const be of backends) {
+          const r = await nativeFor(be).runKernel(be, 'bias_act_readout', { B, H, O, act: ACT[act], Z: Z.slice(), bias, W, c });
+          const zOut = r.Z!;
+          const y = r.Y!;
+          for (let i = 0; i < B * H; i++) {
+            expect(Math.abs(zOut[i]! - A[i]!), `${be} Z[${i}]`).toBeLessThanOrEqual(1e-6 + 1e-6 * Math.abs(A[i]!));
+          }
+          for (let b = 0; b < B; b++) {
+            for (let o = 0; o < O; o++) {
+              let ref = c[o]!;
+              let mag = Math.abs(c[o]!);
+              for (let h = 0; h < H; h++) {
+                ref += A[b * H + h]! * W[o * H + h]!;
+                mag += Math.abs(A[b * H + h]! * W[o * H + h]!);
+              }
+              expect(Math.abs(y[b * O + o]! - ref), `${be} Y[${b},${o}]`).toBeLessThanOrEqual(1e-5 + 1e-5 * mag);
+            }
+          }
+        }
+      });
     }
   }
 });

@@ -77,6 +77,18 @@ void run_probe(std::shared_ptr<Backend> be, ProbeJob& j) {
     Dev g(be, G), o(be, out);
     be->column_sum(g.buf.f32(), B, H, (float)need_n(j, "beta"), o.buf.f32());
     o.back(out);
+  } else if (op == "bias_act_readout") {
+    const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), O = (int)need_n(j, "O");
+    const Act act = static_cast<Act>((int)need_n(j, "act"));
+    auto &Z = need_f(j, "Z"), &bias = need_f(j, "bias"), &W = need_f(j, "W"), &c = need_f(j, "c");
+    need_len(Z, (size_t)B * H, "Z"); need_len(bias, H, "bias"); need_len(W, (size_t)O * H, "W"); need_len(c, O, "c");
+    require(O >= 1 && O <= 16, "E_INVALID_ARG", "bias_act_readout: O must be in [1, 16]");
+    std::vector<float>& Y = j.f["Y"];
+    Y.assign((size_t)B * O, 0.0f);
+    Dev z(be, Z), b(be, bias), w(be, W), cc(be, c), y(be, Y);
+    be->bias_act_readout(z.buf.f32(), b.buf.f32(), act, w.buf.f32(), cc.buf.f32(), B, H, O, y.buf.f32());
+    z.back(Z);
+    y.back(Y);
   } else if (op == "small_fanout_backward") {
     const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O"), H = (int)need_n(j, "H");
     const Act act = static_cast<Act>((int)need_n(j, "act"));

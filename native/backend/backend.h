@@ -27,6 +27,7 @@ enum class Op : int32_t {
   FillWeights,
   Gather,
   SmallFanoutBackward,
+  BiasActReadout,
   // multi-task (native/multitask)
   BiasActGather,
   ColumnSumScatter,
@@ -118,6 +119,13 @@ class Backend {
   virtual void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
                                      float beta, float* out) {
     unsupported("small_fanout_backward");
+  }
+  // -- fused forward through the last hidden layer into a small readout (O <= 16):
+  //   Z[B,H] <- act(Z + bias[H]) in place;  Y[B,O] = Z W^T + c   (W [O,H], c [O])
+  // Same results as bias_act + gemm + bias_act(identity) up to the summation order of Y.
+  virtual void bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H,
+                                int O, float* Y) {
+    unsupported("bias_act_readout");
   }
 
   // -- multi-task (native/multitask): K tasks, task[B] int32 in [0, K) (device memory, validated

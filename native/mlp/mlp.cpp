@@ -68,10 +68,17 @@ void Mlp::ensure_workspace(int batch) {
 // X [B, I_0] (device) -> returns A_{L-1} [B, O] (device).
 const float* Mlp::forward(const float* x, int B, int first) {
   const float* a = x;
-  for (size_t l = first; l < spec_.layers.size(); ++l) {
+  const size_t L = spec_.layers.size();
+  for (size_t l = first; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
     be_->gemm(false, true, B, s.out, s.in, 1.0f, a, s.in, layers_[l].W.f32(), s.in, 0.0f, z, s.out);
+    if (l + 2 == L && spec_.layers[L - 1].out <= 16 && be_->supports(Op::BiasActReadout)) {
+      // last hidden layer and a small readout in one pass: A_l = act(Z + b_l), Y = A_l W^T + c
+      be_->bias_act_readout(z, layers_[l].b.f32(), s.act, layers_[L - 1].W.f32(), layers_[L - 1].b.f32(), B, s.out,
+                            spec_.layers[L - 1].out, acts_[L - 1].f32());
+      return acts_[L - 1].f32();
+    }
     be_->bias_act(z, layers_[l].b.f32(), B, s.out, s.act);
     a = z;
   }
@@ -177,8 +184,15 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
     if (cache_input_layer) {  // A_0 = act(P[idx] + b_0): a gather instead of the [B,I]x[I,H_0] gemm
       const LayerSpec& s0 = spec_.layers[0];
       be_->gather_rows(input_cache_.f32(), bi, B, s0.out, acts_[0].f32());
-      be_->bias_act(acts_[0].f32(), layers_[0].b.f32(), B, s0.out, s0.act);
-      y = spec_.layers.size() > 1 ? forward(acts_[0].f32(), B, 1) : acts_[0].f32();
+      const size_t L = spec_.layers.size();
+      if (L == 2 && spec_.layers[1].out <= 16 && be_->supports(Op::BiasActReadout)) {
+        be_->bias_act_readout(acts_[0].f32(), layers_[0].b.f32(), s0.act, layers_[1].W.f32(), layers_[1].b.f32(), B,
+                              s0.out, spec_.layers[1].out, acts_[1].f32());
+        y = acts_[1].f32();
+      } else {
+        be_->bias_act(acts_[0].f32(), layers_[0].b.f32(), B, s0.out, s0.act);
+        y = L > 1 ? forward(acts_[0].f32(), B, 1) : acts_[0].f32();
+      }
     } else {
       be_->gather_rows(ds.x.f32(), bi, B, ds.input_size, xb_.f32());
       y = forward(xb_.f32(), B);

@@ -161,6 +161,13 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H, int O,
+                        float* Y) override {
+    bias_act(Z, bias, B, H, act);
+    cpu_gemm(false, true, B, O, H, 1.0f, Z, H, W, H, 0.0f, Y, O);
+    bias_act(Y, c, B, O, Act::Identity);
+  }
+
   void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
                              float beta, float* out) override {
     // Column blocks in parallel; within a block, rows in order (deterministic).

@@ -125,6 +125,7 @@ class CudaBackend final : public Backend {
       case Op::FillWeights:
       case Op::Gather:
       case Op::SmallFanoutBackward:
+      case Op::BiasActReadout:
       // multi-task
       case Op::BiasActGather:
       case Op::ColumnSumScatter:
@@ -260,6 +261,14 @@ class CudaBackend final : public Backend {
                              float* out) override {
     Guard g(*this);
     cuda::launch_small_fanout_backward(ctx_, dZ, W, A, B, O, H, act, beta, out);
+  }
+
+  // Z[B,H] <- act(Z + bias); Y[B,O] = Z W^T + c in one pass over Z (O <= 16).
+  void bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H, int O,
+                        float* Y) override {
+    Guard g(*this);
+    float* partial = static_cast<float*>(scratch(cuda::bias_act_readout_scratch_floats(B, H, O) * sizeof(float)));
+    cuda::launch_bias_act_readout(ctx_, Z, bias, act, W, c, B, H, O, Y, partial);
   }
 
   // logits[B,O], labels[B] -> dlogits[B,O], stats[2]. Per-row losses and hits go to scratch,

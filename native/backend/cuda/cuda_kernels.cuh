@@ -41,6 +41,12 @@ void launch_column_sum(const LaunchCtx& ctx, const float* G, int B, int H, float
 void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const float* W, const float* A, int B, int O,
                                   int H, Act act, float beta, float* out);
 
+// Z[B,H] <- act(Z + bias); Y[B,O] = Z W^T + c, O <= 16 (cuda_fused.cu). `scratch` holds
+// bias_act_readout_scratch_floats(B, H, O) floats of per-tile partial sums.
+size_t bias_act_readout_scratch_floats(int B, int H, int O);
+void launch_bias_act_readout(const LaunchCtx& ctx, float* Z, const float* bias, Act act, const float* W, const float* c,
+                             int B, int H, int O, float* Y, float* scratch);
+
 // Per row b of logits[B,O]: row_loss[b] = logsumexp - z[y] (double), row_hit[b] = argmax == y
 // (lowest index among ties), dlogits[B,O] = scale * (softmax - onehot) (may alias logits).
 void launch_softmax_xent_rows(const LaunchCtx& ctx, const float* logits, const int32_t* labels, int B, int O,
