@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLearningRate } from '../src/model/config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'dist', 'cli', 'main.js');
@@ -175,8 +176,9 @@ describe('biaslearn sweep', () => {
     }
     expect(sweep.rows.map((x: { width: number; train: string }) => `${x.width}/${x.train}`)).toEqual(['16/bias', '16/full', '32/bias', '32/full']);
     // Per-mode default learning rates.
-    expect(sweep.rows.find((x: { train: string }) => x.train === 'bias').lr).toBe(1e-2);
-    expect(sweep.rows.find((x: { train: string }) => x.train === 'full').lr).toBe(1e-3);
+    // the library's per-set defaults (defaultLearningRate): adam 5e-2 bias, 1e-3 full
+    expect(sweep.rows.find((x: { train: string }) => x.train === 'bias').lr).toBe(defaultLearningRate('bias'));
+    expect(sweep.rows.find((x: { train: string }) => x.train === 'full').lr).toBe(defaultLearningRate('full'));
     const svg = readFileSync(join(out, 'sweep.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toMatch(/<path|<line/);

@@ -227,3 +227,35 @@ describe('MLP weights use the documented streams and fan-in-relative scale', () 
     model.dispose();
   });
 });
+
+describe('one CPU thread', () => {
+  it('column sums wider than one 256-column block run and match two threads (regression: buffer overflow)', async () => {
+    const { native } = await import('../src/native/binding.js');
+    const { setThreads, Rng } = await import('../src/index.js');
+    const B = 5;
+    const H = 1023;
+    const rng = new Rng(9);
+    const G = new Float32Array(B * H).map(() => rng.normal());
+    const run = async (threads: number) => {
+      setThreads(threads);
+      const r = await native().runKernel('cpu', 'column_sum', { B, H, beta: 0, G, out: new Float32Array(H) });
+      const f = await native().runKernel('cpu', 'small_fanout_backward', {
+        B, O: 3, H, act: 2, beta: 0, dZ: G.subarray(0, B * 3), W: G.subarray(0, 3 * H), A: G, out: new Float32Array(H),
+      });
+      return [r.out!, f.out!];
+    };
+    try {
+      const [one, oneF] = await run(1);
+      const [two, twoF] = await run(2);
+      for (let h = 0; h < H; h++) {
+        let ref = 0;
+        for (let b = 0; b < B; b++) ref += G[b * H + h]!;
+        expect(Math.abs(one![h]! - ref)).toBeLessThan(1e-5 * (1 + Math.abs(ref)));
+      }
+      expect(Array.from(one!)).toEqual(Array.from(two!));
+      expect(Array.from(oneF!)).toEqual(Array.from(twoF!));
+    } finally {
+      setThreads(0);
+    }
+  });
+});

@@ -24,7 +24,8 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   grain = std::max<size_t>(grain, 1);
   const size_t chunks = (n + grain - 1) / grain;
   if (workers_.empty() || chunks == 1) {
-    fn(0, n);
+    // Same chunk boundaries as the threaded path: callers may rely on end - begin <= grain.
+    for (size_t c = 0; c < chunks; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);

@@ -21,7 +21,8 @@ class ThreadPool {
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) over [0, n) in chunks of about `grain` items.
+  // Calls fn(begin, end) over [0, n) in chunks [c*grain, min(n, (c+1)*grain)): the same
+  // boundaries for every thread count, and never more than `grain` items per call.
   void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
 
  private:

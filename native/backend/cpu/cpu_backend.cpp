@@ -483,7 +483,7 @@ class CpuBackend final : public Backend {
   }
 
   void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) override {
-    // The pool hands a single thread the whole range: work in blocks of 256 columns inside it.
+    // Blocks of at most 256 columns (the pool's grain), each summed over rows in order.
     cpu_pool().parallel_for(H, 256, [&](size_t c0, size_t c1) {
       for (size_t h0 = c0; h0 < c1; h0 += 256) {
         const size_t w = std::min<size_t>(256, c1 - h0);
