@@ -14,6 +14,9 @@ import { registerInfo } from './info.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, InterruptedError, UsageError, processIO, type CliIO } from './io.js';
 import { registerSweep } from './sweep.js';
 import { registerTrain } from './train.js';
+import { registerMultitask } from './multitask.js';
+import { registerAnalyze } from './analyze.js';
+import { registerRnn } from './rnn.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -45,7 +48,7 @@ Exit codes: 0 ok, 1 runtime error ("error [CODE]: ..."), 2 usage error, 130 inte
 Run 'biaslearn <command> --help' for a command's flags.`,
     );
   configureErrors(program, io);
-  for (const register of [registerTrain, registerEval, registerSweep, registerInfo]) {
+  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn]) {
     const sub = register(program, ctx);
     configureErrors(sub, io);
   }

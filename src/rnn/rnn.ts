@@ -1,0 +1,459 @@
+/**
+ * A bias-learning recurrent network: random frozen weights (regenerated from a seed, never
+ * stored), learned biases (and optionally initial states, the readout or everything), trained
+ * with BPTT, truncated BPTT or RFLO in the native core.
+ *
+ * ```ts
+ * const task = cosineTask();
+ * const rnn = await RNN.create({ inputSize: 1, hidden: 200, outputSize: 1, learnInitialState: true });
+ * await rnn.fit(task.train, { epochs: 1500, batchSize: 1 });
+ * const { outputs } = await rnn.predict(task.test);
+ * ```
+ */
+import { Dataset } from '../data/dataset.js';
+import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
+import { libraryVersion } from '../model/mlp.js';
+import type { BackendName } from '../native/binding.js';
+import { fit, type FitOptions } from '../train/fit.js';
+import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
+import type { History } from '../train/history.js';
+import { describe, expectFinite, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
+import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
+import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
+import { SequenceDataset } from './sequences.js';
+
+async function call<T>(p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    throw fromNativeError(err);
+  }
+}
+
+/** How inputs reach the network during a pass. */
+export interface RunModeOptions {
+  /**
+   * Closed loop: from step max(warmup, delay) on, input columns [0, O) are the network's own
+   * output from `delay` steps earlier instead of the data's (needs inputSize >= outputSize).
+   * Default false (teacher forcing / input-driven).
+   */
+  closedLoop?: boolean;
+  /** Steps that use the data's inputs before the loop closes (default 0). */
+  warmup?: number;
+  /** Output-to-input delay in steps (default 1; a tau-ahead forecaster closes with delay tau). */
+  delay?: number;
+}
+
+export interface RNNFitOptions extends Omit<FitOptions, 'validationData' | 'validationSplit'>, RunModeOptions {
+  validationData?: SequenceDataset;
+  /** Hold out this fraction of the sequences (seeded) when no validationData is given. */
+  validationSplit?: number;
+  /** Training rule for this fit (default: the model's config.rule). */
+  rule?: string | RuleSpec;
+  /** Gradient-norm clip for this fit (default: config.clip). */
+  clip?: number;
+}
+
+export interface RNNEvaluateOptions extends RunModeOptions {
+  batchSize?: number;
+  /** Steps scored by the metrics: 'weights' (loss weight > 0, default), 'all', or a range. */
+  score?: 'weights' | 'all' | { from?: number; to?: number };
+}
+
+export interface RNNEvaluateResult extends EvaluateResult, TrajectoryMetrics {}
+
+export interface PredictOptions extends RunModeOptions {
+  /** Also return the hidden states [n, T+1, m] (r[0] .. r[T]). */
+  states?: boolean;
+}
+
+export interface PredictResult {
+  /** [n, T, O]: output t is y[t+1], the output after input t. */
+  outputs: Float32Array;
+  /** [n, T+1, m] when asked for. */
+  states?: Float32Array;
+}
+
+const nativeData = new WeakMap<SequenceDataset, Map<BackendName, Promise<NativeSeqDataset>>>();
+const proxyToSeq = new WeakMap<Dataset, SequenceDataset>();
+const seqToProxy = new WeakMap<SequenceDataset, Dataset>();
+
+/** Uploads sequences once per backend (kept as long as the SequenceDataset lives). */
+function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<NativeSeqDataset> {
+  let per = nativeData.get(data);
+  if (!per) {
+    per = new Map();
+    nativeData.set(data, per);
+  }
+  let p = per.get(backend);
+  if (!p) {
+    const { w, v } = data.normalizedWeights();
+    p = rnnNative(backend)
+      .createSeqDataset(backend, {
+        n: data.n,
+        steps: data.steps,
+        in: data.inputSize,
+        out: data.outputSize,
+        x: data.inputSize ? data.inputs : null,
+        y: data.targets,
+        w,
+        v,
+        cond: data.conditions,
+      })
+      .catch((err: unknown) => {
+        per!.delete(backend);
+        throw fromNativeError(err);
+      });
+    per.set(backend, p);
+  }
+  return p;
+}
+
+/**
+ * The stand-in Dataset the generic fit loop iterates over: one row per sequence (the loop only
+ * needs n, the regression kind and identity); the model maps it back to the sequences.
+ */
+function proxyOf(data: SequenceDataset): Dataset {
+  let d = seqToProxy.get(data);
+  if (!d) {
+    d = Dataset.regression(new Float32Array(data.n), 1, new Float32Array(data.n), 1);
+    seqToProxy.set(data, d);
+    proxyToSeq.set(d, data);
+  }
+  return d;
+}
+
+function toNativeSpec(c: RNNConfig): NativeRnnSpec {
+  return {
+    inputSize: c.inputSize,
+    hidden: c.hidden,
+    outputSize: c.outputSize,
+    conditions: c.conditions,
+    activation: c.activation,
+    decay: c.decay,
+    gain: c.gain,
+    seed: c.seed,
+    recurrentInit: c.recurrentInit,
+    inputInit: c.inputInit,
+    readoutInit: c.readoutInit,
+    biasInit: c.biasInit,
+    stateInit: c.stateInit,
+    readoutBiasInit: c.readoutBiasInit,
+    feedbackInit: c.feedbackInit,
+    trainable: { ...c.trainable },
+    optimizer: {
+      kind: c.optimizer.type,
+      beta1: c.optimizer.beta1,
+      beta2: c.optimizer.beta2,
+      eps: c.optimizer.eps,
+      momentum: c.optimizer.momentum,
+      nesterov: c.optimizer.nesterov,
+      weightDecay: c.optimizer.weightDecay,
+    },
+  };
+}
+
+type CheckpointModel = Record<string, unknown> & { kind: string };
+
+export class RNN implements FitTarget {
+  readonly config: RNNConfig;
+  readonly backend: BackendName;
+  private handle: NativeRnn | null;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Run options of the fit in progress (rule, clip, closed loop). */
+  private fitRun: NativeRunOptions | undefined;
+
+  private constructor(config: RNNConfig, backend: BackendName, handle: NativeRnn) {
+    this.config = config;
+    this.backend = backend;
+    this.handle = handle;
+  }
+
+  /** Builds the network; frozen weights are generated off the JS thread. */
+  static async create(options: RNNOptions): Promise<RNN> {
+    const config = resolveRNNConfig(options);
+    const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
+    return RNN.fromConfig(config, backend);
+  }
+
+  static async fromConfig(config: RNNConfig, backend: BackendName = 'cpu'): Promise<RNN> {
+    const handle = await call(() => rnnNative(backend).createRnn(toNativeSpec(config), backend));
+    return new RNN(config, backend, handle);
+  }
+
+  get inputSize(): number {
+    return this.config.inputSize;
+  }
+  get outputSize(): number {
+    return this.config.outputSize;
+  }
+  get hidden(): number {
+    return this.config.hidden;
+  }
+  get isClassifier(): boolean {
+    return false;
+  }
+  get baseLr(): number {
+    return this.config.optimizer.lr;
+  }
+  /** Optimizer steps taken so far. */
+  get optimizerSteps(): number {
+    return this.live().optimizerSteps();
+  }
+
+  private live(): NativeRnn {
+    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
+    return this.handle;
+  }
+
+  /** Native calls on this model run one at a time, in call order. */
+  private exclusive<T>(fn: (h: NativeRnn) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => call(() => fn(this.live())));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkData(data: unknown, name: string): SequenceDataset {
+    const seq = data instanceof Dataset ? proxyToSeq.get(data) : data;
+    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(data)}`);
+    if (seq.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input columns for ${name}, got ${seq.inputSize}`);
+    if (seq.outputSize !== this.outputSize) throw new ValidationError('E_SHAPE', `expected ${this.outputSize} target columns for ${name}, got ${seq.outputSize}`);
+    if (seq.numConditions > this.config.conditions) {
+      throw new ValidationError('E_SHAPE', `expected condition indices in [0, ${this.config.conditions}) for ${name}, got ${seq.numConditions - 1}`);
+    }
+    return seq;
+  }
+
+  private runMode(o: RunModeOptions = {}): NativeRunOptions {
+    const closedLoop = o.closedLoop ?? false;
+    if (typeof closedLoop !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for closedLoop, got ${describe(closedLoop)}`);
+    const warmup = expectInt('warmup', o.warmup ?? 0, 0);
+    const delay = expectInt('delay', o.delay ?? 1, 1);
+    if (closedLoop && this.inputSize < this.outputSize) {
+      throw new ValidationError('E_CONFIG', `expected inputSize >= outputSize (${this.outputSize}) for a closed loop, got ${this.inputSize}`);
+    }
+    return { closedLoop, warmup, delay };
+  }
+
+  private ruleOptions(rule: ResolvedRule, clip: number): NativeRunOptions {
+    return { rule: rule.kind, window: rule.window, online: rule.online, symmetric: rule.feedback === 'symmetric', clip };
+  }
+
+  /** Trains on sequences (see {@link RNNFitOptions}); one "sample" of the fit loop is one sequence. */
+  async fit(data: SequenceDataset, options: RNNFitOptions = {}): Promise<History> {
+    this.checkData(data, 'training data');
+    const { validationData, validationSplit, rule, clip, closedLoop, warmup, delay, ...rest } = options;
+    let train = data;
+    let validation = validationData === undefined ? undefined : this.checkData(validationData, 'validationData');
+    if (!validation && validationSplit !== undefined) {
+      const s = data.split(validationSplit, options.seed ?? 0);
+      train = s.train;
+      validation = s.validation;
+    }
+    const resolved = rule === undefined ? this.config.rule : parseRule(rule);
+    const clipNorm = expectNumber('clip', clip ?? this.config.clip, 0);
+    if (this.fitRun) throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
+    this.fitRun = { ...this.ruleOptions(resolved, clipNorm), ...this.runMode({ closedLoop, warmup, delay }) };
+    try {
+      return await fit(this, proxyOf(train), { ...rest, ...(validation ? { validationData: proxyOf(validation) } : {}) });
+    } finally {
+      this.fitRun = undefined;
+    }
+  }
+
+  /** @internal Used by fit: one optimizer step (or several, when online) per batch of sequences. */
+  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats> {
+    const seq = this.checkData(data, 'training data');
+    const opts = this.fitRun ?? this.ruleOptions(this.config.rule, this.config.clip);
+    return this.trainRaw(seq, indices, batchSize, lr, opts);
+  }
+
+  /**
+   * One pass over `indices` of `data` in batches of `batchSize` with an explicit rule (for
+   * benchmarks and custom loops). Returns the per-batch loss sums.
+   */
+  async trainSequences(
+    data: SequenceDataset,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    options: { rule?: string | RuleSpec; clip?: number } & RunModeOptions = {},
+  ): Promise<PassStats> {
+    const seq = this.checkData(data, 'training data');
+    expectInt('batchSize', batchSize, 1);
+    expectNumber('lr', lr, 0);
+    const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
+    const opts = { ...this.ruleOptions(rule, expectNumber('clip', options.clip ?? this.config.clip, 0)), ...this.runMode(options) };
+    return this.trainRaw(seq, indices, batchSize, lr, opts);
+  }
+
+  private async trainRaw(seq: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, opts: NativeRunOptions): Promise<PassStats> {
+    this.live();
+    const ds = await deviceSequences(seq, this.backend);
+    return this.exclusive((h) => h.train(ds, indices, batchSize, lr, opts));
+  }
+
+  /**
+   * Outputs (and optionally states) for every sequence of `data` (its targets are ignored), in
+   * the chosen mode: input-driven / teacher-forced by default, or closed loop.
+   */
+  async predict(data: SequenceDataset, options: PredictOptions = {}): Promise<PredictResult> {
+    const seq = this.checkData(data, 'data');
+    const mode = this.runMode(options);
+    const ds = await deviceSequences(seq, this.backend);
+    const idx = Int32Array.from({ length: seq.n }, (_, i) => i);
+    const r = await this.exclusive((h) => h.predict(ds, idx, mode, options.states ?? false));
+    return r.states ? { outputs: r.outputs, states: r.states } : { outputs: r.outputs };
+  }
+
+  /**
+   * Free-running generation of `steps` steps from the learned initial state of `condition`:
+   * `input` is a constant cue (one value per input column, default zeros) or a full input
+   * sequence [steps, inputSize]. Returns the outputs [steps, O] (and states [steps+1, m]).
+   */
+  async generate(options: { steps: number; input?: number[] | Float32Array; condition?: number; states?: boolean }): Promise<PredictResult> {
+    const steps = expectInt('steps', options.steps, 1);
+    const I = this.inputSize;
+    const condition = expectInt('condition', options.condition ?? 0, 0, this.config.conditions - 1);
+    let inputs = new Float32Array(steps * I);
+    const given = options.input;
+    if (given !== undefined) {
+      if (given.length === I) for (let t = 0; t < steps; t++) for (let i = 0; i < I; i++) inputs[t * I + i] = Number(given[i]);
+      else if (given.length === steps * I) inputs = Float32Array.from(given);
+      else throw new ValidationError('E_SHAPE', `expected ${I} (a constant cue) or ${steps * I} (a sequence) values for input, got ${given.length}`);
+    }
+    const data = SequenceDataset.create({
+      inputs,
+      targets: new Float32Array(steps * this.outputSize),
+      steps,
+      inputSize: I,
+      outputSize: this.outputSize,
+      conditions: Int32Array.of(condition),
+    });
+    return this.predict(data, { states: options.states ?? false });
+  }
+
+  /**
+   * Loss (the training objective, mean over sequences) and metrics (MSE, normalised MSE, R^2
+   * over the scored steps) of the predictions in the chosen mode.
+   */
+  async evaluate(data: SequenceDataset | Dataset, options: RNNEvaluateOptions = {}): Promise<RNNEvaluateResult> {
+    const seq = this.checkData(data, 'evaluation data');
+    const mode = this.fitRun && data instanceof Dataset ? { closedLoop: this.fitRun.closedLoop, warmup: this.fitRun.warmup, delay: this.fitRun.delay } : options;
+    const { outputs } = await this.predict(seq, mode);
+    const losses = sequenceLosses(outputs, seq);
+    const loss = losses.reduce((s, v) => s + v, 0) / seq.n;
+    const score = options.score ?? 'weights';
+    const mask = score === 'weights' ? seq.lossWeights : score === 'all' ? undefined : score;
+    return { loss, n: seq.n, ...trajectoryMetrics(outputs, seq.targets, seq.n, seq.steps, seq.outputSize, mask) };
+  }
+
+  /**
+   * The gradient (bptt, tbptt) or the rule's gradient estimate (rflo, accumulated over the
+   * sequences) of the mean loss over all sequences of `data` as one batch, without updating.
+   */
+  async gradients(
+    data: SequenceDataset,
+    options: { rule?: string | RuleSpec } & RunModeOptions = {},
+  ): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    const seq = this.checkData(data, 'batch');
+    const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
+    const opts = { ...this.ruleOptions(rule, 0), ...this.runMode(options) };
+    const ds = await deviceSequences(seq, this.backend);
+    const idx = Int32Array.from({ length: seq.n }, (_, i) => i);
+    const r = await this.exclusive((h) => h.gradients(ds, idx, opts));
+    return { loss: r.loss / seq.n, grads: r.grads };
+  }
+
+  /** Every tensor: name, shape, and whether it learns. */
+  tensors(): { name: string; rows: number; cols: number; size: number; trainable: boolean }[] {
+    return this.live().tensors();
+  }
+
+  /** Names and sizes of the learned tensors. */
+  learnedTensors(): { name: string; size: number }[] {
+    return this.tensors()
+      .filter((t) => t.trainable)
+      .map((t) => ({ name: t.name, size: t.size }));
+  }
+
+  /**
+   * Any tensor, frozen or learned, row-major: 'recurrent.weight' W [m,m], 'input.weight' B [m,I],
+   * 'readout.weight' A [O,m], 'recurrent.bias' b [m], 'readout.bias' c [O], 'initial_state'
+   * r0 [C,m], 'feedback.weight' F [m,O] (RFLO's random feedback).
+   */
+  async tensor(name: string): Promise<Float32Array> {
+    if (typeof name !== 'string' || !this.tensors().some((t) => t.name === name)) {
+      throw new ValidationError('E_INVALID_ARG', `expected one of ${this.tensors().map((t) => `'${t.name}'`).join(', ')} for tensor, got ${describe(name)}`);
+    }
+    return this.exclusive((h) => h.getTensor(name));
+  }
+
+  async getLearned(): Promise<Record<string, Float32Array>> {
+    return this.exclusive((h) => h.getParams());
+  }
+
+  async setLearned(values: Record<string, Float32Array>): Promise<void> {
+    for (const p of this.learnedTensors()) {
+      const v = values?.[p.name];
+      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+      if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
+      expectFinite(p.name, v);
+    }
+    await this.exclusive((h) => h.setParams(values));
+  }
+
+  async resetOptimizer(): Promise<void> {
+    await this.exclusive((h) => h.resetOptimizer());
+  }
+
+  /** Writes a checkpoint: the resolved configuration (seed included) and the learned values only. */
+  async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+    const tensors = await this.getLearned();
+    const buf = encodeCheckpoint(
+      { library: 'biaslearn', libraryVersion: libraryVersion(), model: this.config as unknown as CheckpointModel, ...(options.metadata ? { metadata: options.metadata } : {}) },
+      tensors,
+    );
+    await writeFileAtomic(path, buf);
+  }
+
+  /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
+  static async load(path: string, options: { backend?: BackendName } = {}): Promise<RNN> {
+    const { header, tensors } = await readCheckpoint(path);
+    if (header.model.kind !== 'rnn') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not an RNN`);
+    const cfg = header.model as unknown as RNNConfig;
+    let resolved: RNNConfig;
+    try {
+      resolved = resolveRNNConfig(configToOptions(cfg));
+    } catch (err) {
+      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+    }
+    resolved.train = cfg.train;
+    const model = await RNN.fromConfig(resolved, options.backend ?? 'cpu');
+    try {
+      const expected = new Set(model.learnedTensors().map((t) => t.name));
+      const extra = Object.keys(tensors).filter((n) => !expected.has(n));
+      if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
+      await model.setLearned(tensors);
+    } catch (err) {
+      model.dispose();
+      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
+    }
+    return model;
+  }
+
+  /** Frees native memory now (otherwise freed when garbage-collected). */
+  dispose(): void {
+    if (this.handle) {
+      try {
+        this.handle.dispose();
+      } catch (err) {
+        throw fromNativeError(err);
+      }
+      this.handle = null;
+    }
+  }
+}
