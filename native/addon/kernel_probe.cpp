@@ -10,44 +10,18 @@
 
 #include "../backend/backend.h"
 #include "async_job.h"
+#include "probe_util.h"
 
 namespace bl {
 
 namespace {
 
-struct ProbeJob {
-  std::string op;
-  std::map<std::string, std::vector<float>> f;   // float arrays in and out
-  std::map<std::string, std::vector<int32_t>> i;  // int arrays
-  std::map<std::string, double> n;                // scalars
-};
-
-std::vector<float>& need_f(ProbeJob& j, const char* k) {
-  auto it = j.f.find(k);
-  if (it == j.f.end()) fail("E_INVALID_ARG", std::string("runKernel: missing Float32Array '") + k + "'");
-  return it->second;
-}
-double need_n(ProbeJob& j, const char* k) {
-  auto it = j.n.find(k);
-  if (it == j.n.end()) fail("E_INVALID_ARG", std::string("runKernel: missing number '") + k + "'");
-  return it->second;
-}
+double need_n(ProbeJob& j, const char* k) { return probe_n(j, k); }
+std::vector<float>& need_f(ProbeJob& j, const char* k) { return probe_f(j, k); }
 void need_len(const std::vector<float>& v, size_t n, const char* k) {
   require(v.size() >= n, "E_SHAPE", std::string("runKernel: '") + k + "' needs " + std::to_string(n) + " elements, got " + std::to_string(v.size()));
 }
-
-// Device copy of a host float array; copied back by `back`.
-struct Dev {
-  std::shared_ptr<Backend> be;
-  DeviceBuffer buf;
-  Dev(std::shared_ptr<Backend> b, const std::vector<float>& host) : be(b), buf(b, host.size() * 4 + 4) {
-    be->upload(buf.data(), host.data(), host.size() * 4);
-  }
-  Dev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host) : be(b), buf(b, host.size() * 4 + 4) {
-    be->upload(buf.data(), host.data(), host.size() * 4);
-  }
-  void back(std::vector<float>& host) { be->download(host.data(), buf.data(), host.size() * 4); }
-};
+using Dev = ProbeDev;
 
 void run_probe(std::shared_ptr<Backend> be, ProbeJob& j) {
   const std::string& op = j.op;
@@ -161,40 +135,6 @@ void run_probe(std::shared_ptr<Backend> be, ProbeJob& j) {
 
 }  // namespace
 
-Napi::Value RunKernel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::shared_ptr<Backend> be;
-  try {
-    be = get_backend(info[0].As<Napi::String>().Utf8Value());
-  } catch (const BlError& e) {
-    throw make_error(env, e.code(), e.what());
-  }
-  auto job = std::make_shared<ProbeJob>();
-  job->op = info[1].As<Napi::String>().Utf8Value();
-  Napi::Object args = info[2].As<Napi::Object>();
-  Napi::Array keys = args.GetPropertyNames();
-  for (uint32_t k = 0; k < keys.Length(); ++k) {
-    const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
-    Napi::Value v = args.Get(key);
-    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
-    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
-    else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-      auto a = v.As<Napi::Float32Array>();
-      job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-      auto a = v.As<Napi::Int32Array>();
-      job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else {
-      throw make_error(env, "E_DTYPE", "runKernel: '" + key + "' must be a number, boolean, Float32Array or Int32Array");
-    }
-  }
-  return AsyncJob::run(
-      env, [=] { run_probe(be, *job); },
-      [job](Napi::Env env) {
-        Napi::Object out = Napi::Object::New(env);
-        for (auto& kv : job->f) out.Set(kv.first, to_float32_array(env, std::move(kv.second)));
-        return out;
-      });
-}
+Napi::Value RunKernel(const Napi::CallbackInfo& info) { return run_probe_call(info, "runKernel", run_probe); }
 
 }  // namespace bl

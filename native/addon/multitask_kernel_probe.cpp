@@ -11,40 +11,17 @@
 
 #include "../backend/backend.h"
 #include "async_job.h"
+#include "probe_util.h"
 #include "exports_registry.h"
 
 namespace bl {
 
 namespace {
 
-struct MtProbeJob {
-  std::string op;
-  std::map<std::string, std::vector<float>> f;
-  std::map<std::string, std::vector<int32_t>> i;
-  std::map<std::string, double> n;
-};
-
-std::vector<float>& need_f(MtProbeJob& j, const char* k, size_t len) {
-  auto it = j.f.find(k);
-  if (it == j.f.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing Float32Array '") + k + "'");
-  require(it->second.size() >= len, "E_SHAPE",
-          std::string("runMultitaskKernel: '") + k + "' needs " + std::to_string(len) + " elements, got " +
-              std::to_string(it->second.size()));
-  return it->second;
-}
-std::vector<int32_t>& need_i(MtProbeJob& j, const char* k, size_t len) {
-  auto it = j.i.find(k);
-  if (it == j.i.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing Int32Array '") + k + "'");
-  require(it->second.size() >= len, "E_SHAPE",
-          std::string("runMultitaskKernel: '") + k + "' needs " + std::to_string(len) + " elements, got " +
-              std::to_string(it->second.size()));
-  return it->second;
-}
-double need_n(MtProbeJob& j, const char* k) {
-  auto it = j.n.find(k);
-  if (it == j.n.end()) fail("E_INVALID_ARG", std::string("runMultitaskKernel: missing number '") + k + "'");
-  return it->second;
-}
+using MtProbeJob = ProbeJob;
+std::vector<float>& need_f(ProbeJob& j, const char* k, size_t len) { return probe_f(j, k, len); }
+std::vector<int32_t>& need_i(ProbeJob& j, const char* k, size_t len) { return probe_i(j, k, len); }
+double need_n(ProbeJob& j, const char* k) { return probe_n(j, k); }
 void check_tasks(const std::vector<int32_t>& task, int B, int K) {
   require(K >= 1, "E_INVALID_ARG", "runMultitaskKernel: K must be >= 1");
   for (int b = 0; b < B; ++b)
@@ -53,17 +30,7 @@ void check_tasks(const std::vector<int32_t>& task, int B, int K) {
                                 std::to_string(b));
 }
 
-struct Dev {
-  std::shared_ptr<Backend> be;
-  DeviceBuffer buf;
-  Dev(std::shared_ptr<Backend> b, const std::vector<float>& host) : be(b), buf(b, host.size() * 4 + 4) {
-    be->upload(buf.data(), host.data(), host.size() * 4);
-  }
-  Dev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host) : be(b), buf(b, host.size() * 4 + 4) {
-    be->upload(buf.data(), host.data(), host.size() * 4);
-  }
-  void back(std::vector<float>& host) { be->download(host.data(), buf.data(), host.size() * 4); }
-};
+using Dev = ProbeDev;
 
 void run_probe(std::shared_ptr<Backend> be, MtProbeJob& j) {
   const std::string& op = j.op;
@@ -163,41 +130,7 @@ void run_probe(std::shared_ptr<Backend> be, MtProbeJob& j) {
   be->synchronize();
 }
 
-Napi::Value RunMultitaskKernel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::shared_ptr<Backend> be;
-  try {
-    be = get_backend(info[0].As<Napi::String>().Utf8Value());
-  } catch (const BlError& e) {
-    throw make_error(env, e.code(), e.what());
-  }
-  auto job = std::make_shared<MtProbeJob>();
-  job->op = info[1].As<Napi::String>().Utf8Value();
-  Napi::Object args = info[2].As<Napi::Object>();
-  Napi::Array keys = args.GetPropertyNames();
-  for (uint32_t k = 0; k < keys.Length(); ++k) {
-    const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
-    Napi::Value v = args.Get(key);
-    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
-    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
-    else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-      auto a = v.As<Napi::Float32Array>();
-      job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-      auto a = v.As<Napi::Int32Array>();
-      job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else {
-      throw make_error(env, "E_DTYPE", "runMultitaskKernel: '" + key + "' must be a number, boolean, Float32Array or Int32Array");
-    }
-  }
-  return AsyncJob::run(
-      env, [=] { run_probe(be, *job); },
-      [job](Napi::Env env) {
-        Napi::Object out = Napi::Object::New(env);
-        for (auto& kv : job->f) out.Set(kv.first, to_float32_array(env, std::move(kv.second)));
-        return out;
-      });
-}
+Napi::Value RunMultitaskKernel(const Napi::CallbackInfo& info) { return run_probe_call(info, "runMultitaskKernel", run_probe); }
 
 void InitMultitaskProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("runMultitaskKernel", Napi::Function::New(env, RunMultitaskKernel));

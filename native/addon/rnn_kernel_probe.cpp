@@ -11,39 +11,22 @@
 
 #include "../backend/backend.h"
 #include "async_job.h"
+#include "probe_util.h"
 #include "exports_registry.h"
 
 namespace bl {
 
 namespace {
 
-struct RnnProbeJob {
-  std::string op;
-  std::map<std::string, std::vector<float>> f;
-  std::map<std::string, std::vector<int32_t>> i;
-  std::map<std::string, double> n;
-};
-
-std::vector<float>& pf(RnnProbeJob& j, const char* k, size_t need) {
-  auto it = j.f.find(k);
-  if (it == j.f.end()) fail("E_INVALID_ARG", std::string("runRnnKernel: missing Float32Array '") + k + "'");
-  require(it->second.size() >= need, "E_SHAPE",
-          std::string("runRnnKernel: '") + k + "' needs " + std::to_string(need) + " elements, got " + std::to_string(it->second.size()));
-  return it->second;
-}
-std::vector<int32_t>& pi(RnnProbeJob& j, const char* k, size_t need, int32_t lo, int32_t hi) {
-  auto it = j.i.find(k);
-  if (it == j.i.end()) fail("E_INVALID_ARG", std::string("runRnnKernel: missing Int32Array '") + k + "'");
-  require(it->second.size() >= need, "E_SHAPE", std::string("runRnnKernel: '") + k + "' too short");
+using RnnProbeJob = ProbeJob;
+std::vector<float>& pf(ProbeJob& j, const char* k, size_t need) { return probe_f(j, k, need); }
+std::vector<int32_t>& pi(ProbeJob& j, const char* k, size_t need, int32_t lo, int32_t hi) {
+  std::vector<int32_t>& v = probe_i(j, k, need);
   for (size_t q = 0; q < need; ++q)
-    require(it->second[q] >= lo && it->second[q] < hi, "E_INVALID_ARG", std::string("runRnnKernel: '") + k + "' out of range");
-  return it->second;
+    require(v[q] >= lo && v[q] < hi, "E_INVALID_ARG", std::string("runRnnKernel: '") + k + "' out of range");
+  return v;
 }
-double pn(RnnProbeJob& j, const char* k) {
-  auto it = j.n.find(k);
-  if (it == j.n.end()) fail("E_INVALID_ARG", std::string("runRnnKernel: missing number '") + k + "'");
-  return it->second;
-}
+double pn(ProbeJob& j, const char* k) { return probe_n(j, k); }
 bool has_f(RnnProbeJob& j, const char* k) { return j.f.count(k) > 0; }
 
 // Device copies of every host array; copied back after the op.
@@ -164,43 +147,7 @@ void run_rnn_probe(std::shared_ptr<Backend> be, RnnProbeJob& j) {
   }
 }
 
-Napi::Value RunRnnKernel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::shared_ptr<Backend> be;
-  try {
-    if (!info[0].IsString()) fail("E_INVALID_ARG", "runRnnKernel: expected a backend name");
-    be = get_backend(info[0].As<Napi::String>().Utf8Value());
-  } catch (const BlError& e) {
-    throw make_error(env, e.code(), e.what());
-  }
-  if (!info[1].IsString() || !info[2].IsObject()) throw make_error(env, "E_INVALID_ARG", "runRnnKernel(backend, op, args)");
-  auto job = std::make_shared<RnnProbeJob>();
-  job->op = info[1].As<Napi::String>().Utf8Value();
-  Napi::Object args = info[2].As<Napi::Object>();
-  Napi::Array keys = args.GetPropertyNames();
-  for (uint32_t k = 0; k < keys.Length(); ++k) {
-    const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
-    Napi::Value v = args.Get(key);
-    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
-    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
-    else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-      auto a = v.As<Napi::Float32Array>();
-      job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-      auto a = v.As<Napi::Int32Array>();
-      job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
-    } else {
-      throw make_error(env, "E_DTYPE", "runRnnKernel: '" + key + "' must be a number, boolean, Float32Array or Int32Array");
-    }
-  }
-  return AsyncJob::run(
-      env, [=] { run_rnn_probe(be, *job); },
-      [job](Napi::Env env) {
-        Napi::Object out = Napi::Object::New(env);
-        for (auto& kv : job->f) out.Set(kv.first, to_float32_array(env, std::move(kv.second)));
-        return out;
-      });
-}
+Napi::Value RunRnnKernel(const Napi::CallbackInfo& info) { return run_probe_call(info, "runRnnKernel", run_rnn_probe); }
 
 void InitRnnKernelProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("runRnnKernel", Napi::Function::New(env, RunRnnKernel));
