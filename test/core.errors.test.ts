@@ -108,7 +108,7 @@ describe('predict rejects bad inputs', () => {
   it('the native layer checks too (defence in depth): E_DTYPE, E_EMPTY, E_SHAPE', async () => {
     const model = await MLP.create(BASE);
     // reach the native handle the way MLP does internally
-    const handle = (model as unknown as { handle: { predict(x: unknown): Promise<Float32Array> } }).handle;
+    const handle = (model as unknown as { native: { live(): { predict(x: unknown): Promise<Float32Array> } } }).native.live();
     await expect(Promise.resolve().then(() => handle.predict(new Float64Array(8)))).rejects.toMatchObject({ code: 'E_DTYPE' });
     await expect(Promise.resolve().then(() => handle.predict(new Float32Array(0)))).rejects.toMatchObject({ code: 'E_EMPTY' });
     await expect(Promise.resolve().then(() => handle.predict(new Float32Array(5)))).rejects.toMatchObject({ code: 'E_SHAPE' });

@@ -234,7 +234,7 @@ describe('mixed-task batches', () => {
           assertClose(`${name}: n * mixed vs sum_k n_k * per-task`, Array.from(g, (v) => v * union.n), sum[name]!, 1e-6, 1e-5);
         }
         // Interleaved rows (not grouped by task): the same gradients up to float rounding.
-        const native = (m as unknown as { handle: { gradients(x: Float32Array, y: Int32Array, t: Int32Array, s: number): Promise<{ grads: Record<string, Float32Array> }> } }).handle;
+        const native = (m as unknown as { native: { live(): { gradients(x: Float32Array, y: Int32Array, t: Int32Array, s: number): Promise<{ grads: Record<string, Float32Array> }> } } }).native.live();
         const gi = await native.gradients(shuffledX, shuffledY, Int32Array.from(shuffledT), 2);
         for (const [name, g] of Object.entries(mixed.grads)) assertClose(`${name}: interleaved vs grouped`, gi.grads[name]!, g, 1e-7, 1e-5);
       } finally {
@@ -322,7 +322,7 @@ describe('predict and evaluate per task', () => {
       await expect(m.predict(x, Int32Array.from([0, 5]))).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
       expect(() => m.taskIndex('nope')).toThrow(/unknown task 'nope'/);
       // native path: bypass the TypeScript checks
-      const h = (m as unknown as { handle: { predict(x: Float32Array, t: Int32Array, hard: boolean, s: number): Promise<Float32Array> } }).handle;
+      const h = (m as unknown as { native: { live(): { predict(x: Float32Array, t: Int32Array, hard: boolean, s: number): Promise<Float32Array> } } }).native.live();
       await expect(h.predict(x, Int32Array.from([0, 2]), true, 1)).rejects.toMatchObject({ code: 'E_INVALID_ARG', message: expect.stringMatching(/task id 2 out of range \[0, 2\)/) });
       // a dataset with a task the model does not have
       const other = MultitaskDataset.fromTasks([{ name: 'zzz', data: teacherTask(1, 4, 6, 3) }]);

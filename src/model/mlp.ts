@@ -7,6 +7,7 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
+import { NativeHandle, callNative } from './native_handle.js';
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +22,6 @@ import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './config.js';
-
-async function call<T>(p: () => Promise<T>): Promise<T> {
-  try {
-    return await p();
-  } catch (err) {
-    throw fromNativeError(err);
-  }
-}
 
 let cachedVersion: string | undefined;
 export function libraryVersion(): string {
@@ -74,12 +67,12 @@ export interface EvaluateOptions {
 export class MLP implements FitTarget {
   readonly config: MLPConfig;
   readonly backend: BackendName;
-  private handle: NativeMlp | null;
+  private readonly native: NativeHandle<NativeMlp>;
 
   private constructor(config: MLPConfig, backend: BackendName, handle: NativeMlp) {
     this.config = config;
     this.backend = backend;
-    this.handle = handle;
+    this.native = new NativeHandle(handle);
   }
 
   /** Builds the model; frozen weights are generated off the JS thread. */
@@ -92,7 +85,7 @@ export class MLP implements FitTarget {
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: MLPConfig, backend: BackendName = 'cpu'): Promise<MLP> {
     const mod = nativeFor(backend);
-    const handle = await call(() => mod.createMlp(toNativeSpec(config), backend));
+    const handle = await callNative(() => mod.createMlp(toNativeSpec(config), backend));
     return new MLP(config, backend, handle);
   }
 
@@ -107,23 +100,6 @@ export class MLP implements FitTarget {
   }
   get baseLr(): number {
     return this.config.optimizer.lr;
-  }
-
-  private live(): NativeMlp {
-    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
-    return this.handle;
-  }
-
-  private tail: Promise<unknown> = Promise.resolve();
-
-  /**
-   * Runs native calls on this model one at a time, in call order (the native model owns one
-   * workspace). Concurrent predict/evaluate/save calls queue instead of failing.
-   */
-  private exclusive<T>(fn: (h: NativeMlp) => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => call(() => fn(this.live())));
-    this.tail = run.catch(() => undefined);
-    return run;
   }
 
   private checkData(data: unknown, name: string): Dataset {
@@ -165,24 +141,24 @@ export class MLP implements FitTarget {
    * rate `lr` (fit's building block; also used by benchmarks). Returns per-batch sums.
    */
   async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, options: TrainStepOptions = {}): Promise<PassStats> {
-    this.live();
+    this.native.live();
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
-    return this.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
+    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
   }
 
   /** @internal Frees the input-layer cache when fit ends. */
   async endFit(): Promise<void> {
-    if (this.handle) await this.exclusive((h) => h.dropInputCache());
+    if (!this.native.disposed) await this.native.exclusive((h) => h.dropInputCache());
   }
 
   /** Mean loss and (classification) accuracy over a dataset. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
     this.checkData(data, 'evaluation data');
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
-    this.live();
+    this.native.live();
     const ds = await deviceDataset(data, this.backend);
-    const s = await this.exclusive((h) => h.evaluate(ds, batchSize));
+    const s = await this.native.exclusive((h) => h.evaluate(ds, batchSize));
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < s.size.length; i++) {
@@ -201,7 +177,7 @@ export class MLP implements FitTarget {
       throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
     }
     expectFinite('x', input, this.inputSize);
-    return this.exclusive((h) => h.predict(input));
+    return this.native.exclusive((h) => h.predict(input));
   }
 
   /** Predicted class (argmax of the logits) per row. */
@@ -225,45 +201,45 @@ export class MLP implements FitTarget {
   async gradients(batch: Dataset): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
     this.checkData(batch, 'batch');
     const t = batch.targets;
-    const r = await this.exclusive((h) => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
+    const r = await this.native.exclusive((h) => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
     return { loss: r.loss / batch.n, grads: r.grads };
   }
 
   /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
   learnedTensors(): { name: string; size: number }[] {
-    return this.live().params();
+    return this.native.live().params();
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.exclusive((h) => h.getParams());
+    return this.native.exclusive((h) => h.getParams());
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    const h = this.live();
+    const h = this.native.live();
     for (const p of h.params()) {
       const v = values[p.name];
       if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
       if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
       expectFinite(p.name, v);
     }
-    await this.exclusive((hh) => hh.setParams(values));
+    await this.native.exclusive((hh) => hh.setParams(values));
   }
 
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.exclusive((h) => h.getTensor(layer, false));
+    return this.native.exclusive((h) => h.getTensor(layer, false));
   }
 
   /** Bias vector of layer l. */
   async biases(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.exclusive((h) => h.getTensor(layer, true));
+    return this.native.exclusive((h) => h.getTensor(layer, true));
   }
 
   /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
-    await this.exclusive((h) => h.resetOptimizer());
+    await this.native.exclusive((h) => h.resetOptimizer());
   }
 
   /**
@@ -319,14 +295,7 @@ export class MLP implements FitTarget {
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {
-    if (this.handle) {
-      try {
-        this.handle.dispose();
-      } catch (err) {
-        throw fromNativeError(err);
-      }
-      this.handle = null;
-    }
+    this.native.dispose();
   }
 }
 

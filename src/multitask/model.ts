@@ -15,6 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
+import { NativeHandle, callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
@@ -37,14 +38,6 @@ import {
 } from './config.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
-
-async function call<T>(p: () => Promise<T>): Promise<T> {
-  try {
-    return await p();
-  } catch (err) {
-    throw fromNativeError(err);
-  }
-}
 
 function toNativeSpec(c: MultitaskConfig): NativeMultitaskSpec {
   return {
@@ -149,13 +142,12 @@ export class MultitaskModel implements FitTarget {
   /** Result of the last evaluate() call (fit's validation included). */
   lastEvaluation: MultitaskEvaluateResult | undefined;
   readonly running: RunningTaskStats;
-  private handle: NativeMultitaskMlp | null;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly native: NativeHandle<NativeMultitaskMlp>;
 
   private constructor(config: MultitaskConfig, backend: BackendName, handle: NativeMultitaskMlp) {
     this.config = config;
     this.backend = backend;
-    this.handle = handle;
+    this.native = new NativeHandle(handle);
     this.slope = config.maskSlope.start;
     const K = config.tasks.length;
     this.running = { lossSum: new Float64Array(K), correct: new Float64Array(K), count: new Float64Array(K) };
@@ -168,7 +160,7 @@ export class MultitaskModel implements FitTarget {
   }
 
   static async fromConfig(config: MultitaskConfig, backend: BackendName = 'cpu'): Promise<MultitaskModel> {
-    const handle = await call(() => multitaskNative(backend).createMultitaskMlp(toNativeSpec(config), backend));
+    const handle = await callNative(() => multitaskNative(backend).createMultitaskMlp(toNativeSpec(config), backend));
     return new MultitaskModel(config, backend, handle);
   }
 
@@ -201,18 +193,6 @@ export class MultitaskModel implements FitTarget {
     return i;
   }
 
-  private live(): NativeMultitaskMlp {
-    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
-    return this.handle;
-  }
-
-  /** Native calls one at a time in call order (the native model owns one workspace). */
-  private exclusive<T>(fn: (h: NativeMultitaskMlp) => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => call(() => fn(this.live())));
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
   private dataOf(data: unknown, what: string): MultitaskDataset {
     const mt = data instanceof MultitaskDataset ? data : data instanceof Dataset ? MultitaskDataset.of(data) : undefined;
     if (!mt) throw new ValidationError('E_INVALID_ARG', `expected a MultitaskDataset (or its union) for ${what}, got ${describe(data)}`);
@@ -228,7 +208,7 @@ export class MultitaskModel implements FitTarget {
     if (tasks === 'all') flags.fill(1);
     else for (const t of tasks) flags[this.taskIndex(t)] = 1;
     try {
-      this.live().setTaskTrainable(flags);
+      this.native.live().setTaskTrainable(flags);
     } catch (err) {
       throw fromNativeError(err);
     }
@@ -236,7 +216,7 @@ export class MultitaskModel implements FitTarget {
 
   /** Steps taken by each task's optimizer, by name. */
   taskSteps(): Record<string, number> {
-    const s = this.live().taskSteps();
+    const s = this.native.live().taskSteps();
     return Object.fromEntries(this.taskNames.map((n, k) => [n, s[k]!]));
   }
 
@@ -274,13 +254,13 @@ export class MultitaskModel implements FitTarget {
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
     const slope = this.slope;
-    const s = await this.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
+    const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
     return this.foldStats(s, true);
   }
 
   /** @internal Frees the input-layer cache when fit ends. */
   async endFit(): Promise<void> {
-    if (this.handle) await this.exclusive((h) => h.dropInputCache());
+    if (!this.native.disposed) await this.native.exclusive((h) => h.dropInputCache());
   }
 
   /** Per-batch totals (for the generic loop) and running per-task sums. */
@@ -348,7 +328,7 @@ export class MultitaskModel implements FitTarget {
       }
     } finally {
       try {
-        if (this.handle) this.setTrainableTasks('all');
+        if (!this.native.disposed) this.setTrainableTasks('all');
       } catch {
         // a job still running (E_CONCURRENT): leave the flags; the original error matters more
       }
@@ -363,7 +343,7 @@ export class MultitaskModel implements FitTarget {
     const hard = expectOneOf('gates', options.gates ?? 'hard', ['hard', 'soft'] as const) === 'hard';
     const slope = options.slope ?? this.slope;
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
-    const s = await this.exclusive((h) => h.evaluate(ds, batchSize, hard, slope));
+    const s = await this.native.exclusive((h) => h.evaluate(ds, batchSize, hard, slope));
     const K = s.tasks;
     const loss = new Float64Array(K);
     const hits = new Float64Array(K);
@@ -424,10 +404,10 @@ export class MultitaskModel implements FitTarget {
     const ids = this.taskIdsFor(task, n);
     const hard = (options.gates ?? 'hard') === 'hard';
     const slope = options.slope ?? this.slope;
-    const h = this.live();
+    const h = this.native.live();
     const R = h.readoutWidth;
     const off = h.readoutOffsets;
-    const raw = await this.exclusive((hh) => hh.predict(input, ids, hard, slope));
+    const raw = await this.native.exclusive((hh) => hh.predict(input, ids, hard, slope));
     const cls = this.config.tasks.map((t) => t.classes);
     let O = 0;
     for (let i = 0; i < n; i++) O = Math.max(O, cls[ids[i]!]!);
@@ -465,7 +445,7 @@ export class MultitaskModel implements FitTarget {
     for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!]!;
     const labels = (mt.union.targets as { labels: Int32Array }).labels;
     const slope = options.slope ?? this.slope;
-    const r = await this.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
+    const r = await this.native.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
     const lossPerTask: Record<string, number> = {};
     let loss = 0;
     this.taskNames.forEach((n, k) => {
@@ -486,7 +466,7 @@ export class MultitaskModel implements FitTarget {
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
     const slope = this.slope;
-    const a = await this.exclusive((h) => h.activity(ds, layer, batchSize, threshold, true, slope));
+    const a = await this.native.exclusive((h) => h.activity(ds, layer, batchSize, threshold, true, slope));
     const H = a.units;
     const ks = mt.tasks.map((t) => this.taskIndex(t.name));
     const rows = (arr: Float64Array): Float64Array[] => ks.map((k) => arr.slice(k * H, (k + 1) * H));
@@ -504,27 +484,27 @@ export class MultitaskModel implements FitTarget {
 
   /** Names and shapes of the learned tensors ([K, H] per-task tensors, or shared weights). */
   learnedTensors(): { name: string; size: number; rows: number; cols: number; perTask: boolean }[] {
-    return this.live().params();
+    return this.native.live().params();
   }
 
   /** Any tensor, learned or frozen: 'weight.<l>', 'bias.<l>', 'gate.<l>', 'readout.weight', 'readout.bias'. */
   async tensor(name: string): Promise<Float32Array> {
     if (typeof name !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a tensor name, got ${describe(name)}`);
-    return this.exclusive((h) => h.getTensor(name));
+    return this.native.exclusive((h) => h.getTensor(name));
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.exclusive((h) => h.getParams());
+    return this.native.exclusive((h) => h.getParams());
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    for (const p of this.live().params()) {
+    for (const p of this.native.live().params()) {
       const v = values[p.name];
       if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
       if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
       expectFinite(p.name, v);
     }
-    await this.exclusive((h) => h.setParams(values));
+    await this.native.exclusive((h) => h.setParams(values));
   }
 
   /**
@@ -545,7 +525,7 @@ export class MultitaskModel implements FitTarget {
 
   private taskPieces(learned: Record<string, Float32Array>, k: number): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};
-    const h = this.live();
+    const h = this.native.live();
     const off = h.readoutOffsets;
     const R = h.readoutWidth;
     for (const p of h.params()) {
@@ -559,7 +539,7 @@ export class MultitaskModel implements FitTarget {
 
   /** Writes per-task pieces into full learned tensors (others left as they are). */
   private async assemble(pieces: Map<number, Record<string, Float32Array>>, shared: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-    const h = this.live();
+    const h = this.native.live();
     const off = h.readoutOffsets;
     const R = h.readoutWidth;
     const current = await this.getLearned();
@@ -602,7 +582,7 @@ export class MultitaskModel implements FitTarget {
     const pieces = new Map<number, Record<string, Float32Array>>();
     this.config.tasks.forEach((_, k) => pieces.set(k, this.taskPieces(learned, k)));
     const shared: Record<string, Float32Array> = {};
-    for (const p of this.live().params()) if (!p.perTask) shared[p.name] = learned[p.name]!;
+    for (const p of this.native.live().params()) if (!p.perTask) shared[p.name] = learned[p.name]!;
     const next = await MultitaskModel.fromConfig(config, this.backend);
     try {
       await next.setLearned(await next.assemble(pieces, shared));
@@ -625,7 +605,7 @@ export class MultitaskModel implements FitTarget {
     this.config.tasks.forEach((_, k) => {
       for (const [name, v] of Object.entries(this.taskPieces(learned, k))) tensors[`tasks.${k}.${name}`] = v;
     });
-    for (const p of this.live().params()) if (!p.perTask) tensors[p.name] = learned[p.name]!;
+    for (const p of this.native.live().params()) if (!p.perTask) tensors[p.name] = learned[p.name]!;
     const buf = encodeCheckpoint(
       {
         library: 'biaslearn',
@@ -663,7 +643,7 @@ export class MultitaskModel implements FitTarget {
         } else shared[name] = v;
         used.add(name);
       }
-      const learned = model.live().params();
+      const learned = model.native.live().params();
       for (const p of learned) if (!p.perTask && !shared[p.name]) throw new Error(`missing tensor ${p.name}`);
       const known = new Set(learned.filter((p) => !p.perTask).map((p) => p.name));
       const extra = Object.keys(shared).filter((n) => !known.has(n));
@@ -679,14 +659,7 @@ export class MultitaskModel implements FitTarget {
 
   /** Frees native memory now (otherwise when garbage-collected). */
   dispose(): void {
-    if (this.handle) {
-      try {
-        this.handle.dispose();
-      } catch (err) {
-        throw fromNativeError(err);
-      }
-      this.handle = null;
-    }
+    this.native.dispose();
   }
 }
 

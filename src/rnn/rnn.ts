@@ -10,6 +10,7 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
+import { NativeHandle, callNative } from '../model/native_handle.js';
 import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
@@ -23,14 +24,6 @@ import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNO
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
 import { SequenceDataset } from './sequences.js';
-
-async function call<T>(p: () => Promise<T>): Promise<T> {
-  try {
-    return await p();
-  } catch (err) {
-    throw fromNativeError(err);
-  }
-}
 
 /** How inputs reach the network during a pass. */
 export interface RunModeOptions {
@@ -160,15 +153,14 @@ type CheckpointModel = Record<string, unknown> & { kind: string };
 export class RNN implements FitTarget {
   readonly config: RNNConfig;
   readonly backend: BackendName;
-  private handle: NativeRnn | null;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly native: NativeHandle<NativeRnn>;
   /** Run options of the fit in progress (rule, clip, closed loop). */
   private fitRun: NativeRunOptions | undefined;
 
   private constructor(config: RNNConfig, backend: BackendName, handle: NativeRnn) {
     this.config = config;
     this.backend = backend;
-    this.handle = handle;
+    this.native = new NativeHandle(handle);
   }
 
   /** Builds the network; frozen weights are generated off the JS thread. */
@@ -179,7 +171,7 @@ export class RNN implements FitTarget {
   }
 
   static async fromConfig(config: RNNConfig, backend: BackendName = 'cpu'): Promise<RNN> {
-    const handle = await call(() => rnnNative(backend).createRnn(toNativeSpec(config), backend));
+    const handle = await callNative(() => rnnNative(backend).createRnn(toNativeSpec(config), backend));
     return new RNN(config, backend, handle);
   }
 
@@ -200,19 +192,7 @@ export class RNN implements FitTarget {
   }
   /** Optimizer steps taken so far. */
   get optimizerSteps(): number {
-    return this.live().optimizerSteps();
-  }
-
-  private live(): NativeRnn {
-    if (!this.handle) throw new BiasLearnError('E_DISPOSED', 'this model was disposed');
-    return this.handle;
-  }
-
-  /** Native calls on this model run one at a time, in call order. */
-  private exclusive<T>(fn: (h: NativeRnn) => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => call(() => fn(this.live())));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.native.live().optimizerSteps();
   }
 
   private checkData(data: unknown, name: string): SequenceDataset {
@@ -290,9 +270,9 @@ export class RNN implements FitTarget {
   }
 
   private async trainRaw(seq: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, opts: NativeRunOptions): Promise<PassStats> {
-    this.live();
+    this.native.live();
     const ds = await deviceSequences(seq, this.backend);
-    return this.exclusive((h) => h.train(ds, indices, batchSize, lr, opts));
+    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, opts));
   }
 
   /**
@@ -304,7 +284,7 @@ export class RNN implements FitTarget {
     const mode = this.runMode(options);
     const ds = await deviceSequences(seq, this.backend);
     const idx = Int32Array.from({ length: seq.n }, (_, i) => i);
-    const r = await this.exclusive((h) => h.predict(ds, idx, mode, options.states ?? false));
+    const r = await this.native.exclusive((h) => h.predict(ds, idx, mode, options.states ?? false));
     return r.states ? { outputs: r.outputs, states: r.states } : { outputs: r.outputs };
   }
 
@@ -363,13 +343,13 @@ export class RNN implements FitTarget {
     const opts = { ...this.ruleOptions(rule, 0), ...this.runMode(options) };
     const ds = await deviceSequences(seq, this.backend);
     const idx = Int32Array.from({ length: seq.n }, (_, i) => i);
-    const r = await this.exclusive((h) => h.gradients(ds, idx, opts));
+    const r = await this.native.exclusive((h) => h.gradients(ds, idx, opts));
     return { loss: r.loss / seq.n, grads: r.grads };
   }
 
   /** Every tensor: name, shape, and whether it learns. */
   tensors(): { name: string; rows: number; cols: number; size: number; trainable: boolean }[] {
-    return this.live().tensors();
+    return this.native.live().tensors();
   }
 
   /** Names and sizes of the learned tensors. */
@@ -388,11 +368,11 @@ export class RNN implements FitTarget {
     if (typeof name !== 'string' || !this.tensors().some((t) => t.name === name)) {
       throw new ValidationError('E_INVALID_ARG', `expected one of ${this.tensors().map((t) => `'${t.name}'`).join(', ')} for tensor, got ${describe(name)}`);
     }
-    return this.exclusive((h) => h.getTensor(name));
+    return this.native.exclusive((h) => h.getTensor(name));
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.exclusive((h) => h.getParams());
+    return this.native.exclusive((h) => h.getParams());
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
@@ -402,11 +382,11 @@ export class RNN implements FitTarget {
       if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
       expectFinite(p.name, v);
     }
-    await this.exclusive((h) => h.setParams(values));
+    await this.native.exclusive((h) => h.setParams(values));
   }
 
   async resetOptimizer(): Promise<void> {
-    await this.exclusive((h) => h.resetOptimizer());
+    await this.native.exclusive((h) => h.resetOptimizer());
   }
 
   /** Writes a checkpoint: the resolved configuration (seed included) and the learned values only. */
@@ -447,13 +427,6 @@ export class RNN implements FitTarget {
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {
-    if (this.handle) {
-      try {
-        this.handle.dispose();
-      } catch (err) {
-        throw fromNativeError(err);
-      }
-      this.handle = null;
-    }
+    this.native.dispose();
   }
 }
