@@ -14,74 +14,32 @@
 #include "../multitask/multitask_data.h"
 #include "../multitask/multitask_mlp.h"
 #include "async_job.h"
+#include "binding_util.h"
 #include "exports_registry.h"
 
 namespace bl {
 
 namespace {
 
-[[noreturn]] void throw_js(Napi::Env env, const std::string& code, const std::string& msg) {
-  throw make_error(env, code, msg);
-}
-
-double num(Napi::Env env, const Napi::Object& o, const char* key, double fallback, bool required = false) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return fallback;
-  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", std::string("expected a number for ") + key);
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) throw_js(env, "E_INVALID_ARG", std::string("expected a finite number for ") + key);
-  return d;
-}
 int int_in(Napi::Env env, double d, const char* what, int lo, int hi) {
   if (d != std::floor(d) || d < lo || d > hi)
     throw_js(env, "E_INVALID_ARG", std::string("expected an integer in [") + std::to_string(lo) + ", " +
                                        std::to_string(hi) + "] for " + what + ", got " + std::to_string(d));
   return static_cast<int>(d);
 }
-std::string str(Napi::Env env, const Napi::Object& o, const char* key, const char* fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) throw_js(env, "E_INVALID_ARG", std::string("expected a string for ") + key);
-  return v.As<Napi::String>().Utf8Value();
-}
-bool flag(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
-}
 Napi::Array array(Napi::Env env, const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   if (!v.IsArray()) throw_js(env, "E_INVALID_ARG", std::string("expected an array for ") + key);
   return v.As<Napi::Array>();
 }
-uint64_t seed_of(Napi::Env env, Napi::Value v) {
-  if (v.IsBigInt()) {
-    bool lossless = true;
-    return v.As<Napi::BigInt>().Uint64Value(&lossless);
-  }
-  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected an integer seed");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d))
-    throw_js(env, "E_INVALID_ARG", "expected an integer seed in [0, 2^53), got " + std::to_string(d));
-  return static_cast<uint64_t>(d);
-}
 InitSpec init_of(Napi::Env env, Napi::Value v) {
   if (!v.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object { dist, scale, relative } for an init spec");
   Napi::Object o = v.As<Napi::Object>();
   InitSpec s;
-  s.dist = parse_dist(str(env, o, "dist", "uniform"));
-  s.scale = static_cast<float>(num(env, o, "scale", 1.0));
-  s.relative_to_fan_in = flag(o, "relative", true);
+  s.dist = parse_dist(get_string(env, o, "dist", "uniform"));
+  s.scale = static_cast<float>(get_number(env, o, "scale", 1.0));
+  s.relative_to_fan_in = get_bool(o, "relative", true);
   return s;
-}
-
-template <typename T>
-const T* typed(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what, size_t* length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_js(env, "E_DTYPE", std::string("expected ") + (type == napi_float32_array ? "a Float32Array" : "an Int32Array") +
-                                 " for " + what);
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  *length = ta.ElementLength();
-  return reinterpret_cast<const T*>(static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
 }
 
 std::shared_ptr<Backend> backend_of(Napi::Env env, Napi::Value v) {
@@ -145,12 +103,12 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto be = backend_of(env, info[0]);
   size_t nx = 0, nl = 0, nt = 0, nc = 0;
-  const float* x = typed<float>(env, info[1], napi_float32_array, "x", &nx);
+  const float* x = typed_data<float>(env, info[1], napi_float32_array, "x", &nx);
   if (!info[2].IsNumber()) throw_js(env, "E_INVALID_ARG", "expected a number for inputSize");
   const int input = info[2].As<Napi::Number>().Int32Value();
-  const int32_t* labels = typed<int32_t>(env, info[3], napi_int32_array, "labels", &nl);
-  const int32_t* task = typed<int32_t>(env, info[4], napi_int32_array, "task", &nt);
-  const int32_t* cls = typed<int32_t>(env, info[5], napi_int32_array, "classes", &nc);
+  const int32_t* labels = typed_data<int32_t>(env, info[3], napi_int32_array, "labels", &nl);
+  const int32_t* task = typed_data<int32_t>(env, info[4], napi_int32_array, "task", &nt);
+  const int32_t* cls = typed_data<int32_t>(env, info[5], napi_int32_array, "classes", &nc);
   if (input <= 0 || nx % input != 0)
     throw_js(env, "E_SHAPE", "expected x length to be a multiple of inputSize " + std::to_string(input));
   const int n = static_cast<int>(nx / input);
@@ -232,7 +190,7 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
     auto m = live(env);
     auto ds = unwrap_ds(env, info[0]);
     size_t n = 0;
-    const int32_t* idx = typed<int32_t>(env, info[1], napi_int32_array, "indices", &n);
+    const int32_t* idx = typed_data<int32_t>(env, info[1], napi_int32_array, "indices", &n);
     std::vector<int32_t> indices(idx, idx + n);
     const int batch = int_arg(env, info[2], "batchSize", 1, 1 << 30);
     const float lr = number_arg(env, info[3], "lr");
@@ -263,8 +221,8 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
     Napi::Env env = info.Env();
     auto m = live(env);
     size_t nx = 0, nt = 0;
-    const float* x = typed<float>(env, info[0], napi_float32_array, "x", &nx);
-    const int32_t* task = typed<int32_t>(env, info[1], napi_int32_array, "task", &nt);
+    const float* x = typed_data<float>(env, info[0], napi_float32_array, "x", &nx);
+    const int32_t* task = typed_data<int32_t>(env, info[1], napi_int32_array, "task", &nt);
     const bool hard = info[2].ToBoolean().Value();
     const float slope = number_arg(env, info[3], "slope");
     const int I = m->spec().input, R = m->readout_width();
@@ -288,9 +246,9 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
     Napi::Env env = info.Env();
     auto m = live(env);
     size_t nx = 0, nl = 0, nt = 0;
-    const float* x = typed<float>(env, info[0], napi_float32_array, "x", &nx);
-    const int32_t* labels = typed<int32_t>(env, info[1], napi_int32_array, "labels", &nl);
-    const int32_t* task = typed<int32_t>(env, info[2], napi_int32_array, "task", &nt);
+    const float* x = typed_data<float>(env, info[0], napi_float32_array, "x", &nx);
+    const int32_t* labels = typed_data<int32_t>(env, info[1], napi_int32_array, "labels", &nl);
+    const int32_t* task = typed_data<int32_t>(env, info[2], napi_int32_array, "task", &nt);
     const float slope = number_arg(env, info[3], "slope");
     const int I = m->spec().input;
     if (nx % I != 0) throw_js(env, "E_SHAPE", "expected x length a multiple of " + std::to_string(I));
@@ -411,7 +369,7 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
     auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
     for (const auto& p : m->params()) {
       size_t n = 0;
-      const float* d = typed<float>(env, o.Get(p.name), napi_float32_array, p.name.c_str(), &n);
+      const float* d = typed_data<float>(env, o.Get(p.name), napi_float32_array, p.name.c_str(), &n);
       if (n != p.size)
         throw_js(env, "E_SHAPE", "expected " + std::to_string(p.size) + " values for " + p.name + ", got " + std::to_string(n));
       vals->emplace_back(p.name, std::vector<float>(d, d + n));
@@ -427,7 +385,7 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
     auto m = live(env);
     if (busy->load()) throw_js(env, "E_CONCURRENT", "another operation on this model is still running; await it first");
     size_t n = 0;
-    const int32_t* f = typed<int32_t>(env, info[0], napi_int32_array, "flags", &n);
+    const int32_t* f = typed_data<int32_t>(env, info[0], napi_int32_array, "flags", &n);
     std::vector<uint8_t> flags(n);
     for (size_t i = 0; i < n; ++i) flags[i] = f[i] != 0;
     try {
@@ -473,15 +431,15 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
   auto be = backend_of(env, info[1]);
   MultitaskSpec spec;
   try {
-    spec.seed = seed_of(env, o.Get("seed"));
-    spec.input = int_in(env, num(env, o, "input", 0, true), "input", 1, 1 << 30);
+    spec.seed = to_seed(env, o.Get("seed"));
+    spec.input = int_in(env, get_number(env, o, "input", 0, true), "input", 1, 1 << 30);
     Napi::Array hidden = array(env, o, "hidden");
     for (uint32_t i = 0; i < hidden.Length(); ++i) {
       Napi::Value v = hidden[i];
       if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected numbers in hidden");
       spec.hidden.push_back(int_in(env, v.As<Napi::Number>().DoubleValue(), "hidden width", 1, 1 << 30));
     }
-    spec.act = parse_act(str(env, o, "activation", "relu"));
+    spec.act = parse_act(get_string(env, o, "activation", "relu"));
     Napi::Array wi = array(env, o, "weightInit"), bi = array(env, o, "biasInit");
     for (uint32_t i = 0; i < wi.Length(); ++i) spec.weight_init.push_back(init_of(env, wi[i]));
     for (uint32_t i = 0; i < bi.Length(); ++i) spec.bias_init.push_back(init_of(env, bi[i]));
@@ -491,23 +449,23 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
       if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected numbers in classes");
       spec.classes.push_back(int_in(env, v.As<Napi::Number>().DoubleValue(), "classes", 1, 1 << 20));
     }
-    spec.per_task_readout = flag(o, "perTaskReadout", false);
-    const std::string mode = str(env, o, "mode", "bias");
+    spec.per_task_readout = get_bool(o, "perTaskReadout", false);
+    const std::string mode = get_string(env, o, "mode", "bias");
     if (mode == "bias") spec.mode = MtMode::Bias;
     else if (mode == "mask") spec.mode = MtMode::Mask;
     else if (mode == "full") spec.mode = MtMode::Full;
     else throw_js(env, "E_INVALID_ARG", "expected 'bias', 'mask' or 'full' for mode, got '" + mode + "'");
-    spec.mask_init = static_cast<float>(num(env, o, "maskInit", 1.0));
+    spec.mask_init = static_cast<float>(get_number(env, o, "maskInit", 1.0));
     Napi::Value ov = o.Get("optimizer");
     if (!ov.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object for optimizer");
     Napi::Object opt = ov.As<Napi::Object>();
-    spec.optimizer.kind = parse_optimizer(str(env, opt, "kind", "adam"));
-    spec.optimizer.beta1 = static_cast<float>(num(env, opt, "beta1", 0.9));
-    spec.optimizer.beta2 = static_cast<float>(num(env, opt, "beta2", 0.999));
-    spec.optimizer.eps = static_cast<float>(num(env, opt, "eps", 1e-8));
-    spec.optimizer.momentum = static_cast<float>(num(env, opt, "momentum", 0.0));
-    spec.optimizer.nesterov = flag(opt, "nesterov", false);
-    spec.optimizer.weight_decay = static_cast<float>(num(env, opt, "weightDecay", 0.0));
+    spec.optimizer.kind = parse_optimizer(get_string(env, opt, "kind", "adam"));
+    spec.optimizer.beta1 = static_cast<float>(get_number(env, opt, "beta1", 0.9));
+    spec.optimizer.beta2 = static_cast<float>(get_number(env, opt, "beta2", 0.999));
+    spec.optimizer.eps = static_cast<float>(get_number(env, opt, "eps", 1e-8));
+    spec.optimizer.momentum = static_cast<float>(get_number(env, opt, "momentum", 0.0));
+    spec.optimizer.nesterov = get_bool(opt, "nesterov", false);
+    spec.optimizer.weight_decay = static_cast<float>(get_number(env, opt, "weightDecay", 0.0));
   } catch (const BlError& e) {
     throw_js(env, e.code(), e.what());
   }

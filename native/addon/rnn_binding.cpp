@@ -12,105 +12,64 @@
 #include "../backend/backend.h"
 #include "../rnn/rnn.h"
 #include "async_job.h"
+#include "binding_util.h"
 #include "exports_registry.h"
 
 namespace bl {
 
 namespace {
 
-[[noreturn]] void rthrow(Napi::Env env, const std::string& code, const std::string& msg) {
-  throw make_error(env, code, msg);
-}
-
-double rnum(Napi::Env env, const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) rthrow(env, "E_INVALID_ARG", std::string("expected a number for ") + key);
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) rthrow(env, "E_INVALID_ARG", std::string("expected a finite number for ") + key + ", got " + std::to_string(d));
-  return d;
-}
 int rint(Napi::Env env, const Napi::Object& o, const char* key, int lo, int hi, int fallback, bool required = false) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && !required) return fallback;
-  const double d = rnum(env, o, key, 0);
+  const double d = get_number(env, o, key, 0);
   if (v.IsUndefined() || d != std::floor(d) || d < lo || d > hi)
-    rthrow(env, "E_INVALID_ARG", std::string("expected an integer in [") + std::to_string(lo) + ", " + std::to_string(hi) + "] for " + key +
+    throw_js(env, "E_INVALID_ARG", std::string("expected an integer in [") + std::to_string(lo) + ", " + std::to_string(hi) + "] for " + key +
                                      (v.IsUndefined() ? ", got undefined" : ", got " + std::to_string(d)));
   return static_cast<int>(d);
-}
-std::string rstr(Napi::Env env, const Napi::Object& o, const char* key, const char* fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) rthrow(env, "E_INVALID_ARG", std::string("expected a string for ") + key);
-  return v.As<Napi::String>().Utf8Value();
 }
 bool rbool(Napi::Env env, const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) rthrow(env, "E_INVALID_ARG", std::string("expected a boolean for ") + key);
+  if (!v.IsBoolean()) throw_js(env, "E_INVALID_ARG", std::string("expected a boolean for ") + key);
   return v.As<Napi::Boolean>().Value();
-}
-Napi::Object robj(Napi::Env env, const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsObject()) rthrow(env, "E_INVALID_ARG", std::string("expected an object for ") + key);
-  return v.As<Napi::Object>();
-}
-uint64_t rseed(Napi::Env env, Napi::Value v) {
-  if (v.IsBigInt()) {
-    bool lossless = true;
-    return v.As<Napi::BigInt>().Uint64Value(&lossless);
-  }
-  if (!v.IsNumber()) rthrow(env, "E_INVALID_ARG", "expected an integer seed");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d))
-    rthrow(env, "E_INVALID_ARG", "expected an integer seed in [0, 2^53), got " + std::to_string(d));
-  return static_cast<uint64_t>(d);
 }
 InitSpec rinit(Napi::Env env, const Napi::Object& o, const char* key, InitSpec fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return fallback;
-  if (!v.IsObject()) rthrow(env, "E_INVALID_ARG", std::string("expected an object for ") + key);
+  if (!v.IsObject()) throw_js(env, "E_INVALID_ARG", std::string("expected an object for ") + key);
   Napi::Object s = v.As<Napi::Object>();
   InitSpec out = fallback;
-  out.dist = parse_dist(rstr(env, s, "dist", "uniform"));
-  out.scale = static_cast<float>(rnum(env, s, "scale", 1.0));
+  out.dist = parse_dist(get_string(env, s, "dist", "uniform"));
+  out.scale = static_cast<float>(get_number(env, s, "scale", 1.0));
   out.relative_to_fan_in = rbool(env, s, "relative", true);
   return out;
 }
-template <typename T>
-T* rtyped(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what, size_t* length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    rthrow(env, "E_DTYPE", std::string("expected ") + (type == napi_float32_array ? "a Float32Array" : "an Int32Array") + " for " + what);
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  *length = ta.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-}
 std::shared_ptr<Backend> rbackend(Napi::Env env, Napi::Value v) {
-  if (!v.IsString()) rthrow(env, "E_INVALID_ARG", "expected a backend name");
+  if (!v.IsString()) throw_js(env, "E_INVALID_ARG", "expected a backend name");
   try {
     return get_backend(v.As<Napi::String>().Utf8Value());
   } catch (const BlError& e) {
-    rthrow(env, e.code(), e.what());
+    throw_js(env, e.code(), e.what());
   }
 }
 
 RnnRunOptions run_options(Napi::Env env, Napi::Value v) {
   RnnRunOptions o;
   if (v.IsUndefined() || v.IsNull()) return o;
-  if (!v.IsObject()) rthrow(env, "E_INVALID_ARG", "expected an options object");
+  if (!v.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an options object");
   Napi::Object ob = v.As<Napi::Object>();
   try {
-    o.rule = parse_rnn_rule(rstr(env, ob, "rule", "bptt"));
+    o.rule = parse_rnn_rule(get_string(env, ob, "rule", "bptt"));
   } catch (const BlError& e) {
-    rthrow(env, e.code(), e.what());
+    throw_js(env, e.code(), e.what());
   }
   o.window = rint(env, ob, "window", 0, 1 << 30, 0);
-  if (o.rule == RnnRule::Tbptt && o.window < 1) rthrow(env, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + std::to_string(o.window));
+  if (o.rule == RnnRule::Tbptt && o.window < 1) throw_js(env, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + std::to_string(o.window));
   o.online = rbool(env, ob, "online", false);
   o.symmetric = rbool(env, ob, "symmetric", false);
-  o.clip = static_cast<float>(rnum(env, ob, "clip", 0.0));
-  if (o.clip < 0) rthrow(env, "E_INVALID_ARG", "expected clip >= 0, got " + std::to_string(o.clip));
+  o.clip = static_cast<float>(get_number(env, ob, "clip", 0.0));
+  if (o.clip < 0) throw_js(env, "E_INVALID_ARG", "expected clip >= 0, got " + std::to_string(o.clip));
   o.closed_loop = rbool(env, ob, "closedLoop", false);
   o.warmup = rint(env, ob, "warmup", 0, 1 << 30, 0);
   o.delay = rint(env, ob, "delay", 1, 1 << 30, 1);
@@ -152,9 +111,9 @@ Napi::FunctionReference SeqDatasetWrap::ctor;
 
 std::shared_ptr<SeqDataset> unwrap_seq(Napi::Env env, Napi::Value v) {
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(SeqDatasetWrap::ctor.Value()))
-    rthrow(env, "E_INVALID_ARG", "expected a NativeSeqDataset");
+    throw_js(env, "E_INVALID_ARG", "expected a NativeSeqDataset");
   auto ds = SeqDatasetWrap::Unwrap(v.As<Napi::Object>())->ds;
-  if (!ds) rthrow(env, "E_DISPOSED", "the sequence dataset was disposed");
+  if (!ds) throw_js(env, "E_DISPOSED", "the sequence dataset was disposed");
   return ds;
 }
 
@@ -162,26 +121,26 @@ std::shared_ptr<SeqDataset> unwrap_seq(Napi::Env env, Napi::Value v) {
 Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto be = rbackend(env, info[0]);
-  if (!info[1].IsObject()) rthrow(env, "E_INVALID_ARG", "expected a sequence-data object");
+  if (!info[1].IsObject()) throw_js(env, "E_INVALID_ARG", "expected a sequence-data object");
   Napi::Object o = info[1].As<Napi::Object>();
   const int n = rint(env, o, "n", 0, 1 << 30, 0, true);
   const int steps = rint(env, o, "steps", 0, 1 << 30, 0, true);
   const int in = rint(env, o, "in", 0, 1 << 20, 0, true);
   const int out = rint(env, o, "out", 1, 1 << 20, 0, true);
-  if (n == 0) rthrow(env, "E_EMPTY", "expected at least one sequence, got 0");
-  if (steps == 0) rthrow(env, "E_EMPTY", "expected sequence length >= 1, got 0");
+  if (n == 0) throw_js(env, "E_EMPTY", "expected at least one sequence, got 0");
+  if (steps == 0) throw_js(env, "E_EMPTY", "expected sequence length >= 1, got 0");
   const size_t nt = (size_t)n * steps;
   auto opt_f32 = [&](const char* key, size_t expect) -> const float* {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined() || v.IsNull()) return nullptr;
     size_t len = 0;
-    const float* p = rtyped<float>(env, v, napi_float32_array, key, &len);
+    const float* p = typed_data<float>(env, v, napi_float32_array, key, &len);
     if (len != expect)
-      rthrow(env, "E_SHAPE", std::string("expected ") + std::to_string(expect) + " values for " + key + ", got " + std::to_string(len));
+      throw_js(env, "E_SHAPE", std::string("expected ") + std::to_string(expect) + " values for " + key + ", got " + std::to_string(len));
     return p;
   };
   const float* x = opt_f32("x", nt * in);
-  if (in > 0 && !x) rthrow(env, "E_INVALID_ARG", "expected a Float32Array for x");
+  if (in > 0 && !x) throw_js(env, "E_INVALID_ARG", "expected a Float32Array for x");
   const float* y = opt_f32("y", nt * out);
   const float* w = opt_f32("w", nt);
   const float* v = opt_f32("v", nt);
@@ -189,8 +148,8 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   Napi::Value cv = o.Get("cond");
   if (!cv.IsUndefined() && !cv.IsNull()) {
     size_t len = 0;
-    cond = rtyped<int32_t>(env, cv, napi_int32_array, "cond", &len);
-    if (len != (size_t)n) rthrow(env, "E_SHAPE", "expected " + std::to_string(n) + " condition indices, got " + std::to_string(len));
+    cond = typed_data<int32_t>(env, cv, napi_int32_array, "cond", &len);
+    if (len != (size_t)n) throw_js(env, "E_SHAPE", "expected " + std::to_string(n) + " condition indices, got " + std::to_string(len));
   }
   auto result = std::make_shared<std::shared_ptr<SeqDataset>>();
   return AsyncJob::run(
@@ -231,17 +190,17 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
 
   std::shared_ptr<Rnn> live(Napi::Env env) {
-    if (!model) rthrow(env, "E_DISPOSED", "the model was disposed");
+    if (!model) throw_js(env, "E_DISPOSED", "the model was disposed");
     return model;
   }
 
   static std::vector<int32_t> indices(Napi::Env env, Napi::Value v, int n) {
     size_t len = 0;
-    const int32_t* p = rtyped<int32_t>(env, v, napi_int32_array, "indices", &len);
+    const int32_t* p = typed_data<int32_t>(env, v, napi_int32_array, "indices", &len);
     std::vector<int32_t> out(p, p + len);
     for (size_t i = 0; i < len; ++i)
       if (out[i] < 0 || out[i] >= n)
-        rthrow(env, "E_INVALID_ARG", "expected sequence indices in [0, " + std::to_string(n) + "), got " + std::to_string(out[i]) +
+        throw_js(env, "E_INVALID_ARG", "expected sequence indices in [0, " + std::to_string(n) + "), got " + std::to_string(out[i]) +
                                          " at position " + std::to_string(i));
     return out;
   }
@@ -252,12 +211,12 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     auto m = live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) rthrow(env, "E_EMPTY", "expected at least one sequence index, got 0");
-    if (!info[2].IsNumber() || !info[3].IsNumber()) rthrow(env, "E_INVALID_ARG", "expected numbers for batch and lr");
+    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
+    if (!info[2].IsNumber() || !info[3].IsNumber()) throw_js(env, "E_INVALID_ARG", "expected numbers for batch and lr");
     const int batch = info[2].As<Napi::Number>().Int32Value();
     const double lr = info[3].As<Napi::Number>().DoubleValue();
-    if (batch < 1) rthrow(env, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
-    if (!(lr >= 0) || !std::isfinite(lr)) rthrow(env, "E_INVALID_ARG", "expected a finite learning rate >= 0, got " + std::to_string(lr));
+    if (batch < 1) throw_js(env, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
+    if (!(lr >= 0) || !std::isfinite(lr)) throw_js(env, "E_INVALID_ARG", "expected a finite learning rate >= 0, got " + std::to_string(lr));
     const RnnRunOptions o = run_options(env, info[4]);
     auto out = std::make_shared<PassStats>();
     return AsyncJob::run(
@@ -271,7 +230,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     auto m = live(env);
     auto ds = unwrap_seq(env, info[0]);
     const int batch = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-    if (batch < 1) rthrow(env, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
+    if (batch < 1) throw_js(env, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
     const RnnRunOptions o = run_options(env, info[2]);
     auto out = std::make_shared<PassStats>();
     return AsyncJob::run(
@@ -284,7 +243,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     auto m = live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) rthrow(env, "E_EMPTY", "expected at least one sequence index, got 0");
+    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     const RnnRunOptions o = run_options(env, info[2]);
     const bool want_states = info[3].ToBoolean().Value();
     const size_t n = idx.size(), T = ds->steps;
@@ -307,7 +266,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     auto m = live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) rthrow(env, "E_EMPTY", "expected at least one sequence index, got 0");
+    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     const RnnRunOptions o = run_options(env, info[2]);
     auto loss = std::make_shared<double>(0);
     auto grads = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
@@ -376,17 +335,17 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   Napi::Value SetParams(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    if (!info[0].IsObject()) rthrow(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
+    if (!info[0].IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
     Napi::Object o = info[0].As<Napi::Object>();
     auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
     for (const auto& t : m->tensors()) {
       if (!t.trainable) continue;
       size_t n = 0;
-      const float* d = rtyped<float>(env, o.Get(t.name), napi_float32_array, t.name.c_str(), &n);
+      const float* d = typed_data<float>(env, o.Get(t.name), napi_float32_array, t.name.c_str(), &n);
       const size_t want = (size_t)t.rows * t.cols;
-      if (n != want) rthrow(env, "E_SHAPE", "expected " + std::to_string(want) + " values for " + t.name + ", got " + std::to_string(n));
+      if (n != want) throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " values for " + t.name + ", got " + std::to_string(n));
       for (size_t i = 0; i < n; ++i)
-        if (!std::isfinite(d[i])) rthrow(env, "E_NONFINITE", "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
+        if (!std::isfinite(d[i])) throw_js(env, "E_NONFINITE", "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
       vals->emplace_back(t.name, std::vector<float>(d, d + n));
     }
     return AsyncJob::run(
@@ -398,13 +357,13 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   Napi::Value GetTensor(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    if (!info[0].IsString()) rthrow(env, "E_INVALID_ARG", "expected a tensor name");
+    if (!info[0].IsString()) throw_js(env, "E_INVALID_ARG", "expected a tensor name");
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     size_t size = 0;
     bool found = false;
     for (const auto& t : m->tensors())
       if (t.name == name) { size = (size_t)t.rows * t.cols; found = true; }
-    if (!found) rthrow(env, "E_INVALID_ARG", "no tensor named '" + name + "'");
+    if (!found) throw_js(env, "E_INVALID_ARG", "no tensor named '" + name + "'");
     auto out = std::make_shared<std::vector<float>>(size);
     return AsyncJob::run(
         env, [=] { m->get_tensor(name, out->data()); }, [out](Napi::Env env) { return to_float32_array(env, std::move(*out)); },
@@ -422,7 +381,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy->load()) rthrow(info.Env(), "E_CONCURRENT", "cannot dispose a model while an operation is running");
+    if (busy->load()) throw_js(info.Env(), "E_CONCURRENT", "cannot dispose a model while an operation is running");
     model.reset();
     return info.Env().Undefined();
   }
@@ -432,7 +391,7 @@ Napi::FunctionReference RnnWrap::ctor;
 // createRnn(spec, backend) -> Promise<NativeRnn>
 Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) rthrow(env, "E_INVALID_ARG", "expected an RNN spec object");
+  if (!info[0].IsObject()) throw_js(env, "E_INVALID_ARG", "expected an RNN spec object");
   Napi::Object o = info[0].As<Napi::Object>();
   auto be = rbackend(env, info[1]);
   RnnSpec s;
@@ -441,10 +400,10 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
     s.hidden = rint(env, o, "hidden", 1, 1 << 20, 0, true);
     s.out = rint(env, o, "outputSize", 1, 1 << 20, 0, true);
     s.conditions = rint(env, o, "conditions", 1, 1 << 20, 1);
-    s.act = parse_act(rstr(env, o, "activation", "tanh"));
-    s.decay = static_cast<float>(rnum(env, o, "decay", 0.0));
-    s.gain = static_cast<float>(rnum(env, o, "gain", 1.0));
-    s.seed = rseed(env, o.Get("seed"));
+    s.act = parse_act(get_string(env, o, "activation", "tanh"));
+    s.decay = static_cast<float>(get_number(env, o, "decay", 0.0));
+    s.gain = static_cast<float>(get_number(env, o, "gain", 1.0));
+    s.seed = to_seed(env, o.Get("seed"));
     s.rec_init = rinit(env, o, "recurrentInit", s.rec_init);
     s.in_init = rinit(env, o, "inputInit", s.in_init);
     s.out_init = rinit(env, o, "readoutInit", s.out_init);
@@ -452,23 +411,23 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
     s.state_init = rinit(env, o, "stateInit", s.state_init);
     s.out_bias_init = rinit(env, o, "readoutBiasInit", s.out_bias_init);
     s.feedback_init = rinit(env, o, "feedbackInit", s.feedback_init);
-    Napi::Object tr = robj(env, o, "trainable");
+    Napi::Object tr = get_object(env, o, "trainable");
     s.train_rec = rbool(env, tr, "recurrentWeight", false);
     s.train_in = rbool(env, tr, "inputWeight", false);
     s.train_out = rbool(env, tr, "readoutWeight", false);
     s.train_bias = rbool(env, tr, "recurrentBias", true);
     s.train_out_bias = rbool(env, tr, "readoutBias", false);
     s.train_state = rbool(env, tr, "initialState", false);
-    Napi::Object opt = robj(env, o, "optimizer");
-    s.optimizer.kind = parse_optimizer(rstr(env, opt, "kind", "adam"));
-    s.optimizer.beta1 = static_cast<float>(rnum(env, opt, "beta1", 0.9));
-    s.optimizer.beta2 = static_cast<float>(rnum(env, opt, "beta2", 0.999));
-    s.optimizer.eps = static_cast<float>(rnum(env, opt, "eps", 1e-8));
-    s.optimizer.momentum = static_cast<float>(rnum(env, opt, "momentum", 0.0));
+    Napi::Object opt = get_object(env, o, "optimizer");
+    s.optimizer.kind = parse_optimizer(get_string(env, opt, "kind", "adam"));
+    s.optimizer.beta1 = static_cast<float>(get_number(env, opt, "beta1", 0.9));
+    s.optimizer.beta2 = static_cast<float>(get_number(env, opt, "beta2", 0.999));
+    s.optimizer.eps = static_cast<float>(get_number(env, opt, "eps", 1e-8));
+    s.optimizer.momentum = static_cast<float>(get_number(env, opt, "momentum", 0.0));
     s.optimizer.nesterov = rbool(env, opt, "nesterov", false);
-    s.optimizer.weight_decay = static_cast<float>(rnum(env, opt, "weightDecay", 0.0));
+    s.optimizer.weight_decay = static_cast<float>(get_number(env, opt, "weightDecay", 0.0));
   } catch (const BlError& e) {
-    rthrow(env, e.code(), e.what());
+    throw_js(env, e.code(), e.what());
   }
   auto result = std::make_shared<std::shared_ptr<Rnn>>();
   return AsyncJob::run(
