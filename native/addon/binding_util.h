@@ -3,9 +3,12 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../backend/backend.h"
 #include "../common/types.h"
@@ -89,5 +92,58 @@ inline std::shared_ptr<Backend> backend_or_throw(Napi::Env env, const std::strin
 }
 
 // ---------------------------------------------------------------- DatasetHandle
+
+// A learned tensor's name and element count, for the get/set jobs below.
+struct TensorSlot {
+  std::string name;
+  size_t size;
+};
+using NamedTensors = std::vector<std::pair<std::string, std::vector<float>>>;
+
+// Promise<{name: Float32Array}>: read(name, dst) fills each slot on a worker thread.
+template <typename Read>
+Napi::Promise read_tensors_job(Napi::Env env, std::vector<TensorSlot> slots, Read read,
+                               std::shared_ptr<std::atomic<bool>> busy) {
+  auto vals = std::make_shared<NamedTensors>();
+  return AsyncJob::run(
+      env,
+      [=] {
+        for (const TensorSlot& t : slots) {
+          std::vector<float> v(t.size);
+          read(t.name, v.data());
+          vals->emplace_back(t.name, std::move(v));
+        }
+      },
+      [=](Napi::Env env) {
+        Napi::Object o = Napi::Object::New(env);
+        for (auto& kv : *vals) o.Set(kv.first, to_float32_array(env, std::move(kv.second)));
+        return o;
+      },
+      busy);
+}
+
+// Promise<void>: {name: Float32Array} with every slot present at its exact size and finite
+// (checked on the JS thread: E_INVALID_ARG, E_DTYPE, E_SHAPE, E_NONFINITE), then
+// write(name, src) for each slot on a worker thread.
+template <typename Write>
+Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& slots, Napi::Value values, Write write,
+                                std::shared_ptr<std::atomic<bool>> busy) {
+  if (!values.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
+  Napi::Object o = values.As<Napi::Object>();
+  auto vals = std::make_shared<NamedTensors>();
+  for (const TensorSlot& t : slots) {
+    size_t n = 0;
+    const float* d = typed_data<float>(env, o.Get(t.name), napi_float32_array, t.name.c_str(), &n);
+    if (n != t.size)
+      throw_js(env, "E_SHAPE", "expected " + std::to_string(t.size) + " values for " + t.name + ", got " + std::to_string(n));
+    for (size_t i = 0; i < n; ++i)
+      if (!std::isfinite(d[i]))
+        throw_js(env, "E_NONFINITE", "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
+    vals->emplace_back(t.name, std::vector<float>(d, d + n));
+  }
+  return AsyncJob::run(
+      env, [=] { for (auto& kv : *vals) write(kv.first, kv.second.data()); },
+      [](Napi::Env env) { return env.Undefined(); }, busy);
+}
 
 }  // namespace bl

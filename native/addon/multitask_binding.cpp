@@ -342,41 +342,18 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
   Napi::Value GetParams(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
-    return AsyncJob::run(
-        env,
-        [=] {
-          for (const auto& p : m->params()) {
-            std::vector<float> v(p.size);
-            m->get_tensor(p.name, v.data());
-            vals->emplace_back(p.name, std::move(v));
-          }
-        },
-        [=](Napi::Env env) {
-          Napi::Object o = Napi::Object::New(env);
-          for (auto& kv : *vals) o.Set(kv.first, to_float32_array(env, std::move(kv.second)));
-          return o;
-        },
-        busy);
+    std::vector<TensorSlot> slots;
+    for (const auto& p : m->params()) slots.push_back({p.name, p.size});
+    return read_tensors_job(env, std::move(slots), [m](const std::string& n, float* d) { m->get_tensor(n, d); }, busy);
   }
 
   // setParams({name: Float32Array}) -> Promise<void>; every trainable tensor must be present.
   Napi::Value SetParams(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    if (!info[0].IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
-    Napi::Object o = info[0].As<Napi::Object>();
-    auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
-    for (const auto& p : m->params()) {
-      size_t n = 0;
-      const float* d = typed_data<float>(env, o.Get(p.name), napi_float32_array, p.name.c_str(), &n);
-      if (n != p.size)
-        throw_js(env, "E_SHAPE", "expected " + std::to_string(p.size) + " values for " + p.name + ", got " + std::to_string(n));
-      vals->emplace_back(p.name, std::vector<float>(d, d + n));
-    }
-    return AsyncJob::run(
-        env, [=] { for (auto& kv : *vals) m->set_param(kv.first, kv.second.data()); },
-        [](Napi::Env env) { return env.Undefined(); }, busy);
+    std::vector<TensorSlot> slots;
+    for (const auto& p : m->params()) slots.push_back({p.name, p.size});
+    return write_tensors_job(env, slots, info[0], [m](const std::string& n, const float* d) { m->set_param(n, d); }, busy);
   }
 
   // setTaskTrainable(flags: Int32Array [K]) (synchronous; refused while a job runs)

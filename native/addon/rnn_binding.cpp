@@ -13,6 +13,7 @@
 #include "../rnn/rnn.h"
 #include "async_job.h"
 #include "binding_util.h"
+#include "pass_stats_js.h"
 #include "exports_registry.h"
 
 namespace bl {
@@ -76,21 +77,6 @@ RnnRunOptions run_options(Napi::Env env, Napi::Value v) {
   return o;
 }
 
-Napi::Object pass_stats(Napi::Env env, const PassStats& s) {
-  Napi::Object o = Napi::Object::New(env);
-  auto loss = Napi::Float32Array::New(env, s.loss_sum.size());
-  auto sq = Napi::Float32Array::New(env, s.correct.size());
-  auto size = Napi::Int32Array::New(env, s.size.size());
-  for (size_t i = 0; i < s.size.size(); ++i) {
-    loss[i] = s.loss_sum[i];
-    sq[i] = s.correct[i];
-    size[i] = s.size[i];
-  }
-  o.Set("lossSum", loss);
-  o.Set("correct", sq);
-  o.Set("size", size);
-  return o;
-}
 
 // ---------------------------------------------------------------- NativeSeqDataset
 class SeqDatasetWrap : public Napi::ObjectWrap<SeqDatasetWrap> {
@@ -221,7 +207,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     auto out = std::make_shared<PassStats>();
     return AsyncJob::run(
         env, [=, idx = std::move(idx)] { *out = m->train(*ds, idx, batch, static_cast<float>(lr), o); },
-        [out](Napi::Env env) { return pass_stats(env, *out); }, busy);
+        [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
   }
 
   // evaluate(ds, batch, opts) -> Promise<{lossSum, correct, size}>
@@ -234,7 +220,7 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     const RnnRunOptions o = run_options(env, info[2]);
     auto out = std::make_shared<PassStats>();
     return AsyncJob::run(
-        env, [=] { *out = m->evaluate(*ds, batch, o); }, [out](Napi::Env env) { return pass_stats(env, *out); }, busy);
+        env, [=] { *out = m->evaluate(*ds, batch, o); }, [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
   }
 
   // predict(ds, idx: Int32Array, opts, wantStates) -> Promise<{outputs [n,T,O], states? [n,T+1,H]}>
@@ -312,45 +298,20 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   Napi::Value GetParams(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
-    return AsyncJob::run(
-        env,
-        [=] {
-          for (const auto& t : m->tensors()) {
-            if (!t.trainable) continue;
-            std::vector<float> v((size_t)t.rows * t.cols);
-            m->get_tensor(t.name, v.data());
-            vals->emplace_back(t.name, std::move(v));
-          }
-        },
-        [=](Napi::Env env) {
-          Napi::Object o = Napi::Object::New(env);
-          for (auto& kv : *vals) o.Set(kv.first, to_float32_array(env, std::move(kv.second)));
-          return o;
-        },
-        busy);
+    std::vector<TensorSlot> slots;
+    for (const auto& t : m->tensors())
+      if (t.trainable) slots.push_back({t.name, (size_t)t.rows * t.cols});
+    return read_tensors_job(env, std::move(slots), [m](const std::string& n, float* d) { m->get_tensor(n, d); }, busy);
   }
 
   // setParams({name: Float32Array}) -> Promise<void>; every trainable tensor must be present.
   Napi::Value SetParams(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    if (!info[0].IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
-    Napi::Object o = info[0].As<Napi::Object>();
-    auto vals = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
-    for (const auto& t : m->tensors()) {
-      if (!t.trainable) continue;
-      size_t n = 0;
-      const float* d = typed_data<float>(env, o.Get(t.name), napi_float32_array, t.name.c_str(), &n);
-      const size_t want = (size_t)t.rows * t.cols;
-      if (n != want) throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " values for " + t.name + ", got " + std::to_string(n));
-      for (size_t i = 0; i < n; ++i)
-        if (!std::isfinite(d[i])) throw_js(env, "E_NONFINITE", "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
-      vals->emplace_back(t.name, std::vector<float>(d, d + n));
-    }
-    return AsyncJob::run(
-        env, [=] { for (auto& kv : *vals) m->set_tensor(kv.first, kv.second.data()); },
-        [](Napi::Env env) { return env.Undefined(); }, busy);
+    std::vector<TensorSlot> slots;
+    for (const auto& t : m->tensors())
+      if (t.trainable) slots.push_back({t.name, (size_t)t.rows * t.cols});
+    return write_tensors_job(env, slots, info[0], [m](const std::string& n, const float* d) { m->set_tensor(n, d); }, busy);
   }
 
   // getTensor(name) -> Promise<Float32Array>: any tensor, frozen or learned.
