@@ -63,7 +63,7 @@ export interface PredictOptions extends RunModeOptions {
 }
 
 export interface PredictResult {
-  /** [n, T, O]: output t is y[t+1], the output after input t. */
+  /** Shape [n, T, O]: output t is y[t+1], the output after input t. */
   outputs: Float32Array;
   /** [n, T+1, m] when asked for. */
   states?: Float32Array;

@@ -17,4 +17,4 @@ export {
   type ForecastTaskOptions,
   type ReachingTaskOptions,
 } from './tasks.js';
-export { rk4Step, integrate, vanDerPolField, lorenzField, mackeyGlass, type Field } from './systems.js';
+export { rk4Step, integrate, vanDerPolField, lorenzField, mackeyGlass, type Field, type Vector } from './systems.js';
