@@ -24,10 +24,11 @@ cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DBIASLEARN_CUDA=ON
 echo "build seconds: $(( $(date +%s) - t0 ))"
 export BIASLEARN_BUILD_DIR=$PWD/build-cuda
 S=${SECONDS_PER:-1.5}
+# dist/ imports the package's dependencies (vega, ml-matrix, ...): every stage needs node_modules
+[ -d node_modules ] || tar -xJf .devtools/node_modules.tar.xz
 for stage in $stages; do
   case $stage in
     tests)
-      [ -d node_modules ] || tar -xJf .devtools/node_modules.tar.xz
       node node_modules/vitest/vitest.mjs run test/cuda.backend.test.ts test/cuda.extensions.test.ts test/core.kernels.test.ts \
         test/core.fused.test.ts test/core.reference.test.ts test/core.weights.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
       echo "tests exit: $?"; grep -E "Test Files|Tests |✗|FAIL|×|skipped" "$OUT/tests.log" | head -30 ;;
