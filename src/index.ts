@@ -4,7 +4,8 @@
  */
 export * from './errors.js';
 export * from './data/index.js';
-export { MLP, libraryVersion, type EvaluateOptions } from './model/mlp.js';
+export { MLP, type EvaluateOptions } from './model/mlp.js';
+export { libraryVersion } from './util/package_root.js';
 export {
   ACTIVATIONS,
   LOSSES,

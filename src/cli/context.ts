@@ -1,7 +1,7 @@
 /** Things every subcommand shares: the streams, and environment facts for reports. */
 import { cpus, platform, arch } from 'node:os';
 import { relative } from 'node:path';
-import { libraryVersion } from '../model/mlp.js';
+import { libraryVersion } from '../util/package_root.js';
 import { runtimeInfo } from '../runtime.js';
 import type { CliIO } from './io.js';
 

@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BiasLearnError } from '../errors.js';
-import { libraryVersion } from '../model/mlp.js';
+import { libraryVersion } from '../util/package_root.js';
 import type { CliContext } from './context.js';
 import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';

@@ -18,7 +18,9 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, ValidationError } from '../errors.js';
+import { libraryVersion } from '../util/package_root.js';
+import { describe, expectFinite } from '../util/validate.js';
 
 export const CHECKPOINT_MAGIC = 'BIASLRN\n';
 export const CHECKPOINT_VERSION = 1;
@@ -126,4 +128,79 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new FileFormatError('E_IO', path, code === 'ENOENT' ? 'no such checkpoint file' : `cannot read checkpoint: ${(err as Error).message}`, { cause: err });
   }
   return decodeCheckpoint(buf, path);
+}
+
+/** The `save` of every model kind: the resolved configuration and the learned tensors, atomically. */
+export async function writeModelCheckpoint(
+  path: string,
+  config: { kind: string },
+  tensors: Record<string, Float32Array>,
+  metadata?: Record<string, unknown>,
+): Promise<void> {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${path === '' ? 'an empty string' : typeof path}`);
+  }
+  const buf = encodeCheckpoint(
+    { library: 'biaslearn', libraryVersion: libraryVersion(), model: config as unknown as CheckpointHeader['model'], ...(metadata ? { metadata } : {}) },
+    tensors,
+  );
+  await writeFileAtomic(path, buf);
+}
+
+/**
+ * The first half of every model kind's `load`: reads the file, checks the model kind, and
+ * re-validates the stored configuration through `resolve` (so a hand-edited header cannot smuggle
+ * bad values in). Every failure is an E_FORMAT / E_IO FileFormatError naming the path.
+ */
+export async function readModelCheckpoint<C>(
+  path: string,
+  kind: string,
+  what: string,
+  resolve: (stored: C) => C,
+): Promise<{ config: C; stored: C; tensors: Record<string, Float32Array>; header: CheckpointHeader }> {
+  const { header, tensors } = await readCheckpoint(path);
+  if (header.model.kind !== kind) throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not ${what}`);
+  const stored = header.model as unknown as C;
+  let config: C;
+  try {
+    config = resolve(stored);
+  } catch (err) {
+    throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+  }
+  return { config, stored, tensors, header };
+}
+
+/**
+ * The second half: puts the stored values into a freshly built model. Names the model does not
+ * learn, missing or mis-sized values are an E_FORMAT error naming the path (the model is disposed).
+ */
+export async function applyCheckpointValues<M extends { dispose(): void; learnedTensors(): { name: string }[] }>(
+  path: string,
+  model: M,
+  tensors: Record<string, Float32Array>,
+  apply: (model: M, tensors: Record<string, Float32Array>) => Promise<void>,
+): Promise<M> {
+  try {
+    const expected = new Set(model.learnedTensors().map((t) => t.name));
+    const extra = Object.keys(tensors).filter((n) => !expected.has(n));
+    if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
+    await apply(model, tensors);
+  } catch (err) {
+    model.dispose();
+    throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
+  }
+  return model;
+}
+
+/**
+ * Checks values for a model's learned tensors on the JS thread: a Float32Array of the exact size,
+ * all finite, for every name in `learned`.
+ */
+export function checkLearnedValues(learned: { name: string; size: number }[], values: Record<string, Float32Array>): void {
+  for (const p of learned) {
+    const v = values?.[p.name];
+    if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+    if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
+    expectFinite(p.name, v);
+  }
 }

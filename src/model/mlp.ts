@@ -7,33 +7,19 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
-import { NativeHandle, callNative } from './native_handle.js';
-import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
-import { join } from 'node:path';
 import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
-import { nativeFor, packageRoot, type BackendName } from '../native/binding.js';
+import { ValidationError } from '../errors.js';
+import { nativeFor, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
-import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './config.js';
-
-let cachedVersion: string | undefined;
-export function libraryVersion(): string {
-  if (!cachedVersion) {
-    try {
-      cachedVersion = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      cachedVersion = '0.0.0';
-    }
-  }
-  return cachedVersion;
-}
+import { NativeHandle, callNative } from './native_handle.js';
 
 function toNativeSpec(c: MLPConfig): NativeMlpSpec {
   return {
@@ -215,15 +201,10 @@ export class MLP implements FitTarget {
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    const h = this.native.live();
-    for (const p of h.params()) {
-      const v = values[p.name];
-      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
-      if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
-      expectFinite(p.name, v);
-    }
-    await this.native.exclusive((hh) => hh.setParams(values));
+    checkLearnedValues(this.learnedTensors(), values);
+    await this.native.exclusive((h) => h.setParams(values));
   }
+
 
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
@@ -247,51 +228,32 @@ export class MLP implements FitTarget {
    * learned values only. Atomic: a temporary file renamed over `path`.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
-    const tensors = await this.getLearned();
-    const buf = encodeCheckpoint(
-      { library: 'biaslearn', libraryVersion: libraryVersion(), model: this.config as unknown as CheckpointModel, ...(options.metadata ? { metadata: options.metadata } : {}) },
-      tensors,
-    );
-    await writeFileAtomic(path, buf);
+    await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
   }
+
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: { backend?: BackendName } = {}): Promise<MLP> {
-    const { header, tensors } = await readCheckpoint(path);
-    if (header.model.kind !== 'mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not an MLP`);
-    const cfg = header.model as unknown as MLPConfig;
-    // Re-validate through the public resolver so a hand-edited header cannot smuggle bad values in.
-    let resolved: MLPConfig;
-    try {
-      resolved = resolveMLPConfig({
-      inputSize: cfg.layers?.[0]?.in as number,
-      hidden: (cfg.layers ?? []).slice(0, -1).map((l) => l.out),
-      outputSize: cfg.layers?.[cfg.layers.length - 1]?.out as number,
-      activation: cfg.layers?.[0]?.activation,
-      loss: cfg.loss,
-      train: cfg.layers ? { layers: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) } : cfg.train,
-      seed: cfg.seed,
-      weightInit: cfg.layers?.map((l) => l.weightInit),
-      biasInit: cfg.layers?.map((l) => l.biasInit),
-      optimizer: cfg.optimizer,
+    const { config, stored, tensors } = await readModelCheckpoint<MLPConfig>(path, 'mlp', 'an MLP', (cfg) => {
+      const resolved = resolveMLPConfig({
+        inputSize: cfg.layers?.[0]?.in as number,
+        hidden: (cfg.layers ?? []).slice(0, -1).map((l) => l.out),
+        outputSize: cfg.layers?.[cfg.layers.length - 1]?.out as number,
+        activation: cfg.layers?.[0]?.activation,
+        loss: cfg.loss,
+        train: cfg.layers ? { layers: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) } : cfg.train,
+        seed: cfg.seed,
+        weightInit: cfg.layers?.map((l) => l.weightInit),
+        biasInit: cfg.layers?.map((l) => l.biasInit),
+        optimizer: cfg.optimizer,
       });
-    } catch (err) {
-      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
-    }
-    resolved.train = cfg.train;
-    const model = await MLP.fromConfig(resolved, options.backend ?? 'cpu');
-    try {
-      const expected = new Set(model.learnedTensors().map((t) => t.name));
-      const extra = Object.keys(tensors).filter((n) => !expected.has(n));
-      if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
-      await model.setLearned(tensors);
-    } catch (err) {
-      model.dispose();
-      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
-    }
-    return model;
+      return resolved;
+    });
+    config.train = stored.train;
+    const model = await MLP.fromConfig(config, options.backend ?? 'cpu');
+    return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
+
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {
@@ -299,4 +261,3 @@ export class MLP implements FitTarget {
   }
 }
 
-type CheckpointModel = Record<string, unknown> & { kind: string };

@@ -18,9 +18,8 @@
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
-import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
-import { libraryVersion } from '../model/mlp.js';
+import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
 import { Callback, type Logs } from '../train/callbacks.js';
 import { fit, type FitOptions } from '../train/fit.js';
@@ -606,16 +605,7 @@ export class MultitaskModel implements FitTarget {
       for (const [name, v] of Object.entries(this.taskPieces(learned, k))) tensors[`tasks.${k}.${name}`] = v;
     });
     for (const p of this.native.live().params()) if (!p.perTask) tensors[p.name] = learned[p.name]!;
-    const buf = encodeCheckpoint(
-      {
-        library: 'biaslearn',
-        libraryVersion: libraryVersion(),
-        model: this.config as unknown as Record<string, unknown> & { kind: string },
-        ...(options.metadata ? { metadata: options.metadata } : {}),
-      },
-      tensors,
-    );
-    await writeFileAtomic(path, buf);
+    await writeModelCheckpoint(path, this.config, tensors, options.metadata);
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */

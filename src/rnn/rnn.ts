@@ -12,14 +12,13 @@
  */
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
-import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
-import { libraryVersion } from '../model/mlp.js';
+import { BiasLearnError, ValidationError, fromNativeError } from '../errors.js';
+import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
@@ -148,7 +147,6 @@ function toNativeSpec(c: RNNConfig): NativeRnnSpec {
   };
 }
 
-type CheckpointModel = Record<string, unknown> & { kind: string };
 
 export class RNN implements FitTarget {
   readonly config: RNNConfig;
@@ -376,14 +374,10 @@ export class RNN implements FitTarget {
   }
 
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    for (const p of this.learnedTensors()) {
-      const v = values?.[p.name];
-      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
-      if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
-      expectFinite(p.name, v);
-    }
+    checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
   }
+
 
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
@@ -391,39 +385,18 @@ export class RNN implements FitTarget {
 
   /** Writes a checkpoint: the resolved configuration (seed included) and the learned values only. */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
-    const tensors = await this.getLearned();
-    const buf = encodeCheckpoint(
-      { library: 'biaslearn', libraryVersion: libraryVersion(), model: this.config as unknown as CheckpointModel, ...(options.metadata ? { metadata: options.metadata } : {}) },
-      tensors,
-    );
-    await writeFileAtomic(path, buf);
+    await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
   }
+
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: { backend?: BackendName } = {}): Promise<RNN> {
-    const { header, tensors } = await readCheckpoint(path);
-    if (header.model.kind !== 'rnn') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not an RNN`);
-    const cfg = header.model as unknown as RNNConfig;
-    let resolved: RNNConfig;
-    try {
-      resolved = resolveRNNConfig(configToOptions(cfg));
-    } catch (err) {
-      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
-    }
-    resolved.train = cfg.train;
-    const model = await RNN.fromConfig(resolved, options.backend ?? 'cpu');
-    try {
-      const expected = new Set(model.learnedTensors().map((t) => t.name));
-      const extra = Object.keys(tensors).filter((n) => !expected.has(n));
-      if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
-      await model.setLearned(tensors);
-    } catch (err) {
-      model.dispose();
-      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
-    }
-    return model;
+    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg) => resolveRNNConfig(configToOptions(cfg)));
+    config.train = stored.train;
+    const model = await RNN.fromConfig(config, options.backend ?? 'cpu');
+    return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
+
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {

@@ -31,3 +31,17 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+let cachedVersion: string | undefined;
+
+/** This package's version (from its package.json), recorded in checkpoints. */
+export function libraryVersion(): string {
+  if (!cachedVersion) {
+    try {
+      cachedVersion = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      cachedVersion = '0.0.0';
+    }
+  }
+  return cachedVersion;
+}
