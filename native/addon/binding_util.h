@@ -146,4 +146,32 @@ Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& sl
       [](Napi::Env env) { return env.Undefined(); }, busy);
 }
 
+// What every native model wrapper (NativeMlp, NativeMultitaskMlp, NativeRnn) holds: the model,
+// the busy flag that lets one job at a time run on it, and E_DISPOSED after dispose(). A wrapper
+// derives from Napi::ObjectWrap<Wrap> and from this.
+template <typename Model>
+struct ModelSlot {
+  std::shared_ptr<Model> model;
+  std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
+
+  std::shared_ptr<Model> live(Napi::Env env) const {
+    if (!model) throw_js(env, "E_DISPOSED", "the model was disposed");
+    return model;
+  }
+
+  // Promise<void>: fn(model) on a worker thread, holding the busy flag.
+  template <typename Fn>
+  Napi::Promise void_job(Napi::Env env, Fn fn) {
+    auto m = live(env);
+    return AsyncJob::run(env, [m, fn] { fn(*m); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+  }
+
+  // dispose(): frees the model now; refused (E_CONCURRENT) while a job runs on it.
+  Napi::Value dispose_model(Napi::Env env) {
+    if (busy->load()) throw_js(env, "E_CONCURRENT", "cannot dispose a model while an operation is running");
+    model.reset();
+    return env.Undefined();
+  }
+};
+
 }  // namespace bl

@@ -16,7 +16,7 @@ namespace bl {
 namespace {
 
 
-class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
+class MlpWrap : public Napi::ObjectWrap<MlpWrap>, public ModelSlot<Mlp> {
  public:
   static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -38,14 +38,6 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
     exports.Set("NativeMlp", f);
   }
   explicit MlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MlpWrap>(info) {}
-
-  std::shared_ptr<Mlp> model;
-  std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
-
-  std::shared_ptr<Mlp> live(Napi::Env env) {
-    if (!model) throw_js(env, "E_DISPOSED", "the model was disposed");
-    return model;
-  }
 
   // train(dataset, idx: Int32Array, batch, lr, cacheInputLayer) -> Promise<{lossSum, correct, size}>
   Napi::Value Train(const Napi::CallbackInfo& info) {
@@ -173,22 +165,14 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
   }
 
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto m = live(env);
-    return AsyncJob::run(env, [=] { m->reset_optimizer(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+    return void_job(info.Env(), [](Mlp& m) { m.reset_optimizer(); });
   }
 
   Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto m = live(env);
-    return AsyncJob::run(env, [=] { m->drop_input_cache(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+    return void_job(info.Env(), [](Mlp& m) { m.drop_input_cache(); });
   }
 
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy->load()) throw_js(info.Env(), "E_CONCURRENT", "cannot dispose a model while an operation is running");
-    model.reset();
-    return info.Env().Undefined();
-  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
 Napi::FunctionReference MlpWrap::ctor;
 

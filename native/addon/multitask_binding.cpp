@@ -128,7 +128,7 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------- NativeMultitaskMlp
-class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
+class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<MultitaskMlp> {
  public:
   static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -157,13 +157,6 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
   }
   explicit MtMlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MtMlpWrap>(info) {}
 
-  std::shared_ptr<MultitaskMlp> model;
-  std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
-
-  std::shared_ptr<MultitaskMlp> live(Napi::Env env) {
-    if (!model) throw_js(env, "E_DISPOSED", "the model was disposed");
-    return model;
-  }
   static float number_arg(Napi::Env env, const Napi::Value& v, const char* what) {
     if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", std::string("expected a number for ") + what);
     const double d = v.As<Napi::Number>().DoubleValue();
@@ -381,22 +374,14 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap> {
   }
 
   Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto m = live(env);
-    return AsyncJob::run(env, [=] { m->drop_input_cache(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+    return void_job(info.Env(), [](MultitaskMlp& m) { m.drop_input_cache(); });
   }
 
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto m = live(env);
-    return AsyncJob::run(env, [=] { m->reset_optimizer(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+    return void_job(info.Env(), [](MultitaskMlp& m) { m.reset_optimizer(); });
   }
 
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy->load()) throw_js(info.Env(), "E_CONCURRENT", "cannot dispose a model while an operation is running");
-    model.reset();
-    return info.Env().Undefined();
-  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
 Napi::FunctionReference MtMlpWrap::ctor;
 

@@ -149,7 +149,7 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------- NativeRnn
-class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
+class RnnWrap : public Napi::ObjectWrap<RnnWrap>, public ModelSlot<Rnn> {
  public:
   static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -171,14 +171,6 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
     exports.Set("NativeRnn", f);
   }
   explicit RnnWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RnnWrap>(info) {}
-
-  std::shared_ptr<Rnn> model;
-  std::shared_ptr<std::atomic<bool>> busy = std::make_shared<std::atomic<bool>>(false);
-
-  std::shared_ptr<Rnn> live(Napi::Env env) {
-    if (!model) throw_js(env, "E_DISPOSED", "the model was disposed");
-    return model;
-  }
 
   static std::vector<int32_t> indices(Napi::Env env, Napi::Value v, int n) {
     size_t len = 0;
@@ -332,20 +324,14 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap> {
   }
 
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto m = live(env);
-    return AsyncJob::run(env, [=] { m->reset_optimizer(); }, [](Napi::Env env) { return env.Undefined(); }, busy);
+    return void_job(info.Env(), [](Rnn& m) { m.reset_optimizer(); });
   }
 
   Napi::Value OptimizerSteps(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env())->optimizer_steps()));
   }
 
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    if (busy->load()) throw_js(info.Env(), "E_CONCURRENT", "cannot dispose a model while an operation is running");
-    model.reset();
-    return info.Env().Undefined();
-  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
 Napi::FunctionReference RnnWrap::ctor;
 
