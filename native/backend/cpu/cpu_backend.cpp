@@ -6,6 +6,7 @@
 #include <new>
 
 #include "../../common/error.h"
+#include "../../common/rational_tanh.h"
 #include "../../common/thread_pool.h"
 #include "../backend.h"
 #include "cpu_kernels.h"
@@ -348,25 +349,7 @@ class CpuBackend final : public Backend {
   }
 
   // ---- recurrent networks (native/rnn) ----
-  // tanh as a rational function (the [13/6] minimax fit used by Eigen for float, clamped to
-  // +-7.9053; within a few ulp of tanh), written so the loops over it vectorise.
-  static inline float rnn_tanh(float x) {
-    const float c = 7.90531110763549805f;
-    x = x > c ? c : (x < -c ? -c : x);
-    const float x2 = x * x;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return x * p / q;
-  }
+  static inline float rnn_tanh(float x) { return rational_tanh(x); }  // common/rational_tanh.h
   static inline float rnn_act_deriv(float a, Act act) {
     switch (act) {
       case Act::Relu: return a > 0.0f ? 1.0f : 0.0f;

@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda_check.h"
+#include "../../common/rational_tanh.h"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -46,25 +47,7 @@ dim3 grid_tiles(const LaunchCtx& ctx, size_t rows, int cols) {
 __device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
 __device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
-// The CPU's rnn_tanh (CpuBackend::rnn_tanh): the [13/6] rational minimax fit, clamped to
-// +-7.9053, within a few ulp of tanh.
-__device__ __forceinline__ float rnn_tanh(float x) {
-  const float c = 7.90531110763549805f;
-  x = x > c ? c : (x < -c ? -c : x);
-  const float x2 = x * x;
-  float p = -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
-  p = p * x2 + -8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
-  float q = 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
-  return x * p / q;
-}
+__device__ __forceinline__ float rnn_tanh(float x) { return rational_tanh(x); }  // common/rational_tanh.h, as the CPU
 
 template <Act A>
 __device__ __forceinline__ float rnn_act(float v) {
