@@ -16,7 +16,7 @@ import {
   type CommonTrainingFlags,
 } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
-import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type LoadedData } from './data.js';
+import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type DataSpec, type LoadedData } from './data.js';
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { println, type OutStream } from './io.js';
@@ -132,14 +132,18 @@ function trainConfig(
   };
 }
 
+/** The data the flags name, and the settings whose defaults depend on it. */
+function trainPlan(flags: TrainFlags): { dataSpec: DataSpec; hidden: number[]; batchSize: number; validationSplit: number | 'test' } {
+  const dataSpec = resolveDataSpec(flags);
+  const defaults = dataDefaults(dataSpec.name);
+  const validationSplit = flags.validationSplit ?? (dataSpec.name === 'fashion-mnist' ? 'test' : 0.1);
+  return { dataSpec, hidden: flags.hidden ?? defaults.hidden, batchSize: flags.batchSize ?? defaults.batchSize, validationSplit };
+}
+
 async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
-  const dataSpec = resolveDataSpec(flags);
-  const defaults = dataDefaults(dataSpec.name);
-  const hidden = flags.hidden ?? defaults.hidden;
-  const batchSize = flags.batchSize ?? defaults.batchSize;
-  const validationSplit = flags.validationSplit ?? (dataSpec.name === 'fashion-mnist' ? 'test' : 0.1);
+  const { dataSpec, hidden, batchSize, validationSplit } = trainPlan(flags);
   applyThreads(flags.threads);
   const tLoad = performance.now();
   const splits = splitValidation(await loadData(dataSpec, { withTrain: true }), validationSplit);
