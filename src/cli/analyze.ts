@@ -6,7 +6,6 @@
  * seed and tasks), the correlation of the two models' variance profiles and their accuracies.
  * Writes report.json, heatmap.svg, clusters.svg and accuracy.svg.
  */
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { analyzeTaskVariance, compareVarianceProfiles, type ProfileComparison, type TaskVarianceAnalysis } from '../analysis/multitask/report.js';
 import { accuracyBars, clusterBars, taskVarianceHeatmap, type AccuracyRow } from '../analysis/multitask/plots.js';
@@ -14,12 +13,11 @@ import { readCheckpoint } from '../model/checkpoint.js';
 import { MultitaskModel, type ActivityStats, type MultitaskEvaluateResult } from '../multitask/model.js';
 import { loadTasks, type LoadedTasks } from '../multitask/tasks.js';
 import type { BackendName } from '../native/binding.js';
-import { renderVegaLiteSvg, writeSvg } from '../plot/render.js';
 import { applyThreads } from './common.js';
-import { displayPath, environmentInfo, type CliContext } from './context.js';
-import { prepareOutDir, writeJson } from './files.js';
+import { displayPath, elapsedSeconds, environmentInfo, type CliContext } from './context.js';
+import { filesSummary, prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, seconds, table } from './format.js';
-import { UsageError, println } from './io.js';
+import { UsageError, println, type OutStream } from './io.js';
 import { addMultitaskDataOptions, taskDataOptions, type MultitaskDataFlags } from './multitask.js';
 import { floatParser, intParser } from './parse.js';
 
@@ -98,12 +96,17 @@ async function recordedData(path: string): Promise<Recorded> {
   return { tasks };
 }
 
-async function analyzeOne(
-  model: MultitaskModel,
-  data: LoadedTasks,
-  flags: AnalyzeFlags,
-  log: (s: string) => void,
-): Promise<{ stats: ActivityStats; analysis: TaskVarianceAnalysis; test: MultitaskEvaluateResult }> {
+/** One analysed model: its test results, activity statistics and the task-variance analysis. */
+interface Analysed {
+  model: MultitaskModel;
+  /** "bias learning", "mask learning", ... */
+  label: string;
+  stats: ActivityStats;
+  analysis: TaskVarianceAnalysis;
+  test: MultitaskEvaluateResult;
+}
+
+async function analyzeOne(model: MultitaskModel, data: LoadedTasks, flags: AnalyzeFlags, log: (s: string) => void): Promise<Analysed> {
   const label = `${model.config.train} learning`;
   log(`${label}: evaluating ${data.test.n} test samples of ${model.taskNames.length} tasks`);
   const test = await model.evaluate(data.test);
@@ -121,7 +124,7 @@ async function analyzeOne(
     minActiveFraction: flags.activeFraction,
     engagedThreshold: flags.engagedThreshold,
   });
-  return { stats, analysis, test };
+  return { model, label, stats, analysis, test };
 }
 
 function summary(tasks: string[], label: string, a: TaskVarianceAnalysis, test: MultitaskEvaluateResult): string {
@@ -145,9 +148,8 @@ function summary(tasks: string[], label: string, a: TaskVarianceAnalysis, test: 
   return lines.join('\n');
 }
 
-async function runAnalyze(checkpoint: string, flags: AnalyzeFlags, ctx: CliContext): Promise<void> {
-  const t0 = performance.now();
-  applyThreads(flags.threads);
+/** The checkpoint (and --compare's) with the test data they were trained on; the pair must share seed, widths and tasks. */
+async function loadModels(checkpoint: string, flags: AnalyzeFlags): Promise<{ data: LoadedTasks; models: MultitaskModel[] }> {
   const rec = await recordedData(checkpoint);
   if (flags.compare) {
     const other = await recordedData(flags.compare);
@@ -155,75 +157,95 @@ async function runAnalyze(checkpoint: string, flags: AnalyzeFlags, ctx: CliConte
   }
   const data = await loadTasks(rec.tasks, taskDataOptions(flags, rec));
   const model = await MultitaskModel.load(checkpoint, { backend: flags.backend });
-  const second = flags.compare ? await MultitaskModel.load(flags.compare, { backend: flags.backend }) : undefined;
+  let second: MultitaskModel | undefined;
   try {
-    if (second) {
-      if (second.config.seed !== model.config.seed || second.config.hidden.join() !== model.config.hidden.join()) {
-        throw new UsageError(`--compare: the models must share the seed and hidden widths (got seed ${model.config.seed} / ${second.config.seed}, hidden ${model.config.hidden.join('-')} / ${second.config.hidden.join('-')})`);
-      }
+    second = flags.compare ? await MultitaskModel.load(flags.compare, { backend: flags.backend }) : undefined;
+    if (second && (second.config.seed !== model.config.seed || second.config.hidden.join() !== model.config.hidden.join())) {
+      throw new UsageError(`--compare: the models must share the seed and hidden widths (got seed ${model.config.seed} / ${second.config.seed}, hidden ${model.config.hidden.join('-')} / ${second.config.hidden.join('-')})`);
     }
+  } catch (err) {
+    model.dispose();
+    second?.dispose();
+    throw err;
+  }
+  return { data, models: second ? [model, second] : [model] };
+}
+
+/** heatmap.svg and clusters.svg (with -compare twins for the second model), then accuracy.svg. */
+function analysisFigures(tasks: string[], first: Analysed, other: Analysed | undefined): RunFigure[] {
+  const figures = (a: Analysed, suffix: string): RunFigure[] => [
+    { file: `heatmap${suffix}.svg`, spec: taskVarianceHeatmap(a.analysis, { title: `Normalised task variance (${a.label}), units sorted by cluster` }) },
+    { file: `clusters${suffix}.svg`, spec: clusterBars(a.analysis, { title: `Mean normalised task variance per cluster (${a.label})` }) },
+  ];
+  const rows: AccuracyRow[] = tasks.map((t) => ({ task: t, model: first.label, accuracy: first.test.perTask[t]!.accuracy }));
+  if (other) for (const t of tasks) rows.push({ task: t, model: other.label + (other.label === first.label ? ' (2)' : ''), accuracy: other.test.perTask[t]!.accuracy });
+  return [...figures(first, ''), ...(other ? figures(other, '-compare') : []), { file: 'accuracy.svg', spec: accuracyBars(rows, { tasks }) }];
+}
+
+/** report.json: definitions, clusters and per-task results of the model, and of the compared one with the profile correlation. */
+function analysisReport(checkpoint: string, flags: AnalyzeFlags, data: LoadedTasks, first: Analysed, other: Analysed | undefined, comparison: ProfileComparison | undefined, t0: number) {
+  const c = first.model.config;
+  return {
+    command: 'analyze',
+    createdAt: new Date().toISOString(),
+    checkpoint: displayPath(checkpoint),
+    data: data.spec,
+    dataDescription: data.description,
+    model: { train: c.train, hidden: c.hidden, seed: c.seed, readout: c.readout, tasks: c.tasks },
+    accuracy: first.test.perTask,
+    meanTaskAccuracy: first.test.meanTaskAccuracy,
+    analysis: first.analysis.report,
+    ...(other && comparison
+      ? {
+          compare: {
+            checkpoint: displayPath(flags.compare!),
+            model: { train: other.model.config.train, hidden: other.model.config.hidden, seed: other.model.config.seed },
+            accuracy: other.test.perTask,
+            meanTaskAccuracy: other.test.meanTaskAccuracy,
+            analysis: other.analysis.report,
+            varianceProfileCorrelation: comparison,
+          },
+        }
+      : {}),
+    seconds: elapsedSeconds(t0),
+    runtime: environmentInfo(),
+  };
+}
+
+/** The text report on stdout: each model's summary, then how their variance profiles correlate. */
+function printAnalysis(out: OutStream, tasks: string[], first: Analysed, other: Analysed | undefined, comparison: ProfileComparison | undefined): void {
+  println(out, summary(tasks, first.label, first.analysis, first.test));
+  if (!other || !comparison) return;
+  println(out, '');
+  println(out, summary(tasks, other.label, other.analysis, other.test));
+  println(out, '');
+  println(out, `variance profiles, ${first.label} vs ${other.label}: Pearson ${fixed(comparison.pearson, 3)}, Spearman ${fixed(comparison.spearman, 3)} over ${comparison.units} units x ${tasks.length} tasks`);
+  println(out, table(['task', 'pearson', 'spearman'], tasks.map((t) => [t, fixed(comparison.perTask[t]!.pearson, 3), fixed(comparison.perTask[t]!.spearman, 3)])));
+}
+
+async function runAnalyze(checkpoint: string, flags: AnalyzeFlags, ctx: CliContext): Promise<void> {
+  const t0 = performance.now();
+  applyThreads(flags.threads);
+  const { data, models } = await loadModels(checkpoint, flags);
+  try {
     const outDir = await prepareOutDir(flags.out, 'analyze-');
-    const tasks = model.taskNames;
+    const tasks = models[0]!.taskNames;
     const log = (line: string): void => {
       if (!flags.json) println(ctx.io.stderr, line);
     };
-    const first = await analyzeOne(model, data, flags, log);
-    const other = second ? await analyzeOne(second, data, flags, log) : undefined;
-    let comparison: ProfileComparison | undefined;
-    if (other) comparison = compareVarianceProfiles(first.stats, other.stats, flags.minVariance);
-
-    const labelOf = (m: MultitaskModel): string => `${m.config.train} learning`;
-    const rows: AccuracyRow[] = tasks.map((t) => ({ task: t, model: labelOf(model), accuracy: first.test.perTask[t]!.accuracy }));
-    if (second && other) for (const t of tasks) rows.push({ task: t, model: labelOf(second) + (labelOf(second) === labelOf(model) ? ' (2)' : ''), accuracy: other.test.perTask[t]!.accuracy });
-    await writeSvg(join(outDir, 'heatmap.svg'), await renderVegaLiteSvg(taskVarianceHeatmap(first.analysis, { title: `Normalised task variance (${labelOf(model)}), units sorted by cluster` })));
-    await writeSvg(join(outDir, 'clusters.svg'), await renderVegaLiteSvg(clusterBars(first.analysis, { title: `Mean normalised task variance per cluster (${labelOf(model)})` })));
-    if (second && other) {
-      await writeSvg(join(outDir, 'heatmap-compare.svg'), await renderVegaLiteSvg(taskVarianceHeatmap(other.analysis, { title: `Normalised task variance (${labelOf(second)}), units sorted by cluster` })));
-      await writeSvg(join(outDir, 'clusters-compare.svg'), await renderVegaLiteSvg(clusterBars(other.analysis, { title: `Mean normalised task variance per cluster (${labelOf(second)})` })));
-    }
-    await writeSvg(join(outDir, 'accuracy.svg'), await renderVegaLiteSvg(accuracyBars(rows, { tasks })));
-    const report = {
-      command: 'analyze',
-      createdAt: new Date().toISOString(),
-      checkpoint: displayPath(checkpoint),
-      data: data.spec,
-      dataDescription: data.description,
-      model: { train: model.config.train, hidden: model.config.hidden, seed: model.config.seed, readout: model.config.readout, tasks: model.config.tasks },
-      accuracy: first.test.perTask,
-      meanTaskAccuracy: first.test.meanTaskAccuracy,
-      analysis: first.analysis.report,
-      ...(second && other && comparison
-        ? {
-            compare: {
-              checkpoint: displayPath(flags.compare!),
-              model: { train: second.config.train, hidden: second.config.hidden, seed: second.config.seed },
-              accuracy: other.test.perTask,
-              meanTaskAccuracy: other.test.meanTaskAccuracy,
-              analysis: other.analysis.report,
-              varianceProfileCorrelation: comparison,
-            },
-          }
-        : {}),
-      seconds: (performance.now() - t0) / 1000,
-      runtime: environmentInfo(),
-    };
-    await writeJson(join(outDir, 'report.json'), report);
+    const first = await analyzeOne(models[0]!, data, flags, log);
+    const other = models[1] ? await analyzeOne(models[1], data, flags, log) : undefined;
+    const comparison = other ? compareVarianceProfiles(first.stats, other.stats, flags.minVariance) : undefined;
+    const report = analysisReport(checkpoint, flags, data, first, other, comparison, t0);
+    await writeRun(outDir, { figures: analysisFigures(tasks, first, other), metrics: report, metricsFile: 'report.json' });
     if (flags.json) {
       println(ctx.io.stdout, JSON.stringify(report));
       return;
     }
-    const out = ctx.io.stdout;
-    println(out, summary(tasks, labelOf(model), first.analysis, first.test));
-    if (second && other && comparison) {
-      println(out, '');
-      println(out, summary(tasks, labelOf(second), other.analysis, other.test));
-      println(out, '');
-      println(out, `variance profiles, ${labelOf(model)} vs ${labelOf(second)}: Pearson ${fixed(comparison.pearson, 3)}, Spearman ${fixed(comparison.spearman, 3)} over ${comparison.units} units x ${tasks.length} tasks`);
-      println(out, table(['task', 'pearson', 'spearman'], tasks.map((t) => [t, fixed(comparison!.perTask[t]!.pearson, 3), fixed(comparison!.perTask[t]!.spearman, 3)])));
-    }
-    println(out, `analysed in ${seconds((performance.now() - t0) / 1000)}; wrote ${displayPath(outDir)}/{report.json,heatmap.svg,clusters.svg,accuracy.svg}`);
+    printAnalysis(ctx.io.stdout, tasks, first, other, comparison);
+    // The -compare figures are written but, as always, not listed here.
+    println(ctx.io.stdout, `analysed in ${seconds(elapsedSeconds(t0))}; wrote ${filesSummary(outDir, ['report.json', 'heatmap.svg', 'clusters.svg', 'accuracy.svg'])}`);
   } finally {
-    model.dispose();
-    second?.dispose();
+    for (const m of models) m.dispose();
   }
 }

@@ -103,3 +103,9 @@ export function lrSchedule(name: LrScheduleName, epochs: number): LrSchedule {
   if (name === 'step') return stepDecay({ stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 });
   return constantLr;
 }
+
+/** Training throughput: the samples of every epoch run over the summed epoch times (history.seconds). */
+export function samplesPerSecond(history: { history: Record<string, number[]> }, n: number): number {
+  const secs = history.history.seconds ?? [];
+  return (n * secs.length) / Math.max(secs.reduce((s, v) => s + v, 0), 1e-9);
+}

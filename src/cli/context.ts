@@ -28,3 +28,8 @@ export function environmentInfo(): Record<string, unknown> {
     ...runtimeInfo(),
   };
 }
+
+/** Seconds since `t0`, a performance.now() reading. */
+export function elapsedSeconds(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}

@@ -3,19 +3,21 @@
  * its own biases (bias learning), unit gates (mask learning) or biases over shared learned
  * weights (full). Writes model.blck, metrics.json, accuracy.svg and loss.svg.
  */
-import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { MULTITASK_TRAIN_MODES, READOUT_KINDS, type MultitaskTrainMode, type ReadoutKind } from '../multitask/config.js';
+import { accuracyBars, type AccuracyRow } from '../analysis/multitask/plots.js';
+import { MULTITASK_TRAIN_MODES, READOUT_KINDS, type MultitaskOptions, type MultitaskTrainMode, type ReadoutKind } from '../multitask/config.js';
 import { MultitaskModel, type MultitaskEvaluateResult, type MultitaskHistory } from '../multitask/model.js';
-import { BASE_TASKS, loadTasks, parseTaskList, type BaseTask, type TaskDataOptions } from '../multitask/tasks.js';
-import { Callback, type Logs, type ProgressInfo } from '../train/callbacks.js';
+import { BASE_TASKS, loadTasks, parseTaskList, type BaseTask, type LoadedTasks, type TaskDataOptions, type TaskSpec } from '../multitask/tasks.js';
+import { lossCurvePlot } from '../plot/loss.js';
 import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, type CommonTrainingFlags } from './common.js';
-import { displayPath, environmentInfo, type CliContext } from './context.js';
-import { prepareOutDir, writeJson } from './files.js';
+import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
+import { prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
-import { UsageError, println, withInterrupt, type OutStream } from './io.js';
+import { UsageError, println, type OutStream } from './io.js';
 import { floatParser, intListParser, intParser } from './parse.js';
+import { MultitaskProgress, fitWithProgress } from './progress.js';
+
+export { MultitaskProgress } from './progress.js';
 
 export const DEFAULT_MULTITASK_TASKS = 'mnist,kmnist,fashion-mnist';
 
@@ -128,82 +130,6 @@ Examples:
   return cmd;
 }
 
-/** Live bar with per-task running accuracy (TTY), one line per epoch with per-task validation accuracy. */
-export class MultitaskProgress extends Callback {
-  private bar: cliProgress.SingleBar | null = null;
-  private readonly useBar: boolean;
-  constructor(
-    private readonly out: OutStream,
-    private readonly mt: MultitaskModel,
-    private readonly opts: { bar: boolean; epochs: number; prefix?: string },
-  ) {
-    super();
-    this.useBar = opts.bar && out.isTTY === true;
-  }
-
-  private shortNames(): string[] {
-    return this.mt.taskNames.map((n) => (n.length > 24 ? `${n.slice(0, 23)}~` : n));
-  }
-
-  private taskAcc(): string {
-    const r = this.mt.running;
-    const names = this.shortNames();
-    return names.map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : '')).filter(Boolean).join(' ');
-  }
-
-  private label(epoch: number): string {
-    const e = `epoch ${String(epoch + 1).padStart(String(this.opts.epochs).length)}/${this.opts.epochs}`;
-    return this.opts.prefix ? `${this.opts.prefix} ${e}` : e;
-  }
-
-  override onProgress(info: ProgressInfo): void {
-    if (!this.useBar) return;
-    const payload = { label: this.label(info.epoch), speed: rate(info.samplesPerSec), loss: fixed(info.loss), tasks: this.taskAcc() };
-    if (!this.bar) {
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: this.out as NodeJS.WritableStream,
-          format: '{label} {bar} {percentage}% | {speed} samples/s | loss {loss} | {tasks} | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-          barsize: 20,
-          fps: 10,
-          etaBuffer: 20,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(info.samplesTotal, info.samplesDone, payload);
-    } else this.bar.update(info.samplesDone, payload);
-  }
-
-  override onEpochEnd(epoch: number, logs: Logs): void {
-    this.stopBar();
-    const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
-    if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
-    if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
-    if (this.mt.config.train === 'mask') parts.push(`slope ${this.mt.slope.toPrecision(3)}`);
-    if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
-    if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
-    const ev = this.mt.lastEvaluation;
-    const per = ev ? this.shortNames().map((n, k) => {
-      const t = ev.perTask[this.mt.taskNames[k]!];
-      return t ? `${n} ${t.accuracy.toFixed(3)}` : '';
-    }).filter(Boolean).join(' ') : this.taskAcc();
-    this.out.write(`${this.label(epoch)}  ${parts.join('  ')}\n    ${ev ? 'val' : 'train'} per task: ${per}\n`);
-  }
-
-  override onTrainEnd(): void {
-    this.stopBar();
-  }
-
-  stopBar(): void {
-    if (this.bar) {
-      this.bar.stop();
-      this.bar = null;
-    }
-  }
-}
-
 function accuracyTable(tasks: string[], cols: { title: string; result: MultitaskEvaluateResult }[], extra?: { title: string; values: (number | undefined)[] }): string {
   const header = ['task', ...cols.map((c) => c.title), ...(extra ? [extra.title] : [])];
   const rows = tasks.map((t, i) => [
@@ -215,22 +141,25 @@ function accuracyTable(tasks: string[], cols: { title: string; result: Multitask
   return table(header, rows);
 }
 
-async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<void> {
-  const { stderr, stdout } = ctx.io;
-  const tStart = performance.now();
-  applyThreads(flags.threads);
-  const specs = (() => {
-    try {
-      return parseTaskList(flags.tasks);
-    } catch (err) {
-      throw new UsageError(`--tasks: ${(err as Error).message}`);
-    }
-  })();
-  const tLoad = performance.now();
-  const data = await loadTasks(specs, taskDataOptions(flags));
-  const loadSeconds = (performance.now() - tLoad) / 1000;
-  const batchSize = flags.batchSize ?? 256;
-  const cacheInputLayer = flags.inputCache === 'auto' ? 'auto' : flags.inputCache === 'on';
+/** Per-task test results of the single-task baselines, by task name. */
+type Baselines = Record<string, { accuracy: number; loss: number; trainSeconds: number }>;
+
+/** What a multi-task run settled on beyond the flags. */
+interface MultitaskPlan {
+  options: MultitaskOptions;
+  batchSize: number;
+  cacheInputLayer: boolean | 'auto';
+}
+
+function parseTasks(list: string): TaskSpec[] {
+  try {
+    return parseTaskList(list);
+  } catch (err) {
+    throw new UsageError(`--tasks: ${(err as Error).message}`);
+  }
+}
+
+function multitaskPlan(flags: MultitaskFlags, data: LoadedTasks): MultitaskPlan {
   const options = {
     inputSize: data.train.inputSize,
     hidden: flags.hidden,
@@ -246,110 +175,120 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
     optimizer: { type: flags.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) },
     backend: flags.backend,
   };
+  return { options, batchSize: flags.batchSize ?? 256, cacheInputLayer: flags.inputCache === 'auto' ? 'auto' : flags.inputCache === 'on' };
+}
+
+/** One stderr line per task, then the model and its training. */
+function describeRun(out: OutStream, data: LoadedTasks, model: MultitaskModel, flags: MultitaskFlags, batchSize: number): void {
+  const learned = model.learnedTensors().reduce((s, t) => s + t.size, 0);
+  for (const line of data.description) println(out, `task ${line}`);
+  println(
+    out,
+    `model: ${data.train.inputSize}-${flags.hidden.join('-')}, ${data.train.tasks.length} tasks, train ${flags.train} (${learned} learned values), ${model.config.readout} readout, ${flags.activation}, seed ${flags.seed}; ` +
+      `${flags.schedule} ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}${flags.schedule === 'sequential' ? ' per task' : ''} x ${data.train.n} samples, batch ${batchSize}, ${flags.optimizer} lr ${fmtLr(model.config.optimizer.lr)} (${flags.lrSchedule}), ${model.backend}`,
+  );
+}
+
+/** Training options shared by the multi-task run and its single-task baselines. */
+function fitOptions(flags: MultitaskFlags, plan: MultitaskPlan) {
+  return { epochs: flags.epochs, batchSize: plan.batchSize, seed: flags.seed, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), cacheInputLayer: plan.cacheInputLayer };
+}
+
+/** The same network and training, one task at a time: each task's test accuracy without the others. */
+async function singleTaskBaselines(data: LoadedTasks, flags: MultitaskFlags, plan: MultitaskPlan, out: OutStream): Promise<Baselines> {
+  const single: Baselines = {};
+  for (const t of data.train.tasks) {
+    const one = await MultitaskModel.create({ ...plan.options, tasks: [{ name: t.name, classes: t.classes }] });
+    try {
+      const p = new MultitaskProgress(out, one, { bar: !flags.quiet, epochs: flags.epochs, prefix: `[single ${t.name}]` });
+      const t0 = performance.now();
+      await fitWithProgress(p, (signal) => one.fit(data.train.select([t.name]), { ...fitOptions(flags, plan), callbacks: [p], signal }));
+      const r = await one.evaluate(data.test.select([t.name]));
+      single[t.name] = { accuracy: r.accuracy, loss: r.loss, trainSeconds: elapsedSeconds(t0) };
+    } finally {
+      one.dispose();
+    }
+  }
+  return single;
+}
+
+/** Samples per second over the whole run: per-epoch rates weighted by epoch time. */
+function meanSamplesPerSec(history: MultitaskHistory): number {
+  const secs = history.history.seconds ?? [];
+  const rates = history.history.samplesPerSec ?? [];
+  return rates.length ? secs.reduce((s, v, i) => s + v * rates[i]!, 0) / Math.max(1e-9, secs.reduce((s, v) => s + v, 0)) : 0;
+}
+
+/** accuracy.svg (multi-task against single-task per task) and loss.svg. */
+function multitaskFigures(flags: MultitaskFlags, tasks: string[], test: MultitaskEvaluateResult, single: Baselines | undefined, history: MultitaskHistory): RunFigure[] {
+  const rows: AccuracyRow[] = tasks.map((t) => ({ task: t, model: `multi-task ${flags.train}`, accuracy: test.perTask[t]!.accuracy }));
+  if (single) for (const t of tasks) rows.push({ task: t, model: `single-task ${flags.train}`, accuracy: single[t]!.accuracy });
+  const title = `Test accuracy per task (${flags.hidden.join('-')} hidden, ${flags.train})`;
+  return [
+    { file: 'accuracy.svg', spec: accuracyBars(rows, { title, tasks }) },
+    { file: 'loss.svg', spec: lossCurvePlot(history, { title: `multi-task ${flags.train}, ${tasks.length} tasks` }) },
+  ];
+}
+
+/** The per-task test accuracy table on stdout, with the single-task column and the difference in points. */
+function printAccuracy(out: OutStream, flags: MultitaskFlags, tasks: string[], test: MultitaskEvaluateResult, single: Baselines | undefined): void {
+  const cols = [{ title: `multi-task ${flags.train}`, result: test }];
+  if (!single) {
+    println(out, accuracyTable(tasks, cols));
+    return;
+  }
+  const perTask = Object.fromEntries(tasks.map((t) => [t, { accuracy: single[t]!.accuracy, loss: single[t]!.loss, n: test.perTask[t]!.n }]));
+  const meanTaskAccuracy = tasks.reduce((s, t) => s + single[t]!.accuracy, 0) / tasks.length;
+  cols.push({ title: `single-task ${flags.train}`, result: { loss: 0, accuracy: 0, n: 0, perTask, meanTaskAccuracy } });
+  println(out, accuracyTable(tasks, cols, { title: 'diff (points)', values: tasks.map((t) => test.perTask[t]!.accuracy - single[t]!.accuracy) }));
+}
+
+async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<void> {
+  const { stderr, stdout } = ctx.io;
+  const tStart = performance.now();
+  applyThreads(flags.threads);
+  const specs = parseTasks(flags.tasks);
+  const tLoad = performance.now();
+  const data = await loadTasks(specs, taskDataOptions(flags));
+  const loadSeconds = elapsedSeconds(tLoad);
+  const plan = multitaskPlan(flags, data);
   const tCreate = performance.now();
-  const model = await MultitaskModel.create(options);
-  const createSeconds = (performance.now() - tCreate) / 1000;
+  const model = await MultitaskModel.create(plan.options);
+  const createSeconds = elapsedSeconds(tCreate);
   try {
     const outDir = await prepareOutDir(flags.out, 'multitask-');
-    const learned = model.learnedTensors().reduce((s, t) => s + t.size, 0);
-    for (const line of data.description) println(stderr, `task ${line}`);
-    println(
-      stderr,
-      `model: ${data.train.inputSize}-${flags.hidden.join('-')}, ${data.train.tasks.length} tasks, train ${flags.train} (${learned} learned values), ${model.config.readout} readout, ${flags.activation}, seed ${flags.seed}; ` +
-        `${flags.schedule} ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}${flags.schedule === 'sequential' ? ' per task' : ''} x ${data.train.n} samples, batch ${batchSize}, ${flags.optimizer} lr ${fmtLr(model.config.optimizer.lr)} (${flags.lrSchedule}), ${model.backend}`,
-    );
+    describeRun(stderr, data, model, flags, plan.batchSize);
     const progress = new MultitaskProgress(stderr, model, { bar: !flags.quiet, epochs: flags.epochs });
     const tTrain = performance.now();
-    const history: MultitaskHistory = await withInterrupt(async (signal) => {
-      try {
-        return await model.fit(data.train, {
-          epochs: flags.epochs,
-          batchSize,
-          seed: flags.seed,
-          schedule: flags.schedule,
-          validationData: data.test,
-          callbacks: [progress],
-          lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
-          cacheInputLayer,
-          signal,
-        });
-      } finally {
-        progress.stopBar();
-      }
-    });
-    const trainSeconds = (performance.now() - tTrain) / 1000;
-    const epochSeconds = history.history.seconds ?? [];
-    const samplesPerSec = (history.history.samplesPerSec ?? []).length ? epochSeconds.reduce((s, v, i) => s + v * history.history.samplesPerSec![i]!, 0) / Math.max(1e-9, epochSeconds.reduce((s, v) => s + v, 0)) : 0;
+    const history = await fitWithProgress(progress, (signal) =>
+      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress], signal }),
+    );
+    const trainSeconds = elapsedSeconds(tTrain);
+    const samplesPerSec = meanSamplesPerSec(history);
     const test = await model.evaluate(data.test);
-    const taskNames = model.taskNames;
+    const tasks = model.taskNames;
+    const single = flags.singleTaskBaseline ? await singleTaskBaselines(data, flags, plan, stderr) : undefined;
 
-    // Optional single-task baselines: the same network and training, one task at a time.
-    let single: Record<string, { accuracy: number; loss: number; trainSeconds: number }> | undefined;
-    if (flags.singleTaskBaseline) {
-      single = {};
-      for (const t of data.train.tasks) {
-        const one = await MultitaskModel.create({ ...options, tasks: [{ name: t.name, classes: t.classes }] });
-        try {
-          const p = new MultitaskProgress(stderr, one, { bar: !flags.quiet, epochs: flags.epochs, prefix: `[single ${t.name}]` });
-          const t0 = performance.now();
-          await withInterrupt((signal) =>
-            one.fit(data.train.select([t.name]), { epochs: flags.epochs, batchSize, seed: flags.seed, callbacks: [p], lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), cacheInputLayer, signal }),
-          );
-          const r = await one.evaluate(data.test.select([t.name]));
-          single[t.name] = { accuracy: r.accuracy, loss: r.loss, trainSeconds: (performance.now() - t0) / 1000 };
-        } finally {
-          one.dispose();
-        }
-      }
-    }
-
-    const tSave = performance.now();
-    const modelPath = join(outDir, 'model.blck');
-    await model.save(modelPath, { metadata: { data: data.spec, cli: { command: 'multitask', batchSize, schedule: flags.schedule, epochs: flags.epochs, lrSchedule: flags.lrSchedule } } });
     const metrics = {
       command: 'multitask',
       createdAt: new Date().toISOString(),
-      config: { ...flags, batchSize, optimizer: model.config.optimizer },
+      config: { ...flags, batchSize: plan.batchSize, optimizer: model.config.optimizer },
       data: data.spec,
       dataDescription: data.description,
       model: model.config,
-      learnedValues: learned,
+      learnedValues: model.learnedTensors().reduce((s, t) => s + t.size, 0),
       history: history.toJSON(),
       test: { loss: test.loss, accuracy: test.accuracy, meanTaskAccuracy: test.meanTaskAccuracy, perTask: test.perTask },
-      ...(single
-        ? {
-            singleTask: single,
-            differenceToSingleTask: Object.fromEntries(taskNames.map((t) => [t, test.perTask[t]!.accuracy - single![t]!.accuracy])),
-          }
-        : {}),
+      ...(single ? { singleTask: single, differenceToSingleTask: Object.fromEntries(tasks.map((t) => [t, test.perTask[t]!.accuracy - single[t]!.accuracy])) } : {}),
       samplesPerSec,
       timings: { loadSeconds, createSeconds, trainSeconds, saveSeconds: 0, totalSeconds: 0 },
       runtime: environmentInfo(),
     };
-    const { lossCurvePlot, renderVegaLiteSvg, writeSvg } = await import('../plot/index.js');
-    const { accuracyBars } = await import('../analysis/multitask/plots.js');
-    const label = `multi-task ${flags.train}`;
-    const rows = taskNames.map((t) => ({ task: t, model: label, accuracy: test.perTask[t]!.accuracy }));
-    if (single) for (const t of taskNames) rows.push({ task: t, model: `single-task ${flags.train}`, accuracy: single[t]!.accuracy });
-    await writeSvg(join(outDir, 'accuracy.svg'), await renderVegaLiteSvg(accuracyBars(rows, { title: `Test accuracy per task (${flags.hidden.join('-')} hidden, ${flags.train})`, tasks: taskNames })));
-    await writeSvg(join(outDir, 'loss.svg'), await renderVegaLiteSvg(lossCurvePlot(history, { title: `multi-task ${flags.train}, ${taskNames.length} tasks` })));
-    metrics.timings.saveSeconds = (performance.now() - tSave) / 1000;
-    metrics.timings.totalSeconds = (performance.now() - tStart) / 1000;
-    await writeJson(join(outDir, 'metrics.json'), metrics);
-
-    const cols = [{ title: label, result: test }];
-    if (single) {
-      const fake: MultitaskEvaluateResult = {
-        loss: 0,
-        accuracy: 0,
-        n: 0,
-        perTask: Object.fromEntries(taskNames.map((t) => [t, { accuracy: single![t]!.accuracy, loss: single![t]!.loss, n: test.perTask[t]!.n }])),
-        meanTaskAccuracy: taskNames.reduce((s, t) => s + single![t]!.accuracy, 0) / taskNames.length,
-      };
-      cols.push({ title: `single-task ${flags.train}`, result: fake });
-    }
-    println(stdout, accuracyTable(taskNames, cols, single ? { title: 'diff (points)', values: taskNames.map((t) => test.perTask[t]!.accuracy - single![t]!.accuracy) } : undefined));
-    println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${displayPath(outDir)}/{model.blck,metrics.json,accuracy.svg,loss.svg}`);
+    const cli = { command: 'multitask', batchSize: plan.batchSize, schedule: flags.schedule, epochs: flags.epochs, lrSchedule: flags.lrSchedule };
+    const figures = multitaskFigures(flags, tasks, test, single, history);
+    const written = await writeRun(outDir, { model, metadata: { data: data.spec, cli }, figures, metrics, startedAt: tStart });
+    printAccuracy(stdout, flags, tasks, test, single);
+    println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${written.summary}`);
   } finally {
     model.dispose();
   }

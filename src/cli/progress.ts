@@ -1,12 +1,70 @@
 /**
- * Training progress on stderr: a cli-progress bar per epoch (samples/s, running loss and
- * accuracy) driven by fit's onProgress hook, which fires every ~200 ms between native chunks and
- * does not force per-batch steps. Without a TTY (or with --quiet) one line per epoch instead.
+ * Training progress on stderr. On a TTY a cli-progress bar, driven by fit's onProgress hook (every
+ * ~200 ms between native chunks; it does not force per-batch steps) or, for the RNN's many tiny
+ * epochs, by the epoch count. Without a TTY (or with --quiet) lines instead. One bar type
+ * ({@link LiveBar}) serves the MLP, multi-task and RNN displays.
  */
 import cliProgress from 'cli-progress';
+import type { MultitaskEvaluateResult, MultitaskModel } from '../multitask/model.js';
 import { Callback, type Logs, type ProgressInfo } from '../train/callbacks.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
-import type { OutStream } from './io.js';
+import { withInterrupt, type OutStream } from './io.js';
+
+/** What differs between the bars: the line format (cli-progress tokens), width and ETA smoothing. */
+export interface BarStyle {
+  format: string;
+  barsize: number;
+  etaBuffer: number;
+}
+
+/** A bar that starts on its first update; stop() removes it and restores the cursor (also on errors). */
+export class LiveBar {
+  private bar: cliProgress.SingleBar | null = null;
+  constructor(
+    private readonly out: OutStream,
+    private readonly style: BarStyle,
+  ) {}
+
+  update(value: number, total: number, payload: Record<string, unknown>): void {
+    if (this.bar) {
+      this.bar.update(value, payload);
+      return;
+    }
+    const { format, barsize, etaBuffer } = this.style;
+    const options = { stream: this.out as NodeJS.WritableStream, format, barsize, etaBuffer, hideCursor: true, clearOnComplete: true, fps: 10 };
+    this.bar = new cliProgress.SingleBar(options, cliProgress.Presets.shades_classic);
+    this.bar.start(total, value, payload);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/** A progress callback with an optional live bar (only on a TTY), removed when training ends. */
+abstract class BarProgress extends Callback {
+  protected readonly bar: LiveBar | null;
+  constructor(out: OutStream, wantBar: boolean, style: BarStyle) {
+    super();
+    this.bar = wantBar && out.isTTY === true ? new LiveBar(out, style) : null;
+  }
+
+  override onTrainEnd(): void {
+    this.stopBar();
+  }
+
+  /** Removes a live bar (also on errors and interrupts) and restores the cursor. */
+  stopBar(): void {
+    this.bar?.stop();
+  }
+}
+
+/** "epoch  3/12", after an optional prefix such as "[3/12] width 256 bias seed 0". */
+export function epochLabel(epoch: number, epochs: number, prefix?: string): string {
+  const e = `epoch ${String(epoch + 1).padStart(String(epochs).length)}/${epochs}`;
+  return prefix ? `${prefix} ${e}` : e;
+}
 
 export interface ProgressOptions {
   /** Show a live bar (only honoured when the stream is a TTY). */
@@ -31,67 +89,131 @@ export function epochSummary(logs: Logs): string {
   return parts.join('  ');
 }
 
-export class TrainingProgress extends Callback {
-  private readonly out: OutStream;
-  private readonly opts: ProgressOptions;
-  private readonly useBar: boolean;
-  private bar: cliProgress.SingleBar | null = null;
-  private readonly epochs: number;
-
-  constructor(out: OutStream, opts: ProgressOptions) {
-    super();
-    this.out = out;
-    this.opts = opts;
-    this.useBar = opts.bar && out.isTTY === true;
-    this.epochs = opts.epochs;
-  }
-
-  private label(epoch: number): string {
-    const e = `epoch ${String(epoch + 1).padStart(String(this.epochs).length)}/${this.epochs}`;
-    return this.opts.prefix ? `${this.opts.prefix} ${e}` : e;
+/** MLP training (train, sweep): a bar per epoch (samples/s, running loss and accuracy), a line per epoch. */
+export class TrainingProgress extends BarProgress {
+  constructor(
+    private readonly out: OutStream,
+    private readonly opts: ProgressOptions,
+  ) {
+    super(out, opts.bar, {
+      format: '{label} {bar} {percentage}% | {value}/{total} | {speed} samples/s | loss {loss}{acc} | ETA {eta_formatted}',
+      barsize: 24,
+      etaBuffer: 20,
+    });
   }
 
   override onProgress(info: ProgressInfo): void {
-    if (!this.useBar) return;
-    const payload = {
-      label: this.label(info.epoch),
+    this.bar?.update(info.samplesDone, info.samplesTotal, {
+      label: epochLabel(info.epoch, this.opts.epochs, this.opts.prefix),
       speed: rate(info.samplesPerSec),
       loss: fixed(info.loss),
       acc: info.acc === undefined ? '' : ` | acc ${fixed(info.acc)}`,
-    };
-    if (!this.bar) {
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: this.out as NodeJS.WritableStream,
-          format: '{label} {bar} {percentage}% | {value}/{total} | {speed} samples/s | loss {loss}{acc} | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-          barsize: 24,
-          fps: 10,
-          etaBuffer: 20,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(info.samplesTotal, info.samplesDone, payload);
-    } else {
-      this.bar.update(info.samplesDone, payload);
-    }
+    });
   }
 
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.stopBar();
-    if (this.opts.epochLines) this.out.write(`${this.label(epoch)}  ${epochSummary(logs)}\n`);
+    if (this.opts.epochLines) this.out.write(`${epochLabel(epoch, this.opts.epochs, this.opts.prefix)}  ${epochSummary(logs)}\n`);
+  }
+}
+
+/**
+ * The multi-task model's training state that the progress display reads (running per-task sums
+ * of the current epoch, the mask gate slope, the last validation result): the one place the CLI
+ * reads it.
+ */
+export function multitaskTrainingState(mt: MultitaskModel): {
+  running: { correct: ArrayLike<number>; count: ArrayLike<number> };
+  slope: number;
+  lastEvaluation: MultitaskEvaluateResult | undefined;
+} {
+  return { running: mt.running, slope: mt.slope, lastEvaluation: mt.lastEvaluation };
+}
+
+/** Multi-task training: a bar with per-task running accuracy, two lines per epoch (per-task validation accuracy). */
+export class MultitaskProgress extends BarProgress {
+  constructor(
+    private readonly out: OutStream,
+    private readonly mt: MultitaskModel,
+    private readonly opts: { bar: boolean; epochs: number; prefix?: string },
+  ) {
+    super(out, opts.bar, { format: '{label} {bar} {percentage}% | {speed} samples/s | loss {loss} | {tasks} | ETA {eta_formatted}', barsize: 20, etaBuffer: 20 });
   }
 
-  override onTrainEnd(): void {
+  private shortNames(): string[] {
+    return this.mt.taskNames.map((n) => (n.length > 24 ? `${n.slice(0, 23)}~` : n));
+  }
+
+  private taskAcc(): string {
+    const r = multitaskTrainingState(this.mt).running;
+    const names = this.shortNames();
+    return names.map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : '')).filter(Boolean).join(' ');
+  }
+
+  override onProgress(info: ProgressInfo): void {
+    if (!this.bar) return;
+    const label = epochLabel(info.epoch, this.opts.epochs, this.opts.prefix);
+    this.bar.update(info.samplesDone, info.samplesTotal, { label, speed: rate(info.samplesPerSec), loss: fixed(info.loss), tasks: this.taskAcc() });
+  }
+
+  override onEpochEnd(epoch: number, logs: Logs): void {
     this.stopBar();
+    const state = multitaskTrainingState(this.mt);
+    const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
+    if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
+    if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
+    if (this.mt.config.train === 'mask') parts.push(`slope ${state.slope.toPrecision(3)}`);
+    if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
+    if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
+    const ev = state.lastEvaluation;
+    const perTask = (ev: MultitaskEvaluateResult): string =>
+      this.shortNames()
+        .map((n, k) => {
+          const t = ev.perTask[this.mt.taskNames[k]!];
+          return t ? `${n} ${t.accuracy.toFixed(3)}` : '';
+        })
+        .filter(Boolean)
+        .join(' ');
+    const label = epochLabel(epoch, this.opts.epochs, this.opts.prefix);
+    this.out.write(`${label}  ${parts.join('  ')}\n    ${ev ? 'val' : 'train'} per task: ${ev ? perTask(ev) : this.taskAcc()}\n`);
+  }
+}
+
+/** RNN training: one bar over all epochs (tasks with one sequence train for thousands of tiny epochs), or ~10 lines. */
+export class EpochProgress extends BarProgress {
+  private lastLine = 0;
+  constructor(
+    private readonly out: OutStream,
+    private readonly epochs: number,
+    live: boolean,
+  ) {
+    super(out, live, { format: 'epoch {value}/{total} {bar} {percentage}% | loss {loss}{val} | ETA {eta_formatted}', barsize: 24, etaBuffer: 50 });
   }
 
-  /** Removes a live bar (also on errors and interrupts) and restores the cursor. */
-  stopBar(): void {
+  override onEpochEnd(epoch: number, logs: Logs): void {
+    const payload = { loss: fixed(logs.loss, 5), val: logs.val_loss === undefined ? '' : ` | val ${fixed(logs.val_loss, 5)}` };
     if (this.bar) {
-      this.bar.stop();
-      this.bar = null;
+      this.bar.update(epoch + 1, this.epochs, payload);
+      return;
+    }
+    const every = Math.max(1, Math.round(this.epochs / 10));
+    if (epoch + 1 === this.epochs || epoch + 1 - this.lastLine >= every) {
+      this.lastLine = epoch + 1;
+      this.out.write(`epoch ${epoch + 1}/${this.epochs}  loss ${fixed(logs.loss, 5)}${payload.val}  ${seconds(logs.seconds ?? 0)}\n`);
     }
   }
+
+  /** Kept (empty) as before: fit's progress chunking turns on when a callback has onProgress. */
+  override onProgress(_info: ProgressInfo): void {}
+}
+
+/** Runs `fit` with Ctrl-C handling ({@link withInterrupt}), removing the progress bar however it ends. */
+export function fitWithProgress<T>(progress: { stopBar(): void }, fit: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return withInterrupt(async (signal) => {
+    try {
+      return await fit(signal);
+    } finally {
+      progress.stopBar();
+    }
+  });
 }

@@ -2,19 +2,18 @@
  * `biaslearn sweep`: test accuracy over hidden widths x trainable sets x seeds (the paper's
  * accuracy-vs-width experiment). Writes sweep.json after every run and sweep.svg at the end.
  */
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { TRAINABLE_SETS } from '../model/config.js';
 import { MLP } from '../model/mlp.js';
-import { summarizeByWidth, TRAIN_ORDER, type WidthAccuracyRow } from '../plot/accuracy.js';
-import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, mlpOptions, type CommonTrainingFlags } from './common.js';
-import { displayPath, environmentInfo, type CliContext } from './context.js';
-import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags } from './data.js';
-import { prepareOutDir, writeJson } from './files.js';
+import { accuracyVsWidthPlot, summarizeByWidth, TRAIN_ORDER, type WidthAccuracyRow } from '../plot/accuracy.js';
+import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, mlpOptions, samplesPerSecond, type CommonTrainingFlags } from './common.js';
+import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
+import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type LoadedData } from './data.js';
+import { prepareOutDir, writeRun, type RunFigure, type WrittenRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
-import { println, withInterrupt } from './io.js';
+import { println, type OutStream } from './io.js';
 import { intListParser, intParser, trainListParser } from './parse.js';
-import { TrainingProgress } from './progress.js';
+import { TrainingProgress, fitWithProgress } from './progress.js';
 
 type TrainSetName = (typeof TRAINABLE_SETS)[number];
 
@@ -88,26 +87,16 @@ function pivot(rows: SweepRow[]): string {
   return table(['width', ...trains], body);
 }
 
-async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
-  const { stderr, stdout } = ctx.io;
-  const tStart = performance.now();
-  const dataSpec = resolveDataSpec(flags);
-  const batchSize = flags.batchSize ?? dataDefaults(dataSpec.name).batchSize;
-  applyThreads(flags.threads);
-  const data = await loadData(dataSpec, { withTrain: true });
-  const outDir = await prepareOutDir(flags.out, 'sweep-');
-  const train = data.train!;
-  const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
-  const total = flags.widths.length * flags.train.length * seeds.length;
-  println(stderr, `data: ${data.description}`);
-  println(
-    stderr,
-    `sweep: widths ${flags.widths.join(',')}${flags.depth > 1 ? ` (x${flags.depth} layers)` : ''} x train ${flags.train.join(',')} x ${seeds.length} seed${seeds.length === 1 ? '' : 's'} = ${total} runs, ` +
-      `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, batch ${batchSize}, ${flags.optimizer}`,
-  );
+/** One point of the sweep grid. */
+interface SweepPoint {
+  width: number;
+  train: TrainSetName;
+  seed: number;
+}
 
-  const rows: SweepRow[] = [];
-  const config = {
+/** sweep.json's config: the flags as resolved, null where the library default holds. */
+function sweepConfig(flags: SweepFlags, data: LoadedData, seeds: number[], batchSize: number) {
+  return {
     data: data.spec,
     dataDescription: data.description,
     widths: flags.widths,
@@ -125,50 +114,65 @@ async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
     backend: flags.backend,
     threads: flags.threads ?? null,
   };
-  const runtime = environmentInfo();
-  const jsonPath = join(outDir, 'sweep.json');
-  const save = (complete: boolean): Promise<void> =>
-    writeJson(jsonPath, { command: 'sweep', createdAt: new Date().toISOString(), complete, config, rows, summary: summarizeByWidth(rows), runtime });
+}
 
-  let k = 0;
-  for (const width of flags.widths) {
-    for (const trainSet of flags.train) {
-      for (const seed of seeds) {
-        k++;
-        const label = `[${k}/${total}] width ${width} ${trainSet} seed ${seed}`;
-        const hidden = Array.from({ length: flags.depth }, () => width);
-        const options = mlpOptions(flags, { inputSize: train.inputSize, outputSize: train.outputSize, hidden }, trainSet, seed);
-        const model = await MLP.create(options);
-        try {
-          const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: false, prefix: label, epochs: flags.epochs });
-          const t0 = performance.now();
-          const history = await withInterrupt(async (signal) => {
-            try {
-              return await model.fit(train, { epochs: flags.epochs, batchSize, seed, callbacks: [progress], lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal });
-            } finally {
-              progress.stopBar();
-            }
-          });
-          const trainSeconds = (performance.now() - t0) / 1000;
-          const epochSecs = (history.history.seconds ?? []).reduce((s, v) => s + v, 0);
-          const samplesPerSec = (train.n * history.epoch.length) / Math.max(epochSecs, 1e-9);
-          const r = await model.evaluate(data.test);
-          const row: SweepRow = { width, train: trainSet, seed, testAccuracy: r.accuracy ?? NaN, testLoss: r.loss, lr: options.optimizer.lr, trainSeconds, samplesPerSec };
-          rows.push(row);
-          await save(false);
-          println(stderr, `${label}: test acc ${fixed(row.testAccuracy)}  loss ${fixed(row.testLoss)}  lr ${fmtLr(row.lr)}  ${seconds(trainSeconds)}  ${rate(samplesPerSec)} samples/s`);
-        } finally {
-          model.dispose();
-        }
-      }
-    }
+/** Trains and tests one model of the grid (depth layers of the point's width). */
+async function trainOne(data: LoadedData, flags: SweepFlags, point: SweepPoint, batchSize: number, label: string, out: OutStream): Promise<SweepRow> {
+  const { width, seed } = point;
+  const train = data.train!;
+  const hidden = Array.from({ length: flags.depth }, () => width);
+  const options = mlpOptions(flags, { inputSize: train.inputSize, outputSize: train.outputSize, hidden }, point.train, seed);
+  const model = await MLP.create(options);
+  try {
+    const progress = new TrainingProgress(out, { bar: !flags.quiet, epochLines: false, prefix: label, epochs: flags.epochs });
+    const t0 = performance.now();
+    const history = await fitWithProgress(progress, (signal) =>
+      model.fit(train, { epochs: flags.epochs, batchSize, seed, callbacks: [progress], lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
+    );
+    const trainSeconds = elapsedSeconds(t0);
+    const samplesPerSec = samplesPerSecond(history, train.n);
+    const r = await model.evaluate(data.test);
+    return { width, train: point.train, seed, testAccuracy: r.accuracy ?? NaN, testLoss: r.loss, lr: options.optimizer.lr, trainSeconds, samplesPerSec };
+  } finally {
+    model.dispose();
   }
-  await save(true);
-  const { accuracyVsWidthPlot, renderVegaLiteSvg, writeSvg } = await import('../plot/index.js');
-  const title = `Test accuracy vs width: ${data.spec.name}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`;
-  await writeSvg(join(outDir, 'sweep.svg'), await renderVegaLiteSvg(accuracyVsWidthPlot(rows, { title })));
+}
 
-  println(stdout, `test accuracy (mean ± s.d. over ${seeds.length} seed${seeds.length === 1 ? '' : 's'}), ${data.spec.name}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}:`);
+async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
+  const { stderr, stdout } = ctx.io;
+  const tStart = performance.now();
+  const dataSpec = resolveDataSpec(flags);
+  const batchSize = flags.batchSize ?? dataDefaults(dataSpec.name).batchSize;
+  applyThreads(flags.threads);
+  const data = await loadData(dataSpec, { withTrain: true });
+  const outDir = await prepareOutDir(flags.out, 'sweep-');
+  const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
+  const grid: SweepPoint[] = flags.widths.flatMap((width) => flags.train.flatMap((train) => seeds.map((seed) => ({ width, train, seed }))));
+  const epochs = `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`;
+  println(stderr, `data: ${data.description}`);
+  println(
+    stderr,
+    `sweep: widths ${flags.widths.join(',')}${flags.depth > 1 ? ` (x${flags.depth} layers)` : ''} x train ${flags.train.join(',')} x ${seeds.length} seed${seeds.length === 1 ? '' : 's'} = ${grid.length} runs, ` +
+      `${epochs}, batch ${batchSize}, ${flags.optimizer}`,
+  );
+
+  const rows: SweepRow[] = [];
+  const config = sweepConfig(flags, data, seeds, batchSize);
+  const runtime = environmentInfo();
+  // sweep.json is rewritten after every run (complete: false), so a stopped sweep keeps its rows.
+  const record = (complete: boolean, figures?: RunFigure[]): Promise<WrittenRun> =>
+    writeRun(outDir, { metricsFile: 'sweep.json', metrics: { command: 'sweep', createdAt: new Date().toISOString(), complete, config, rows, summary: summarizeByWidth(rows), runtime }, ...(figures ? { figures } : {}) });
+  for (const [k, point] of grid.entries()) {
+    const label = `[${k + 1}/${grid.length}] width ${point.width} ${point.train} seed ${point.seed}`;
+    const row = await trainOne(data, flags, point, batchSize, label, stderr);
+    rows.push(row);
+    await record(false);
+    println(stderr, `${label}: test acc ${fixed(row.testAccuracy)}  loss ${fixed(row.testLoss)}  lr ${fmtLr(row.lr)}  ${seconds(row.trainSeconds)}  ${rate(row.samplesPerSec)} samples/s`);
+  }
+  const title = `Test accuracy vs width: ${data.spec.name}, ${epochs}`;
+  const written = await record(true, [{ file: 'sweep.svg', spec: accuracyVsWidthPlot(rows, { title }) }]);
+
+  println(stdout, `test accuracy (mean ± s.d. over ${seeds.length} seed${seeds.length === 1 ? '' : 's'}), ${data.spec.name}, ${epochs}:`);
   println(stdout, pivot(rows));
-  println(stdout, `${total} runs in ${seconds((performance.now() - tStart) / 1000)}; saved ${displayPath(outDir)}/{sweep.json,sweep.svg}`);
+  println(stdout, `${grid.length} runs in ${seconds(elapsedSeconds(tStart))}; saved ${written.summary}`);
 }

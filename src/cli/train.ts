@@ -1,7 +1,8 @@
 /** `biaslearn train`: train one MLP, save model.blck, metrics.json and loss.svg. */
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import type { Dataset } from '../data/dataset.js';
 import { MLP } from '../model/mlp.js';
+import { lossCurvePlot } from '../plot/loss.js';
 import { EarlyStopping, type Callback } from '../train/callbacks.js';
 import { TRAINABLE_SETS, type TrainableSet } from '../model/config.js';
 import {
@@ -11,15 +12,16 @@ import {
   applyThreads,
   lrSchedule,
   mlpOptions,
+  samplesPerSecond,
   type CommonTrainingFlags,
 } from './common.js';
-import { displayPath, environmentInfo, type CliContext } from './context.js';
-import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags } from './data.js';
-import { prepareOutDir, writeJson } from './files.js';
+import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
+import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type DataSpec, type LoadedData } from './data.js';
+import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
-import { println, withInterrupt } from './io.js';
+import { println, type OutStream } from './io.js';
 import { intListParser, intParser, validationParser } from './parse.js';
-import { TrainingProgress } from './progress.js';
+import { TrainingProgress, fitWithProgress } from './progress.js';
 
 interface TrainFlags extends DataFlags, CommonTrainingFlags {
   hidden?: number[];
@@ -71,104 +73,113 @@ Examples:
   return cmd;
 }
 
+/** The data of a run: training split, validation (held out of it, or the test split) and test split. */
+interface Splits {
+  data: LoadedData;
+  train: Dataset;
+  validation: Dataset | undefined;
+}
+
+/** Holds out a fraction of the training split for validation, or validates on the test split ('test'). */
+function splitValidation(data: LoadedData, validationSplit: number | 'test'): Splits {
+  const all = data.train!;
+  if (validationSplit === 'test') return { data, train: all, validation: data.test };
+  if (validationSplit > 0) {
+    const s = all.split(validationSplit, data.spec.seed);
+    return { data, train: s.train, validation: s.validation };
+  }
+  return { data, train: all, validation: undefined };
+}
+
+/** The stderr lines before training: the data, then the model and its training. */
+function describeRun(out: OutStream, { data, train, validation }: Splits, model: MLP, flags: TrainFlags, run: { arch: string; batchSize: number; lr: number }): void {
+  const learned = model.learnedTensors().reduce((s, t) => s + t.size, 0);
+  const { arch, batchSize } = run;
+  const valText = validation ? (validation === data.test ? ', validating on test' : `, ${validation.n} validation`) : '';
+  println(out, `data: ${data.description}`);
+  println(
+    out,
+    `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, seed ${flags.seed}; ` +
+      `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'} x ${train.n} samples${valText}, batch ${batchSize}, ` +
+      `${flags.optimizer} lr ${fmtLr(run.lr)}${flags.lrSchedule === 'constant' ? '' : ` (${flags.lrSchedule})`}, ${model.backend}`,
+  );
+}
+
+/** metrics.json's config: the flags as resolved (defaults applied), null where the library default holds. */
+function trainConfig(
+  flags: TrainFlags,
+  model: MLP,
+  splits: Splits,
+  resolved: { hidden: number[]; batchSize: number; validationSplit: number | 'test'; optimizer: { type: string; lr: number } },
+) {
+  return {
+    data: splits.data.spec,
+    dataDescription: splits.data.description,
+    hidden: resolved.hidden,
+    train: flags.train,
+    activation: flags.activation,
+    seed: flags.seed,
+    hiddenScale: flags.hiddenScale ?? null,
+    readoutScale: flags.readoutScale ?? null,
+    optimizer: resolved.optimizer,
+    epochs: flags.epochs,
+    batchSize: resolved.batchSize,
+    lrSchedule: flags.lrSchedule,
+    validationSplit: resolved.validationSplit,
+    earlyStopping: flags.earlyStopping ?? null,
+    backend: model.backend,
+    threads: flags.threads ?? null,
+  };
+}
+
+/** The data the flags name, and the settings whose defaults depend on it. */
+function trainPlan(flags: TrainFlags): { dataSpec: DataSpec; hidden: number[]; batchSize: number; validationSplit: number | 'test' } {
+  const dataSpec = resolveDataSpec(flags);
+  const defaults = dataDefaults(dataSpec.name);
+  const validationSplit = flags.validationSplit ?? (dataSpec.name === 'fashion-mnist' ? 'test' : 0.1);
+  return { dataSpec, hidden: flags.hidden ?? defaults.hidden, batchSize: flags.batchSize ?? defaults.batchSize, validationSplit };
+}
+
 async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
-  const dataSpec = resolveDataSpec(flags);
-  const defaults = dataDefaults(dataSpec.name);
-  const hidden = flags.hidden ?? defaults.hidden;
-  const batchSize = flags.batchSize ?? defaults.batchSize;
-  const validationSplit = flags.validationSplit ?? (dataSpec.name === 'fashion-mnist' ? 'test' : 0.1);
+  const { dataSpec, hidden, batchSize, validationSplit } = trainPlan(flags);
   applyThreads(flags.threads);
-
   const tLoad = performance.now();
-  const data = await loadData(dataSpec, { withTrain: true });
-  let train = data.train!;
-  let validation = validationSplit === 'test' ? data.test : undefined;
-  if (typeof validationSplit === 'number' && validationSplit > 0) {
-    const s = train.split(validationSplit, data.spec.seed);
-    train = s.train;
-    validation = s.validation;
-  }
-  const loadSeconds = (performance.now() - tLoad) / 1000;
-
+  const splits = splitValidation(await loadData(dataSpec, { withTrain: true }), validationSplit);
+  const { data, train, validation } = splits;
+  const loadSeconds = elapsedSeconds(tLoad);
   const tCreate = performance.now();
   const options = mlpOptions(flags, { inputSize: train.inputSize, outputSize: train.outputSize, hidden }, flags.train, flags.seed);
   const model = await MLP.create(options);
-  const createSeconds = (performance.now() - tCreate) / 1000;
+  const createSeconds = elapsedSeconds(tCreate);
   try {
     // Created once the data loaded and the model was built: bad data or an unavailable backend leave no empty folder.
     const outDir = await prepareOutDir(flags.out);
-    const learned = model.learnedTensors().reduce((s, t) => s + t.size, 0);
     const arch = [train.inputSize, ...hidden, train.outputSize].join('-');
-    const valText = validation ? (validation === data.test ? ', validating on test' : `, ${validation.n} validation`) : '';
-    println(stderr, `data: ${data.description}`);
-    println(
-      stderr,
-      `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, seed ${flags.seed}; ` +
-        `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'} x ${train.n} samples${valText}, batch ${batchSize}, ` +
-        `${flags.optimizer} lr ${fmtLr(options.optimizer.lr)}${flags.lrSchedule === 'constant' ? '' : ` (${flags.lrSchedule})`}, ${model.backend}`,
-    );
-
+    describeRun(stderr, splits, model, flags, { arch, batchSize, lr: options.optimizer.lr });
     const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: true, epochs: flags.epochs });
-    const callbacks: Callback[] = [progress];
     const early = flags.earlyStopping !== undefined ? new EarlyStopping({ monitor: 'val_loss', patience: flags.earlyStopping, restoreBestWeights: true }) : undefined;
-    if (early) callbacks.push(early);
-
+    const callbacks: Callback[] = early ? [progress, early] : [progress];
     const tTrain = performance.now();
-    const history = await withInterrupt(async (signal) => {
-      try {
-        return await model.fit(train, {
-          epochs: flags.epochs,
-          batchSize,
-          seed: flags.seed,
-          ...(validation ? { validationData: validation } : {}),
-          callbacks,
-          lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
-          signal,
-        });
-      } finally {
-        progress.stopBar();
-      }
-    });
-    const trainSeconds = (performance.now() - tTrain) / 1000;
-    const epochSeconds = history.history.seconds ?? [];
-    const samplesSeen = train.n * epochSeconds.length;
-    const samplesPerSec = samplesSeen / Math.max(epochSeconds.reduce((s, v) => s + v, 0), 1e-9);
+    const history = await fitWithProgress(progress, (signal) =>
+      model.fit(train, { epochs: flags.epochs, batchSize, seed: flags.seed, ...(validation ? { validationData: validation } : {}), callbacks, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
+    );
+    const trainSeconds = elapsedSeconds(tTrain);
+    const samplesPerSec = samplesPerSecond(history, train.n);
     if (early && early.stoppedEpoch >= 0) {
       println(stderr, `early stopping after epoch ${early.stoppedEpoch + 1}; restored epoch ${early.bestEpoch + 1} (val_loss ${fixed(early.best)})`);
     }
-
     const tEval = performance.now();
     const test = await model.evaluate(data.test);
-    const evalSeconds = (performance.now() - tEval) / 1000;
+    const evalSeconds = elapsedSeconds(tEval);
 
-    const tSave = performance.now();
-    const modelPath = join(outDir, 'model.blck');
-    await model.save(modelPath, { metadata: { data: data.spec, cli: { command: 'train', batchSize, validationSplit } } });
     const metrics = {
       command: 'train',
       createdAt: new Date().toISOString(),
-      config: {
-        data: data.spec,
-        dataDescription: data.description,
-        hidden,
-        train: flags.train,
-        activation: flags.activation,
-        seed: flags.seed,
-        hiddenScale: flags.hiddenScale ?? null,
-        readoutScale: flags.readoutScale ?? null,
-        optimizer: options.optimizer,
-        epochs: flags.epochs,
-        batchSize,
-        lrSchedule: flags.lrSchedule,
-        validationSplit,
-        earlyStopping: flags.earlyStopping ?? null,
-        backend: model.backend,
-        threads: flags.threads ?? null,
-      },
+      config: trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer }),
       model: model.config,
-      learnedValues: learned,
+      learnedValues: model.learnedTensors().reduce((s, t) => s + t.size, 0),
       samples: { train: train.n, validation: validation && validation !== data.test ? validation.n : 0, test: data.test.n },
       history: history.toJSON(),
       epochsRun: history.epoch.length,
@@ -179,15 +190,11 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
       timings: { loadSeconds, createSeconds, trainSeconds, evalSeconds, saveSeconds: 0, totalSeconds: 0 },
       runtime: environmentInfo(),
     };
-    const { lossCurvePlot, renderVegaLiteSvg, writeSvg } = await import('../plot/index.js');
     const title = `${flags.train} learning, MLP ${arch}, ${data.spec.name}`;
-    await writeSvg(join(outDir, 'loss.svg'), await renderVegaLiteSvg(lossCurvePlot(history, { title })));
-    metrics.timings.saveSeconds = (performance.now() - tSave) / 1000;
-    metrics.timings.totalSeconds = (performance.now() - tStart) / 1000;
-    await writeJson(join(outDir, 'metrics.json'), metrics);
-
+    const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
+    const written = await writeRun(outDir, { model, metadata, figures: [{ file: 'loss.svg', spec: lossCurvePlot(history, { title }) }], metrics, startedAt: tStart });
     println(stdout, `test accuracy: ${fixed(test.accuracy)} (loss ${fixed(test.loss)}, ${test.n} samples)`);
-    println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${displayPath(outDir)}/{model.blck,metrics.json,loss.svg}`);
+    println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${written.summary}`);
   } finally {
     model.dispose();
   }

@@ -3,10 +3,8 @@
  * compiles the spec to Vega, a headless Vega View (renderer 'none') lays it out and serialises
  * the scene graph to SVG markup. Vega is imported lazily, so importing this module is cheap.
  */
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { FileFormatError } from '../errors.js';
+import { writeTextAtomic } from '../util/atomic_write.js';
 
 /** A complete (top-level) Vega-Lite specification. */
 export type VegaLiteSpec = TopLevelSpec;
@@ -31,13 +29,6 @@ export async function renderVegaLiteSvg(spec: VegaLiteSpec): Promise<string> {
  * Writes an SVG document atomically: a temporary file in the same directory renamed over `path`,
  * so readers never see half a file. Failures are E_IO errors naming the path.
  */
-export async function writeSvg(path: string, svg: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  try {
-    await writeFile(tmp, svg, 'utf8');
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw new FileFormatError('E_IO', path, `cannot write SVG: ${(err as Error).message}`, { cause: err });
-  }
+export function writeSvg(path: string, svg: string): Promise<void> {
+  return writeTextAtomic(path, svg, 'SVG');
 }

@@ -15,7 +15,10 @@ import { ValidationError } from '../errors.js';
 import { SequenceDataset } from '../rnn/sequences.js';
 import { Rng } from '../util/rng.js';
 import { expectInt, expectNumber } from '../util/validate.js';
+import { TASK_REPORTS, type ReportedRnn, type TaskReport, type TaskReportOptions } from './reports.js';
 import { integrate, lorenzField, mackeyGlass, vanDerPolField } from './systems.js';
+
+export { reachingErrors } from './reports.js';
 
 export type TaskKind = 'generation' | 'forecast' | 'reaching';
 
@@ -51,6 +54,20 @@ export interface RnnTask {
   reaching?: { trainTargets: [number, number][]; testTargets: [number, number][]; moveSteps: number };
   /** Generation: a longer free run for extrapolation (same cue). */
   extended?: SequenceDataset;
+  /** The constant input [I] at which the dynamics are analysed (fixed point, Jacobian): the cue of generation tasks, else 0. */
+  fixedPointInput: number[];
+  /** Scores, figures and a summary line of an RNN trained on this task (the report of its kind, {@link TASK_REPORTS}). */
+  report(rnn: ReportedRnn, options: TaskReportOptions): Promise<TaskReport>;
+}
+
+/** A task from its data and settings, with the report and the analysis input of its kind. */
+function finishTask(spec: Omit<RnnTask, 'fixedPointInput' | 'report'>): RnnTask {
+  const task: RnnTask = {
+    ...spec,
+    fixedPointInput: new Array<number>(spec.inputSize).fill(spec.kind === 'generation' ? 1 : 0),
+    report: (rnn, options) => TASK_REPORTS[task.kind](task, rnn, options),
+  };
+  return task;
 }
 
 export const TASK_NAMES = ['cosine', 'sine', 'vanderpol', 'lorenz', 'mackey-glass', 'reaching'] as const;
@@ -89,7 +106,7 @@ export function cosineTask(o: CosineTaskOptions = {}): RnnTask {
   };
   const T = Math.round(period * periods);
   const train = make(T);
-  return {
+  return finishTask({
     name: wave === 'cos' ? 'cosine' : 'sine',
     kind: 'generation',
     description: `${wave} generation, period ${period} steps, ${periods} periods of free running${I ? ' from a constant cue' : ' without input'}`,
@@ -100,7 +117,7 @@ export function cosineTask(o: CosineTaskOptions = {}): RnnTask {
     test: train,
     extended: make(2 * T),
     defaults: { hidden: 200, epochs: 1500, batchSize: 1, lr: 1e-2, lrFull: 1e-3, alpha: 1, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
-  };
+  });
 }
 
 export interface VanDerPolTaskOptions {
@@ -129,7 +146,7 @@ export function vanDerPolTask(o: VanDerPolTaskOptions = {}): RnnTask {
     return SequenceDataset.create({ inputs: constantInputs(1, steps, 1), targets: y, steps, inputSize: 1, outputSize: 2 });
   };
   const train = make(T);
-  return {
+  return finishTask({
     name: 'vanderpol',
     kind: 'generation',
     description: `Van der Pol (mu ${mu}) limit cycle generation, dt ${dt}, ${T} steps, outputs (x, x')/2`,
@@ -140,7 +157,7 @@ export function vanDerPolTask(o: VanDerPolTaskOptions = {}): RnnTask {
     test: train,
     extended: make(2 * T),
     defaults: { hidden: 200, epochs: 3000, batchSize: 1, lr: 1e-2, lrFull: 3e-4, alpha: 0.5, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
-  };
+  });
 }
 
 interface ForecastSeries {
@@ -200,7 +217,7 @@ function forecastTask(name: string, fs: ForecastSeries, o: ForecastTaskOptions, 
   const testFraction = expectNumber('testFraction', o.testFraction ?? 0.3, 0, 1, { exclusiveMin: true });
   const N = fs.series.length;
   const split = Math.floor(N * (1 - testFraction));
-  return {
+  return finishTask({
     name,
     kind: 'forecast',
     description: `${fs.description}; forecast ${tau} steps ahead, teacher-forced; sequences of ${length} steps (first ${washout} unscored), test = last ${Math.round(testFraction * 100)}% of time`,
@@ -211,7 +228,7 @@ function forecastTask(name: string, fs: ForecastSeries, o: ForecastTaskOptions, 
     test: forecastSequences(fs.series, split, N, tau, length, length, washout),
     forecast: { tau, warmup: Math.max(washout, tau), washout },
     defaults,
-  };
+  });
 }
 
 function normalise(v: Float64Array): Float64Array {
@@ -299,7 +316,7 @@ export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
   };
   const train = make(Array.from({ length: K }, (_, k) => (2 * Math.PI * k) / K));
   const test = make(Array.from({ length: K }, (_, k) => (2 * Math.PI * (k + 0.5)) / K));
-  return {
+  return finishTask({
     name: 'reaching',
     kind: 'reaching',
     description: `centre-out reaching to ${K} targets at radius ${radius}: ${move}-step minimum-jerk movement, hold until step ${T} (velocity penalty ${penalty}); test on the ${K} targets between`,
@@ -310,7 +327,7 @@ export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
     test: test.data,
     reaching: { trainTargets: train.targets, testTargets: test.targets, moveSteps: move },
     defaults: { hidden: 256, epochs: 1500, batchSize: 8, lr: 1e-2, lrFull: 1e-3, alpha: 0.5, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
-  };
+  });
 }
 
 /** A task by name with its default options. */
@@ -331,25 +348,4 @@ export function makeTask(name: TaskName, options: Record<string, unknown> = {}):
     default:
       throw new ValidationError('E_INVALID_ARG', `expected one of ${TASK_NAMES.map((t) => `'${t}'`).join(', ')} for task, got ${JSON.stringify(name)}`);
   }
-}
-
-/**
- * Mean final-position error of reaching predictions [n, T, 2] against the targets, and the mean
- * speed over the hold period (should be near 0).
- */
-export function reachingErrors(outputs: ArrayLike<number>, targets: [number, number][], T: number, moveSteps: number): { finalError: number; perTarget: number[]; holdSpeed: number } {
-  const perTarget = targets.map(([gx, gy], k) => {
-    const i = (k * T + T - 1) * 2;
-    return Math.hypot(outputs[i]! - gx, outputs[i + 1]! - gy);
-  });
-  let speed = 0;
-  let count = 0;
-  targets.forEach((_, k) => {
-    for (let t = moveSteps + 1; t < T; t++) {
-      const i = (k * T + t) * 2;
-      speed += Math.hypot(outputs[i]! - outputs[i - 2]!, outputs[i + 1]! - outputs[i - 1]!);
-      count++;
-    }
-  });
-  return { finalError: perTarget.reduce((s, v) => s + v, 0) / perTarget.length, perTarget, holdSpeed: count ? speed / count : 0 };
 }
