@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MULTITASK_TRAIN_MODES, READOUT_KINDS, type MultitaskTrainMode, type ReadoutKind } from '../multitask/config.js';
-import { MultitaskModel, type MultitaskEvaluateResult, type MultitaskHistory } from '../multitask/model.js';
+import { MultitaskModel, type MultitaskEvaluateResult, type MultitaskFitState, type MultitaskHistory } from '../multitask/model.js';
 import { BASE_TASKS, loadTasks, parseTaskList, type BaseTask, type TaskDataOptions } from '../multitask/tasks.js';
 import { Callback, type Logs, type ProgressInfo } from '../train/callbacks.js';
 import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, type CommonTrainingFlags } from './common.js';
@@ -146,7 +146,7 @@ export class MultitaskProgress extends Callback {
   }
 
   private taskAcc(): string {
-    const r = this.mt.running;
+    const r = (this.fitState as MultitaskFitState).running;
     const names = this.shortNames();
     return names.map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : '')).filter(Boolean).join(' ');
   }
@@ -181,10 +181,11 @@ export class MultitaskProgress extends Callback {
     const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
     if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
     if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
-    if (this.mt.config.train === 'mask') parts.push(`slope ${this.mt.slope.toPrecision(3)}`);
+    const state = this.fitState as MultitaskFitState;
+    if (this.mt.config.train === 'mask') parts.push(`slope ${state.slope.toPrecision(3)}`);
     if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
     if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
-    const ev = this.mt.lastEvaluation;
+    const ev = state.validation;
     const per = ev ? this.shortNames().map((n, k) => {
       const t = ev.perTask[this.mt.taskNames[k]!];
       return t ? `${n} ${t.accuracy.toFixed(3)}` : '';

@@ -13,8 +13,8 @@ import { ValidationError } from '../errors.js';
 import { nativeFor, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
-import { fit, type FitOptions } from '../train/fit.js';
-import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
+import { exclusiveFit, runFit, type FitOptions } from '../train/fit.js';
+import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
@@ -50,7 +50,8 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
-export class MLP implements FitTarget {
+
+export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   readonly config: MLPConfig;
   readonly backend: BackendName;
   private readonly native: NativeHandle<NativeMlp>;
@@ -100,11 +101,24 @@ export class MLP implements FitTarget {
     return data;
   }
 
-  /** Trains on `data` (see {@link FitOptions}); returns a History. Refuses a concurrent fit. */
-  async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
-    this.checkData(data, 'training data');
-    if (options.validationData) this.checkData(options.validationData, 'validationData');
-    return fit(this, data, options);
+  /** @internal The training interface: checks training or validation data. */
+  checkFitData(data: unknown, what: string): Dataset {
+    const ds = this.checkData(data, what);
+    const isClass = ds.targets.kind === 'classes';
+    if (isClass !== this.isClassifier) {
+      throw new ValidationError('E_CONFIG', `expected ${this.isClassifier ? 'a classification' : 'a regression'} dataset for ${what}, got ${isClass ? 'classification' : 'regression'}`);
+    }
+    return ds;
+  }
+
+  /**
+   * Trains on `data` (see {@link FitOptions}); returns a History. Inside callbacks `this.model`
+   * is this MLP. Refuses a concurrent fit.
+   */
+  async fit(data: Dataset, options: FitOptions<MLP> = {}): Promise<History> {
+    const { cacheInputLayer, ...loop } = options;
+    const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
+    return exclusiveFit(this, () => runFit(this, data, loop, { run, model: this }));
   }
 
   /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds. */
