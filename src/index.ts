@@ -27,6 +27,7 @@ export {
   type MLPOptions,
   type MLPConfig,
   type LayerConfig,
+  type LoadOptions,
 } from './model/config.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit, type FitOptions, type FitLoopOptions } from './train/fit.js';

@@ -21,11 +21,12 @@ import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
+import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { Callback, type FitState, type Logs } from '../train/callbacks.js';
-import { exclusiveFit, runFit, type FitLoopOptions } from '../train/fit.js';
+import { exclusiveFit, FIT_LOOP_OPTION_KEYS, runFit, type FitLoopOptions } from '../train/fit.js';
 import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -107,6 +108,12 @@ export interface MultitaskPredictOptions {
   slope?: number;
 }
 
+const FIT_OPTION_KEYS = new Set([
+  ...[...FIT_LOOP_OPTION_KEYS].filter((k) => k !== 'validationSplit'),
+  ...optionKeys<Omit<MultitaskFitOptions, keyof FitLoopOptions>>({ schedule: true, tasks: true, cacheInputLayer: true }),
+]);
+const EVALUATE_OPTION_KEYS = optionKeys<MultitaskEvaluateOptions>({ batchSize: true, gates: true, slope: true });
+const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true });
 
 /** Per-task metrics per epoch (train running sums and, with validation data, validation). */
 export interface TaskHistory {
@@ -342,6 +349,7 @@ export class MultitaskModel {
     if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
       throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
     }
+    expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
     const mt = this.dataOf(data, 'training data');
     const { tasks, schedule: scheduleOpt, validationData, cacheInputLayer, ...loop } = options;
     const validation = validationData === undefined ? undefined : this.dataOf(validationData, 'validationData');
@@ -375,6 +383,7 @@ export class MultitaskModel {
 
   /** Loss and accuracy, overall and per task. Mask models use hard gates unless `gates: 'soft'`. */
   async evaluate(data: MultitaskDataset | Dataset, options: MultitaskEvaluateOptions = {}): Promise<MultitaskEvaluateResult> {
+    expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     const mt = this.dataOf(data, 'evaluation data');
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
     const hard = expectOneOf('gates', options.gates ?? 'hard', ['hard', 'soft'] as const) === 'hard';
@@ -431,6 +440,7 @@ export class MultitaskModel {
    * classes] padded with -Infinity.
    */
   async predict(x: Float32Array | Dataset, task: string | number | Int32Array, options: MultitaskPredictOptions = {}): Promise<Float32Array> {
+    expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const input = x instanceof Dataset ? x.x : x;
     if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
@@ -475,6 +485,7 @@ export class MultitaskModel {
    * per-task tensors are [K, H] (row k: task k). `lossPerTask` holds per-task loss sums / n.
    */
   async gradients(batch: MultitaskDataset, options: { slope?: number } = {}): Promise<{ loss: number; lossPerTask: Record<string, number>; grads: Record<string, Float32Array> }> {
+    expectKnownKeys('gradients options', options, new Set(['slope']));
     const mt = this.dataOf(batch, 'batch');
     const ids = new Int32Array(mt.n);
     const map = mt.tasks.map((t) => this.taskIndex(t.name));
@@ -496,6 +507,7 @@ export class MultitaskModel {
    * mean, variance (the task variance) and the fraction of inputs with activity > threshold.
    */
   async activity(data: MultitaskDataset, options: { layer?: number; threshold?: number; batchSize?: number } = {}): Promise<ActivityStats> {
+    expectKnownKeys('activity options', options, new Set(['layer', 'threshold', 'batchSize']));
     const mt = this.dataOf(data, 'data');
     const layer = expectInt('layer', options.layer ?? 0, 0, this.config.hidden.length - 1);
     const threshold = options.threshold ?? 0;
@@ -645,7 +657,8 @@ export class MultitaskModel {
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<MultitaskModel> {
+  static async load(path: string, options: LoadOptions = {}): Promise<MultitaskModel> {
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { header, tensors } = await readCheckpoint(path);
     if (header.model.kind !== 'multitask-mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not a multi-task model`);
     let config: MultitaskConfig;

@@ -14,10 +14,11 @@ import { NativeHandle, callNative } from '../model/native_handle.js';
 import { ValidationError, fromNativeError } from '../errors.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
-import { exclusiveFit, runFit, type FitLoopOptions } from '../train/fit.js';
+import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
+import { exclusiveFit, FIT_LOOP_OPTION_KEYS, runFit, type FitLoopOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
@@ -58,6 +59,20 @@ export interface PredictOptions extends RunModeOptions {
   states?: boolean;
 }
 
+const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
+const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...RUN_MODE_KEYS, ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true })]);
+const EVALUATE_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true })]);
+export interface GenerateOptions {
+  steps: number;
+  /** A constant cue (one value per input column, default zeros) or a full input sequence [steps, I]. */
+  input?: number[] | Float32Array;
+  condition?: number;
+  states?: boolean;
+}
+
+const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ steps: true, input: true, condition: true, states: true });
+const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule']);
+const PREDICT_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true })]);
 
 export interface PredictResult {
   /** Shape [n, T, O]: output t is y[t+1], the output after input t. */
@@ -207,6 +222,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
    * sequence. Inside callbacks `this.model` is this RNN. Refuses a concurrent fit.
    */
   async fit(data: SequenceDataset, options: RNNFitOptions = {}): Promise<History> {
+    expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
     this.checkData(data, 'training data');
     const { rule, clip, closedLoop, warmup, delay, ...loop } = options;
     const resolved = rule === undefined ? this.config.rule : parseRule(rule);
@@ -251,6 +267,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
    * the chosen mode: input-driven / teacher-forced by default, or closed loop.
    */
   async predict(data: SequenceDataset, options: PredictOptions = {}): Promise<PredictResult> {
+    expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const seq = this.checkData(data, 'data');
     const mode = this.runMode(options);
     const ds = await deviceSequences(seq, this.backend);
@@ -264,7 +281,8 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
    * `input` is a constant cue (one value per input column, default zeros) or a full input
    * sequence [steps, inputSize]. Returns the outputs [steps, O] (and states [steps+1, m]).
    */
-  async generate(options: { steps: number; input?: number[] | Float32Array; condition?: number; states?: boolean }): Promise<PredictResult> {
+  async generate(options: GenerateOptions): Promise<PredictResult> {
+    expectKnownKeys('generate options', options, GENERATE_OPTION_KEYS);
     const steps = expectInt('steps', options.steps, 1);
     const I = this.inputSize;
     const condition = expectInt('condition', options.condition ?? 0, 0, this.config.conditions - 1);
@@ -292,6 +310,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
    * the mode of the fit in progress instead.
    */
   async evaluate(data: SequenceDataset, options: RNNEvaluateOptions = {}, run?: NativeRunOptions): Promise<RNNEvaluateResult> {
+    expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     const seq = this.checkData(data, 'evaluation data');
     const { closedLoop, warmup, delay } = run ?? options;
     const { outputs } = await this.predict(seq, { closedLoop, warmup, delay });
@@ -310,6 +329,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     data: SequenceDataset,
     options: { rule?: string | RuleSpec } & RunModeOptions = {},
   ): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    expectKnownKeys('gradients options', options, GRADIENTS_OPTION_KEYS);
     const seq = this.checkData(data, 'batch');
     const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
     const opts = { ...this.ruleOptions(rule, 0), ...this.runMode(options) };
@@ -364,7 +384,8 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
 
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<RNN> {
+  static async load(path: string, options: LoadOptions = {}): Promise<RNN> {
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg) => resolveRNNConfig(configToOptions(cfg)));
     config.train = stored.train;
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');

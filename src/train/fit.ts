@@ -8,7 +8,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { expectInt, expectNumber } from '../util/validate.js';
+import { expectInt, expectKnownKeys, expectNumber, optionKeys } from '../util/validate.js';
 import { CallbackList, type FitCallback, type FitState } from './callbacks.js';
 import { EpochMetrics } from './epoch_metrics.js';
 import type { FitModel, FitSource, FitTarget, SplittableSource } from './fit_target.js';
@@ -46,6 +46,18 @@ export interface FitOptions<M = FitModel> extends FitLoopOptions<Dataset, M> {
   cacheInputLayer?: boolean | 'auto';
 }
 
+export const FIT_LOOP_OPTION_KEYS = optionKeys<FitLoopOptions>({
+  epochs: true,
+  batchSize: true,
+  shuffle: true,
+  seed: true,
+  validationData: true,
+  validationSplit: true,
+  callbacks: true,
+  lrSchedule: true,
+  signal: true,
+  chunkMs: true,
+});
 
 /** What a model's own `fit` adds to the loop. */
 export interface FitRunParts<R, M> {
@@ -83,6 +95,7 @@ export async function fit<D extends FitSource, R, T extends FitTarget<D, R>>(
   data: D,
   options: FitLoopOptions<D, T> & { run?: R } = {},
 ): Promise<History> {
+  expectKnownKeys('fit options', options, new Set([...FIT_LOOP_OPTION_KEYS, 'run']));
   const { run, ...loop } = options;
   return exclusiveFit(target, () => runFit(target, data, loop, { run: run ?? ({} as R), model: target }));
 }
