@@ -30,7 +30,8 @@ export {
   type LoadOptions,
 } from './model/config.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
-export { fit, type FitOptions, type FitLoopOptions } from './train/fit.js';
+export { fit } from './train/fit.js';
+export type { FitOptions, FitLoopOptions } from './train/fit_options.js';
 export { History } from './train/history.js';
 export {
   Callback,

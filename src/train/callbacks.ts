@@ -62,19 +62,13 @@ export interface CallbackContext<M = FitModel> {
  * (`class Saver extends Callback<MLP>` may call `this.model.save()`); the default is what every
  * model offers.
  */
-export abstract class Callback<M = FitModel> implements CallbackHooks, CallbackContext<M> {
+// The hooks are declared once, in CallbackHooks, and merged into the class (so subclasses `override` them).
+export interface Callback<M = FitModel> extends CallbackHooks {}
+export abstract class Callback<M = FitModel> implements CallbackContext<M> {
   /** Set by `fit` before training starts: the model fit was called on. */
   model!: M;
   /** Set by `fit`: multiply the scheduled learning rate by this (used by ReduceLROnPlateau). */
   fitState!: FitState;
-  onTrainBegin?(logs?: Logs): void | Promise<void>;
-  onTrainEnd?(logs?: Logs): void | Promise<void>;
-  onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
-  /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
-  onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
-  /** Called every ~100-250 ms of training with running metrics; does not force per-batch steps. */
-  onProgress?(info: ProgressInfo): void | Promise<void>;
 }
 
 /**

@@ -5,59 +5,15 @@
  * per-batch hooks. The event loop stays free while native code runs. Callbacks run through one
  * {@link CallbackList}: the model's own hooks first, then the user's, then the {@link History}.
  */
-import type { Dataset } from '../data/dataset.js';
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { expectInt, expectKnownKeys, expectNumber, optionKeys } from '../util/validate.js';
-import { CallbackList, type FitCallback, type FitState } from './callbacks.js';
+import { expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
+import { CallbackList, type FitCallback, type FitState, type Logs } from './callbacks.js';
 import { EpochMetrics } from './epoch_metrics.js';
-import type { FitModel, FitSource, FitTarget, SplittableSource } from './fit_target.js';
+import type { FitSource, FitTarget, SplittableSource } from './fit_target.js';
 import { History } from './history.js';
-import { constantLr, type LrSchedule } from './schedules.js';
-
-/** Options of the loop itself, whatever the data `D`; `M` is the model callbacks see as `this.model`. */
-export interface FitLoopOptions<D extends FitSource = Dataset, M = FitModel> {
-  epochs?: number;
-  batchSize?: number;
-  /** Shuffle every epoch (seeded). Default true. */
-  shuffle?: boolean;
-  /** Seed of the shuffling and of validationSplit. Default 0. */
-  seed?: number;
-  validationData?: D;
-  /** Hold out this fraction of the training data (seeded) when no validationData is given. */
-  validationSplit?: number;
-  /** Callback instances or plain objects of hooks; `this.model` inside them is the model. */
-  callbacks?: FitCallback<M>[];
-  /** Learning-rate schedule per epoch; default constant at the optimizer's lr. */
-  lrSchedule?: LrSchedule;
-  /** Abort training between chunks; fit then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Target wall time of one native chunk in ms (default 200). */
-  chunkMs?: number;
-}
-
-/** `fit` options of the models that train on a {@link Dataset} (MLP; the multi-task model adds its own). */
-export interface FitOptions<M = FitModel> extends FitLoopOptions<Dataset, M> {
-  /**
-   * Bias learning on a fixed dataset: compute the frozen first layer's product X W_0^T once and
-   * reuse it every step ('auto', the default, when layer 0's weights are frozen and the cache fits
-   * the model's memory budget; `false` to always multiply).
-   */
-  cacheInputLayer?: boolean | 'auto';
-}
-
-export const FIT_LOOP_OPTION_KEYS = optionKeys<FitLoopOptions>({
-  epochs: true,
-  batchSize: true,
-  shuffle: true,
-  seed: true,
-  validationData: true,
-  validationSplit: true,
-  callbacks: true,
-  lrSchedule: true,
-  signal: true,
-  chunkMs: true,
-});
+import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from './fit_options.js';
+import { constantLr } from './schedules.js';
 
 /** What a model's own `fit` adds to the loop. */
 export interface FitRunParts<R, M> {
@@ -117,9 +73,7 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
   const epochs = expectInt('epochs', options.epochs ?? 1, 1);
   const batchSize = expectInt('batchSize', options.batchSize ?? 32, 1);
   const seed = expectInt('seed', options.seed ?? 0, 0);
-  const shuffle = options.shuffle ?? true;
   const chunkMs = expectNumber('chunkMs', options.chunkMs ?? 200, 1);
-  const schedule = options.lrSchedule ?? constantLr;
   const user = options.callbacks ?? [];
   if (!Array.isArray(user)) throw new ValidationError('E_INVALID_ARG', 'expected an array for callbacks');
   const { train, validation } = validationOf(target, data, options, seed);
@@ -128,41 +82,21 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
   const callbacks = new CallbackList([...(parts.callbacks ?? []), ...user, history], parts.model, state);
-  const perBatch = callbacks.wantsBatches;
-  const classifier = target.isClassifier === true;
+  const loop = new FitLoop(target, train, parts.run, callbacks, state, { epochs, batchSize, chunkMs, signal: options.signal });
+  const schedule = options.lrSchedule ?? constantLr;
+  const shuffle = options.shuffle ?? true;
   const rng = new Rng(seed ^ 0x5eed);
   try {
     await callbacks.onTrainBegin({});
-    const n = train.n;
-    let batchesPerChunk = 1;
     for (let epoch = 0; epoch < epochs && !state.stopTraining; epoch++) {
       const lr = schedule(epoch, target.baseLr) * state.lrScale;
       if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`);
       await callbacks.onEpochBegin(epoch, { lr });
-      const order = shuffle ? rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
-      const meter = new EpochMetrics(epoch, lr, classifier);
-      for (let start = 0; start < n; ) {
-        options.signal?.throwIfAborted();
-        const end = Math.min(n, start + (perBatch ? 1 : batchesPerChunk) * batchSize);
-        const tc = performance.now();
-        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr, parts.run);
-        const perBatchMs = (performance.now() - tc) / stats.size.length;
-        if (!perBatch) batchesPerChunk = Math.max(1, Math.min(4096, Math.round(chunkMs / Math.max(perBatchMs, 1e-3))));
-        for (const logs of meter.add(stats)) if (perBatch) await callbacks.onBatchEnd(logs.batch, logs);
-        start = end;
-        if (callbacks.wantsProgress) await callbacks.onProgress(meter.progress(epochs, n));
-        if (state.stopTraining) break;
-      }
+      const order = shuffle ? rng.permutation(train.n) : Int32Array.from({ length: train.n }, (_, i) => i);
+      const meter = await loop.trainEpoch(epoch, lr, order);
       const seconds = meter.seconds;
       const logs = meter.logs();
-      if (validation) {
-        const v = await target.evaluate(validation, { batchSize: Math.max(batchSize, 256) }, parts.run);
-        if (!Number.isFinite(v.loss)) {
-          throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
-        }
-        logs.val_loss = v.loss;
-        if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
-      }
+      if (validation) Object.assign(logs, await loop.validate(validation, epoch, lr));
       logs.lr = lr;
       logs.seconds = seconds;
       logs.samplesPerSec = meter.seen / Math.max(seconds, 1e-9);
@@ -173,4 +107,49 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
     await target.endFit?.();
   }
   return history;
+}
+
+/** The steps of one fit run: native chunks sized to ~chunkMs, per-batch hooks, progress, validation. */
+class FitLoop<D extends FitSource, R> {
+  /** Batches per native call, adapted after every call (1 while a callback wants per-batch hooks). */
+  private batchesPerChunk = 1;
+
+  constructor(
+    private readonly target: FitTarget<D, R>,
+    private readonly train: D,
+    private readonly run: R,
+    private readonly callbacks: CallbackList<unknown>,
+    private readonly state: FitState,
+    private readonly settings: { epochs: number; batchSize: number; chunkMs: number; signal: AbortSignal | undefined },
+  ) {}
+
+  /** One epoch of optimizer steps over `order` (a permutation of the training samples). */
+  async trainEpoch(epoch: number, lr: number, order: Int32Array): Promise<EpochMetrics> {
+    const { batchSize, chunkMs, epochs, signal } = this.settings;
+    const perBatch = this.callbacks.wantsBatches;
+    const meter = new EpochMetrics(epoch, lr, this.target.isClassifier === true);
+    const n = order.length;
+    for (let start = 0; start < n; ) {
+      signal?.throwIfAborted();
+      const end = Math.min(n, start + (perBatch ? 1 : this.batchesPerChunk) * batchSize);
+      const tc = performance.now();
+      const stats = await this.target.trainIndices(this.train, order.subarray(start, end), batchSize, lr, this.run);
+      const perBatchMs = (performance.now() - tc) / stats.size.length;
+      if (!perBatch) this.batchesPerChunk = Math.max(1, Math.min(4096, Math.round(chunkMs / Math.max(perBatchMs, 1e-3))));
+      for (const logs of meter.add(stats)) if (perBatch) await this.callbacks.onBatchEnd(logs.batch, logs);
+      start = end;
+      if (this.callbacks.wantsProgress) await this.callbacks.onProgress(meter.progress(epochs, n));
+      if (this.state.stopTraining) break;
+    }
+    return meter;
+  }
+
+  /** val_loss (and val_acc) after an epoch; a non-finite loss is E_DIVERGED. */
+  async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
+    const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
+    if (!Number.isFinite(v.loss)) {
+      throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
+    }
+    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_acc: v.accuracy };
+  }
 }
