@@ -415,6 +415,27 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
     }
   });
 
+  it("the CLI's multi-task progress reads slope, per-task sums and validation from the run state", async () => {
+    const { MultitaskProgress } = await import('../src/cli/multitask.js');
+    const train = tasks([2, 3], 12, 3, 7);
+    const test = tasks([2, 3], 6, 3, 8);
+    const m = await MultitaskModel.create({ inputSize: 3, hidden: 4, train: 'mask', tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    try {
+      let out = '';
+      const progress = new MultitaskProgress({ write: (c: string) => (out += c) }, m, { bar: false, epochs: 2 });
+      await m.fit(train, { epochs: 2, batchSize: 5, validationData: test, callbacks: [progress] });
+      const slopes = [0, 1].map((e) => maskSlopeAt(m.config.maskSlope, e, 2).toPrecision(3));
+      expect(out).toContain(`slope ${slopes[0]}`);
+      expect(out).toContain(`slope ${slopes[1]}`);
+      expect(out).toMatch(/val per task: t0 \d\.\d{3} t1 \d\.\d{3}/);
+      out = '';
+      await m.fit(train, { epochs: 1, batchSize: 5, callbacks: [new MultitaskProgress({ write: (c: string) => (out += c) }, m, { bar: false, epochs: 1 })] });
+      expect(out).toMatch(/train per task: t0 \d\.\d{3} t1 \d\.\d{3}/);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a second multi-task fit while one runs: E_CONCURRENT', async () => {
     const data = tasks([2, 2], 30, 3, 5);
     const m = await MultitaskModel.create({ inputSize: 3, hidden: 4, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
