@@ -82,6 +82,7 @@ export interface MultitaskEvaluateOptions {
   batchSize?: number;
   /** Mask learning: 'hard' step gates (default, as at test time) or 'soft' sigmoid gates at `slope`. */
   gates?: 'hard' | 'soft';
+  /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
   slope?: number;
 }
 
@@ -106,6 +107,7 @@ export interface MultitaskStepOptions extends TrainStepOptions {
 export interface MultitaskPredictOptions {
   /** 'hard' step gates (default) or 'soft' sigmoid gates at `slope` (mask models). */
   gates?: 'hard' | 'soft';
+  /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
   slope?: number;
 }
 

@@ -60,9 +60,6 @@ export interface PredictOptions extends RunModeOptions {
   states?: boolean;
 }
 
-const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
-const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...RUN_MODE_KEYS, ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true })]);
-const EVALUATE_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true })]);
 export interface GenerateOptions {
   steps: number;
   /** A constant cue (one value per input column, default zeros) or a full input sequence [steps, I]. */
@@ -71,6 +68,9 @@ export interface GenerateOptions {
   states?: boolean;
 }
 
+const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
+const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...RUN_MODE_KEYS, ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true })]);
+const EVALUATE_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true })]);
 const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ steps: true, input: true, condition: true, states: true });
 const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule']);
 const PREDICT_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true })]);
@@ -187,9 +187,8 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return this.native.live().optimizerSteps();
   }
 
-  private checkData(data: unknown, name: string): SequenceDataset {
-    const seq = data;
-    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(data)}`);
+  private checkData(seq: unknown, name: string): SequenceDataset {
+    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(seq)}`);
     if (seq.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input columns for ${name}, got ${seq.inputSize}`);
     if (seq.outputSize !== this.outputSize) throw new ValidationError('E_SHAPE', `expected ${this.outputSize} target columns for ${name}, got ${seq.outputSize}`);
     if (seq.numConditions > this.config.conditions) {
