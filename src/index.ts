@@ -27,24 +27,31 @@ export {
   type MLPOptions,
   type MLPConfig,
   type LayerConfig,
+  type LoadOptions,
 } from './model/config.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
-export { fit, type FitOptions } from './train/fit.js';
+export { fit } from './train/fit.js';
+export type { FitOptions, FitLoopOptions } from './train/fit_options.js';
 export { History } from './train/history.js';
 export {
   Callback,
+  CallbackList,
   LambdaCallback,
   EarlyStopping,
   ReduceLROnPlateau,
   type Logs,
   type FitState,
+  type CallbackHooks,
+  type CallbackContext,
+  type PlainCallback,
+  type FitCallback,
   type BatchLogs,
   type ProgressInfo,
   type EarlyStoppingOptions,
   type ReduceLROnPlateauOptions,
 } from './train/callbacks.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
-export type { FitTarget, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
+export type { FitTarget, FitSource, FitModel, SplittableSource, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
 export { Rng } from './util/rng.js';
 export { runtimeInfo, setThreads, cudaAvailable, measureSgemm, type RuntimeInfo } from './runtime.js';
 export { generateWeights, type WeightDistribution } from './model/weights.js';

@@ -5,7 +5,7 @@
  * ({@link LiveBar}) serves the MLP, multi-task and RNN displays.
  */
 import cliProgress from 'cli-progress';
-import type { MultitaskEvaluateResult, MultitaskModel } from '../multitask/model.js';
+import type { MultitaskEvaluateResult, MultitaskFitState, MultitaskModel } from '../multitask/model.js';
 import { Callback, type Logs, type ProgressInfo } from '../train/callbacks.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { withInterrupt, type OutStream } from './io.js';
@@ -122,13 +122,6 @@ export class TrainingProgress extends BarProgress {
  * of the current epoch, the mask gate slope, the last validation result): the one place the CLI
  * reads it.
  */
-export function multitaskTrainingState(mt: MultitaskModel): {
-  running: { correct: ArrayLike<number>; count: ArrayLike<number> };
-  slope: number;
-  lastEvaluation: MultitaskEvaluateResult | undefined;
-} {
-  return { running: mt.running, slope: mt.slope, lastEvaluation: mt.lastEvaluation };
-}
 
 /** Multi-task training: a bar with per-task running accuracy, two lines per epoch (per-task validation accuracy). */
 export class MultitaskProgress extends BarProgress {
@@ -145,7 +138,7 @@ export class MultitaskProgress extends BarProgress {
   }
 
   private taskAcc(): string {
-    const r = multitaskTrainingState(this.mt).running;
+    const r = (this.fitState as MultitaskFitState).running;
     const names = this.shortNames();
     return names.map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : '')).filter(Boolean).join(' ');
   }
@@ -158,14 +151,14 @@ export class MultitaskProgress extends BarProgress {
 
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.stopBar();
-    const state = multitaskTrainingState(this.mt);
+    const state = this.fitState as MultitaskFitState;
     const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
     if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
     if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
     if (this.mt.config.train === 'mask') parts.push(`slope ${state.slope.toPrecision(3)}`);
     if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
     if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
-    const ev = state.lastEvaluation;
+    const ev = state.validation;
     const perTask = (ev: MultitaskEvaluateResult): string =>
       this.shortNames()
         .map((n, k) => {

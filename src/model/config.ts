@@ -3,7 +3,7 @@
  * ({@link MLPConfig}) that a checkpoint stores and from which the frozen weights are regenerated.
  */
 import { ValidationError } from '../errors.js';
-import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import type { BackendName } from '../native/binding.js';
 
 export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'identity'] as const;
@@ -28,6 +28,8 @@ export interface InitSpec {
   relative: boolean;
 }
 
+const INIT_SPEC_KEYS = optionKeys<InitSpec>({ dist: true, scale: true, relative: true });
+
 export interface OptimizerOptions {
   type?: 'adam' | 'sgd';
   /** Learning rate (the schedule's starting value). */
@@ -40,6 +42,7 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 export type OptimizerConfig = Required<OptimizerOptions>;
+export const OPTIMIZER_OPTION_KEYS = optionKeys<OptimizerOptions>({ type: true, lr: true, beta1: true, beta2: true, eps: true, momentum: true, nesterov: true, weightDecay: true });
 
 export interface MLPOptions {
   inputSize: number;
@@ -61,8 +64,32 @@ export interface MLPOptions {
   /** Initial biases. Default zeros. */
   biasInit?: Partial<InitSpec> | Partial<InitSpec>[];
   optimizer?: OptimizerOptions;
+  /** Global gradient-norm clip before each update (0: off). Default 0. */
+  clip?: number;
   backend?: BackendName;
 }
+
+export const MLP_OPTION_KEYS = optionKeys<MLPOptions>({
+  inputSize: true,
+  hidden: true,
+  outputSize: true,
+  activation: true,
+  loss: true,
+  train: true,
+  seed: true,
+  weightInit: true,
+  readoutInit: true,
+  biasInit: true,
+  optimizer: true,
+  clip: true,
+  backend: true,
+});
+
+/** Options of a model's static `load`. */
+export interface LoadOptions {
+  backend?: BackendName;
+}
+export const LOAD_OPTION_KEYS = optionKeys<LoadOptions>({ backend: true });
 
 export interface LayerConfig {
   in: number;
@@ -132,6 +159,7 @@ function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallbac
   if (typeof given !== 'object' || given === null) {
     throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
   }
+  expectKnownKeys(name, given, INIT_SPEC_KEYS);
   const dist = given.dist === undefined ? fallback.dist : expectOneOf(`${name}.dist`, given.dist, ['uniform', 'normal', 'zeros'] as const);
   const scale = given.scale === undefined ? fallback.scale : expectNumber(`${name}.scale`, given.scale, 0);
   const relative = given.relative === undefined ? fallback.relative : given.relative;
@@ -170,6 +198,7 @@ export function resolveTrainable(train: TrainableSet, layerCount: number): { wei
 }
 
 export function resolveOptimizer(o: OptimizerOptions | undefined, train: TrainableSet = 'bias'): OptimizerConfig {
+  if (o !== null) expectKnownKeys('optimizer', o, OPTIMIZER_OPTION_KEYS);
   const r = { ...DEFAULT_OPTIMIZER, ...(o ?? {}) };
   if (o?.lr === undefined) r.lr = defaultLearningRate(train, r.type === 'sgd' ? 'sgd' : 'adam');
   expectOneOf('optimizer.type', r.type, ['adam', 'sgd'] as const);
@@ -186,8 +215,11 @@ export function resolveOptimizer(o: OptimizerOptions | undefined, train: Trainab
 /** Validates options and fills in every default. */
 export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  expectKnownKeys('MLP options', o, MLP_OPTION_KEYS);
   const inputSize = expectInt('inputSize', o.inputSize, 1);
   const outputSize = expectInt('outputSize', o.outputSize, 1);
+  // TODO(merge): the native parameter core adds `clip` to MLPConfig and the native spec; store it there.
+  if (o.clip !== undefined) expectNumber('clip', o.clip, 0);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
   hidden.forEach((h, i) => expectInt(`hidden[${i}]`, h, 1));
   const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);

@@ -13,12 +13,13 @@ import { ValidationError } from '../errors.js';
 import { nativeFor, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
-import { fit, type FitOptions } from '../train/fit.js';
-import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
+import { exclusiveFit, runFit } from '../train/fit.js';
+import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions, type FitOptions } from '../train/fit_options.js';
+import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
-import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './config.js';
+import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
 
 function toNativeSpec(c: MLPConfig): NativeMlpSpec {
@@ -50,7 +51,12 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
-export class MLP implements FitTarget {
+const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...optionKeys<Omit<FitOptions, keyof FitLoopOptions>>({ cacheInputLayer: true })]);
+const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ batchSize: true });
+/** MLP.predict takes no options yet: any key is refused. */
+const PREDICT_OPTION_KEYS = new Set<string>();
+
+export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   readonly config: MLPConfig;
   readonly backend: BackendName;
   private readonly native: NativeHandle<NativeMlp>;
@@ -63,6 +69,7 @@ export class MLP implements FitTarget {
 
   /** Builds the model; frozen weights are generated off the JS thread. */
   static async create(options: MLPOptions): Promise<MLP> {
+    // resolveMLPConfig refuses unknown keys (MLP_OPTION_KEYS).
     const config = resolveMLPConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
     return MLP.fromConfig(config, backend);
@@ -100,11 +107,25 @@ export class MLP implements FitTarget {
     return data;
   }
 
-  /** Trains on `data` (see {@link FitOptions}); returns a History. Refuses a concurrent fit. */
-  async fit(data: Dataset, options: FitOptions = {}): Promise<History> {
-    this.checkData(data, 'training data');
-    if (options.validationData) this.checkData(options.validationData, 'validationData');
-    return fit(this, data, options);
+  /** @internal The training interface: checks training or validation data. */
+  checkFitData(data: unknown, what: string): Dataset {
+    const ds = this.checkData(data, what);
+    const isClass = ds.targets.kind === 'classes';
+    if (isClass !== this.isClassifier) {
+      throw new ValidationError('E_CONFIG', `expected ${this.isClassifier ? 'a classification' : 'a regression'} dataset for ${what}, got ${isClass ? 'classification' : 'regression'}`);
+    }
+    return ds;
+  }
+
+  /**
+   * Trains on `data` (see {@link FitOptions}); returns a History. Inside callbacks `this.model`
+   * is this MLP. Refuses a concurrent fit.
+   */
+  async fit(data: Dataset, options: FitOptions<MLP> = {}): Promise<History> {
+    expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
+    const { cacheInputLayer, ...loop } = options;
+    const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
+    return exclusiveFit(this, () => runFit(this, data, loop, { run, model: this }));
   }
 
   /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds. */
@@ -140,6 +161,7 @@ export class MLP implements FitTarget {
 
   /** Mean loss and (classification) accuracy over a dataset. */
   async evaluate(data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
+    expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     this.checkData(data, 'evaluation data');
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
     this.native.live();
@@ -154,8 +176,9 @@ export class MLP implements FitTarget {
     return { loss: loss / data.n, n: data.n, ...(this.isClassifier ? { accuracy: correct / data.n } : {}) };
   }
 
-  /** Outputs (logits for classification) for row-major inputs [n, inputSize] or a Dataset. */
-  async predict(x: Float32Array | Dataset): Promise<Float32Array> {
+  /** Outputs (logits for classification) for row-major inputs [n, inputSize] or a Dataset. No options yet. */
+  async predict(x: Float32Array | Dataset, options: Record<string, never> = {}): Promise<Float32Array> {
+    expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const input = x instanceof Dataset ? x.x : x;
     if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
@@ -233,7 +256,8 @@ export class MLP implements FitTarget {
 
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<MLP> {
+  static async load(path: string, options: LoadOptions = {}): Promise<MLP> {
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { config, stored, tensors } = await readModelCheckpoint<MLPConfig>(path, 'mlp', 'an MLP', (cfg) => {
       const resolved = resolveMLPConfig({
         inputSize: cfg.layers?.[0]?.in as number,

@@ -13,7 +13,7 @@ import {
   type OptimizerOptions,
 } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
-import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 
 export const MULTITASK_TRAIN_MODES = ['bias', 'mask', 'full'] as const;
 /**
@@ -71,8 +71,28 @@ export interface MultitaskOptions {
   /** Mask learning: gate slope schedule over the epochs of a fit. */
   maskSlope?: Partial<MaskSlope>;
   optimizer?: OptimizerOptions;
+  /** Global gradient-norm clip before each update (0: off). Default 0. */
+  clip?: number;
   backend?: BackendName;
 }
+
+export const MULTITASK_OPTION_KEYS = optionKeys<MultitaskOptions>({
+  inputSize: true,
+  hidden: true,
+  tasks: true,
+  train: true,
+  activation: true,
+  readout: true,
+  seed: true,
+  weightInit: true,
+  readoutInit: true,
+  biasInit: true,
+  maskInit: true,
+  maskSlope: true,
+  optimizer: true,
+  clip: true,
+  backend: true,
+});
 
 export interface MultitaskConfig {
   kind: 'multitask-mlp';
@@ -124,6 +144,9 @@ export function maskSlopeAt(slope: MaskSlope, epoch: number, epochs: number): nu
 /** Validates options and fills in every default. */
 export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
   if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  expectKnownKeys('multi-task options', o, MULTITASK_OPTION_KEYS);
+  // TODO(merge): the native parameter core adds `clip` to MultitaskConfig and the native spec; store it there.
+  if (o.clip !== undefined) expectNumber('clip', o.clip, 0);
   const tasks = validateTasks(o.tasks);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
   if (hidden.length === 0) throw new ValidationError('E_CONFIG', 'expected at least one hidden layer (hidden: 8192 or [1024, 1024])');
@@ -152,6 +175,7 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
   const maskInit = expectNumber('maskInit', o.maskInit ?? DEFAULT_MASK_INIT);
   const ms = o.maskSlope ?? {};
   if (typeof ms !== 'object' || ms === null) throw new ValidationError('E_INVALID_ARG', `expected { start, end } for maskSlope, got ${describe(ms)}`);
+  expectKnownKeys('maskSlope', ms, optionKeys<MaskSlope>({ start: true, end: true }));
   const maskSlope: MaskSlope = {
     start: expectNumber('maskSlope.start', ms.start ?? DEFAULT_MASK_SLOPE.start, 0, Infinity, { exclusiveMin: true }),
     end: expectNumber('maskSlope.end', ms.end ?? DEFAULT_MASK_SLOPE.end, 0, Infinity, { exclusiveMin: true }),

@@ -21,11 +21,13 @@ import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
-import { Callback, type Logs } from '../train/callbacks.js';
-import { fit, type FitOptions } from '../train/fit.js';
-import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
+import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
+import { Callback, type FitState, type Logs } from '../train/callbacks.js';
+import { exclusiveFit, runFit } from '../train/fit.js';
+import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
+import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -80,16 +82,41 @@ export interface MultitaskEvaluateOptions {
   batchSize?: number;
   /** Mask learning: 'hard' step gates (default, as at test time) or 'soft' sigmoid gates at `slope`. */
   gates?: 'hard' | 'soft';
+  /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
   slope?: number;
 }
 
-export interface MultitaskFitOptions extends Omit<FitOptions, 'validationData' | 'validationSplit'> {
-  validationData?: MultitaskDataset;
+/** Options of multi-task `fit` (no validationSplit: pass validationData, a MultitaskDataset). */
+export interface MultitaskFitOptions extends Omit<FitLoopOptions<MultitaskDataset, MultitaskModel>, 'validationSplit'> {
   /** 'joint' (default): one shuffled stream of mixed batches. 'sequential': each task alone, in order, for `epochs` epochs. */
   schedule?: 'joint' | 'sequential';
   /** Train only these tasks (default: every task in the data). The others never change. */
   tasks?: string[];
+  /** Reuse the frozen first layer's product X W_0^T across steps ('auto', the default: when it fits the budget). */
+  cacheInputLayer?: boolean | 'auto';
 }
+
+/** Options of a multi-task training step: fit's, plus the gate slope and a sink for per-task sums. */
+export interface MultitaskStepOptions extends TrainStepOptions {
+  /** Gate slope (mask mode). Default: config.maskSlope.end. */
+  slope?: number;
+  /** Adds each task's loss, correct and sample sums of the pass here. */
+  running?: RunningTaskStats;
+}
+
+export interface MultitaskPredictOptions {
+  /** 'hard' step gates (default) or 'soft' sigmoid gates at `slope` (mask models). */
+  gates?: 'hard' | 'soft';
+  /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
+  slope?: number;
+}
+
+const FIT_OPTION_KEYS = new Set([
+  ...[...FIT_LOOP_OPTION_KEYS].filter((k) => k !== 'validationSplit'),
+  ...optionKeys<Omit<MultitaskFitOptions, keyof FitLoopOptions>>({ schedule: true, tasks: true, cacheInputLayer: true }),
+]);
+const EVALUATE_OPTION_KEYS = optionKeys<MultitaskEvaluateOptions>({ batchSize: true, gates: true, slope: true });
+const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true });
 
 /** Per-task metrics per epoch (train running sums and, with validation data, validation). */
 export interface TaskHistory {
@@ -99,12 +126,37 @@ export interface TaskHistory {
   val_acc: number[];
 }
 
-/** What multi-task `fit` returns: the usual History plus per-task curves and the gate slope used. */
+/**
+ * What multi-task `fit` returns: the usual History plus per-task curves and the gate slope used.
+ * As the last callback of every phase it records each epoch from the phase's
+ * {@link MultitaskFitState}, numbering epochs across phases.
+ */
 export class MultitaskHistory extends History {
   readonly perTask: Record<string, TaskHistory> = {};
   /** The phase (task trained, or 'joint') of each epoch. */
   readonly phase: string[] = [];
   readonly slope: number[] = [];
+
+  constructor(tasks: readonly string[] = []) {
+    super();
+    for (const t of tasks) this.perTask[t] = { loss: [], acc: [], val_loss: [], val_acc: [] };
+  }
+
+  override onEpochEnd(_epoch: number, logs: Logs): void {
+    const s = this.fitState as MultitaskFitState;
+    const r = s.running;
+    Object.entries(this.perTask).forEach(([name, h], k) => {
+      const c = r.count[k]!;
+      h.loss.push(c > 0 ? r.lossSum[k]! / c : NaN);
+      h.acc.push(c > 0 ? r.correct[k]! / c : NaN);
+      const pv = s.validation?.perTask[name];
+      h.val_loss.push(pv ? pv.loss : NaN);
+      h.val_acc.push(pv ? pv.accuracy : NaN);
+    });
+    this.phase.push(s.phase);
+    this.slope.push(s.slope);
+    this.record(this.epoch.length, logs);
+  }
 
   override toJSON(): { epoch: number[]; history: Record<string, number[]>; perTask: Record<string, TaskHistory>; phase: string[]; slope: number[] } {
     return { ...super.toJSON(), perTask: this.perTask, phase: this.phase, slope: this.slope };
@@ -126,30 +178,38 @@ export interface ActivityStats {
   threshold: number;
 }
 
-/** Running per-task sums of the current epoch (read by progress displays). */
+/** Per-task sums [K] over the samples seen so far (of an epoch, in fit). */
 export interface RunningTaskStats {
   lossSum: Float64Array;
   correct: Float64Array;
   count: Float64Array;
 }
 
-export class MultitaskModel implements FitTarget {
+/**
+ * The state of one phase of a multi-task fit, shared with its callbacks as `this.fitState` (the
+ * model itself keeps no training state): the epoch's gate slope, its running per-task sums and
+ * its validation result.
+ */
+export interface MultitaskFitState extends FitState {
+  /** The phase: 'joint', or the task trained alone (sequential schedule). */
+  readonly phase: string;
+  /** Gate slope of the current epoch (mask mode; follows config.maskSlope over the phase's epochs). */
+  slope: number;
+  /** Per-task sums of the current epoch so far. */
+  readonly running: RunningTaskStats;
+  /** Validation of the current epoch, once fit has evaluated validationData (before onEpochEnd). */
+  validation: MultitaskEvaluateResult | undefined;
+}
+
+export class MultitaskModel {
   readonly config: MultitaskConfig;
   readonly backend: BackendName;
-  /** Gate slope used by training steps (mask mode); set per epoch by `fit`. */
-  slope: number;
-  /** Result of the last evaluate() call (fit's validation included). */
-  lastEvaluation: MultitaskEvaluateResult | undefined;
-  readonly running: RunningTaskStats;
   private readonly native: NativeHandle<NativeMultitaskMlp>;
 
   private constructor(config: MultitaskConfig, backend: BackendName, handle: NativeMultitaskMlp) {
     this.config = config;
     this.backend = backend;
     this.native = new NativeHandle(handle);
-    this.slope = config.maskSlope.start;
-    const K = config.tasks.length;
-    this.running = { lossSum: new Float64Array(K), correct: new Float64Array(K), count: new Float64Array(K) };
   }
 
   static async create(options: MultitaskOptions): Promise<MultitaskModel> {
@@ -219,12 +279,6 @@ export class MultitaskModel implements FitTarget {
     return Object.fromEntries(this.taskNames.map((n, k) => [n, s[k]!]));
   }
 
-  resetRunning(): void {
-    this.running.lossSum.fill(0);
-    this.running.correct.fill(0);
-    this.running.count.fill(0);
-  }
-
   /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds (as MLP.inputCacheBudgetBytes). */
   static inputCacheBudgetBytes = 4 * 2 ** 30;
 
@@ -245,16 +299,16 @@ export class MultitaskModel implements FitTarget {
 
   /**
    * One optimizer step per batch of `batchSize` consecutive `indices` into a multi-task union (fit's
-   * building block; also used by benchmarks). Returns per-batch sums over all tasks and adds the
-   * per-task sums to {@link running}.
+   * building block; also used by benchmarks), at gate slope `options.slope`. Returns per-batch
+   * sums over all tasks and adds the per-task sums to `options.running` when given.
    */
-  async trainIndices(data: Dataset | MultitaskDataset, indices: Int32Array, batchSize: number, lr: number, options: TrainStepOptions = {}): Promise<PassStats> {
+  async trainIndices(data: Dataset | MultitaskDataset, indices: Int32Array, batchSize: number, lr: number, options: MultitaskStepOptions = {}): Promise<PassStats> {
     const mt = this.dataOf(data, 'training data');
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
-    const slope = this.slope;
+    const slope = options.slope ?? this.config.maskSlope.end;
     const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
-    return this.foldStats(s, true);
+    return this.foldStats(s, options.running);
   }
 
   /** @internal Frees the input-layer cache when fit ends. */
@@ -262,8 +316,8 @@ export class MultitaskModel implements FitTarget {
     if (!this.native.disposed) await this.native.exclusive((h) => h.dropInputCache());
   }
 
-  /** Per-batch totals (for the generic loop) and running per-task sums. */
-  private foldStats(s: NativeMultitaskStats, accumulate: boolean): PassStats {
+  /** Per-batch totals [nb] (for the generic loop); adds per-task sums [K] to `running` when given. */
+  private foldStats(s: NativeMultitaskStats, running: RunningTaskStats | undefined): PassStats {
     const K = s.tasks;
     const nb = s.size.length;
     const lossSum = new Float32Array(nb);
@@ -275,10 +329,10 @@ export class MultitaskModel implements FitTarget {
         const i = (b * K + k) * 2;
         l += s.stats[i]!;
         c += s.stats[i + 1]!;
-        if (accumulate) {
-          this.running.lossSum[k] += s.stats[i]!;
-          this.running.correct[k] += s.stats[i + 1]!;
-          this.running.count[k] += s.count[b * K + k]!;
+        if (running) {
+          running.lossSum[k] += s.stats[i]!;
+          running.correct[k] += s.stats[i + 1]!;
+          running.count[k] += s.count[b * K + k]!;
         }
       }
       lossSum[b] = l;
@@ -291,56 +345,52 @@ export class MultitaskModel implements FitTarget {
    * Trains on a multi-task dataset. Joint: the union shuffled with `seed` each epoch (batches mix
    * tasks). Sequential: each task alone, in the data's order, for `epochs` epochs each; earlier
    * tasks are frozen meanwhile. Validation (when given) reports every task after every epoch.
+   * Inside callbacks `this.model` is this model and `this.fitState` the phase's
+   * {@link MultitaskFitState}. Refuses a concurrent fit.
    */
   async fit(data: MultitaskDataset, options: MultitaskFitOptions = {}): Promise<MultitaskHistory> {
-    const mt = this.dataOf(data, 'training data');
-    if ((options as FitOptions).validationSplit !== undefined) {
+    if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
       throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
     }
-    const validation = options.validationData === undefined ? undefined : this.dataOf(options.validationData, 'validationData');
-    const schedule = expectOneOf('schedule', options.schedule ?? 'joint', ['joint', 'sequential'] as const);
-    const names = options.tasks ?? mt.taskNames;
+    expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
+    const mt = this.dataOf(data, 'training data');
+    const { tasks, schedule: scheduleOpt, validationData, cacheInputLayer, ...loop } = options;
+    const validation = validationData === undefined ? undefined : this.dataOf(validationData, 'validationData');
+    const schedule = expectOneOf('schedule', scheduleOpt ?? 'joint', ['joint', 'sequential'] as const);
+    const names = tasks ?? mt.taskNames;
     if (!Array.isArray(names) || names.length === 0) throw new ValidationError('E_INVALID_ARG', 'expected a non-empty list of task names for tasks');
     for (const n of names) mt.indexOf(n);
     const epochs = expectInt('epochs', options.epochs ?? 1, 1);
-    const history = new MultitaskHistory();
-    for (const t of this.taskNames) history.perTask[t] = { loss: [], acc: [], val_loss: [], val_acc: [] };
+    const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
+    const history = new MultitaskHistory(this.taskNames);
     const phases: { label: string; tasks: string[] }[] = schedule === 'joint' ? [{ label: 'joint', tasks: names }] : names.map((n) => ({ label: n, tasks: [n] }));
-    try {
-      for (const phase of phases) {
-        const part = phase.tasks.length === mt.tasks.length ? mt : mt.select(phase.tasks);
-        this.setTrainableTasks(phase.tasks);
-        const hooks = new MultitaskHooks(this, history, phase.label, epochs, validation !== undefined);
-        const { tasks: _t, schedule: _s, validationData: _v, ...rest } = options;
-        const h = await fit(this, part.union, {
-          ...rest,
-          epochs,
-          ...(validation ? { validationData: validation.union } : {}),
-          callbacks: [hooks, ...(options.callbacks ?? [])],
-        });
-        const offset = history.epoch.length;
-        h.epoch.forEach((e, i) => {
-          const logs: Logs = {};
-          for (const [k, v] of Object.entries(h.history)) logs[k] = v[i]!;
-          history.record(offset + e, logs);
-        });
-      }
-    } finally {
+    return exclusiveFit(this, async () => {
       try {
-        if (!this.native.disposed) this.setTrainableTasks('all');
-      } catch {
-        // a job still running (E_CONCURRENT): leave the flags; the original error matters more
+        for (const { label, tasks: trained } of phases) {
+          const part = trained.length === mt.tasks.length ? mt : mt.select(trained);
+          this.setTrainableTasks(trained);
+          const phase = new MultitaskPhase(this, label, epochs);
+          const phaseOptions = { ...loop, epochs, ...(validation ? { validationData: validation.union } : {}) };
+          await runFit(phase, part.union, phaseOptions, { run, model: this, callbacks: [phase], history, state: phase.state });
+        }
+      } finally {
+        try {
+          if (!this.native.disposed) this.setTrainableTasks('all');
+        } catch {
+          // a job still running (E_CONCURRENT): leave the flags; the original error matters more
+        }
       }
-    }
-    return history;
+      return history;
+    });
   }
 
   /** Loss and accuracy, overall and per task. Mask models use hard gates unless `gates: 'soft'`. */
   async evaluate(data: MultitaskDataset | Dataset, options: MultitaskEvaluateOptions = {}): Promise<MultitaskEvaluateResult> {
+    expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     const mt = this.dataOf(data, 'evaluation data');
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
     const hard = expectOneOf('gates', options.gates ?? 'hard', ['hard', 'soft'] as const) === 'hard';
-    const slope = options.slope ?? this.slope;
+    const slope = options.slope ?? this.config.maskSlope.end;
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
     const s = await this.native.exclusive((h) => h.evaluate(ds, batchSize, hard, slope));
     const K = s.tasks;
@@ -372,7 +422,6 @@ export class MultitaskModel implements FitTarget {
       perTask,
       meanTaskAccuracy: accSum / mt.tasks.length,
     };
-    this.lastEvaluation = result;
     return result;
   }
 
@@ -393,7 +442,8 @@ export class MultitaskModel implements FitTarget {
    * [n, classes of the task]; with per-row ids of tasks with different class counts, [n, max
    * classes] padded with -Infinity.
    */
-  async predict(x: Float32Array | Dataset, task: string | number | Int32Array, options: { gates?: 'hard' | 'soft'; slope?: number } = {}): Promise<Float32Array> {
+  async predict(x: Float32Array | Dataset, task: string | number | Int32Array, options: MultitaskPredictOptions = {}): Promise<Float32Array> {
+    expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const input = x instanceof Dataset ? x.x : x;
     if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
@@ -402,7 +452,7 @@ export class MultitaskModel implements FitTarget {
     const n = input.length / this.inputSize;
     const ids = this.taskIdsFor(task, n);
     const hard = (options.gates ?? 'hard') === 'hard';
-    const slope = options.slope ?? this.slope;
+    const slope = options.slope ?? this.config.maskSlope.end;
     const h = this.native.live();
     const R = h.readoutWidth;
     const off = h.readoutOffsets;
@@ -438,12 +488,13 @@ export class MultitaskModel implements FitTarget {
    * per-task tensors are [K, H] (row k: task k). `lossPerTask` holds per-task loss sums / n.
    */
   async gradients(batch: MultitaskDataset, options: { slope?: number } = {}): Promise<{ loss: number; lossPerTask: Record<string, number>; grads: Record<string, Float32Array> }> {
+    expectKnownKeys('gradients options', options, new Set(['slope']));
     const mt = this.dataOf(batch, 'batch');
     const ids = new Int32Array(mt.n);
     const map = mt.tasks.map((t) => this.taskIndex(t.name));
     for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!]!;
     const labels = (mt.union.targets as { labels: Int32Array }).labels;
-    const slope = options.slope ?? this.slope;
+    const slope = options.slope ?? this.config.maskSlope.end;
     const r = await this.native.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
     const lossPerTask: Record<string, number> = {};
     let loss = 0;
@@ -459,12 +510,13 @@ export class MultitaskModel implements FitTarget {
    * mean, variance (the task variance) and the fraction of inputs with activity > threshold.
    */
   async activity(data: MultitaskDataset, options: { layer?: number; threshold?: number; batchSize?: number } = {}): Promise<ActivityStats> {
+    expectKnownKeys('activity options', options, new Set(['layer', 'threshold', 'batchSize']));
     const mt = this.dataOf(data, 'data');
     const layer = expectInt('layer', options.layer ?? 0, 0, this.config.hidden.length - 1);
     const threshold = options.threshold ?? 0;
     const batchSize = expectInt('batchSize', options.batchSize ?? 1024, 1);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
-    const slope = this.slope;
+    const slope = this.config.maskSlope.end;
     const a = await this.native.exclusive((h) => h.activity(ds, layer, batchSize, threshold, true, slope));
     const H = a.units;
     const ks = mt.tasks.map((t) => this.taskIndex(t.name));
@@ -589,7 +641,6 @@ export class MultitaskModel implements FitTarget {
       next.dispose();
       throw err;
     }
-    next.slope = this.slope;
     return next;
   }
 
@@ -609,7 +660,8 @@ export class MultitaskModel implements FitTarget {
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<MultitaskModel> {
+  static async load(path: string, options: LoadOptions = {}): Promise<MultitaskModel> {
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { header, tensors } = await readCheckpoint(path);
     if (header.model.kind !== 'multitask-mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not a multi-task model`);
     let config: MultitaskConfig;
@@ -653,36 +705,62 @@ export class MultitaskModel implements FitTarget {
   }
 }
 
-/** fit's per-epoch hooks: gate slope, running per-task sums, per-task history. */
-class MultitaskHooks extends Callback {
+/**
+ * One phase of a multi-task fit: the loop's target (steps at the epoch's gate slope, adding the
+ * per-task sums to the phase's state) and its first callback (sets the slope and clears the sums
+ * at each epoch's start). All training state lives here, not on the model.
+ */
+class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Dataset, TrainStepOptions> {
+  readonly state: MultitaskFitState;
+  readonly isClassifier = true;
+
   constructor(
     private readonly target: MultitaskModel,
-    private readonly history: MultitaskHistory,
-    private readonly label: string,
+    phase: string,
     private readonly epochs: number,
-    private readonly validating: boolean,
   ) {
     super();
+    const K = target.config.tasks.length;
+    const running = { lossSum: new Float64Array(K), correct: new Float64Array(K), count: new Float64Array(K) };
+    this.state = { lrScale: 1, stopTraining: false, phase, slope: target.config.maskSlope.start, running, validation: undefined };
+  }
+
+  get baseLr(): number {
+    return this.target.baseLr;
+  }
+
+  checkFitData(data: unknown, what: string): Dataset {
+    if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a multi-task union Dataset for ${what}, got ${describe(data)}`);
+    return data;
+  }
+
+  trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, run: TrainStepOptions): Promise<PassStats> {
+    return this.target.trainIndices(data, indices, batchSize, lr, { ...run, slope: this.state.slope, running: this.state.running });
+  }
+
+  async evaluate(data: Dataset, options: { batchSize?: number }): Promise<MultitaskEvaluateResult> {
+    this.state.validation = await this.target.evaluate(data, { ...options, slope: this.state.slope });
+    return this.state.validation;
+  }
+
+  endFit(): Promise<void> {
+    return this.target.endFit();
+  }
+
+  getLearned(): Promise<Record<string, Float32Array>> {
+    return this.target.getLearned();
+  }
+
+  setLearned(values: Record<string, Float32Array>): Promise<void> {
+    return this.target.setLearned(values);
   }
 
   override onEpochBegin(epoch: number): void {
-    this.target.slope = maskSlopeAt(this.target.config.maskSlope, epoch, this.epochs);
-    this.target.resetRunning();
-  }
-
-  override onEpochEnd(): void {
-    const r = this.target.running;
-    const v = this.validating ? this.target.lastEvaluation : undefined;
-    this.target.taskNames.forEach((name, k) => {
-      const h = this.history.perTask[name]!;
-      const c = r.count[k]!;
-      h.loss.push(c > 0 ? r.lossSum[k]! / c : NaN);
-      h.acc.push(c > 0 ? r.correct[k]! / c : NaN);
-      const pv = v?.perTask[name];
-      h.val_loss.push(pv ? pv.loss : NaN);
-      h.val_acc.push(pv ? pv.accuracy : NaN);
-    });
-    this.history.phase.push(this.label);
-    this.history.slope.push(this.target.slope);
+    const s = this.state;
+    s.slope = maskSlopeAt(this.target.config.maskSlope, epoch, this.epochs);
+    s.running.lossSum.fill(0);
+    s.running.correct.fill(0);
+    s.running.count.fill(0);
+    s.validation = undefined;
   }
 }

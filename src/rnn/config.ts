@@ -12,7 +12,7 @@
 import { ValidationError } from '../errors.js';
 import { ACTIVATIONS, resolveOptimizer, type Activation, type InitSpec, type OptimizerConfig, type OptimizerOptions } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
-import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 
 export const RNN_TRAINABLE_SETS = ['bias', 'readout', 'full'] as const;
 export type RNNTrainablePreset = (typeof RNN_TRAINABLE_SETS)[number];
@@ -133,6 +133,32 @@ export interface RNNOptions {
   backend?: BackendName;
 }
 
+export const RNN_OPTION_KEYS = optionKeys<RNNOptions>({
+  inputSize: true,
+  hidden: true,
+  outputSize: true,
+  activation: true,
+  alpha: true,
+  form: true,
+  decay: true,
+  gain: true,
+  recurrentGain: true,
+  recurrentDist: true,
+  inputScale: true,
+  readoutScale: true,
+  biasInit: true,
+  stateInit: true,
+  train: true,
+  learnInitialState: true,
+  learnReadoutBias: true,
+  conditions: true,
+  rule: true,
+  clip: true,
+  seed: true,
+  optimizer: true,
+  backend: true,
+});
+
 export interface RNNConfig {
   kind: 'rnn';
   inputSize: number;
@@ -231,6 +257,7 @@ function resolveTrainable(o: RNNOptions): { train: RNNTrainablePreset | 'custom'
 /** Validates options and fills in every default. */
 export function resolveRNNConfig(o: RNNOptions): RNNConfig {
   if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  expectKnownKeys('RNN options', o, RNN_OPTION_KEYS);
   const inputSize = expectInt('inputSize', o.inputSize, 0, 1 << 20);
   const hidden = expectInt('hidden', o.hidden, 1, 1 << 20);
   const outputSize = expectInt('outputSize', o.outputSize, 1, 1 << 20);

@@ -11,14 +11,15 @@
  * ```
  */
 import { NativeHandle, callNative } from '../model/native_handle.js';
-import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, ValidationError, fromNativeError } from '../errors.js';
+import { ValidationError, fromNativeError } from '../errors.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import type { BackendName } from '../native/binding.js';
-import { fit, type FitOptions } from '../train/fit.js';
+import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
+import { exclusiveFit, runFit } from '../train/fit.js';
+import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
@@ -38,10 +39,8 @@ export interface RunModeOptions {
   delay?: number;
 }
 
-export interface RNNFitOptions extends Omit<FitOptions, 'validationData' | 'validationSplit'>, RunModeOptions {
-  validationData?: SequenceDataset;
-  /** Hold out this fraction of the sequences (seeded) when no validationData is given. */
-  validationSplit?: number;
+/** `fit` options: the loop's (over sequences: one "sample" is one sequence), the run mode and the rule. */
+export interface RNNFitOptions extends FitLoopOptions<SequenceDataset, RNN>, RunModeOptions {
   /** Training rule for this fit (default: the model's config.rule). */
   rule?: string | RuleSpec;
   /** Gradient-norm clip for this fit (default: config.clip). */
@@ -61,6 +60,21 @@ export interface PredictOptions extends RunModeOptions {
   states?: boolean;
 }
 
+export interface GenerateOptions {
+  steps: number;
+  /** A constant cue (one value per input column, default zeros) or a full input sequence [steps, I]. */
+  input?: number[] | Float32Array;
+  condition?: number;
+  states?: boolean;
+}
+
+const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
+const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...RUN_MODE_KEYS, ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true })]);
+const EVALUATE_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true })]);
+const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ steps: true, input: true, condition: true, states: true });
+const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule']);
+const PREDICT_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true })]);
+
 export interface PredictResult {
   /** Shape [n, T, O]: output t is y[t+1], the output after input t. */
   outputs: Float32Array;
@@ -69,8 +83,6 @@ export interface PredictResult {
 }
 
 const nativeData = new WeakMap<SequenceDataset, Map<BackendName, Promise<NativeSeqDataset>>>();
-const proxyToSeq = new WeakMap<Dataset, SequenceDataset>();
-const seqToProxy = new WeakMap<SequenceDataset, Dataset>();
 
 /** Uploads sequences once per backend (kept as long as the SequenceDataset lives). */
 function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<NativeSeqDataset> {
@@ -101,20 +113,6 @@ function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<N
     per.set(backend, p);
   }
   return p;
-}
-
-/**
- * The stand-in Dataset the generic fit loop iterates over: one row per sequence (the loop only
- * needs n, the regression kind and identity); the model maps it back to the sequences.
- */
-function proxyOf(data: SequenceDataset): Dataset {
-  let d = seqToProxy.get(data);
-  if (!d) {
-    d = Dataset.regression(new Float32Array(data.n), 1, new Float32Array(data.n), 1);
-    seqToProxy.set(data, d);
-    proxyToSeq.set(d, data);
-  }
-  return d;
 }
 
 function toNativeSpec(c: RNNConfig): NativeRnnSpec {
@@ -148,12 +146,11 @@ function toNativeSpec(c: RNNConfig): NativeRnnSpec {
 }
 
 
-export class RNN implements FitTarget {
+/** The RNN trains on sequences; its run options (rule, clip, run mode) are resolved once per fit. */
+export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
   readonly config: RNNConfig;
   readonly backend: BackendName;
   private readonly native: NativeHandle<NativeRnn>;
-  /** Run options of the fit in progress (rule, clip, closed loop). */
-  private fitRun: NativeRunOptions | undefined;
 
   private constructor(config: RNNConfig, backend: BackendName, handle: NativeRnn) {
     this.config = config;
@@ -182,9 +179,6 @@ export class RNN implements FitTarget {
   get hidden(): number {
     return this.config.hidden;
   }
-  get isClassifier(): boolean {
-    return false;
-  }
   get baseLr(): number {
     return this.config.optimizer.lr;
   }
@@ -193,9 +187,8 @@ export class RNN implements FitTarget {
     return this.native.live().optimizerSteps();
   }
 
-  private checkData(data: unknown, name: string): SequenceDataset {
-    const seq = data instanceof Dataset ? proxyToSeq.get(data) : data;
-    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(data)}`);
+  private checkData(seq: unknown, name: string): SequenceDataset {
+    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(seq)}`);
     if (seq.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input columns for ${name}, got ${seq.inputSize}`);
     if (seq.outputSize !== this.outputSize) throw new ValidationError('E_SHAPE', `expected ${this.outputSize} target columns for ${name}, got ${seq.outputSize}`);
     if (seq.numConditions > this.config.conditions) {
@@ -219,33 +212,29 @@ export class RNN implements FitTarget {
     return { rule: rule.kind, window: rule.window, online: rule.online, symmetric: rule.feedback === 'symmetric', clip };
   }
 
-  /** Trains on sequences (see {@link RNNFitOptions}); one "sample" of the fit loop is one sequence. */
-  async fit(data: SequenceDataset, options: RNNFitOptions = {}): Promise<History> {
-    this.checkData(data, 'training data');
-    const { validationData, validationSplit, rule, clip, closedLoop, warmup, delay, ...rest } = options;
-    let train = data;
-    let validation = validationData === undefined ? undefined : this.checkData(validationData, 'validationData');
-    if (!validation && validationSplit !== undefined) {
-      const s = data.split(validationSplit, options.seed ?? 0);
-      train = s.train;
-      validation = s.validation;
-    }
-    const resolved = rule === undefined ? this.config.rule : parseRule(rule);
-    const clipNorm = expectNumber('clip', clip ?? this.config.clip, 0);
-    if (this.fitRun) throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
-    this.fitRun = { ...this.ruleOptions(resolved, clipNorm), ...this.runMode({ closedLoop, warmup, delay }) };
-    try {
-      return await fit(this, proxyOf(train), { ...rest, ...(validation ? { validationData: proxyOf(validation) } : {}) });
-    } finally {
-      this.fitRun = undefined;
-    }
+  /** @internal The training interface: checks training or validation sequences. */
+  checkFitData(data: unknown, what: string): SequenceDataset {
+    return this.checkData(data, what);
   }
 
-  /** @internal Used by fit: one optimizer step (or several, when online) per batch of sequences. */
-  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number): Promise<PassStats> {
+  /**
+   * Trains on sequences (see {@link RNNFitOptions}); one "sample" of the fit loop is one
+   * sequence. Inside callbacks `this.model` is this RNN. Refuses a concurrent fit.
+   */
+  async fit(data: SequenceDataset, options: RNNFitOptions = {}): Promise<History> {
+    expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
+    this.checkData(data, 'training data');
+    const { rule, clip, closedLoop, warmup, delay, ...loop } = options;
+    const resolved = rule === undefined ? this.config.rule : parseRule(rule);
+    const clipNorm = expectNumber('clip', clip ?? this.config.clip, 0);
+    const run = { ...this.ruleOptions(resolved, clipNorm), ...this.runMode({ closedLoop, warmup, delay }) };
+    return exclusiveFit(this, () => runFit(this, data, loop, { run, model: this }));
+  }
+
+  /** @internal Used by fit: one optimizer step (or several, when online) per batch of sequences, with the fit's run options. */
+  async trainIndices(data: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, run?: NativeRunOptions): Promise<PassStats> {
     const seq = this.checkData(data, 'training data');
-    const opts = this.fitRun ?? this.ruleOptions(this.config.rule, this.config.clip);
-    return this.trainRaw(seq, indices, batchSize, lr, opts);
+    return this.trainRaw(seq, indices, batchSize, lr, run ?? this.ruleOptions(this.config.rule, this.config.clip));
   }
 
   /**
@@ -278,6 +267,7 @@ export class RNN implements FitTarget {
    * the chosen mode: input-driven / teacher-forced by default, or closed loop.
    */
   async predict(data: SequenceDataset, options: PredictOptions = {}): Promise<PredictResult> {
+    expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const seq = this.checkData(data, 'data');
     const mode = this.runMode(options);
     const ds = await deviceSequences(seq, this.backend);
@@ -291,7 +281,8 @@ export class RNN implements FitTarget {
    * `input` is a constant cue (one value per input column, default zeros) or a full input
    * sequence [steps, inputSize]. Returns the outputs [steps, O] (and states [steps+1, m]).
    */
-  async generate(options: { steps: number; input?: number[] | Float32Array; condition?: number; states?: boolean }): Promise<PredictResult> {
+  async generate(options: GenerateOptions): Promise<PredictResult> {
+    expectKnownKeys('generate options', options, GENERATE_OPTION_KEYS);
     const steps = expectInt('steps', options.steps, 1);
     const I = this.inputSize;
     const condition = expectInt('condition', options.condition ?? 0, 0, this.config.conditions - 1);
@@ -315,12 +306,14 @@ export class RNN implements FitTarget {
 
   /**
    * Loss (the training objective, mean over sequences) and metrics (MSE, normalised MSE, R^2
-   * over the scored steps) of the predictions in the chosen mode.
+   * over the scored steps) of the predictions in the chosen mode. `run` (fit's validation) gives
+   * the mode of the fit in progress instead.
    */
-  async evaluate(data: SequenceDataset | Dataset, options: RNNEvaluateOptions = {}): Promise<RNNEvaluateResult> {
+  async evaluate(data: SequenceDataset, options: RNNEvaluateOptions = {}, run?: NativeRunOptions): Promise<RNNEvaluateResult> {
+    expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     const seq = this.checkData(data, 'evaluation data');
-    const mode = this.fitRun && data instanceof Dataset ? { closedLoop: this.fitRun.closedLoop, warmup: this.fitRun.warmup, delay: this.fitRun.delay } : options;
-    const { outputs } = await this.predict(seq, mode);
+    const { closedLoop, warmup, delay } = run ?? options;
+    const { outputs } = await this.predict(seq, { closedLoop, warmup, delay });
     const losses = sequenceLosses(outputs, seq);
     const loss = losses.reduce((s, v) => s + v, 0) / seq.n;
     const score = options.score ?? 'weights';
@@ -336,6 +329,7 @@ export class RNN implements FitTarget {
     data: SequenceDataset,
     options: { rule?: string | RuleSpec } & RunModeOptions = {},
   ): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    expectKnownKeys('gradients options', options, GRADIENTS_OPTION_KEYS);
     const seq = this.checkData(data, 'batch');
     const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
     const opts = { ...this.ruleOptions(rule, 0), ...this.runMode(options) };
@@ -390,7 +384,8 @@ export class RNN implements FitTarget {
 
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<RNN> {
+  static async load(path: string, options: LoadOptions = {}): Promise<RNN> {
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg) => resolveRNNConfig(configToOptions(cfg)));
     config.train = stored.train;
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');

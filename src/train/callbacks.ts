@@ -1,8 +1,13 @@
 /**
  * Training callbacks (after Keras / tfjs-layers). `fit` awaits every hook, so a callback may do
- * async work (write a file, evaluate) and training waits for it.
+ * async work (write a file, evaluate) and training waits for it. A callback is a {@link Callback}
+ * subclass or a plain object of hooks (`{ onEpochEnd(epoch, logs) { ... } }`); either way, inside
+ * a hook `this.model` is the model `fit` was called on and `this.fitState` the run's shared state.
+ * `fit` drives them all through one {@link CallbackList}, with its {@link History} last.
  */
-import type { FitTarget } from './fit_target.js';
+import { ValidationError } from '../errors.js';
+import { describe } from '../util/validate.js';
+import type { FitModel } from './fit_target.js';
 
 /** Metrics of one epoch: loss, acc (classification), val_loss, val_acc, lr, seconds, samplesPerSec. */
 export type Logs = Record<string, number>;
@@ -25,32 +30,122 @@ export interface ProgressInfo {
   samplesPerSec: number;
 }
 
-export abstract class Callback {
-  /** Set by `fit` before training starts. */
-  model!: FitTarget;
-  /** Set by `fit`: multiply the scheduled learning rate by this (used by ReduceLROnPlateau). */
-  fitState!: FitState;
-  onTrainBegin?(logs?: Logs): void | Promise<void>;
-  onTrainEnd?(logs?: Logs): void | Promise<void>;
-  onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
-  /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
-  onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
-  /** Called every ~100-250 ms of training with running metrics; does not force per-batch steps. */
-  onProgress?(info: ProgressInfo): void | Promise<void>;
-}
-
-/** Mutable state shared by fit and its callbacks. */
+/** Mutable state shared by fit and its callbacks (one per fit run; a multi-task fit adds its own fields). */
 export interface FitState {
   lrScale: number;
   stopTraining: boolean;
 }
+
+/** The hooks a callback may define, in the order fit calls them. */
+export interface CallbackHooks {
+  onTrainBegin?(logs?: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
+  /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
+  onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
+  /** Called every ~100-250 ms of training with running metrics; does not force per-batch steps. */
+  onProgress?(info: ProgressInfo): void | Promise<void>;
+  /** Callbacks see (and may add to) the epoch's logs before History records them. */
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onTrainEnd?(logs?: Logs): void | Promise<void>;
+}
+
+const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd'] as const satisfies readonly (keyof CallbackHooks)[];
+
+/** What `this` is inside a hook: the model fit was called on (`M`) and the run's state. */
+export interface CallbackContext<M = FitModel> {
+  model: M;
+  fitState: FitState;
+}
+
+/**
+ * Base class of callbacks. `M` is the model kind the callback expects as `this.model`
+ * (`class Saver extends Callback<MLP>` may call `this.model.save()`); the default is what every
+ * model offers.
+ */
+// The hooks are declared once, in CallbackHooks, and merged into the class (so subclasses `override` them).
+export interface Callback<M = FitModel> extends CallbackHooks {}
+export abstract class Callback<M = FitModel> implements CallbackContext<M> {
+  /** Set by `fit` before training starts: the model fit was called on. */
+  model!: M;
+  /** Set by `fit`: multiply the scheduled learning rate by this (used by ReduceLROnPlateau). */
+  fitState!: FitState;
+}
+
+/**
+ * A plain object of hooks (as in tfjs): fit sets `model` and `fitState` on the object and calls
+ * each hook with `this` bound to it, so `this.model` is the model fit was called on, typed as such.
+ */
+export type PlainCallback<M = FitModel> = CallbackHooks & ThisType<CallbackContext<M>>;
+
+/** What fit's `callbacks` option takes for a model of kind `M`. */
+export type FitCallback<M = FitModel> = Callback<FitModel> | PlainCallback<M>;
 
 /** Wraps plain functions as a callback. */
 export class LambdaCallback extends Callback {
   constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress'>>) {
     super();
     Object.assign(this, hooks);
+  }
+}
+
+function checkCallback(c: unknown, where: string): CallbackHooks {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    throw new ValidationError('E_INVALID_ARG', `expected a Callback or an object of hooks for ${where}, got ${describe(c)}`);
+  }
+  const hooks = c as Record<string, unknown>;
+  for (const h of HOOKS) {
+    if (hooks[h] !== undefined && typeof hooks[h] !== 'function') {
+      throw new ValidationError('E_INVALID_ARG', `expected a function for ${where}.${h}, got ${describe(hooks[h])}`);
+    }
+  }
+  if (!(c instanceof Callback)) {
+    // A plain object's hook names are all it has to go by: a misspelt hook would never run.
+    const unknown = Object.keys(c).find((k) => /^on[A-Z]/.test(k) && !(HOOKS as readonly string[]).includes(k));
+    if (unknown) throw new ValidationError('E_INVALID_ARG', `unknown hook '${unknown}' for ${where}; hooks: ${HOOKS.join(', ')}`);
+    if (!HOOKS.some((h) => typeof hooks[h] === 'function')) {
+      throw new ValidationError('E_INVALID_ARG', `expected a Callback or an object with at least one hook (${HOOKS.join(', ')}) for ${where}`);
+    }
+  }
+  return c as CallbackHooks;
+}
+
+/**
+ * The callbacks of one fit run, driven as one (tfjs's CallbackList): each hook of the list
+ * awaits that hook of every callback, in order. Binds `model` and `fitState` on each callback.
+ */
+export class CallbackList<M = FitModel> {
+  private readonly callbacks: CallbackHooks[];
+
+  constructor(callbacks: readonly unknown[], model: M, state: FitState, where = 'callbacks') {
+    this.callbacks = callbacks.map((c, i) => checkCallback(c, `${where}[${i}]`));
+    for (const c of this.callbacks) Object.assign(c, { model, fitState: state } satisfies CallbackContext<M>);
+  }
+
+  /** Whether some callback wants per-batch hooks (fit then steps one batch per native call). */
+  get wantsBatches(): boolean {
+    return this.callbacks.some((c) => typeof c.onBatchEnd === 'function');
+  }
+  get wantsProgress(): boolean {
+    return this.callbacks.some((c) => typeof c.onProgress === 'function');
+  }
+
+  async onTrainBegin(logs: Logs = {}): Promise<void> {
+    for (const c of this.callbacks) await c.onTrainBegin?.(logs);
+  }
+  async onEpochBegin(epoch: number, logs: Logs): Promise<void> {
+    for (const c of this.callbacks) await c.onEpochBegin?.(epoch, logs);
+  }
+  async onBatchEnd(batch: number, logs: BatchLogs): Promise<void> {
+    for (const c of this.callbacks) await c.onBatchEnd?.(batch, logs);
+  }
+  async onProgress(info: ProgressInfo): Promise<void> {
+    for (const c of this.callbacks) await c.onProgress?.(info);
+  }
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    for (const c of this.callbacks) await c.onEpochEnd?.(epoch, logs);
+  }
+  async onTrainEnd(logs: Logs = {}): Promise<void> {
+    for (const c of this.callbacks) await c.onTrainEnd?.(logs);
   }
 }
 

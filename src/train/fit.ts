@@ -1,171 +1,155 @@
 /**
- * The training loop shared by every model kind. Batches run in native chunks (one Promise per
- * chunk of batches, sized to ~200 ms) so JavaScript is not on the per-batch path unless a
- * callback asks for per-batch hooks. The event loop stays free while native code runs.
+ * The training loop shared by every model kind, over any {@link FitSource} and a
+ * {@link FitTarget} for it. Batches run in native chunks (one Promise per chunk of batches,
+ * sized to ~200 ms) so JavaScript is not on the per-batch path unless a callback asks for
+ * per-batch hooks. The event loop stays free while native code runs. Callbacks run through one
+ * {@link CallbackList}: the model's own hooks first, then the user's, then the {@link History}.
  */
-import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { describe, expectInt, expectNumber } from '../util/validate.js';
-import { Callback, type FitState, type Logs } from './callbacks.js';
-import type { FitTarget } from './fit_target.js';
+import { expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
+import { CallbackList, type FitCallback, type FitState, type Logs } from './callbacks.js';
+import { EpochMetrics } from './epoch_metrics.js';
+import type { FitSource, FitTarget, SplittableSource } from './fit_target.js';
 import { History } from './history.js';
-import { constantLr, type LrSchedule } from './schedules.js';
+import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from './fit_options.js';
+import { constantLr } from './schedules.js';
 
-export interface FitOptions {
-  epochs?: number;
-  batchSize?: number;
-  /** Shuffle every epoch (seeded). Default true. */
-  shuffle?: boolean;
-  /** Seed of the shuffling and of validationSplit. Default 0. */
-  seed?: number;
-  validationData?: Dataset;
-  /** Hold out this fraction of the training data (seeded) when no validationData is given. */
-  validationSplit?: number;
-  callbacks?: Callback[];
-  /** Learning-rate schedule per epoch; default constant at the optimizer's lr. */
-  lrSchedule?: LrSchedule;
-  /** Abort training between chunks; fit then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Target wall time of one native chunk in ms (default 200). */
-  chunkMs?: number;
-  /**
-   * Bias learning on a fixed dataset: compute the frozen first layer's product X W_0^T once and
-   * reuse it every step ('auto', the default, when layer 0's weights are frozen and the cache fits
-   * the model's memory budget; `false` to always multiply).
-   */
-  cacheInputLayer?: boolean | 'auto';
+/** What a model's own `fit` adds to the loop. */
+export interface FitRunParts<R, M> {
+  /** The model's run options, handed to every step and validation. */
+  run: R;
+  /** The model callbacks see as `this.model` (the model `fit` was called on). */
+  model: M;
+  /** The model's own hooks, run before the user's. */
+  callbacks?: readonly FitCallback<M>[];
+  /** Records the epochs (default: a new History). */
+  history?: History;
+  /** The state shared with the callbacks (default: a fresh FitState). */
+  state?: FitState;
 }
 
 const fitting = new WeakSet<object>();
 
-function checkFitData(target: FitTarget, data: unknown, name: string): Dataset {
-  if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(data)}`);
-  if (data.n === 0) throw new ValidationError('E_EMPTY', `expected a non-empty dataset for ${name}`);
-  const isClass = data.targets.kind === 'classes';
-  if (isClass !== target.isClassifier) {
-    throw new ValidationError('E_CONFIG', `expected ${target.isClassifier ? 'a classification' : 'a regression'} dataset for ${name}, got ${isClass ? 'classification' : 'regression'}`);
+/** Runs `body` as the only fit of `model`; a second fit while it runs is refused with E_CONCURRENT. */
+export async function exclusiveFit<T>(model: object, body: () => Promise<T>): Promise<T> {
+  if (fitting.has(model)) throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
+  fitting.add(model);
+  try {
+    return await body();
+  } finally {
+    fitting.delete(model);
   }
-  return data;
 }
 
-/** Trains `target` on `data`; returns the per-epoch History. Refuses a concurrent fit on the same model. */
-export async function fit(target: FitTarget, data: Dataset, options: FitOptions = {}): Promise<History> {
-  if (fitting.has(target)) throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
-  checkFitData(target, data, 'training data');
+/**
+ * Trains `target` on `data`; returns the per-epoch History. `run` is the target's run options
+ * (default `{}`); callbacks see `target` as `this.model`. Refuses a concurrent fit on the same model.
+ */
+export async function fit<D extends FitSource, R, T extends FitTarget<D, R>>(
+  target: T,
+  data: D,
+  options: FitLoopOptions<D, T> & { run?: R } = {},
+): Promise<History> {
+  expectKnownKeys('fit options', options, new Set([...FIT_LOOP_OPTION_KEYS, 'run']));
+  const { run, ...loop } = options;
+  return exclusiveFit(target, () => runFit(target, data, loop, { run: run ?? ({} as R), model: target }));
+}
+
+function validationOf<D extends FitSource, R>(target: FitTarget<D, R>, data: D, options: FitLoopOptions<D, unknown>, seed: number): { train: D; validation?: D } {
+  if (options.validationData !== undefined) return { train: data, validation: target.checkFitData(options.validationData, 'validationData') };
+  if (options.validationSplit === undefined) return { train: data };
+  const fraction = expectNumber('validationSplit', options.validationSplit, 0, 1, { exclusiveMin: true });
+  if (fraction >= 1) throw new ValidationError('E_INVALID_ARG', `expected validationSplit < 1, got ${fraction}`);
+  const split = (data as Partial<SplittableSource<D>>).split;
+  if (typeof split !== 'function') throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for this data; pass validationData');
+  return split.call(data, fraction, seed);
+}
+
+/** The loop, for a model's own fit (which holds the model with {@link exclusiveFit}). */
+export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>, data: D, options: FitLoopOptions<D, M>, parts: FitRunParts<R, M>): Promise<History> {
+  target.checkFitData(data, 'training data');
+  if (data.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for training data');
   const epochs = expectInt('epochs', options.epochs ?? 1, 1);
   const batchSize = expectInt('batchSize', options.batchSize ?? 32, 1);
   const seed = expectInt('seed', options.seed ?? 0, 0);
-  const shuffle = options.shuffle ?? true;
   const chunkMs = expectNumber('chunkMs', options.chunkMs ?? 200, 1);
+  const user = options.callbacks ?? [];
+  if (!Array.isArray(user)) throw new ValidationError('E_INVALID_ARG', 'expected an array for callbacks');
+  const { train, validation } = validationOf(target, data, options, seed);
+  if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
+
+  const state = parts.state ?? { lrScale: 1, stopTraining: false };
+  const history = parts.history ?? new History();
+  const callbacks = new CallbackList([...(parts.callbacks ?? []), ...user, history], parts.model, state);
+  const loop = new FitLoop(target, train, parts.run, callbacks, state, { epochs, batchSize, chunkMs, signal: options.signal });
   const schedule = options.lrSchedule ?? constantLr;
-  const cacheInputLayer = options.cacheInputLayer ?? 'auto';
-  if (cacheInputLayer !== 'auto' && typeof cacheInputLayer !== 'boolean') {
-    throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(cacheInputLayer)}`);
-  }
-  const callbacks = options.callbacks ?? [];
-  callbacks.forEach((c, i) => {
-    if (!(c instanceof Callback)) throw new ValidationError('E_INVALID_ARG', `expected a Callback for callbacks[${i}], got ${describe(c)}`);
-  });
-
-  let train = data;
-  let validation = options.validationData ? checkFitData(target, options.validationData, 'validationData') : undefined;
-  if (!validation && options.validationSplit !== undefined) {
-    expectNumber('validationSplit', options.validationSplit, 0, 1, { exclusiveMin: true });
-    if (options.validationSplit >= 1) throw new ValidationError('E_INVALID_ARG', `expected validationSplit < 1, got ${options.validationSplit}`);
-    const split = data.split(options.validationSplit, seed);
-    train = split.train;
-    validation = split.validation;
-  }
-
-  fitting.add(target);
-  const state: FitState = { lrScale: 1, stopTraining: false };
-  for (const c of callbacks) {
-    c.model = target;
-    c.fitState = state;
-  }
-  const perBatch = callbacks.some((c) => typeof c.onBatchEnd === 'function');
-  const wantsProgress = callbacks.some((c) => typeof c.onProgress === 'function');
-  const history = new History();
+  const shuffle = options.shuffle ?? true;
   const rng = new Rng(seed ^ 0x5eed);
   try {
-    for (const c of callbacks) await c.onTrainBegin?.({});
-    const n = train.n;
-    let batchesPerChunk = 1;
+    await callbacks.onTrainBegin({});
     for (let epoch = 0; epoch < epochs && !state.stopTraining; epoch++) {
       const lr = schedule(epoch, target.baseLr) * state.lrScale;
       if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`);
-      for (const c of callbacks) await c.onEpochBegin?.(epoch, { lr });
-      const order = shuffle ? rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
-      const t0 = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let batchIndex = 0;
-      for (let start = 0; start < n; ) {
-        options.signal?.throwIfAborted();
-        const chunkBatches = perBatch ? 1 : batchesPerChunk;
-        const end = Math.min(n, start + chunkBatches * batchSize);
-        const tc = performance.now();
-        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr, { cacheInputLayer });
-        const elapsed = performance.now() - tc;
-        if (!perBatch) {
-          const perBatchMs = elapsed / stats.size.length;
-          batchesPerChunk = Math.max(1, Math.min(4096, Math.round(chunkMs / Math.max(perBatchMs, 1e-3))));
-        }
-        for (let b = 0; b < stats.size.length; b++) {
-          const bl = stats.lossSum[b]!;
-          if (!Number.isFinite(bl)) {
-            throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite loss at epoch ${epoch}, batch ${batchIndex} (lr ${lr}); lower the learning rate`);
-          }
-          lossSum += bl;
-          correct += stats.correct[b]!;
-          seen += stats.size[b]!;
-          if (perBatch) {
-            const size = stats.size[b]!;
-            const logs = { batch: batchIndex, size, loss: bl / size, ...(target.isClassifier ? { acc: stats.correct[b]! / size } : {}) };
-            for (const c of callbacks) await c.onBatchEnd?.(batchIndex, logs);
-          }
-          batchIndex++;
-        }
-        start = end;
-        if (wantsProgress) {
-          const secs = (performance.now() - t0) / 1000;
-          const info = {
-            epoch,
-            epochs,
-            samplesDone: seen,
-            samplesTotal: n,
-            loss: lossSum / seen,
-            ...(target.isClassifier ? { acc: correct / seen } : {}),
-            samplesPerSec: seen / Math.max(secs, 1e-9),
-          };
-          for (const c of callbacks) await c.onProgress?.(info);
-        }
-        if (state.stopTraining) break;
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const logs: Logs = { loss: lossSum / seen };
-      if (target.isClassifier) logs.acc = correct / seen;
-      if (validation) {
-        const v = await target.evaluate(validation, { batchSize: Math.max(batchSize, 256) });
-        if (!Number.isFinite(v.loss)) {
-          throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
-        }
-        logs.val_loss = v.loss;
-        if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
-      }
+      await callbacks.onEpochBegin(epoch, { lr });
+      const order = shuffle ? rng.permutation(train.n) : Int32Array.from({ length: train.n }, (_, i) => i);
+      const meter = await loop.trainEpoch(epoch, lr, order);
+      const seconds = meter.seconds;
+      const logs = meter.logs();
+      if (validation) Object.assign(logs, await loop.validate(validation, epoch, lr));
       logs.lr = lr;
       logs.seconds = seconds;
-      logs.samplesPerSec = seen / Math.max(seconds, 1e-9);
-      // Callbacks see (and may add to) the epoch's logs before History records them.
-      for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
-      history.record(epoch, logs);
+      logs.samplesPerSec = meter.seen / Math.max(seconds, 1e-9);
+      await callbacks.onEpochEnd(epoch, logs);
     }
-    for (const c of callbacks) await c.onTrainEnd?.({});
+    await callbacks.onTrainEnd({});
   } finally {
-    fitting.delete(target);
     await target.endFit?.();
   }
   return history;
+}
+
+/** The steps of one fit run: native chunks sized to ~chunkMs, per-batch hooks, progress, validation. */
+class FitLoop<D extends FitSource, R> {
+  /** Batches per native call, adapted after every call (1 while a callback wants per-batch hooks). */
+  private batchesPerChunk = 1;
+
+  constructor(
+    private readonly target: FitTarget<D, R>,
+    private readonly train: D,
+    private readonly run: R,
+    private readonly callbacks: CallbackList<unknown>,
+    private readonly state: FitState,
+    private readonly settings: { epochs: number; batchSize: number; chunkMs: number; signal: AbortSignal | undefined },
+  ) {}
+
+  /** One epoch of optimizer steps over `order` (a permutation of the training samples). */
+  async trainEpoch(epoch: number, lr: number, order: Int32Array): Promise<EpochMetrics> {
+    const { batchSize, chunkMs, epochs, signal } = this.settings;
+    const perBatch = this.callbacks.wantsBatches;
+    const meter = new EpochMetrics(epoch, lr, this.target.isClassifier === true);
+    const n = order.length;
+    for (let start = 0; start < n; ) {
+      signal?.throwIfAborted();
+      const end = Math.min(n, start + (perBatch ? 1 : this.batchesPerChunk) * batchSize);
+      const tc = performance.now();
+      const stats = await this.target.trainIndices(this.train, order.subarray(start, end), batchSize, lr, this.run);
+      const perBatchMs = (performance.now() - tc) / stats.size.length;
+      if (!perBatch) this.batchesPerChunk = Math.max(1, Math.min(4096, Math.round(chunkMs / Math.max(perBatchMs, 1e-3))));
+      for (const logs of meter.add(stats)) if (perBatch) await this.callbacks.onBatchEnd(logs.batch, logs);
+      start = end;
+      if (this.callbacks.wantsProgress) await this.callbacks.onProgress(meter.progress(epochs, n));
+      if (this.state.stopTraining) break;
+    }
+    return meter;
+  }
+
+  /** val_loss (and val_acc) after an epoch; a non-finite loss is E_DIVERGED. */
+  async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
+    const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
+    if (!Number.isFinite(v.loss)) {
+      throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
+    }
+    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_acc: v.accuracy };
+  }
 }

@@ -1,9 +1,27 @@
-/** What the generic training loop needs from a model (MLPs now; RNNs and multi-task later). */
+/**
+ * What the generic training loop (src/train/fit.ts) needs from a model and its data, whatever
+ * the data kind: a {@link FitSource} (anything with a length) and a {@link FitTarget} that
+ * trains on that source. MLPs train on a {@link Dataset}, RNNs on a SequenceDataset, the
+ * multi-task model on its union Dataset (through a per-phase target that holds the run's state).
+ */
 import type { Dataset } from '../data/dataset.js';
+import { ValidationError } from '../errors.js';
+import { describe } from '../util/validate.js';
+
+/** All the loop needs from training data: the number of samples (rows, sequences) n. */
+export interface FitSource {
+  readonly n: number;
+}
+
+/** A source that can hold out a seeded fraction of itself (enables fit's `validationSplit`). */
+export interface SplittableSource<D extends FitSource> extends FitSource {
+  split(fraction: number, seed: number): { train: D; validation: D };
+}
 
 /** Per-batch sums from one native pass, in batch order. */
 export interface PassStats {
   lossSum: Float32Array;
+  /** Correct predictions per batch (meaningful for classifiers only). */
   correct: Float32Array;
   size: Int32Array;
 }
@@ -24,16 +42,41 @@ export interface EvaluateResult {
   n: number;
 }
 
-export interface FitTarget {
-  readonly isClassifier: boolean;
-  /** The optimizer's base learning rate. */
-  readonly baseLr: number;
-  /** One optimizer step per `batchSize` consecutive entries of `indices`. */
-  trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, options?: TrainStepOptions): Promise<PassStats>;
-  /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
-  endFit?(): Promise<void>;
-  evaluate(data: Dataset, opts?: { batchSize?: number }): Promise<EvaluateResult>;
+/** What a callback's `this.model` offers whatever the model kind (MLP, RNN, MultitaskModel). */
+export interface FitModel {
   /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
   setLearned(values: Record<string, Float32Array>): Promise<void>;
+  save(path: string, options?: { metadata?: Record<string, unknown> }): Promise<void>;
+}
+
+/**
+ * The training interface of a model for data `D`; `R` is the per-fit run options the model
+ * resolved from its own fit options (e.g. the RNN's rule and closed-loop mode), handed back on
+ * every step and validation.
+ */
+export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> {
+  /** True when PassStats.correct counts correct predictions (logs then carry acc and val_acc). */
+  readonly isClassifier?: boolean;
+  /** The optimizer's base learning rate (the schedule's input). */
+  readonly baseLr: number;
+  /** Checks that `data` is training or validation data for this model (kind, shapes); returns it typed. */
+  checkFitData(data: unknown, what: string): D;
+  /** One optimizer step per `batchSize` consecutive entries of `indices`. */
+  trainIndices(data: D, indices: Int32Array, batchSize: number, lr: number, run: R): Promise<PassStats>;
+  /** Validation metrics after an epoch, in the run's mode. */
+  evaluate(data: D, options: { batchSize?: number }, run: R): Promise<EvaluateResult>;
+  /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
+  endFit?(): Promise<void>;
+  getLearned(): Promise<Record<string, Float32Array>>;
+  setLearned(values: Record<string, Float32Array>): Promise<void>;
+}
+
+/** Validates fit's `cacheInputLayer` option (Dataset models: MLP and multi-task). */
+export function expectCacheMode(v: unknown): boolean | 'auto' {
+  const mode = v ?? 'auto';
+  if (mode !== 'auto' && typeof mode !== 'boolean') {
+    throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(mode)}`);
+  }
+  return mode;
 }

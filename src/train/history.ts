@@ -1,7 +1,22 @@
-/** What `fit` returns (Keras-style): one array per metric, one entry per completed epoch. */
-export class History {
+/**
+ * What `fit` returns (Keras-style): one array per metric, one entry per completed epoch. It is
+ * itself the last callback of every fit run, so it records the epoch's logs after every other
+ * callback has seen (and possibly added to) them.
+ */
+import { Callback, type Logs } from './callbacks.js';
+
+export class History extends Callback {
   readonly epoch: number[] = [];
   readonly history: Record<string, number[]> = {};
+
+  override onEpochEnd(epoch: number, logs: Logs): void {
+    this.record(epoch, logs);
+  }
+
+  /** Drops the run's model and state, so that a kept History does not keep the model alive. */
+  override onTrainEnd(): void {
+    Object.assign(this, { model: undefined, fitState: undefined });
+  }
 
   record(epoch: number, logs: Record<string, number>): void {
     this.epoch.push(epoch);

@@ -56,3 +56,39 @@ export function expectFinite(name: string, v: Float32Array | Float64Array, rowLe
     }
   }
 }
+
+/**
+ * The keys of an options type, listed once: the compiler checks the record against `T` (a key
+ * missing from the list or not in `T` fails to compile), so adding an option is one line here.
+ */
+export function optionKeys<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): ReadonlySet<string> {
+  return new Set(Object.keys(keys));
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Refuses an options object with a key outside `allowed` (a typo such as `epoch: 3` would
+ * otherwise be ignored): E_INVALID_ARG naming the key and, when one is close, the likely intended one.
+ * `undefined` (no options) passes; anything else that is not a plain object is refused.
+ */
+export function expectKnownKeys(what: string, options: unknown, allowed: ReadonlySet<string>): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ValidationError('E_INVALID_ARG', `expected an options object for ${what}, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (allowed.has(key)) continue;
+    const near = [...allowed].find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(key.length / 4)));
+    const known = allowed.size ? `known keys: ${[...allowed].join(', ')}` : 'it takes no options';
+    throw new ValidationError('E_INVALID_ARG', `unknown option '${key}' for ${what}${near ? ` (did you mean '${near}'?)` : ''}; ${known}`);
+  }
+}
