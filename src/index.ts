@@ -28,6 +28,7 @@ export {
   type MLPConfig,
   type LayerConfig,
 } from './model/config.js';
+export { activationMath, LEAKY_RELU_SLOPE } from './model/activation.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit, type FitOptions } from './train/fit.js';
 export { History } from './train/history.js';

@@ -19,7 +19,7 @@ import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
-import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
+import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
 import { SequenceDataset } from './sequences.js';
@@ -391,7 +391,9 @@ export class RNN implements FitTarget {
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: { backend?: BackendName } = {}): Promise<RNN> {
-    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg) => resolveRNNConfig(configToOptions(cfg)));
+    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg, header) =>
+      resolveRNNConfig(configToOptions(upgradeRNNConfig(cfg, header.libraryVersion))),
+    );
     config.train = stored.train;
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));

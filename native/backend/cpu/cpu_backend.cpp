@@ -5,8 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include "../../common/activation.h"
 #include "../../common/error.h"
-#include "../../common/rational_tanh.h"
 #include "../../common/thread_pool.h"
 #include "../backend.h"
 #include "cpu_kernels.h"
@@ -18,12 +18,13 @@ namespace {
 // Rows of work per task for elementwise kernels over [B, H].
 size_t row_grain(int H) { return std::max<size_t>(1, 16384 / std::max(1, H)); }
 
-inline float act_forward(float z, Act act) {
-  switch (act) {
-    case Act::Relu: return z > 0.0f ? z : 0.0f;
-    case Act::Tanh: return std::tanh(z);
-    case Act::Sigmoid: return 1.0f / (1.0f + std::exp(-z));
-    case Act::Identity: default: return z;
+// Z[B,H] <- act(Z + bias[task[b] * H]) for the rows [b0, b1); task null: one shared bias row.
+template <Act A>
+void bias_act_rows(float* Z, const float* biases, const int32_t* task, int H, size_t b0, size_t b1) {
+  for (size_t b = b0; b < b1; ++b) {
+    float* z = Z + b * H;
+    const float* bias = task ? biases + (size_t)task[b] * H : biases;
+    for (int h = 0; h < H; ++h) z[h] = ActFn<A>::forward(z[h] + bias[h]);
   }
 }
 
@@ -56,36 +57,20 @@ class CpuBackend final : public Backend {
   }
 
   void bias_act(float* Z, const float* bias, int B, int H, Act act) override {
-    cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
-      for (size_t b = b0; b < b1; ++b) {
-        float* z = Z + b * H;
-        switch (act) {
-          case Act::Relu:
-            for (int h = 0; h < H; ++h) { const float v = z[h] + bias[h]; z[h] = v > 0.0f ? v : 0.0f; }
-            break;
-          case Act::Identity:
-            for (int h = 0; h < H; ++h) z[h] += bias[h];
-            break;
-          default:
-            for (int h = 0; h < H; ++h) z[h] = act_forward(z[h] + bias[h], act);
-        }
-      }
+    dispatch_act(act, [&](auto tag) {
+      cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
+        bias_act_rows<decltype(tag)::value>(Z, bias, nullptr, H, b0, b1);
+      });
     });
   }
 
   void act_backward(float* G, const float* A, int B, int H, Act act) override {
     if (act == Act::Identity) return;
-    cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
-      for (size_t b = b0; b < b1; ++b) {
-        float* g = G + b * H;
-        const float* a = A + b * H;
-        switch (act) {
-          case Act::Relu: for (int h = 0; h < H; ++h) g[h] = a[h] > 0.0f ? g[h] : 0.0f; break;
-          case Act::Tanh: for (int h = 0; h < H; ++h) g[h] *= 1.0f - a[h] * a[h]; break;
-          case Act::Sigmoid: for (int h = 0; h < H; ++h) g[h] *= a[h] * (1.0f - a[h]); break;
-          default: break;
-        }
-      }
+    dispatch_act(act, [&](auto tag) {
+      using F = ActFn<decltype(tag)::value>;
+      cpu_pool().parallel_for((size_t)B * H, 16384, [&](size_t i0, size_t i1) {
+        for (size_t i = i0; i < i1; ++i) G[i] *= F::grad(A[i]);
+      });
     });
   }
 
@@ -172,27 +157,25 @@ class CpuBackend final : public Backend {
   void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
                              float beta, float* out) override {
     // Column blocks in parallel; within a block, rows in order (deterministic).
-    cpu_pool().parallel_for(H, 256, [&](size_t h0, size_t h1) {
-      const size_t w = h1 - h0;
-      float acc[256], g[256];
-      for (size_t j = 0; j < w; ++j) acc[j] = 0.0f;
-      for (int b = 0; b < B; ++b) {
-        const float* dz = dZ + (size_t)b * O;
-        for (size_t j = 0; j < w; ++j) g[j] = 0.0f;
-        for (int o = 0; o < O; ++o) {
-          const float d = dz[o];
-          const float* wr = W + (size_t)o * H + h0;
-          for (size_t j = 0; j < w; ++j) g[j] += d * wr[j];
+    dispatch_act(act, [&](auto tag) {
+      using F = ActFn<decltype(tag)::value>;
+      cpu_pool().parallel_for(H, 256, [&](size_t h0, size_t h1) {
+        const size_t w = h1 - h0;
+        float acc[256], g[256];
+        for (size_t j = 0; j < w; ++j) acc[j] = 0.0f;
+        for (int b = 0; b < B; ++b) {
+          const float* dz = dZ + (size_t)b * O;
+          for (size_t j = 0; j < w; ++j) g[j] = 0.0f;
+          for (int o = 0; o < O; ++o) {
+            const float d = dz[o];
+            const float* wr = W + (size_t)o * H + h0;
+            for (size_t j = 0; j < w; ++j) g[j] += d * wr[j];
+          }
+          const float* a = A + (size_t)b * H + h0;
+          for (size_t j = 0; j < w; ++j) acc[j] += g[j] * F::grad(a[j]);
         }
-        const float* a = A + (size_t)b * H + h0;
-        switch (act) {
-          case Act::Relu: for (size_t j = 0; j < w; ++j) acc[j] += a[j] > 0.0f ? g[j] : 0.0f; break;
-          case Act::Tanh: for (size_t j = 0; j < w; ++j) acc[j] += g[j] * (1.0f - a[j] * a[j]); break;
-          case Act::Sigmoid: for (size_t j = 0; j < w; ++j) acc[j] += g[j] * (a[j] * (1.0f - a[j])); break;
-          default: for (size_t j = 0; j < w; ++j) acc[j] += g[j]; break;
-        }
-      }
-      for (size_t j = 0; j < w; ++j) out[h0 + j] = (beta == 0.0f ? 0.0f : beta * out[h0 + j]) + acc[j];
+        for (size_t j = 0; j < w; ++j) out[h0 + j] = (beta == 0.0f ? 0.0f : beta * out[h0 + j]) + acc[j];
+      });
     });
   }
 
@@ -209,21 +192,10 @@ class CpuBackend final : public Backend {
 
   // ---- multi-task kernels (see backend.h; native/multitask) ----
   void bias_act_gather(float* Z, const float* biases, const int32_t* task, int B, int H, int K, Act act) override {
-    cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
-      for (size_t b = b0; b < b1; ++b) {
-        float* z = Z + b * H;
-        const float* bias = biases + (size_t)task[b] * H;
-        switch (act) {
-          case Act::Relu:
-            for (int h = 0; h < H; ++h) { const float v = z[h] + bias[h]; z[h] = v > 0.0f ? v : 0.0f; }
-            break;
-          case Act::Identity:
-            for (int h = 0; h < H; ++h) z[h] += bias[h];
-            break;
-          default:
-            for (int h = 0; h < H; ++h) z[h] = act_forward(z[h] + bias[h], act);
-        }
-      }
+    dispatch_act(act, [&](auto tag) {
+      cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
+        bias_act_rows<decltype(tag)::value>(Z, biases, task, H, b0, b1);
+      });
     });
   }
 
@@ -349,16 +321,6 @@ class CpuBackend final : public Backend {
   }
 
   // ---- recurrent networks (native/rnn) ----
-  static inline float rnn_tanh(float x) { return rational_tanh(x); }  // common/rational_tanh.h
-  static inline float rnn_act_deriv(float a, Act act) {
-    switch (act) {
-      case Act::Relu: return a > 0.0f ? 1.0f : 0.0f;
-      case Act::Tanh: return 1.0f - a * a;
-      case Act::Sigmoid: return a * (1.0f - a);
-      case Act::Identity: default: return 1.0f;
-    }
-  }
-
   void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
                   float* dst) override {
     if (D <= 0) return;
@@ -379,37 +341,31 @@ class CpuBackend final : public Backend {
 
   void rnn_step(float* Z, const float* bias, const float* Rp, float* Rn, int B, int H, Act act, float decay,
                 float gain) override {
-    cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
-      for (size_t b = b0; b < b1; ++b) {
-        float* z = Z + b * H;
-        const float* rp = Rp + b * H;
-        float* rn = Rn + b * H;
-        switch (act) {
-          case Act::Tanh:
-            for (int h = 0; h < H; ++h) { const float a = rnn_tanh(z[h] + bias[h]); z[h] = a; rn[h] = decay * rp[h] + gain * a; }
-            break;
-          case Act::Relu:
-            for (int h = 0; h < H; ++h) { const float v = z[h] + bias[h], a = v > 0.0f ? v : 0.0f; z[h] = a; rn[h] = decay * rp[h] + gain * a; }
-            break;
-          case Act::Identity:
-            for (int h = 0; h < H; ++h) { const float a = z[h] + bias[h]; z[h] = a; rn[h] = decay * rp[h] + gain * a; }
-            break;
-          default:
-            for (int h = 0; h < H; ++h) { const float a = act_forward(z[h] + bias[h], act); z[h] = a; rn[h] = decay * rp[h] + gain * a; }
+    dispatch_act(act, [&](auto tag) {
+      using F = ActFn<decltype(tag)::value>;
+      cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
+        for (size_t b = b0; b < b1; ++b) {
+          float* z = Z + b * H;
+          const float* rp = Rp + b * H;
+          float* rn = Rn + b * H;
+          for (int h = 0; h < H; ++h) { const float a = F::forward(z[h] + bias[h]); z[h] = a; rn[h] = decay * rp[h] + gain * a; }
         }
-      }
+      });
     });
   }
 
   void rnn_step_backward(float* Dr, const float* DYA, const float* Phi, float* dZ, int B, int H, Act act,
                          float gain) override {
     const size_t n = (size_t)B * H;
-    cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i) {
-        const float d = DYA ? Dr[i] + DYA[i] : Dr[i];
-        Dr[i] = d;
-        dZ[i] = gain * d * rnn_act_deriv(Phi[i], act);
-      }
+    dispatch_act(act, [&](auto tag) {
+      using F = ActFn<decltype(tag)::value>;
+      cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
+        for (size_t i = i0; i < i1; ++i) {
+          const float d = DYA ? Dr[i] + DYA[i] : Dr[i];
+          Dr[i] = d;
+          dZ[i] = gain * d * F::grad(Phi[i]);
+        }
+      });
     });
   }
 
