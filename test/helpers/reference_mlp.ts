@@ -11,6 +11,7 @@
  */
 import type { MLP } from '../../src/model/mlp.js';
 import type { Activation, LossName } from '../../src/model/config.js';
+import { actRef, kinks } from './activations.js';
 
 export interface RefLayer {
   in: number;
@@ -28,28 +29,7 @@ export interface RefModel {
 export type RefTargets = { kind: 'classes'; labels: Int32Array } | { kind: 'values'; values: ArrayLike<number> };
 
 export function act(name: Activation, z: number): number {
-  switch (name) {
-    case 'relu':
-      return z > 0 ? z : 0;
-    case 'tanh':
-    case 'tanh-rational': // within a few float32 ulp of tanh
-      return Math.tanh(z);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-z));
-    case 'identity':
-      return z;
-    case 'hard-sigmoid':
-      return z <= 0 ? 0 : z >= 1 ? 1 : z;
-    case 'softplus':
-      return z > 30 ? z : Math.log(1 + Math.exp(z));
-    case 'leaky-relu':
-      return z > 0 ? z : 0.01 * z;
-  }
-}
-
-/** Pre-activation values where `name` has a kink (finite differences across one are wrong). */
-export function kinks(name: Activation): number[] {
-  return name === 'relu' || name === 'leaky-relu' ? [0] : name === 'hard-sigmoid' ? [0, 1] : [];
+  return actRef(name, z);
 }
 
 /** Copies every layer's weights and biases out of a native model (frozen or learned alike). */
