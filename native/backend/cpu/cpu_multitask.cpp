@@ -66,7 +66,7 @@ void CpuBackend::softmax_xent_task(const float* logits, const int32_t* labels, c
 void CpuBackend::task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) {
   cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
     if (hard) for (size_t i = i0; i < i1; ++i) gates[i] = theta[i] > 0.0f ? 1.0f : 0.0f;
-    else for (size_t i = i0; i < i1; ++i) gates[i] = 1.0f / (1.0f + std::exp(-slope * theta[i]));
+    else for (size_t i = i0; i < i1; ++i) gates[i] = ActFn<Act::Sigmoid>::forward(slope * theta[i]);
   });
 }
 

@@ -86,7 +86,7 @@ __global__ void task_gates_kernel(const float* __restrict__ theta, size_t n, flo
                                   float* __restrict__ gates) {
   for (size_t i = global_id(); i < n; i += grid_stride()) {
     const float t = theta[i];
-    gates[i] = hard ? (t > 0.0f ? 1.0f : 0.0f) : 1.0f / (1.0f + expf(-slope * t));
+    gates[i] = hard ? (t > 0.0f ? 1.0f : 0.0f) : ActFn<Act::Sigmoid>::forward(slope * t);
   }
 }
 
