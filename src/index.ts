@@ -29,6 +29,7 @@ export {
   type LayerConfig,
   type LoadOptions,
 } from './model/config.js';
+export { activationMath, LEAKY_RELU_SLOPE } from './model/activation.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit } from './train/fit.js';
 export type { FitOptions, FitLoopOptions } from './train/fit_options.js';

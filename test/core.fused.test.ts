@@ -7,10 +7,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/index.js';
 import { nativeFor, type BackendName } from '../src/native/binding.js';
 import { probeBackends } from './helpers/backends.js';
+import { ACT, ACT_NAMES, actGradRef, actRef } from './helpers/activations.js';
+import type { Activation } from '../src/index.js';
 
-const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
 
-function reference(dZ: Float32Array, W: Float32Array, A: Float32Array, B: number, O: number, H: number, act: keyof typeof ACT, beta: number, out0: Float32Array) {
+function reference(dZ: Float32Array, W: Float32Array, A: Float32Array, B: number, O: number, H: number, act: Activation, beta: number, out0: Float32Array) {
   const ref = new Float64Array(H);
   const mag = new Float64Array(H);
   for (let h = 0; h < H; h++) {
@@ -24,7 +25,7 @@ function reference(dZ: Float32Array, W: Float32Array, A: Float32Array, B: number
         gm += Math.abs(dZ[b * O + o]! * W[o * H + h]!);
       }
       const a = A[b * H + h]!;
-      const d = act === 'relu' ? (a > 0 ? 1 : 0) : act === 'tanh' ? 1 - a * a : act === 'sigmoid' ? a * (1 - a) : 1;
+      const d = actGradRef(act, a);
       s += d * g;
       m += Math.abs(d) * gm;
     }
@@ -48,7 +49,7 @@ describe('small_fanout_backward', () => {
     [256, 64, 70],
     [5, 1, 7],
   ] as const;
-  for (const act of Object.keys(ACT) as (keyof typeof ACT)[]) {
+  for (const act of ACT_NAMES) {
     for (const [B, O, H] of shapes) {
       for (const beta of [0, 0.5]) {
         it(`${act} B=${B} O=${O} H=${H} beta=${beta} on every backend`, async () => {
@@ -58,7 +59,7 @@ describe('small_fanout_backward', () => {
           // activation outputs in the activation's range, with exact zeros for relu's kink
           const A = new Float32Array(B * H).map(() => {
             const z = rng.normal();
-            return act === 'relu' ? Math.max(0, z) : act === 'tanh' ? Math.tanh(z) : act === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z;
+            return actRef(act, z);
           });
           const out0 = new Float32Array(H).map(() => (beta === 0 ? NaN : rng.normal())); // NaN must be overwritten when beta = 0
           const { ref, mag } = reference(dZ, W, A, B, O, H, act, beta, out0);
@@ -88,7 +89,7 @@ describe('bias_act_readout', () => {
     [9, 300, 16],
     [5, 7, 1],
   ] as const;
-  for (const act of Object.keys(ACT) as (keyof typeof ACT)[]) {
+  for (const act of ACT_NAMES) {
     for (const [B, H, O] of shapes) {
       it(`${act} B=${B} H=${H} O=${O} on every backend`, async () => {
         const rng = new Rng(B * 17 + H * 3 + O);
@@ -96,7 +97,7 @@ describe('bias_act_readout', () => {
         const bias = new Float32Array(H).map(() => rng.normal() * 0.5);
         const W = new Float32Array(O * H).map(() => rng.normal());
         const c = new Float32Array(O).map(() => rng.normal());
-        const f = (z: number) => (act === 'relu' ? Math.max(0, z) : act === 'tanh' ? Math.tanh(z) : act === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z);
+        const f = (z: number) => actRef(act, z);
         const A = new Float64Array(B * H);
         for (let i = 0; i < B * H; i++) A[i] = f(Z[i]! + bias[i % H]!);
         for (const be of backends) {

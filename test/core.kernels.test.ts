@@ -13,7 +13,8 @@
  *   act_backward  atol 1e-6, rtol 1e-5, scale = |ref|
  *   softmax_xent  loss sum atol 1e-4, rtol 1e-5; hits exact; dlogits atol 1e-7, rtol 1e-5
  *   mse           loss sum atol 1e-5, rtol 1e-5; dY atol 1e-7, rtol 1e-5
- *   gather_rows   bit-exact
+ *   gather_rows, gather_labels   bit-exact
+ *   fill_weights  bit-identical to the CPU generator; uniform within [-a, a]; zeros exact
  *   adam / sgd    p, m, v, vel atol 1e-6 (m, v: 1e-7), rtol 1e-5, over 3 chained steps
  */
 import { describe, it, expect } from 'vitest';
@@ -21,29 +22,14 @@ import { nativeFor, type BackendName } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { probeBackends } from './helpers/backends.js';
 import { assertClose, randomF32, randomLabels, randomNormalF32, sameBits } from './helpers/numeric.js';
+import { ACT, ACT_NAMES, actGradRef, actRef } from './helpers/activations.js';
+import { generateWeights } from '../src/index.js';
 
 const probe = await probeBackends();
 if (probe.cudaSkipReason) console.log(`[core.kernels] CUDA kernels not tested: ${probe.cudaSkipReason}`);
 
-const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
-type ActName = keyof typeof ACT;
-const ACT_NAMES = Object.keys(ACT) as ActName[];
-
 function run(backend: BackendName, op: string, args: Record<string, number | boolean | Float32Array | Int32Array>) {
   return nativeFor(backend).runKernel(backend, op, args);
-}
-
-function actRef(name: ActName, z: number): number {
-  switch (name) {
-    case 'identity':
-      return z;
-    case 'relu':
-      return z > 0 ? z : 0;
-    case 'tanh':
-      return Math.tanh(z);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-z));
-  }
 }
 
 /** Row-major C = alpha op(A) op(B) + beta C in float64, plus the per-element magnitude scale. */
@@ -163,11 +149,7 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
           if (name === 'relu') A[0] = 0; // exactly at the kink: derivative 0
           const out = await run(backend, 'act_backward', { B, H, act: ACT[name], G, A });
           const ref = new Float64Array(B * H);
-          for (let i = 0; i < ref.length; i++) {
-            const a = A[i]!;
-            const d = name === 'relu' ? (a > 0 ? 1 : 0) : name === 'tanh' ? 1 - a * a : name === 'sigmoid' ? a * (1 - a) : 1;
-            ref[i] = G[i]! * d;
-          }
+          for (let i = 0; i < ref.length; i++) ref[i] = G[i]! * actGradRef(name, A[i]!);
           assertClose(`act_backward ${name}`, out.G!, ref, 1e-6, 1e-5);
         });
       }
@@ -307,6 +289,48 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
         for (let b = 0; b < B; b++) ref.set(src.subarray(idx[b]! * D, idx[b]! * D + D), b * D);
         expect(sameBits(r.dst!, ref)).toBe(true);
       });
+    }
+  });
+
+  describe('gather_labels', () => {
+    for (const [B, N] of [[1, 1], [7, 13], [1023, 50]] as const) {
+      it(`B=${B} from N=${N}`, async () => {
+        const rng = new Rng(2300 + B + N);
+        const src = randomLabels(rng, N, 1 << 20);
+        const idx = randomLabels(rng, B, N);
+        idx[0] = N - 1;
+        const r = await run(backend, 'gather_labels', { B, src, idx });
+        expect(Array.from(r.dst!)).toEqual(Array.from(idx, (i) => src[i]!));
+      });
+    }
+  });
+
+  describe('fill_weights', () => {
+    // The reference is the distribution's contract plus the CPU generator (bit-identical on every
+    // backend: common/philox.h, compiled without FMA contraction).
+    for (const [rows, cols] of [[1, 1], [7, 13], [300, 67]] as const) {
+      for (const [dist, code] of [['uniform', 0], ['normal', 1], ['zeros', 2]] as const) {
+        it(`${dist} ${rows}x${cols}`, async () => {
+          const a = 0.37;
+          const r = await run(backend, 'fill_weights', { rows, cols, seed: 2 ** 33 + 5, stream: 3, dist: code, a });
+          const W = r.W!;
+          expect(W.length).toBe(rows * cols);
+          const cpu = await generateWeights({ rows, cols, seed: 2 ** 33 + 5, stream: 3, dist, a });
+          expect(sameBits(W, cpu)).toBe(true);
+          if (dist === 'zeros') expect(W.every((v) => v === 0)).toBe(true);
+          if (dist === 'uniform') expect(W.every((v) => Math.abs(v) <= a)).toBe(true);
+          if (dist !== 'zeros' && W.length > 1000) {
+            let s = 0;
+            let s2 = 0;
+            for (const v of W) {
+              s += v;
+              s2 += v * v;
+            }
+            const variance = s2 / W.length - (s / W.length) ** 2;
+            expect(variance).toBeCloseTo(dist === 'uniform' ? (a * a) / 3 : a * a, 2);
+          }
+        });
+      }
     }
   });
 

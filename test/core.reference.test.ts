@@ -8,8 +8,8 @@
  *   - model.gradients(batch) == central finite differences of the float64 mean loss
  *     (step h = 1e-4 in float64), for train 'bias', 'readout', 'full' and per-layer choices,
  *     both losses, every activation. Error = ||g - fd|| / max(||fd||, 1e-6) per tensor, <= 1e-3.
- *     For relu the inputs are re-drawn until every hidden pre-activation is >= 1e-2 from the
- *     kink, so the finite differences never straddle it.
+ *     For activations with kinks (relu, leaky-relu, hard-sigmoid) the inputs are re-drawn until
+ *     every hidden pre-activation is >= 1e-2 from a kink, so the finite differences never straddle one.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { ACTIVATIONS, Dataset, LOSSES, MLP, Rng, type LossName, type TrainableSet } from '../src/index.js';
@@ -18,7 +18,7 @@ import { finiteDiffGrad, refForward, refForwardFull, refLoss, refSampleLosses, r
 
 const FD_STEP = 1e-4;
 const GRAD_TOL = 1e-3;
-const RELU_MARGIN = 1e-2;
+const KINK_MARGIN = 1e-2;
 let worstGradError = 0;
 let worstGradCase = '';
 
@@ -188,8 +188,8 @@ describe('gradients match central finite differences of the float64 reference lo
               // inputs away from relu kinks (see the file comment)
               const rng = new Rng(seed);
               let data = makeData(rng, n, inputSize, outputSize, loss);
-              for (let tries = 0; activation === 'relu' && refForwardFull(ref, data.ds.x, n).minReluMargin < RELU_MARGIN; tries++) {
-                if (tries > 200) throw new Error('could not draw inputs away from the relu kinks');
+              for (let tries = 0; refForwardFull(ref, data.ds.x, n).minKinkMargin < KINK_MARGIN; tries++) {
+                if (tries > 200) throw new Error(`could not draw inputs away from the ${activation} kinks`);
                 data = makeData(rng, n, inputSize, outputSize, loss);
               }
               const before = await model.getLearned();

@@ -33,6 +33,7 @@ import { multitaskNative } from '../src/multitask/native.js';
 import { nativeFor } from '../src/native/binding.js';
 import { rnnNative } from '../src/rnn/native.js';
 import { Rng } from '../src/util/rng.js';
+import { ACT, ACT_NAMES } from './helpers/activations.js';
 import { probeBackends } from './helpers/backends.js';
 import { assertClose, randomF32, randomLabels, relNormError, sameBits } from './helpers/numeric.js';
 
@@ -40,9 +41,7 @@ const probe = await probeBackends();
 const hasCuda = probe.backends.includes('cuda');
 if (!hasCuda) console.warn(`[cuda.extensions.test] skipping every CUDA extension check: ${probe.cudaSkipReason ?? 'CUDA unavailable'}`);
 
-const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
-type ActName = keyof typeof ACT;
-const ACTS = Object.keys(ACT) as ActName[];
+const ACTS = ACT_NAMES;
 type Args = Record<string, number | boolean | Float32Array | Int32Array>;
 type Out = Record<string, Float32Array>;
 

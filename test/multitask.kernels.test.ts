@@ -20,21 +20,14 @@ import { nativeFor, type BackendName } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { probeBackends } from './helpers/backends.js';
 import { assertClose, randomF32, randomLabels, sameBits } from './helpers/numeric.js';
+import { ACT, ACT_NAMES, actRef } from './helpers/activations.js';
 
 const probe = await probeBackends();
-const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
-type ActName = keyof typeof ACT;
 
 function run(backend: BackendName, op: string, args: Record<string, number | boolean | Float32Array | Int32Array>) {
   return multitaskNative(backend).runMultitaskKernel(backend, op, args);
 }
 
-function actRef(name: ActName, z: number): number {
-  if (name === 'relu') return z > 0 ? z : 0;
-  if (name === 'tanh') return Math.tanh(z);
-  if (name === 'sigmoid') return 1 / (1 + Math.exp(-z));
-  return z;
-}
 
 /** Task ids in random order; task K-1 never appears when `skipLast`. */
 function tasksOf(rng: Rng, B: number, K: number, skipLast = false): Int32Array {
@@ -51,7 +44,7 @@ const SIZES: [number, number, number][] = [
 for (const backend of probe.backends) {
   describe(`multi-task kernels on ${backend}`, () => {
     for (const [B, H, K] of SIZES) {
-      for (const act of Object.keys(ACT) as ActName[]) {
+      for (const act of ACT_NAMES) {
         it(`bias_act_gather B=${B} H=${H} K=${K} ${act}`, async () => {
           const rng = new Rng(B * 1000 + H + K);
           const Z = randomF32(rng, B * H, -2, 2);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Dataset, MLP, MultitaskDataset, MultitaskModel, Rng, ValidationError, readCheckpoint, type MultitaskOptions } from '../src/index.js';
 import { assertClose, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
+import { actRef } from './helpers/activations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'biaslearn-mt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,7 +83,8 @@ async function refOf(m: MultitaskModel, slope: number, hard = false): Promise<Re
   let R = 0;
   if (m.config.readout === 'per-task') for (const c of classes) { off.push(R); R += c; }
   else { R = classes[0]!; classes.forEach(() => off.push(0)); }
-  const act = m.config.activation === 'relu' ? (z: number) => (z > 0 ? z : 0) : m.config.activation === 'tanh' ? Math.tanh : (z: number) => 1 / (1 + Math.exp(-z));
+  const activation = m.config.activation;
+  const act = (z: number): number => actRef(activation, z);
   return { W, b, theta: theta.length ? theta : null, Wr: Float64Array.from(await m.tensor('readout.weight')), br: Float64Array.from(await m.tensor('readout.bias')), hidden: m.config.hidden, I: m.config.inputSize, R, off, classes, act, slope, hard };
 }
 
@@ -165,6 +167,11 @@ describe('gradients match the float64 reference', () => {
     { title: 'mask, shared readout, sigmoid, slope 2.5', opts: { train: 'mask', activation: 'sigmoid', maskInit: 0.3 }, classes: [3, 3], slope: 2.5 },
     { title: 'mask, per-task readout, relu, 2 hidden layers, slope 1.5', opts: { train: 'mask', hidden: [8, 6] }, classes: [2, 4, 3], slope: 1.5 },
     { title: 'full, per-task readout, tanh', opts: { train: 'full', activation: 'tanh' }, classes: [3, 5] },
+    // every further activation
+    { title: 'bias, per-task readout, softplus, 2 hidden layers', opts: { train: 'bias', activation: 'softplus', hidden: [7, 5] }, classes: [3, 4] },
+    { title: 'mask, shared readout, leaky-relu, slope 2', opts: { train: 'mask', activation: 'leaky-relu', maskInit: 0.3 }, classes: [3, 3], slope: 2 },
+    { title: 'full, per-task readout, hard-sigmoid', opts: { train: 'full', activation: 'hard-sigmoid' }, classes: [3, 5] },
+    { title: 'bias, shared readout, tanh-rational', opts: { train: 'bias', activation: 'tanh-rational' }, classes: [4, 4] },
   ];
   for (const c of CASES) {
     it(c.title, async () => {

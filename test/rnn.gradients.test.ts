@@ -3,7 +3,8 @@
  * / truncated-BPTT backward pass and RFLO's traces), built from the model's own tensors:
  *   - BPTT gradients of every learned tensor (biases, initial states, readout, weights) equal
  *     central finite differences of the float64 loss (h = 1e-4): ||g - fd|| / ||fd|| <= 2e-3
- *     (float32 forward), for the leaky, vanilla and residual forms, tanh / sigmoid / relu,
+ *     (float32 forward), for the leaky, vanilla and residual forms, the activations tanh-rational
+ *     (the default), tanh, sigmoid, identity (linear RNNs), softplus, leaky-relu and hard-sigmoid,
  *     shared and per-condition initial states, masked steps, velocity penalties, and closed
  *     loops with delays 1 and 3;
  *   - the reference backward (checked by those finite differences) also gives tBPTT(k); the
@@ -14,8 +15,10 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { RNN, Rng, SequenceDataset, type RNNOptions } from '../src/index.js';
 import { relNormError, sameBits } from './helpers/numeric.js';
+import { actGradRef, actRef } from './helpers/activations.js';
+import type { Activation } from '../src/index.js';
 
-type Act = 'tanh' | 'relu' | 'sigmoid' | 'identity';
+type Act = Activation;
 
 interface Ref {
   I: number;
@@ -33,8 +36,8 @@ interface Mode {
   delay?: number;
 }
 
-const actF = (a: Act, z: number): number => (a === 'tanh' ? Math.tanh(z) : a === 'relu' ? Math.max(0, z) : a === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z);
-const actD = (a: Act, p: number): number => (a === 'tanh' ? 1 - p * p : a === 'relu' ? (p > 0 ? 1 : 0) : a === 'sigmoid' ? p * (1 - p) : 1);
+const actF = actRef;
+const actD = actGradRef; // through the output p = act(z)
 
 async function refOf(rnn: RNN): Promise<Ref> {
   const t: Record<string, Float64Array> = {};
@@ -269,6 +272,13 @@ const CASES: GradCase[] = [
   { label: 'no input (autonomous), bias + state', opts: { train: 'bias', learnInitialState: true }, I: 0 },
   { label: 'closed loop, delay 1', opts: { train: 'full', learnInitialState: true, alpha: 0.5 }, mode: { closedLoop: true, warmup: 2, delay: 1 }, I: 3, O: 2 },
   { label: 'closed loop, delay 3, bias only', opts: { train: 'bias', alpha: 0.8 }, mode: { closedLoop: true, warmup: 0, delay: 3 }, I: 2, O: 1 },
+  // every further activation (the default above is 'tanh-rational')
+  { label: 'linear RNN (identity), bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'identity', recurrentGain: 0.6 } },
+  { label: 'linear RNN (identity), full, leaky alpha 0.5', opts: { train: 'full', activation: 'identity', alpha: 0.5, recurrentGain: 0.6 } },
+  { label: 'tanh (std::tanh), bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'tanh' } },
+  { label: 'softplus, full, leaky alpha 0.5', opts: { train: 'full', activation: 'softplus', alpha: 0.5, recurrentGain: 0.8 } },
+  { label: 'leaky-relu, bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'leaky-relu' } },
+  { label: 'hard-sigmoid, bias + state, leaky alpha 0.5', opts: { train: 'bias', learnInitialState: true, activation: 'hard-sigmoid', alpha: 0.5 } },
 ];
 
 describe('BPTT gradients equal central finite differences of the float64 loss', () => {

@@ -13,12 +13,10 @@ import { rnnNative } from '../src/rnn/native.js';
 import { Rng } from '../src/util/rng.js';
 import { probeBackends } from './helpers/backends.js';
 import { assertClose, randomF32, sameBits } from './helpers/numeric.js';
+import { ACT, ACT_NAMES, actGradRef, actRef } from './helpers/activations.js';
 
 const probe = await probeBackends();
-const ACT = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
-type ActName = keyof typeof ACT;
-const actRef = (a: ActName, z: number): number => (a === 'tanh' ? Math.tanh(z) : a === 'relu' ? Math.max(0, z) : a === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z);
-const derivRef = (a: ActName, p: number): number => (a === 'tanh' ? 1 - p * p : a === 'relu' ? (p > 0 ? 1 : 0) : a === 'sigmoid' ? p * (1 - p) : 1);
+const derivRef = actGradRef;
 
 function run(backend: BackendName, op: string, args: Record<string, number | boolean | Float32Array | Int32Array>) {
   return rnnNative(backend).runRnnKernel(backend, op, args);
@@ -47,7 +45,7 @@ for (const backend of probe.backends) {
       assertClose('axpby without y', only.out!, Array.from(x, (v) => 2.5 * v), 1e-6, 1e-5);
     });
 
-    for (const act of Object.keys(ACT) as ActName[]) {
+    for (const act of ACT_NAMES) {
       it(`rnn_step and rnn_step_backward (${act})`, async () => {
         const rng = new Rng(3 + ACT[act]);
         const B = 5, H = 1031;

@@ -1,5 +1,5 @@
-// Node-API module entry: process-wide functions (info, threads, weight generation, sgemm
-// timing, kernel probe). Model kinds and datasets add their exports from their own binding files
+// Node-API module entry: process-wide functions (info: backends, ops and activations; threads,
+// weight generation, sgemm timing, kernel probe). Model kinds and datasets add their exports from their own binding files
 // through BL_REGISTER_EXPORTS (exports_registry.h).
 #include <napi.h>
 
@@ -82,6 +82,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("backends", compiled_backends());
   o.Set("gemm", cpu_gemm_impl());
   o.Set("threads", cpu_threads());
+  Napi::Array ops = Napi::Array::New(env, kOpCount);  // BL_OPS, in order (the kernel probe's op names)
+  for (int i = 0; i < kOpCount; ++i) ops.Set(i, op_name(static_cast<Op>(i)));
+  o.Set("ops", ops);
+  Napi::Object acts = Napi::Object::New(env);  // BL_ACTIVATIONS: name -> the number the probe takes
+  for (int i = 0; i < kActCount; ++i) acts.Set(act_name(static_cast<Act>(i)), i);
+  o.Set("activations", acts);
   return o;
 }
 

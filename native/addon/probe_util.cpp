@@ -26,6 +26,52 @@ double probe_n(ProbeJob& j, const char* k) {
   return it->second;
 }
 
+Act probe_act(ProbeJob& j, const char* k) {
+  const double a = probe_n(j, k);
+  require(a >= 0 && a < kActCount && a == (int)a, "E_INVALID_ARG",
+          j.who + ": '" + k + "' is not an activation number, got " + std::to_string(a));
+  return static_cast<Act>((int)a);
+}
+
+ProbeArrays::ProbeArrays(std::shared_ptr<Backend> b, ProbeJob& j) : be(b) {
+  for (auto& kv : j.f) {
+    f[kv.first] = DeviceBuffer(be, kv.second.size() * 4 + 4);
+    be->upload(f[kv.first].data(), kv.second.data(), kv.second.size() * 4);
+  }
+  for (auto& kv : j.i) {
+    i[kv.first] = DeviceBuffer(be, kv.second.size() * 4 + 4);
+    be->upload(i[kv.first].data(), kv.second.data(), kv.second.size() * 4);
+  }
+}
+
+void ProbeArrays::back(ProbeJob& j) {
+  be->synchronize();
+  for (auto& kv : j.f) be->download(kv.second.data(), f[kv.first].data(), kv.second.size() * 4);
+}
+
+ProbeFn* probe_table() {
+  static ProbeFn table[kOpCount] = {};
+  return table;
+}
+
+int register_probe(Op op, ProbeFn fn) {
+  probe_table()[static_cast<int>(op)] = fn;
+  return 0;
+}
+
+namespace {
+
+// The op named `name` (BL_OPS), or E_INVALID_ARG naming it.
+Op op_by_name(const std::string& who, const std::string& name) {
+#define BL_OP_BY_NAME(op, str) \
+  if (name == str) return Op::op;
+  BL_OPS(BL_OP_BY_NAME)
+#undef BL_OP_BY_NAME
+  fail("E_INVALID_ARG", who + ": unknown op '" + name + "'");
+}
+
+}  // namespace
+
 ProbeDev::ProbeDev(std::shared_ptr<Backend> b, const std::vector<float>& host) : be(b), buf(b, host.size() * 4 + 4) {
   be->upload(buf.data(), host.data(), host.size() * sizeof(float));
 }
@@ -34,19 +80,19 @@ ProbeDev::ProbeDev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host)
   be->upload(buf.data(), host.data(), host.size() * sizeof(int32_t));
 }
 
-Napi::Value run_probe_call(const Napi::CallbackInfo& info, const char* who, ProbeFn fn) {
+Napi::Value run_probe_call(const Napi::CallbackInfo& info, const char* who) {
   Napi::Env env = info.Env();
   std::shared_ptr<Backend> be;
+  if (!info[1].IsString() || !info[2].IsObject()) throw make_error(env, "E_INVALID_ARG", std::string(who) + "(backend, op, args)");
+  auto job = std::make_shared<ProbeJob>();
+  job->who = who;
+  job->op = info[1].As<Napi::String>().Utf8Value();
   try {
     if (!info[0].IsString()) fail("E_INVALID_ARG", std::string(who) + ": expected a backend name");
     be = get_backend(info[0].As<Napi::String>().Utf8Value());
   } catch (const BlError& e) {
     throw make_error(env, e.code(), e.what());
   }
-  if (!info[1].IsString() || !info[2].IsObject()) throw make_error(env, "E_INVALID_ARG", std::string(who) + "(backend, op, args)");
-  auto job = std::make_shared<ProbeJob>();
-  job->who = who;
-  job->op = info[1].As<Napi::String>().Utf8Value();
   Napi::Object args = info[2].As<Napi::Object>();
   Napi::Array keys = args.GetPropertyNames();
   for (uint32_t k = 0; k < keys.Length(); ++k) {
@@ -67,6 +113,9 @@ Napi::Value run_probe_call(const Napi::CallbackInfo& info, const char* who, Prob
   return AsyncJob::run(
       env,
       [=] {
+        // Looked up on the worker, so an unknown op rejects the promise like any argument error.
+        const ProbeFn fn = probe_table()[static_cast<int>(op_by_name(job->who, job->op))];
+        require(fn != nullptr, "E_INVALID_ARG", job->who + ": op '" + job->op + "' has no probe handler");
         fn(be, *job);
         be->synchronize();
       },

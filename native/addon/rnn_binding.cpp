@@ -347,7 +347,7 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
     s.hidden = rint(env, o, "hidden", 1, 1 << 20, 0, true);
     s.out = rint(env, o, "outputSize", 1, 1 << 20, 0, true);
     s.conditions = rint(env, o, "conditions", 1, 1 << 20, 1);
-    s.act = parse_act(get_string(env, o, "activation", "tanh"));
+    s.act = parse_act(get_string(env, o, "activation", "tanh-rational"));
     s.decay = static_cast<float>(get_number(env, o, "decay", 0.0));
     s.gain = static_cast<float>(get_number(env, o, "gain", 1.0));
     s.seed = to_seed(env, o.Get("seed"));

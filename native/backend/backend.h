@@ -15,46 +15,84 @@
 
 namespace bl {
 
+// Every op of the backend, declared once: X(Enum, "name"). The Op enum, op_name() (error
+// messages), the CUDA supports() table, the kernel probe's dispatch (native/addon/kernel_probe.cpp)
+// and the op list the addon exports (opNames(); test/core.ops.test.ts fails for an op without a
+// test) are generated from it. The name is the Backend method's.
+#define BL_OPS(X)                                    \
+  /* core: every model kind */                       \
+  X(FillWeights, "fill_weights")                     \
+  X(Gemm, "gemm")                                    \
+  X(BiasAct, "bias_act")                             \
+  X(ActBackward, "act_backward")                     \
+  X(ColumnSum, "column_sum")                         \
+  X(SoftmaxXent, "softmax_xent")                     \
+  X(Mse, "mse")                                      \
+  X(GatherRows, "gather_rows")                       \
+  X(GatherLabels, "gather_labels")                   \
+  X(Adam, "adam")                                    \
+  X(Sgd, "sgd")                                      \
+  X(Axpby, "axpby")                                  \
+  X(Copy2d, "copy2d")                                \
+  X(SumSquares, "sum_squares")                       \
+  X(ColumnDot, "column_dot")                         \
+  X(ScatterAddRows, "scatter_add_rows")              \
+  X(GatherSeq, "gather_seq")                         \
+  /* fused MLP paths */                              \
+  X(SmallFanoutBackward, "small_fanout_backward")    \
+  X(BiasActReadout, "bias_act_readout")              \
+  /* multi-task (native/multitask) */                \
+  X(BiasActGather, "bias_act_gather")                \
+  X(ColumnSumScatter, "column_sum_scatter")          \
+  X(SoftmaxXentTask, "softmax_xent_task")            \
+  X(TaskGates, "task_gates")                         \
+  X(GateRows, "gate_rows")                           \
+  X(GateBackward, "gate_backward")                   \
+  X(TaskMoments, "task_moments")                     \
+  /* recurrent networks (native/rnn) */              \
+  X(RnnStep, "rnn_step")                             \
+  X(RnnStepBackward, "rnn_step_backward")            \
+  X(SeqMse, "seq_mse")                               \
+  X(OuterTrace, "outer_trace")                       \
+  X(TraceGrad, "trace_grad")
+
 enum class Op : int32_t {
-  Gemm,
-  BiasAct,
-  ActBackward,
-  ColumnSum,
-  SoftmaxXent,
-  Mse,
-  Adam,
-  Sgd,
-  FillWeights,
-  Gather,
-  SmallFanoutBackward,
-  BiasActReadout,
-  // multi-task (native/multitask)
-  BiasActGather,
-  ColumnSumScatter,
-  SoftmaxXentTask,
-  TaskGates,
-  GateRows,
-  GateBackward,
-  TaskMoments,
-  // recurrent networks (native/rnn)
-  RnnGatherSeq,
-  RnnAxpby,
-  RnnStep,
-  RnnStepBackward,
-  RnnSeqMse,
-  RnnScatterAddRows,
-  RnnColumnDot,
-  RnnOuterTrace,
-  RnnTraceGrad,
-  RnnSumSquares,
-  RnnCopy2d,
+#define BL_OP_ENUM(name, str) name,
+  BL_OPS(BL_OP_ENUM)
+#undef BL_OP_ENUM
+};
+
+#define BL_OP_COUNT(name, str) +1
+constexpr int kOpCount = 0 BL_OPS(BL_OP_COUNT);
+#undef BL_OP_COUNT
+
+// The op's name ("bias_act_readout"), as in error messages and the kernel probe.
+inline const char* op_name(Op op) {
+  switch (op) {
+#define BL_OP_NAME(name, str) \
+  case Op::name: return str;
+    BL_OPS(BL_OP_NAME)
+#undef BL_OP_NAME
+  }
+  return "?";
+}
+
+// The shape a model is about to run an op at, for Backend::supports. A field left 0 is not
+// constrained (the model asks only about the sizes that matter for the op):
+//   rows  B (batch rows), cols H (row width), out O (fan-out of the fused readout ops), act.
+struct OpShape {
+  int64_t rows = 0, cols = 0, out = 0;
+  Act act = Act::Identity;
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  virtual bool supports(Op op) const = 0;
+  // Whether this backend runs `op` at `shape` (its own limits, e.g. CUDA's fused readout needs
+  // O <= 16). A model asks before taking a path and falls back or fails with a typed error.
+  virtual bool supports(Op op, const OpShape& shape) const = 0;
+  bool supports(Op op) const { return supports(op, OpShape{}); }
 
   // ---- memory ----
   virtual void* alloc(size_t bytes) = 0;  // never returns null; throws E_NATIVE on failure
@@ -78,7 +116,7 @@ class Backend {
   virtual void bias_act(float* Z, const float* bias, int B, int H, Act act) = 0;
 
   // G[B,H] <- G * act'(.) in place, where act' is written in terms of the activation's
-  // output A[B,H] (relu: A>0, tanh: 1-A^2, sigmoid: A(1-A), identity: 1).
+  // output A[B,H] (ActFn<act>::grad of common/activation.h: relu A>0, tanh 1-A^2, sigmoid A(1-A), ...).
   virtual void act_backward(float* G, const float* A, int B, int H, Act act) = 0;
 
   // out[H] = beta * out + sum_b G[b, :]. Summed in row order per column (deterministic).
@@ -106,6 +144,23 @@ class Backend {
   virtual void sgd(float* p, const float* g, float* vel, size_t n, float lr, float momentum, bool nesterov,
                    float weight_decay) = 0;
 
+  // ---- generic array ops (any model kind) ----
+  // out[n] = a * x[n] + b * y[n] (out may alias x or y; y may be null when b == 0).
+  virtual void axpby(float* out, float a, const float* x, float b, const float* y, size_t n) = 0;
+  // dst[r, 0:cols] = src[r, 0:cols] for r < rows, row strides ldd and lds (elements).
+  virtual void copy2d(float* dst, int ldd, const float* src, int lds, int rows, int cols) = 0;
+  // out[0] = sum_n x[n]^2 (device memory; accumulated in double in a fixed order).
+  virtual void sum_squares(const float* x, size_t n, float* out) = 0;
+  // out[H] = beta * out + sum_r A[r,h] * Bm[r,h], rows summed in order.
+  virtual void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) = 0;
+  // out[C,D] <- beta * out; out[idx[b], :] += alpha * src[b, :] for b in order (idx in [0, C)).
+  virtual void scatter_add_rows(const float* src, const int32_t* idx, int B, int D, int C, float alpha, float beta,
+                                float* out) = 0;
+  // dst[t, b, :] = src[idx[b] * row_stride + offset + t * D + (0 .. D)] for t < T, b < B: a time
+  // window of B sequences stored batch-major ([N, T_total, D] rows) gathered time-major ([T, B, D]).
+  virtual void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
+                          float* dst) = 0;
+
   // ---- extensions ----
   // Kernels added for further model kinds (RNN, multi-task, ...) are declared below as virtual
   // methods with a default body that throws unsupported(); a backend overrides the ones it has
@@ -115,12 +170,13 @@ class Backend {
   //   out[H] = beta * out + sum_b act'(A[b, :]) * (dZ[b, :] W)[b, :]
   // with dZ[B,O], W[O,H], A[B,H] (act' from the output A, as in act_backward). It forms neither
   // dA = dZ W nor dZ_prev: it reads A once and writes H sums (rows summed in order per column).
-  // Used when the layer below learns only its bias. O is small (<= 64).
+  // Used when the layer below learns only its bias, for the O that supports() accepts (CPU and
+  // CUDA: O <= 64; beyond, the gemm path is faster).
   virtual void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
                                      float beta, float* out) {
     unsupported("small_fanout_backward");
   }
-  // -- fused forward through the last hidden layer into a small readout (O <= 16):
+  // -- fused forward through the last hidden layer into a small readout (CUDA: O <= 16, see supports()):
   //   Z[B,H] <- act(Z + bias[H]) in place;  Y[B,O] = Z W^T + c   (W [O,H], c [O])
   // Same results as bias_act + gemm + bias_act(identity) up to the summation order of Y.
   virtual void bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H,
@@ -171,14 +227,6 @@ class Backend {
   }
 
   // -- recurrent networks (native/rnn). Time-major activations: [T, B, D] (t outermost).
-  // dst[t, b, :] = src[idx[b] * row_stride + offset + t * D + (0 .. D)] for t < T, b < B: a time
-  // window of B sequences stored batch-major ([N, T_total, D] rows) gathered time-major.
-  virtual void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
-                          float* dst) {
-    unsupported("gather_seq");
-  }
-  // out[n] = a * x[n] + b * y[n] (out may alias x or y; y may be null when b == 0).
-  virtual void axpby(float* out, float a, const float* x, float b, const float* y, size_t n) { unsupported("axpby"); }
   // One recurrent step after the products. Z[B,H] holds W r + B x on entry:
   //   Z <- act(Z + bias)  (kept: the backward pass reads it),  Rn = decay * Rp + gain * Z.
   // Rn may alias Rp, not Z.
@@ -203,15 +251,6 @@ class Backend {
                        int B, int O, float scale, float* dY, float* stats) {
     unsupported("seq_mse");
   }
-  // out[C,D] <- beta * out; out[idx[b], :] += alpha * src[b, :] for b in order (idx in [0, C)).
-  virtual void scatter_add_rows(const float* src, const int32_t* idx, int B, int D, int C, float alpha, float beta,
-                                float* out) {
-    unsupported("scatter_add_rows");
-  }
-  // out[H] = beta * out + sum_r A[r,h] * Bm[r,h], rows summed in order.
-  virtual void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) {
-    unsupported("column_dot");
-  }
   // Eligibility traces of a weight matrix (RFLO): P[B,H,K] = decay * P + gain * D[b,h] * X[b,k].
   virtual void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) {
     unsupported("outer_trace");
@@ -220,16 +259,12 @@ class Backend {
   virtual void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) {
     unsupported("trace_grad");
   }
-  // out[0] = sum_n x[n]^2 (device memory; accumulated in double in a fixed order).
-  virtual void sum_squares(const float* x, size_t n, float* out) { unsupported("sum_squares"); }
-  // dst[r, 0:cols] = src[r, 0:cols] for r < rows, row strides ldd and lds (elements).
-  virtual void copy2d(float* dst, int ldd, const float* src, int lds, int rows, int cols) { unsupported("copy2d"); }
 
  protected:
   [[noreturn]] void unsupported(const char* op) const;
 };
 
-// The CPU backend (always built). `threads` <= 0 means all hardware threads.
+// The CPU backend (always built), on the process-wide thread pool (common/thread_pool.h).
 std::shared_ptr<Backend> make_cpu_backend();
 // Description of the CPU matrix-product path, e.g. "openblas" or "builtin".
 std::string cpu_gemm_impl();

@@ -7,11 +7,14 @@
 namespace bl {
 
 Act parse_act(const std::string& s) {
-  if (s == "identity" || s == "linear") return Act::Identity;
-  if (s == "relu") return Act::Relu;
-  if (s == "tanh") return Act::Tanh;
-  if (s == "sigmoid") return Act::Sigmoid;
-  fail("E_INVALID_ARG", "expected one of 'relu', 'tanh', 'sigmoid', 'identity' for activation, got '" + s + "'");
+  if (s == "linear") return Act::Identity;
+  std::string names;
+#define BL_ACT_PARSE(name, str)                 \
+  if (s == str) return Act::name;               \
+  names += std::string(names.empty() ? "" : ", ") + "'" + str + "'";
+  BL_ACTIVATIONS(BL_ACT_PARSE)
+#undef BL_ACT_PARSE
+  fail("E_INVALID_ARG", "expected one of " + names + " for activation, got '" + s + "'");
 }
 
 Loss parse_loss(const std::string& s) {

@@ -3,13 +3,15 @@
 #include <cstdint>
 #include <string>
 
+#include "activation.h"
+
 namespace bl {
 
-enum class Act : int32_t { Identity = 0, Relu = 1, Tanh = 2, Sigmoid = 3 };
 enum class Loss : int32_t { SoftmaxCrossEntropy = 0, MeanSquaredError = 1 };
 enum class Dist : int32_t { Uniform = 0, Normal = 1, Zeros = 2 };
 enum class OptimizerKind : int32_t { Sgd = 0, Adam = 1 };
 
+// An activation by its name in BL_ACTIVATIONS ("linear" is accepted for "identity").
 Act parse_act(const std::string& s);
 Loss parse_loss(const std::string& s);
 Dist parse_dist(const std::string& s);

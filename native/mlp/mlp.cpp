@@ -73,7 +73,7 @@ const float* Mlp::forward(const float* x, int B, int first) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
     be_->gemm(false, true, B, s.out, s.in, 1.0f, a, s.in, layers_[l].W.f32(), s.in, 0.0f, z, s.out);
-    if (l + 2 == L && spec_.layers[L - 1].out <= 16 && be_->supports(Op::BiasActReadout)) {
+    if (l + 2 == L && be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
       // last hidden layer and a small readout in one pass: A_l = act(Z + b_l), Y = A_l W^T + c
       be_->bias_act_readout(z, layers_[l].b.f32(), s.act, layers_[L - 1].W.f32(), layers_[L - 1].b.f32(), B, s.out,
                             spec_.layers[L - 1].out, acts_[L - 1].f32());
@@ -98,8 +98,8 @@ void Mlp::backward(const float* x, int B) {
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, layers_[l].gW.f32(), s.in);
     if (l > lowest_trainable_) {
       const LayerSpec& below = spec_.layers[l - 1];
-      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && s.out <= 64 &&
-          be_->supports(Op::SmallFanoutBackward)) {
+      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight &&
+          be_->supports(Op::SmallFanoutBackward, OpShape{B, s.in, s.out, below.act})) {
         // The layer below learns only its bias: gb_{l-1} = colsum(act'(A_{l-1}) * (dZ W_l)) in one
         // fused pass, never forming dA or dZ_{l-1} [B, H_{l-1}].
         be_->small_fanout_backward(dz, layers_[l].W.f32(), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
@@ -185,7 +185,7 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
       const LayerSpec& s0 = spec_.layers[0];
       be_->gather_rows(input_cache_.f32(), bi, B, s0.out, acts_[0].f32());
       const size_t L = spec_.layers.size();
-      if (L == 2 && spec_.layers[1].out <= 16 && be_->supports(Op::BiasActReadout)) {
+      if (L == 2 && be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
         be_->bias_act_readout(acts_[0].f32(), layers_[0].b.f32(), s0.act, layers_[1].W.f32(), layers_[1].b.f32(), B,
                               s0.out, spec_.layers[1].out, acts_[1].f32());
         y = acts_[1].f32();

@@ -17,7 +17,7 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     : be_(std::move(backend)), spec_(std::move(spec)) {
   for (Op op : kOps)
     require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
-            "the '" + be_->name() + "' backend lacks the multi-task kernels (op " + std::to_string((int)op) + ")");
+            "the '" + be_->name() + "' backend lacks the multi-task kernel " + op_name(op));
   K_ = static_cast<int>(spec_.classes.size());
   L_ = static_cast<int>(spec_.hidden.size());
   require(K_ >= 1, "E_CONFIG", "expected at least one task, got 0");

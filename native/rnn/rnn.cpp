@@ -85,9 +85,10 @@ Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec) : be_(std::move(backend
   require(spec_.train_rec || spec_.train_in || spec_.train_out || spec_.train_bias || spec_.train_out_bias ||
               spec_.train_state,
           "E_CONFIG", "nothing to train: every tensor is frozen");
-  for (Op op : {Op::RnnGatherSeq, Op::RnnAxpby, Op::RnnStep, Op::RnnStepBackward, Op::RnnSeqMse, Op::RnnScatterAddRows,
-                Op::RnnColumnDot, Op::RnnSumSquares, Op::RnnCopy2d})
-    require(be_->supports(op), "E_BACKEND_UNAVAILABLE", "the '" + be_->name() + "' backend lacks the RNN kernels");
+  for (Op op : {Op::GatherSeq, Op::Axpby, Op::RnnStep, Op::RnnStepBackward, Op::SeqMse, Op::ScatterAddRows,
+                Op::ColumnDot, Op::SumSquares, Op::Copy2d})
+    require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
+            "the '" + be_->name() + "' backend lacks the RNN kernel " + op_name(op));
   const bool adam = spec_.optimizer.kind == OptimizerKind::Adam;
   const bool momentum = spec_.optimizer.kind == OptimizerKind::Sgd && spec_.optimizer.momentum != 0.0f;
   struct Def {

@@ -38,7 +38,7 @@ RnnRule parse_rnn_rule(const std::string& s);
 struct RnnSpec {
   int in = 0, hidden = 0, out = 0;
   int conditions = 1;
-  Act act = Act::Tanh;
+  Act act = Act::TanhRational;
   float decay = 0.0f, gain = 1.0f;
   InitSpec rec_init{Dist::Normal, 1.0f, true};       // W: sigma = g / sqrt(H)
   InitSpec in_init{Dist::Uniform, 1.0f, true};       // B: fan-in I

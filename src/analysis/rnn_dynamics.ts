@@ -11,7 +11,7 @@
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
 import { ValidationError } from '../errors.js';
-import type { Activation } from '../model/config.js';
+import { activationMath, type Activation } from '../model/activation.js';
 import type { RNN } from '../rnn/rnn.js';
 import { expectInt, expectNumber } from '../util/validate.js';
 
@@ -58,21 +58,8 @@ export async function rnnParameters(rnn: RNN): Promise<RNNParameters> {
   };
 }
 
-function phi(a: Activation, z: number): number {
-  return a === 'tanh' ? Math.tanh(z) : a === 'relu' ? (z > 0 ? z : 0) : a === 'sigmoid' ? 1 / (1 + Math.exp(-z)) : z;
-}
-function dphi(a: Activation, z: number): number {
-  if (a === 'tanh') {
-    const t = Math.tanh(z);
-    return 1 - t * t;
-  }
-  if (a === 'relu') return z > 0 ? 1 : 0;
-  if (a === 'sigmoid') {
-    const s = 1 / (1 + Math.exp(-z));
-    return s * (1 - s);
-  }
-  return 1;
-}
+const phi = (a: Activation, z: number): number => activationMath(a).f(z);
+const dphi = (a: Activation, z: number): number => activationMath(a).df(z);
 
 function checkState(p: RNNParameters, r: ArrayLike<number>, x: ArrayLike<number> | undefined): Float64Array {
   if (r.length !== p.hidden) throw new ValidationError('E_SHAPE', `expected ${p.hidden} values for the state, got ${r.length}`);

@@ -150,20 +150,20 @@ export async function writeModelCheckpoint(
 /**
  * The first half of every model kind's `load`: reads the file, checks the model kind, and
  * re-validates the stored configuration through `resolve` (so a hand-edited header cannot smuggle
- * bad values in). Every failure is an E_FORMAT / E_IO FileFormatError naming the path.
+ * bad values in; `resolve` also sees the header, to read files of older releases). Every failure is an E_FORMAT / E_IO FileFormatError naming the path.
  */
 export async function readModelCheckpoint<C>(
   path: string,
   kind: string,
   what: string,
-  resolve: (stored: C) => C,
+  resolve: (stored: C, header: CheckpointHeader) => C,
 ): Promise<{ config: C; stored: C; tensors: Record<string, Float32Array>; header: CheckpointHeader }> {
   const { header, tensors } = await readCheckpoint(path);
   if (header.model.kind !== kind) throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not ${what}`);
   const stored = header.model as unknown as C;
   let config: C;
   try {
-    config = resolve(stored);
+    config = resolve(stored, header);
   } catch (err) {
     throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
   }

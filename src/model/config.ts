@@ -5,9 +5,9 @@
 import { ValidationError } from '../errors.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import type { BackendName } from '../native/binding.js';
+import { ACTIVATIONS, type Activation } from './activation.js';
 
-export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'identity'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
+export { ACTIVATIONS, type Activation };
 export const LOSSES = ['softmax-cross-entropy', 'mse'] as const;
 export type LossName = (typeof LOSSES)[number];
 export const TRAINABLE_SETS = ['bias', 'readout', 'full'] as const;

@@ -49,7 +49,8 @@ export interface NativeMlp {
 }
 
 export interface NativeModule {
-  info(): { backends: string; gemm: string; threads: number };
+  /** ops: the backend ops (BL_OPS, the names runKernel takes); activations: name -> the number runKernel takes. */
+  info(): { backends: string; gemm: string; threads: number; ops: string[]; activations: Record<string, number> };
   setThreads(threads: number): void;
   createMlp(spec: NativeMlpSpec, backend: string): Promise<NativeMlp>;
   createDataset(

@@ -95,7 +95,7 @@ export interface RNNOptions {
   /** Hidden units m. */
   hidden: number;
   outputSize: number;
-  /** Default 'tanh'. */
+  /** Default 'tanh-rational' (tanh as a rational function, as the RNN's 'tanh' before 0.2). */
   activation?: Activation;
   /** Leak: decay = 1 - alpha, gain = alpha (default 1, the vanilla RNN). */
   alpha?: number;
@@ -189,7 +189,7 @@ export interface RNNConfig {
 
 /** Library defaults, chosen from measurements (docs/rnn.md "Defaults"). */
 export const RNN_DEFAULTS = {
-  activation: 'tanh' as Activation,
+  activation: 'tanh-rational' as Activation,
   alpha: 1,
   recurrentGain: 1.5,
   inputScale: 1,
@@ -324,6 +324,16 @@ export function resolveRNNConfig(o: RNNOptions): RNNConfig {
 }
 
 /** The options that resolve to `c` again (used to re-validate a checkpoint's header). */
+/**
+ * A configuration stored by an older release, in this release's terms: before 0.2 an RNN's 'tanh'
+ * was the rational tanh, which 0.2 names 'tanh-rational' ('tanh' is now tanh itself).
+ */
+export function upgradeRNNConfig(c: RNNConfig, libraryVersion: unknown): RNNConfig {
+  const m = typeof libraryVersion === 'string' ? /^(\d+)\.(\d+)\./.exec(libraryVersion) : null;
+  const before02 = m !== null && Number(m[1]) === 0 && Number(m[2]) < 2;
+  return before02 && c.activation === 'tanh' ? { ...c, activation: 'tanh-rational' } : c;
+}
+
 export function configToOptions(c: RNNConfig): RNNOptions {
   const base: RNNOptions = {
     inputSize: c.inputSize,

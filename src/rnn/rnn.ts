@@ -20,7 +20,7 @@ import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
-import { configToOptions, parseRule, resolveRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
+import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
 import { SequenceDataset } from './sequences.js';
@@ -386,7 +386,9 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: LoadOptions = {}): Promise<RNN> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
-    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg) => resolveRNNConfig(configToOptions(cfg)));
+    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg, header) =>
+      resolveRNNConfig(configToOptions(upgradeRNNConfig(cfg, header.libraryVersion))),
+    );
     config.train = stored.train;
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));

@@ -11,6 +11,7 @@
  */
 import type { MLP } from '../../src/model/mlp.js';
 import type { Activation, LossName } from '../../src/model/config.js';
+import { actRef, kinks } from './activations.js';
 
 export interface RefLayer {
   in: number;
@@ -28,16 +29,7 @@ export interface RefModel {
 export type RefTargets = { kind: 'classes'; labels: Int32Array } | { kind: 'values'; values: ArrayLike<number> };
 
 export function act(name: Activation, z: number): number {
-  switch (name) {
-    case 'relu':
-      return z > 0 ? z : 0;
-    case 'tanh':
-      return Math.tanh(z);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-z));
-    case 'identity':
-      return z;
-  }
+  return actRef(name, z);
 }
 
 /** Copies every layer's weights and biases out of a native model (frozen or learned alike). */
@@ -57,14 +49,14 @@ export async function referenceFromModel(model: MLP): Promise<RefModel> {
 export interface ForwardResult {
   /** Outputs [n, O] (logits for classification). */
   out: Float64Array;
-  /** Smallest |Z| over every hidden relu pre-activation (Infinity when there is none). */
-  minReluMargin: number;
+  /** Smallest distance of a hidden pre-activation from a kink of its activation (Infinity when there is none). */
+  minKinkMargin: number;
 }
 
 /** Forward pass in float64 over n rows of x (row-major [n, in_0]). */
 export function refForwardFull(m: RefModel, x: ArrayLike<number>, n: number): ForwardResult {
   let a: ArrayLike<number> = x;
-  let minReluMargin = Infinity;
+  let minKinkMargin = Infinity;
   for (const L of m.layers) {
     const z = new Float64Array(n * L.out);
     for (let r = 0; r < n; r++) {
@@ -73,13 +65,13 @@ export function refForwardFull(m: RefModel, x: ArrayLike<number>, n: number): Fo
         const wr = o * L.in;
         let s = L.b[o]!;
         for (let i = 0; i < L.in; i++) s += a[ar + i]! * L.W[wr + i]!;
-        if (L.activation === 'relu') minReluMargin = Math.min(minReluMargin, Math.abs(s));
+        for (const k of kinks(L.activation)) minKinkMargin = Math.min(minKinkMargin, Math.abs(s - k));
         z[r * L.out + o] = act(L.activation, s);
       }
     }
     a = z;
   }
-  return { out: a as Float64Array, minReluMargin };
+  return { out: a as Float64Array, minKinkMargin };
 }
 
 export function refForward(m: RefModel, x: ArrayLike<number>, n: number): Float64Array {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../../common/activation.h"
 #include "cuda_check.h"
 #include "cuda_kernels.cuh"
 
@@ -13,15 +14,7 @@ namespace {
 
 constexpr int kTileCols = 32;   // columns per block (threadIdx.x): one coalesced 128-byte row segment
 constexpr int kRowLanes = 32;   // row lanes per block (threadIdx.y)
-constexpr int kMaxFanout = 64;  // O <= 64: the W tile [O][32] lives in shared memory
-
-template <Act A>
-__device__ __forceinline__ float act_grad(float a) {
-  if (A == Act::Relu) return a > 0.0f ? 1.0f : 0.0f;
-  if (A == Act::Tanh) return 1.0f - a * a;
-  if (A == Act::Sigmoid) return a * (1.0f - a);
-  return 1.0f;
-}
+constexpr int kMaxFanout = kSmallFanoutMaxOut;  // the W tile [O][32] lives in shared memory
 
 // out[H] = beta*out + sum_b act'(A[b,h]) * sum_o dZ[b,o] W[o,h].
 // Block: 32 columns x 32 row lanes; lane ty handles rows ty, ty+32, ... in order, then a fixed
@@ -43,7 +36,7 @@ __global__ void small_fanout_backward_kernel(const float* __restrict__ dZ, const
       const float* dz = dZ + static_cast<size_t>(b) * O;
       float g = 0.0f;
       for (int o = 0; o < O; ++o) g += dz[o] * w_tile[o][tx];
-      acc += act_grad<A>(Act_[static_cast<size_t>(b) * H + col]) * g;
+      acc += ActFn<A>::grad(Act_[static_cast<size_t>(b) * H + col]) * g;
     }
   }
   part[ty][tx] = acc;
@@ -82,7 +75,7 @@ __global__ void small_fanout_backward_reg_kernel(const float* __restrict__ dZ, c
       float g = 0.0f;
 #pragma unroll
       for (int o = 0; o < kMaxO; ++o) g += dz_tile[ty][o] * w[o];
-      acc += act_grad<A>(Act_[static_cast<size_t>(b) * H + col]) * g;
+      acc += ActFn<A>::grad(Act_[static_cast<size_t>(b) * H + col]) * g;
     }
     __syncthreads();
   }
@@ -101,15 +94,7 @@ __global__ void small_fanout_backward_reg_kernel(const float* __restrict__ dZ, c
 // column in registers; warp sums by a fixed shuffle tree, then the 8 warps in order.
 constexpr int kFwdCols = 256;
 constexpr int kFwdRows = 8;
-constexpr int kFwdMaxO = 16;
-
-template <Act A>
-__device__ __forceinline__ float act_fwd(float z) {
-  if (A == Act::Relu) return z > 0.0f ? z : 0.0f;
-  if (A == Act::Tanh) return tanhf(z);
-  if (A == Act::Sigmoid) return 1.0f / (1.0f + expf(-z));
-  return z;
-}
+constexpr int kFwdMaxO = kReadoutMaxOut;
 
 template <Act A>
 __global__ void bias_act_readout_partial_kernel(float* __restrict__ Z, const float* __restrict__ bias,
@@ -128,7 +113,7 @@ __global__ void bias_act_readout_partial_kernel(float* __restrict__ Z, const flo
     float a = 0.0f;
     if (b < B && col < H) {
       float* z = Z + static_cast<size_t>(b) * H + col;
-      a = act_fwd<A>(*z + bc);
+      a = ActFn<A>::forward(*z + bc);
       *z = a;
     }
 #pragma unroll
@@ -174,12 +159,9 @@ void launch_bias_act_readout(const LaunchCtx& ctx, float* Z, const float* bias, 
   if (O > kFwdMaxO) throw BlError("E_NATIVE", "bias_act_readout: fan-out " + std::to_string(O) + " above 16");
   const int tiles = (H + kFwdCols - 1) / kFwdCols;
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((B + kFwdRows - 1) / kFwdRows));
-  switch (act) {
-    case Act::Relu: bias_act_readout_partial_kernel<Act::Relu><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch); break;
-    case Act::Tanh: bias_act_readout_partial_kernel<Act::Tanh><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch); break;
-    case Act::Sigmoid: bias_act_readout_partial_kernel<Act::Sigmoid><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch); break;
-    default: bias_act_readout_partial_kernel<Act::Identity><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch); break;
-  }
+  dispatch_act(act, [&](auto tag) {
+    bias_act_readout_partial_kernel<decltype(tag)::value><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch);
+  });
   BL_CUDA_LAUNCHED("bias_act_readout_partial_kernel");
   const int n = B * O;
   readout_reduce_kernel<<<(n + 255) / 256, 256, 0, ctx.stream>>>(scratch, c, tiles, B, O, Y);
@@ -194,21 +176,15 @@ void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const f
   const dim3 grid(static_cast<unsigned>((H + kTileCols - 1) / kTileCols));
   const int rows = B < 0 ? 0 : B;
   if (O <= 16) {
-    switch (act) {
-      case Act::Relu: small_fanout_backward_reg_kernel<Act::Relu><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-      case Act::Tanh: small_fanout_backward_reg_kernel<Act::Tanh><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-      case Act::Sigmoid: small_fanout_backward_reg_kernel<Act::Sigmoid><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-      default: small_fanout_backward_reg_kernel<Act::Identity><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-    }
+    dispatch_act(act, [&](auto tag) {
+      small_fanout_backward_reg_kernel<decltype(tag)::value><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out);
+    });
     BL_CUDA_LAUNCHED("small_fanout_backward_reg_kernel");
     return;
   }
-  switch (act) {
-    case Act::Relu: small_fanout_backward_kernel<Act::Relu><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-    case Act::Tanh: small_fanout_backward_kernel<Act::Tanh><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-    case Act::Sigmoid: small_fanout_backward_kernel<Act::Sigmoid><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-    default: small_fanout_backward_kernel<Act::Identity><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out); break;
-  }
+  dispatch_act(act, [&](auto tag) {
+    small_fanout_backward_kernel<decltype(tag)::value><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out);
+  });
   BL_CUDA_LAUNCHED("small_fanout_backward_kernel");
 }
 

@@ -1,6 +1,7 @@
 // The CUDA backend's own kernels: fused bias + activation, activation backward, column sums,
 // losses, gathers and optimizer updates. The CPU loops in cpu/cpu_backend.cpp are the spec: same
-// formulas (tanhf, 1/(1+expf(-z)), double-precision log-sum-exp), same tie rule for argmax.
+// formulas (the activations of common/activation.h, double-precision log-sum-exp), same tie rule
+// for argmax.
 // Results agree with the CPU to float rounding, not bit for bit (nvcc contracts a*b+c into FMA
 // here; only cuda_weights.cu must match the CPU exactly). Every reduction has a fixed order that
 // depends only on the shape, so a run repeats bit for bit on the same device.
@@ -10,6 +11,7 @@
 #include <climits>
 #include <cmath>
 
+#include "../../common/activation.h"
 #include "cuda_check.h"
 #include "cuda_kernels.cuh"
 
@@ -51,36 +53,23 @@ __global__ void fill_kernel(float* __restrict__ dst, float value, size_t n) {
   for (size_t i = global_id(); i < n; i += grid_stride()) dst[i] = value;
 }
 
-template <Act A>
-__device__ __forceinline__ float act_forward(float z) {
-  if (A == Act::Relu) return z > 0.0f ? z : 0.0f;
-  if (A == Act::Tanh) return tanhf(z);
-  if (A == Act::Sigmoid) return 1.0f / (1.0f + expf(-z));
-  return z;
-}
-
 // Z[B,H] <- act(Z + bias[H]); blockIdx.y strides rows, x threads cover columns.
 template <Act A>
 __global__ void bias_act_kernel(float* __restrict__ Z, const float* __restrict__ bias, int B, int H) {
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
     float* z = Z + static_cast<size_t>(b) * H;
     for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x)
-      z[h] = act_forward<A>(z[h] + bias[h]);
+      z[h] = ActFn<A>::forward(z[h] + bias[h]);
   }
 }
 
-// G[B,H] <- G * act'(A[B,H]), act' from the output: relu A>0, tanh 1-A^2, sigmoid A(1-A).
+// G[B,H] <- G * act'(A[B,H]), act' written through the output (ActFn<A>::grad).
 template <Act A>
 __global__ void act_backward_kernel(float* __restrict__ G, const float* __restrict__ Aout, int B, int H) {
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
     float* g = G + static_cast<size_t>(b) * H;
     const float* a = Aout + static_cast<size_t>(b) * H;
-    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x) {
-      const float ah = a[h];
-      if (A == Act::Relu) g[h] = ah > 0.0f ? g[h] : 0.0f;
-      else if (A == Act::Tanh) g[h] *= 1.0f - ah * ah;
-      else if (A == Act::Sigmoid) g[h] *= ah * (1.0f - ah);
-    }
+    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x) g[h] *= ActFn<A>::grad(a[h]);
   }
 }
 
@@ -266,24 +255,18 @@ cudaError_t probe_kernel_image() {
 void launch_bias_act(const LaunchCtx& ctx, float* Z, const float* bias, int B, int H, Act act) {
   if (B <= 0 || H <= 0) return;
   const dim3 grid = grid_2d(ctx, B, H);
-  switch (act) {
-    case Act::Relu: bias_act_kernel<Act::Relu><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H); break;
-    case Act::Tanh: bias_act_kernel<Act::Tanh><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H); break;
-    case Act::Sigmoid: bias_act_kernel<Act::Sigmoid><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H); break;
-    case Act::Identity: default: bias_act_kernel<Act::Identity><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H);
-  }
+  dispatch_act(act, [&](auto tag) {
+    bias_act_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H);
+  });
   BL_CUDA_LAUNCHED("bias_act_kernel");
 }
 
 void launch_act_backward(const LaunchCtx& ctx, float* G, const float* A, int B, int H, Act act) {
   if (B <= 0 || H <= 0 || act == Act::Identity) return;
   const dim3 grid = grid_2d(ctx, B, H);
-  switch (act) {
-    case Act::Relu: act_backward_kernel<Act::Relu><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H); break;
-    case Act::Tanh: act_backward_kernel<Act::Tanh><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H); break;
-    case Act::Sigmoid: act_backward_kernel<Act::Sigmoid><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H); break;
-    default: return;
-  }
+  dispatch_act(act, [&](auto tag) {
+    act_backward_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H);
+  });
   BL_CUDA_LAUNCHED("act_backward_kernel");
 }
 

@@ -37,11 +37,16 @@ void launch_act_backward(const LaunchCtx& ctx, float* G, const float* A, int B, 
 // out[H] = beta * out + sum_b G[b, :]; fixed reduction order (deterministic, no float atomics).
 void launch_column_sum(const LaunchCtx& ctx, const float* G, int B, int H, float beta, float* out);
 
-// out[H] = beta*out + sum_b act'(A[b,:]) * (dZ[B,O] W[O,H])[b,:], O <= 64 (cuda_fused.cu).
+// Fan-out limits of the fused readout kernels (W's columns live in registers / shared memory);
+// CudaBackend::supports reports them.
+constexpr int kSmallFanoutMaxOut = 64;
+constexpr int kReadoutMaxOut = 16;
+
+// out[H] = beta*out + sum_b act'(A[b,:]) * (dZ[B,O] W[O,H])[b,:], O <= kSmallFanoutMaxOut (cuda_fused.cu).
 void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const float* W, const float* A, int B, int O,
                                   int H, Act act, float beta, float* out);
 
-// Z[B,H] <- act(Z + bias); Y[B,O] = Z W^T + c, O <= 16 (cuda_fused.cu). `scratch` holds
+// Z[B,H] <- act(Z + bias); Y[B,O] = Z W^T + c, O <= kReadoutMaxOut (cuda_fused.cu). `scratch` holds
 // bias_act_readout_scratch_floats(B, H, O) floats of per-tile partial sums.
 size_t bias_act_readout_scratch_floats(int B, int H, int O);
 void launch_bias_act_readout(const LaunchCtx& ctx, float* Z, const float* bias, Act act, const float* W, const float* c,

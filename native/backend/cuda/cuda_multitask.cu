@@ -1,5 +1,5 @@
 // The multi-task extension kernels (backend.h, "multi-task"; native/multitask) on CUDA. The CPU
-// loops in cpu/cpu_backend.cpp are the spec: same formulas (tanhf, 1/(1+expf(-z)), double
+// loops in cpu/cpu_backend.cpp are the spec: same formulas (common/activation.h, double
 // log-sum-exp, double moments), same argmax tie rule. The per-task reductions (dtheta, moments)
 // use the row groups of cuda_segments.cu: each task's rows in order, 32 row lanes and a fixed
 // tree, so a run repeats bit for bit; the per-task loss sums add per-row values in a fixed order.
@@ -11,6 +11,7 @@
 #include <climits>
 #include <cmath>
 
+#include "../../common/activation.h"
 #include "cuda_check.h"
 #include "cuda_kernels.cuh"
 
@@ -50,14 +51,6 @@ dim3 grid_tasks(int H, int K) {
 __device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
 __device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
-template <Act A>
-__device__ __forceinline__ float act_forward(float z) {
-  if (A == Act::Relu) return z > 0.0f ? z : 0.0f;
-  if (A == Act::Tanh) return tanhf(z);
-  if (A == Act::Sigmoid) return 1.0f / (1.0f + expf(-z));
-  return z;
-}
-
 __device__ __forceinline__ double warp_sum(double v) {
   for (int off = kWarp / 2; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
   return v;
@@ -84,7 +77,7 @@ __global__ void bias_act_gather_kernel(float* __restrict__ Z, const float* __res
     float* z = Z + static_cast<size_t>(b) * H;
     const float* bias = biases + static_cast<size_t>(task[b]) * H;
     for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x)
-      z[h] = act_forward<A>(z[h] + bias[h]);
+      z[h] = ActFn<A>::forward(z[h] + bias[h]);
   }
 }
 
@@ -93,7 +86,7 @@ __global__ void task_gates_kernel(const float* __restrict__ theta, size_t n, flo
                                   float* __restrict__ gates) {
   for (size_t i = global_id(); i < n; i += grid_stride()) {
     const float t = theta[i];
-    gates[i] = hard ? (t > 0.0f ? 1.0f : 0.0f) : 1.0f / (1.0f + expf(-slope * t));
+    gates[i] = hard ? (t > 0.0f ? 1.0f : 0.0f) : ActFn<Act::Sigmoid>::forward(slope * t);
   }
 }
 
@@ -282,12 +275,9 @@ void launch_bias_act_gather(const LaunchCtx& ctx, float* Z, const float* biases,
                             Act act) {
   if (B <= 0 || H <= 0) return;
   const dim3 grid = grid_2d(ctx, B, H);
-  switch (act) {
-    case Act::Relu: bias_act_gather_kernel<Act::Relu><<<grid, kThreads, 0, ctx.stream>>>(Z, biases, task, B, H); break;
-    case Act::Tanh: bias_act_gather_kernel<Act::Tanh><<<grid, kThreads, 0, ctx.stream>>>(Z, biases, task, B, H); break;
-    case Act::Sigmoid: bias_act_gather_kernel<Act::Sigmoid><<<grid, kThreads, 0, ctx.stream>>>(Z, biases, task, B, H); break;
-    case Act::Identity: default: bias_act_gather_kernel<Act::Identity><<<grid, kThreads, 0, ctx.stream>>>(Z, biases, task, B, H);
-  }
+  dispatch_act(act, [&](auto tag) {
+    bias_act_gather_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, biases, task, B, H);
+  });
   BL_CUDA_LAUNCHED("bias_act_gather_kernel");
 }
 

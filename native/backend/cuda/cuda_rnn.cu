@@ -1,6 +1,6 @@
 // The recurrent-network extension kernels (backend.h, "recurrent networks"; native/rnn) on CUDA.
-// The CPU loops in cpu/cpu_backend.cpp are the spec: the same formulas (the CPU's rational tanh in
-// rnn_step, 1/(1+expf(-z)), seq_mse and sum_squares in double), the same operand order where it
+// The CPU loops in cpu/cpu_backend.cpp are the spec: the same formulas (the activations of
+// common/activation.h, seq_mse and sum_squares in double), the same operand order where it
 // matters. Every reduction has a fixed order that depends only on the shape (trace_grad even
 // keeps the CPU's: one thread per output, rows in order), so a run repeats bit for bit; results
 // agree with the CPU to float rounding (nvcc contracts a*b+c into FMA here).
@@ -9,8 +9,8 @@
 // Activations are time-major [T, B, D].
 #include <cuda_runtime.h>
 
+#include "../../common/activation.h"
 #include "cuda_check.h"
-#include "../../common/rational_tanh.h"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -47,25 +47,6 @@ dim3 grid_tiles(const LaunchCtx& ctx, size_t rows, int cols) {
 __device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
 __device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
-__device__ __forceinline__ float rnn_tanh(float x) { return rational_tanh(x); }  // common/rational_tanh.h, as the CPU
-
-template <Act A>
-__device__ __forceinline__ float rnn_act(float v) {
-  if (A == Act::Tanh) return rnn_tanh(v);
-  if (A == Act::Relu) return v > 0.0f ? v : 0.0f;
-  if (A == Act::Sigmoid) return 1.0f / (1.0f + expf(-v));
-  return v;
-}
-
-// act' written through the activation's output a.
-template <Act A>
-__device__ __forceinline__ float act_deriv(float a) {
-  if (A == Act::Relu) return a > 0.0f ? 1.0f : 0.0f;
-  if (A == Act::Tanh) return 1.0f - a * a;
-  if (A == Act::Sigmoid) return a * (1.0f - a);
-  return 1.0f;
-}
-
 // ---------------------------------------------------------------- elementwise
 
 // dst[(t * B + b) * D + d] = src[idx[b] * row_stride + offset + t * D + d]
@@ -94,7 +75,7 @@ __global__ void rnn_step_kernel(float* __restrict__ Z, const float* __restrict__
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
     const size_t row = static_cast<size_t>(b) * H;
     for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x) {
-      const float a = rnn_act<A>(Z[row + h] + bias[h]);
+      const float a = ActFn<A>::forward(Z[row + h] + bias[h]);
       Z[row + h] = a;
       Rn[row + h] = decay * Rp[row + h] + gain * a;
     }
@@ -109,7 +90,7 @@ __global__ void rnn_step_backward_kernel(float* __restrict__ Dr, const float* DY
   for (size_t i = global_id(); i < n; i += grid_stride()) {
     const float d = DYA ? Dr[i] + DYA[i] : Dr[i];
     Dr[i] = d;
-    dZ[i] = gain * d * act_deriv<A>(Phi[i]);
+    dZ[i] = gain * d * ActFn<A>::grad(Phi[i]);
   }
 }
 
@@ -301,12 +282,9 @@ void launch_rnn_step(const LaunchCtx& ctx, float* Z, const float* bias, const fl
   if (gy > B) gy = B;
   if (gy > 65535) gy = 65535;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-  switch (act) {
-    case Act::Tanh: rnn_step_kernel<Act::Tanh><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain); break;
-    case Act::Relu: rnn_step_kernel<Act::Relu><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain); break;
-    case Act::Sigmoid: rnn_step_kernel<Act::Sigmoid><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain); break;
-    case Act::Identity: default: rnn_step_kernel<Act::Identity><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain);
-  }
+  dispatch_act(act, [&](auto tag) {
+    rnn_step_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain);
+  });
   BL_CUDA_LAUNCHED("rnn_step_kernel");
 }
 
@@ -315,12 +293,9 @@ void launch_rnn_step_backward(const LaunchCtx& ctx, float* Dr, const float* DYA,
   if (B <= 0 || H <= 0) return;
   const size_t n = static_cast<size_t>(B) * H;
   const unsigned grid = blocks_1d(ctx, n);
-  switch (act) {
-    case Act::Tanh: rnn_step_backward_kernel<Act::Tanh><<<grid, kThreads, 0, ctx.stream>>>(Dr, DYA, Phi, dZ, n, gain); break;
-    case Act::Relu: rnn_step_backward_kernel<Act::Relu><<<grid, kThreads, 0, ctx.stream>>>(Dr, DYA, Phi, dZ, n, gain); break;
-    case Act::Sigmoid: rnn_step_backward_kernel<Act::Sigmoid><<<grid, kThreads, 0, ctx.stream>>>(Dr, DYA, Phi, dZ, n, gain); break;
-    case Act::Identity: default: rnn_step_backward_kernel<Act::Identity><<<grid, kThreads, 0, ctx.stream>>>(Dr, DYA, Phi, dZ, n, gain);
-  }
+  dispatch_act(act, [&](auto tag) {
+    rnn_step_backward_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Dr, DYA, Phi, dZ, n, gain);
+  });
   BL_CUDA_LAUNCHED("rnn_step_backward_kernel");
 }
 
