@@ -44,6 +44,13 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('biaslearn rnn', () => {
+  it('--activation identity trains a linear RNN (gain 0.8: stable) and records it in the checkpoint', async () => {
+    const r = await cli(['rnn', '--task', 'cosine', '--hidden', '12', '--epochs', '3', '--activation', 'identity', '--gain', '0.8', '--out', 'linear', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const model = await RNN.load(join(work, 'linear', 'model.blck'));
+    expect(model.config.activation).toBe('identity');
+    model.dispose();
+  });
   it('cosine: checkpoint, metrics.json, trajectory, loss and eigenvalue SVGs', async () => {
     const r = await cli(['rnn', '--task', 'cosine', '--hidden', '40', '--epochs', '60', '--out', 'cos', '--quiet', '--eigen', 'on']);
     expect(r.code, r.stderr).toBe(0);

@@ -35,7 +35,7 @@ interface RnnFlags {
   form: 'leaky' | 'residual';
   gain?: number;
   inputScale?: number;
-  activation: Exclude<Activation, 'identity'>;
+  activation: Activation;
   clip?: number;
   tau?: number;
   seed: number;
@@ -69,7 +69,7 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .addOption(new Option('--form <form>', "'residual' is r <- r + phi(...) (the paper's theorem)").choices(['leaky', 'residual'] as const).default('leaky'))
     .option('--gain <g>', 'recurrent gain: W entries ~ N(0, g^2/m) (default: per task)', floatParser({ min: 0 }))
     .option('--input-scale <s>', 'input weights ~ U(-s, s)/sqrt(inputs) (default: per task)', floatParser({ min: 0 }))
-    .addOption(new Option('--activation <name>', 'hidden activation').choices(ACTIVATIONS.filter((a) => a !== 'identity')).default('tanh-rational'))
+    .addOption(new Option('--activation <name>', 'hidden activation (identity: a linear RNN)').choices(ACTIVATIONS).default('tanh-rational'))
     .option('--tau <steps>', 'forecast horizon of lorenz / mackey-glass (default 27 / 6)', intParser(1))
     .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0)
     .optionsGroup('Training:')
