@@ -193,7 +193,7 @@ export class MLP implements FitTarget {
 
   /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
   learnedTensors(): { name: string; size: number }[] {
-    return this.native.live().params();
+    return this.native.live().params().map(({ name, size }) => ({ name, size }));
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
@@ -209,13 +209,13 @@ export class MLP implements FitTarget {
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.native.exclusive((h) => h.getTensor(layer, false));
+    return this.native.exclusive((h) => h.getTensor(`layers.${layer}.weight`));
   }
 
   /** Bias vector of layer l. */
   async biases(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.native.exclusive((h) => h.getTensor(layer, true));
+    return this.native.exclusive((h) => h.getTensor(`layers.${layer}.bias`));
   }
 
   /** Resets the optimizer's moments and step count (learned values stay). */

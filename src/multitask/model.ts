@@ -486,7 +486,7 @@ export class MultitaskModel implements FitTarget {
     return this.native.live().params();
   }
 
-  /** Any tensor, learned or frozen: 'weight.<l>', 'bias.<l>', 'gate.<l>', 'readout.weight', 'readout.bias'. */
+  /** Any tensor, learned or frozen: 'layers.<l>.weight', 'layers.<l>.bias', 'layers.<l>.gate', 'readout.weight', 'readout.bias'. */
   async tensor(name: string): Promise<Float32Array> {
     if (typeof name !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a tensor name, got ${describe(name)}`);
     return this.native.exclusive((h) => h.getTensor(name));
@@ -507,7 +507,7 @@ export class MultitaskModel implements FitTarget {
   }
 
   /**
-   * One task's own learned vectors: per hidden layer `bias.<l>` (or `gate.<l>`, the gate logits
+   * One task's own learned vectors: per hidden layer `layers.<l>.bias` (or `layers.<l>.gate`, the gate logits
    * theta, in mask mode) [H_l], and `readout.bias` [classes] (bias and full modes).
    */
   async taskVectors(task: string | number): Promise<Record<string, Float32Array>> {
@@ -519,7 +519,7 @@ export class MultitaskModel implements FitTarget {
   async taskBias(task: string | number, layer = 0): Promise<Float32Array> {
     const k = this.taskIndex(task);
     const H = this.config.hidden[expectInt('layer', layer, 0, this.config.hidden.length - 1)]!;
-    return (await this.tensor(`bias.${layer}`)).slice(k * H, (k + 1) * H);
+    return (await this.tensor(`layers.${layer}.bias`)).slice(k * H, (k + 1) * H);
   }
 
   private taskPieces(learned: Record<string, Float32Array>, k: number): Record<string, Float32Array> {
@@ -629,8 +629,8 @@ export class MultitaskModel implements FitTarget {
           const k = Number(m[1]);
           if (k >= config.tasks.length) throw new Error(`tensor ${name} names task ${k}, but the model has ${config.tasks.length} tasks`);
           if (!pieces.has(k)) pieces.set(k, {});
-          pieces.get(k)![m[2]!] = v;
-        } else shared[name] = v;
+          pieces.get(k)![legacyTensorName(m[2]!)] = v;
+        } else shared[legacyTensorName(name)] = v;
         used.add(name);
       }
       const learned = model.native.live().params();
@@ -685,4 +685,13 @@ class MultitaskHooks extends Callback {
     this.history.phase.push(this.label);
     this.history.slope.push(this.target.slope);
   }
+}
+
+/**
+ * The current name of a tensor a checkpoint names: release 0.1.0 wrote 'weight.<l>', 'bias.<l>'
+ * and 'gate.<l>' for what is now 'layers.<l>.weight', 'layers.<l>.bias' and 'layers.<l>.gate'.
+ */
+function legacyTensorName(name: string): string {
+  const m = /^(weight|bias|gate)\.(\d+)$/.exec(name);
+  return m ? `layers.${m[2]}.${m[1]}` : name;
 }

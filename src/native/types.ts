@@ -43,7 +43,7 @@ export interface NativeMlp {
   params(): { name: string; size: number }[];
   getParams(): Promise<Record<string, Float32Array>>;
   setParams(values: Record<string, Float32Array>): Promise<void>;
-  getTensor(layer: number, bias: boolean): Promise<Float32Array>;
+  getTensor(name: string): Promise<Float32Array>;
   resetOptimizer(): Promise<void>;
   dispose(): void;
 }
