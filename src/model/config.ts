@@ -29,7 +29,12 @@ export interface InitSpec {
 }
 
 export interface OptimizerOptions {
-  type?: 'adam' | 'sgd';
+  /**
+   * 'adam' (L2 weight decay added to the gradient, as torch.optim.Adam), 'adamw' (decoupled
+   * decay p *= 1 - lr * weightDecay before the step, as torch.optim.AdamW; weightDecay defaults
+   * to 0.01 as there) or 'sgd' (momentum, Nesterov, L2). Default 'adam'.
+   */
+  type?: 'adam' | 'adamw' | 'sgd';
   /** Learning rate (the schedule's starting value). */
   lr?: number;
   beta1?: number;
@@ -110,6 +115,9 @@ export const DEFAULT_OPTIMIZER: OptimizerConfig = {
   weightDecay: 0,
 };
 
+/** Default weight decay of 'adamw' (torch.optim.AdamW's). */
+export const ADAMW_WEIGHT_DECAY = 1e-2;
+
 /**
  * Default learning rate for a trainable set and optimizer: biases tolerate (and need) large
  * steps, weights do not. Adam: 5e-2 when only biases learn, 1e-2 for 'readout', 1e-3 when any
@@ -127,7 +135,8 @@ export function defaultLearningRate(train: TrainableSet, optimizer: 'adam' | 'sg
   return optimizer === 'sgd' ? lr * 10 : lr;
 }
 
-function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
+/** A partial init spec with the fields of `fallback` where absent (validated). */
+export function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
   if (given === undefined) return { ...fallback };
   if (typeof given !== 'object' || given === null) {
     throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
@@ -172,7 +181,8 @@ export function resolveTrainable(train: TrainableSet, layerCount: number): { wei
 export function resolveOptimizer(o: OptimizerOptions | undefined, train: TrainableSet = 'bias'): OptimizerConfig {
   const r = { ...DEFAULT_OPTIMIZER, ...(o ?? {}) };
   if (o?.lr === undefined) r.lr = defaultLearningRate(train, r.type === 'sgd' ? 'sgd' : 'adam');
-  expectOneOf('optimizer.type', r.type, ['adam', 'sgd'] as const);
+  expectOneOf('optimizer.type', r.type, ['adam', 'adamw', 'sgd'] as const);
+  if (r.type === 'adamw' && o?.weightDecay === undefined) r.weightDecay = ADAMW_WEIGHT_DECAY;
   expectNumber('optimizer.lr', r.lr, 0, Infinity, { exclusiveMin: true });
   expectNumber('optimizer.beta1', r.beta1, 0, 1);
   expectNumber('optimizer.beta2', r.beta2, 0, 1);

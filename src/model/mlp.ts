@@ -10,13 +10,13 @@
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
-import { nativeFor, type BackendName } from '../native/binding.js';
+import { nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
@@ -25,15 +25,7 @@ function toNativeSpec(c: MLPConfig): NativeMlpSpec {
   return {
     seed: c.seed,
     loss: c.loss,
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
     layers: c.layers.map((l) => ({
       in: l.in,
       out: l.out,
@@ -130,7 +122,8 @@ export class MLP implements FitTarget {
     this.native.live();
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
-    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
+    const clip = expectNumber('clip', options.clip ?? 0, 0);
+    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache, clip));
   }
 
   /** @internal Frees the input-layer cache when fit ends. */

@@ -20,12 +20,12 @@ import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import type { BackendName } from '../native/binding.js';
+import { toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { Callback, type Logs } from '../train/callbacks.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats, TrainStepOptions } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectNumber, expectOneOf } from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -50,15 +50,7 @@ function toNativeSpec(c: MultitaskConfig): NativeMultitaskSpec {
     perTaskReadout: c.readout === 'per-task',
     mode: c.train,
     maskInit: c.maskInit,
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
   };
 }
 
@@ -253,7 +245,8 @@ export class MultitaskModel implements FitTarget {
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
     const slope = this.slope;
-    const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
+    const clip = expectNumber('clip', options.clip ?? 0, 0);
+    const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache, clip));
     return this.foldStats(s, true);
   }
 

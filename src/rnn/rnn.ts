@@ -14,7 +14,7 @@ import { NativeHandle, callNative } from '../model/native_handle.js';
 import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, ValidationError, fromNativeError } from '../errors.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import type { BackendName } from '../native/binding.js';
+import { toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
@@ -135,15 +135,7 @@ function toNativeSpec(c: RNNConfig): NativeRnnSpec {
     readoutBiasInit: c.readoutBiasInit,
     feedbackInit: c.feedbackInit,
     trainable: { ...c.trainable },
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
   };
 }
 

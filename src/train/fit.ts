@@ -35,6 +35,11 @@ export interface FitOptions {
    * the model's memory budget; `false` to always multiply).
    */
   cacheInputLayer?: boolean | 'auto';
+  /**
+   * Global gradient-norm clip before each update (0, the default: off): the gradients about to be
+   * applied are scaled to this norm when theirs is larger (MLP and multi-task; the RNN has its own).
+   */
+  clip?: number;
 }
 
 const fitting = new WeakSet<object>();
@@ -63,6 +68,7 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
   if (cacheInputLayer !== 'auto' && typeof cacheInputLayer !== 'boolean') {
     throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(cacheInputLayer)}`);
   }
+  const clip = expectNumber('clip', options.clip ?? 0, 0);
   const callbacks = options.callbacks ?? [];
   callbacks.forEach((c, i) => {
     if (!(c instanceof Callback)) throw new ValidationError('E_INVALID_ARG', `expected a Callback for callbacks[${i}], got ${describe(c)}`);
@@ -107,7 +113,7 @@ export async function fit(target: FitTarget, data: Dataset, options: FitOptions 
         const chunkBatches = perBatch ? 1 : batchesPerChunk;
         const end = Math.min(n, start + chunkBatches * batchSize);
         const tc = performance.now();
-        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr, { cacheInputLayer });
+        const stats = await target.trainIndices(train, order.subarray(start, end), batchSize, lr, { cacheInputLayer, clip });
         const elapsed = performance.now() - tc;
         if (!perBatch) {
           const perBatchMs = elapsed / stats.size.length;
