@@ -434,7 +434,7 @@ export class MultitaskModel implements FitTarget {
     const mt = this.dataOf(batch, 'batch');
     const ids = new Int32Array(mt.n);
     const map = mt.tasks.map((t) => this.taskIndex(t.name));
-    for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!]!;
+    for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!] ?? -1; // an id changed after validation: native E_INVALID_ARG
     const labels = (mt.union.targets as { labels: Int32Array }).labels;
     const slope = options.slope ?? this.slope;
     const r = await this.native.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
