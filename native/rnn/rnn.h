@@ -98,8 +98,9 @@ class Rnn {
   // the mean loss over the sequences idx, as one batch, without updating. Returns the loss sum.
   double gradients(const SeqDataset& ds, const std::vector<int32_t>& idx, const RnnRunOptions& o);
 
-  // Every tensor, trainable or frozen, in a fixed order (names in rnn.cpp; frozen
-  // feedback.weight included). Learned ones carry gradient and optimizer state.
+  // Every tensor, trainable or frozen, in this order: recurrent.weight W, input.weight B (absent
+  // when I = 0), readout.weight A, recurrent.bias b [1,H], readout.bias c [1,O], initial_state r0
+  // [C,H], feedback.weight F (always frozen). Learned ones carry gradient and optimizer state.
   ParamSet& params() { return params_; }
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
