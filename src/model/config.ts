@@ -57,7 +57,7 @@ export interface MLPOptions {
   loss?: LossName;
   /** Default 'bias'. */
   train?: TrainableSet;
-  /** Seed of every frozen weight. Default 0. */
+  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   /** Hidden-layer weight distribution; one spec for all, or one per layer (hidden + readout). */
   weightInit?: Partial<InitSpec> | Partial<InitSpec>[];

@@ -58,7 +58,7 @@ export interface MultitaskOptions {
   /** Hidden activation. Default relu. */
   activation?: Exclude<Activation, 'identity'>;
   readout?: ReadoutKind;
-  /** Seed of every frozen weight. Default 0. */
+  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   /** Hidden-layer weight distribution (defaults: the MLP's). */
   weightInit?: Partial<InitSpec>;

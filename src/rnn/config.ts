@@ -128,6 +128,7 @@ export interface RNNOptions {
   rule?: string | RuleSpec;
   /** Global gradient-norm clip before each update (0: off). Default 0. */
   clip?: number;
+  /** Seed of every frozen tensor: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   optimizer?: OptimizerOptions;
   backend?: BackendName;
