@@ -79,11 +79,8 @@ void ParamSet::read_grad(const std::string& name, float* host) const {
 
 void ParamSet::clip_gradients(float max_norm, const std::vector<int>* rows) {
   if (!(max_norm > 0.0f)) return;
-  struct Slice {
-    float* g;
-    size_t n;
-  };
-  std::vector<Slice> slices;
+  std::vector<Slice>& slices = slices_;
+  slices.clear();
   for (const Param& t : params_) {
     if (!t.trainable) continue;
     if (!t.per_task || !rows) {
@@ -98,10 +95,10 @@ void ParamSet::clip_gradients(float max_norm, const std::vector<int>* rows) {
     norms_cap_ = slices.size();
   }
   for (size_t i = 0; i < slices.size(); ++i) be_->sum_squares(slices[i].g, slices[i].n, norms_.f32() + i);
-  std::vector<float> sq(slices.size());
-  be_->download(sq.data(), norms_.data(), fbytes(sq.size()));
+  sq_.resize(slices.size());
+  be_->download(sq_.data(), norms_.data(), fbytes(sq_.size()));
   double total = 0.0;
-  for (float s : sq) total += s;
+  for (float s : sq_) total += s;
   const double norm = std::sqrt(total);
   if (norm <= max_norm) return;
   const float s = static_cast<float>(max_norm / norm);

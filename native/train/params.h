@@ -77,6 +77,12 @@ class ParamSet {
   std::deque<Param> params_;
   int64_t steps_ = 0;
   std::vector<int64_t> row_steps_;
+  struct Slice {  // a gradient range that clip_gradients() measures and scales
+    float* g;
+    size_t n;
+  };
+  std::vector<Slice> slices_;  // kept between calls: clipping allocates nothing per step
+  std::vector<float> sq_;
   DeviceBuffer norms_;  // [slices] squared norms of the clipped slices
   size_t norms_cap_ = 0;
 };
