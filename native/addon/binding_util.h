@@ -263,6 +263,33 @@ Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& sl
       [](Napi::Env env) { return env.Undefined(); }, busy);
 }
 
+// ---- wrapped native objects (models, datasets)
+
+// Promise<a new Wrap instance>: make() (returning a std::shared_ptr) runs on a worker thread and
+// its result is stored in the instance's member `Member` (`&Wrap::model`, `&Wrap::ds`).
+template <typename Wrap, auto Member, typename Make>
+Napi::Promise create_job(Napi::Env env, Make make, std::vector<Napi::Value> keep_alive = {}) {
+  auto result = std::make_shared<decltype(make())>();
+  return AsyncJob::run(
+      env, [=] { *result = make(); },
+      [result](Napi::Env env) {
+        Napi::Object obj = Wrap::ctor.New({});
+        Wrap::Unwrap(obj)->*Member = *result;
+        return obj;
+      },
+      nullptr, std::move(keep_alive));
+}
+
+// The object a Wrap instance holds in `Member`: E_INVALID_ARG when v is not a Wrap, E_DISPOSED once released.
+template <typename Wrap, auto Member>
+auto unwrap_held(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(Wrap::ctor.Value()))
+    throw_js(env, "E_INVALID_ARG", std::string("expected a ") + what);
+  auto held = Wrap::Unwrap(v.As<Napi::Object>())->*Member;
+  if (!held) throw_js(env, "E_DISPOSED", std::string("the ") + what + " was disposed");
+  return held;
+}
+
 // What every native model wrapper (NativeMlp, NativeMultitaskMlp, NativeRnn) holds: the model,
 // the busy flag that lets one job at a time run on it, and E_DISPOSED after dispose(); and the
 // methods over the model's ParamSet (Model::params()) that every kind shares. A wrapper derives

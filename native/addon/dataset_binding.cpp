@@ -40,18 +40,9 @@ Napi::Value CreateDataset(const Napi::CallbackInfo& info) {
   if (!has_labels && !values) throw_js(env, "E_INVALID_ARG", "expected labels or target values for dataset");
   if (has_labels) expect_length(env, labels->size(), (size_t)n, "labels");
   if (values) expect_length(env, nv, (size_t)n * width, "target values");
-  auto result = std::make_shared<std::shared_ptr<DeviceDataset>>();
-  return AsyncJob::run(
-      env,
-      [=] {
-        *result = DeviceDataset::create(be, x, n, input_size, has_labels ? labels->data() : nullptr, classes, values, width);
-      },
-      [result](Napi::Env env) {
-        Napi::Object obj = DatasetWrap::ctor.New({});
-        DatasetWrap::Unwrap(obj)->ds = *result;
-        return obj;
-      },
-      nullptr, {info[1], info[5]});
+  return create_job<DatasetWrap, &DatasetWrap::ds>(
+      env, [=] { return DeviceDataset::create(be, x, n, input_size, has_labels ? labels->data() : nullptr, classes, values, width); },
+      {info[1], info[5]});
 }
 
 void InitDataset(Napi::Env env, Napi::Object exports) {
@@ -64,11 +55,7 @@ void InitDataset(Napi::Env env, Napi::Object exports) {
 BL_REGISTER_EXPORTS(InitDataset);
 
 std::shared_ptr<DeviceDataset> unwrap_dataset(Napi::Env env, Napi::Value v) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(DatasetWrap::ctor.Value()))
-    throw_js(env, "E_INVALID_ARG", "expected a NativeDataset");
-  auto ds = DatasetWrap::Unwrap(v.As<Napi::Object>())->ds;
-  if (!ds) throw_js(env, "E_DISPOSED", "the dataset was disposed");
-  return ds;
+  return unwrap_held<DatasetWrap, &DatasetWrap::ds>(env, v, "NativeDataset");
 }
 
 }  // namespace bl

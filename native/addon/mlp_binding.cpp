@@ -152,14 +152,7 @@ Napi::Value CreateMlp(const Napi::CallbackInfo& info) {
     ls.train_bias = read_bool(env, lo, "trainBias", true);
     spec.layers.push_back(ls);
   }
-  auto result = std::make_shared<std::shared_ptr<Mlp>>();
-  return AsyncJob::run(
-      env, [=] { *result = std::make_shared<Mlp>(be, spec); },
-      [result](Napi::Env env) {
-        Napi::Object obj = MlpWrap::ctor.New({});
-        MlpWrap::Unwrap(obj)->model = *result;
-        return obj;
-      });
+  return create_job<MlpWrap, &MlpWrap::model>(env, [=] { return std::make_shared<Mlp>(be, spec); });
 }
 
 void InitMlp(Napi::Env env, Napi::Object exports) {

@@ -61,11 +61,7 @@ class MtDatasetWrap : public Napi::ObjectWrap<MtDatasetWrap> {
 Napi::FunctionReference MtDatasetWrap::ctor;
 
 std::shared_ptr<MultitaskData> unwrap_ds(Napi::Env env, Napi::Value v) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(MtDatasetWrap::ctor.Value()))
-    throw_js(env, "E_INVALID_ARG", "expected a NativeMultitaskDataset");
-  auto ds = MtDatasetWrap::Unwrap(v.As<Napi::Object>())->ds;
-  if (!ds) throw_js(env, "E_DISPOSED", "the dataset was disposed");
-  return ds;
+  return unwrap_held<MtDatasetWrap, &MtDatasetWrap::ds>(env, v, "NativeMultitaskDataset");
 }
 
 // createMultitaskDataset(backend, x [n, inputSize], inputSize, labels [n], task [n], classes: Int32Array [K])
@@ -84,15 +80,8 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
   expect_length(env, labels->size(), (size_t)n, "labels");
   expect_length(env, task->size(), (size_t)n, "task ids");
   std::vector<int> classes(cls.begin(), cls.end());
-  auto result = std::make_shared<std::shared_ptr<MultitaskData>>();
-  return AsyncJob::run(
-      env, [=] { *result = MultitaskData::create(be, x, n, input, labels->data(), task->data(), classes); },
-      [result](Napi::Env env) {
-        Napi::Object obj = MtDatasetWrap::ctor.New({});
-        MtDatasetWrap::Unwrap(obj)->ds = *result;
-        return obj;
-      },
-      nullptr, {info[1]});
+  return create_job<MtDatasetWrap, &MtDatasetWrap::ds>(
+      env, [=] { return MultitaskData::create(be, x, n, input, labels->data(), task->data(), classes); }, {info[1]});
 }
 
 // ---------------------------------------------------------------- NativeMultitaskMlp
@@ -300,14 +289,7 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
   else throw_js(env, "E_INVALID_ARG", "expected 'bias', 'mask' or 'full' for mode, got '" + mode + "'");
   spec.mask_init = static_cast<float>(read_number(env, o, "maskInit", 1.0));
   spec.optimizer = read_optimizer(env, o.Get("optimizer"));
-  auto result = std::make_shared<std::shared_ptr<MultitaskMlp>>();
-  return AsyncJob::run(
-      env, [=] { *result = std::make_shared<MultitaskMlp>(be, spec); },
-      [result](Napi::Env env) {
-        Napi::Object obj = MtMlpWrap::ctor.New({});
-        MtMlpWrap::Unwrap(obj)->model = *result;
-        return obj;
-      });
+  return create_job<MtMlpWrap, &MtMlpWrap::model>(env, [=] { return std::make_shared<MultitaskMlp>(be, spec); });
 }
 
 void InitMultitask(Napi::Env env, Napi::Object exports) {

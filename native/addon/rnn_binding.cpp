@@ -57,11 +57,7 @@ class SeqDatasetWrap : public Napi::ObjectWrap<SeqDatasetWrap> {
 Napi::FunctionReference SeqDatasetWrap::ctor;
 
 std::shared_ptr<SeqDataset> unwrap_seq(Napi::Env env, Napi::Value v) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(SeqDatasetWrap::ctor.Value()))
-    throw_js(env, "E_INVALID_ARG", "expected a NativeSeqDataset");
-  auto ds = SeqDatasetWrap::Unwrap(v.As<Napi::Object>())->ds;
-  if (!ds) throw_js(env, "E_DISPOSED", "the sequence dataset was disposed");
-  return ds;
+  return unwrap_held<SeqDatasetWrap, &SeqDatasetWrap::ds>(env, v, "NativeSeqDataset");
 }
 
 // createSeqDataset(backend, {n, steps, in, out, x?, y?, w?, v?, cond?}) -> Promise<NativeSeqDataset>.
@@ -92,16 +88,9 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   bool has_cond = false;
   auto cond = std::make_shared<std::vector<int32_t>>(copy_i32_opt(env, o.Get("cond"), "cond", &has_cond));
   if (has_cond) expect_length(env, cond->size(), (size_t)n, "condition indices");
-  auto result = std::make_shared<std::shared_ptr<SeqDataset>>();
-  return AsyncJob::run(
-      env,
-      [=] { *result = SeqDataset::create(be, n, steps, in, out, x, y, w, v, has_cond ? cond->data() : nullptr); },
-      [result](Napi::Env env) {
-        Napi::Object obj = SeqDatasetWrap::ctor.New({});
-        SeqDatasetWrap::Unwrap(obj)->ds = *result;
-        return obj;
-      },
-      nullptr, {o.Get("x"), o.Get("y"), o.Get("w"), o.Get("v")});
+  return create_job<SeqDatasetWrap, &SeqDatasetWrap::ds>(
+      env, [=] { return SeqDataset::create(be, n, steps, in, out, x, y, w, v, has_cond ? cond->data() : nullptr); },
+      {o.Get("x"), o.Get("y"), o.Get("w"), o.Get("v")});
 }
 
 // ---------------------------------------------------------------- NativeRnn
@@ -250,14 +239,7 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   s.train_out_bias = read_bool(env, tr, "readoutBias", false);
   s.train_state = read_bool(env, tr, "initialState", false);
   s.optimizer = read_optimizer(env, o.Get("optimizer"));
-  auto result = std::make_shared<std::shared_ptr<Rnn>>();
-  return AsyncJob::run(
-      env, [=] { *result = std::make_shared<Rnn>(be, s); },
-      [result](Napi::Env env) {
-        Napi::Object obj = RnnWrap::ctor.New({});
-        RnnWrap::Unwrap(obj)->model = *result;
-        return obj;
-      });
+  return create_job<RnnWrap, &RnnWrap::model>(env, [=] { return std::make_shared<Rnn>(be, s); });
 }
 
 void InitRnn(Napi::Env env, Napi::Object exports) {
