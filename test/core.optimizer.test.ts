@@ -1,10 +1,10 @@
-// The one optimizer of native/train/params.h, seen through the MLP and the multi-task model:
+// The one optimizer of native/train/params.h, seen through the MLP, the multi-task model and the RNN:
 // AdamW (decoupled decay), SGD with Nesterov momentum and global gradient-norm clipping, each
 // checked over two steps against a float64 reference that starts from the model's own values and
 // gradients (gradients() at the same parameters: the same kernels as a training step). Tolerance:
 // relative 2e-5 per tensor (float32 rounding of the update only).
 import { describe, expect, it } from 'vitest';
-import { Dataset, MLP, MultitaskDataset, MultitaskModel, Rng, type OptimizerOptions } from '../src/index.js';
+import { Dataset, MLP, MultitaskDataset, MultitaskModel, RNN, Rng, SequenceDataset, type OptimizerOptions } from '../src/index.js';
 import { randomLabels, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
 
 interface OptState {
@@ -145,5 +145,27 @@ describe('multi-task optimizer against a float64 reference', () => {
         model.dispose();
       });
     }
+  }
+});
+
+describe('RNN optimizer (the same ParamSet) against a float64 reference', () => {
+  for (const c of OPTS) {
+    it(`${c.name}: two BPTT steps`, async () => {
+      const rng = new Rng(4);
+      const n = 3, T = 5;
+      const data = SequenceDataset.create({ inputs: randomNormalF32(rng, n * T * 2), targets: randomNormalF32(rng, n * T), steps: T, inputSize: 2, outputSize: 1 });
+      const rnn = await RNN.create({ inputSize: 2, hidden: 6, outputSize: 1, train: 'full', seed: 8, optimizer: c.opt });
+      const opt = rnn.config.optimizer;
+      const p = f64(await rnn.getLearned());
+      const state: OptState = { m: {}, v: {}, t: 0 };
+      const all = Int32Array.from({ length: n }, (_, i) => i);
+      for (let step = 0; step < 2; step++) {
+        const g = f64((await rnn.gradients(data, { rule: 'bptt' })).grads);
+        refStep(p, g, state, opt, c.clip);
+        await rnn.trainSequences(data, all, n, opt.lr, { rule: 'bptt', clip: c.clip });
+        expectCloseTensors(await rnn.getLearned(), p, `step ${step + 1}`);
+      }
+      rnn.dispose();
+    });
   }
 });
