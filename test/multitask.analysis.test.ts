@@ -69,9 +69,9 @@ describe('task variance', () => {
         for (const k of Object.keys(learned)) learned[k] = randomNormalF32(rng, learned[k]!.length, 0.5);
         await m.setLearned(learned);
         const st = await m.activity(data, { batchSize: 8, threshold: 0.1 });
-        const W = await m.tensor('weight.0');
-        const b = await m.tensor('bias.0');
-        const gate = train === 'mask' ? await m.tensor('gate.0') : undefined;
+        const W = await m.tensor('layers.0.weight');
+        const b = await m.tensor('layers.0.bias');
+        const gate = train === 'mask' ? await m.tensor('layers.0.gate') : undefined;
         expect(st.tasks).toEqual(['a', 'b', 'c']);
         expect(st.count).toEqual([17, 1, 40]);
         data.tasks.forEach((t, k) => {

@@ -76,7 +76,7 @@ describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
     const { header, tensors } = await readCheckpoint(join(work, 'bias', 'model.blck'));
     expect((header.metadata as { data: { tasks: string[] } }).data.tasks).toEqual(['mnist', 'kmnist', 'mnist:classes0-4']);
     expect(tensors['tasks.2.readout.bias']!.length).toBe(5);
-    expect(tensors['tasks.0.bias.0']!.length).toBe(512);
+    expect(tensors['tasks.0.layers.0.bias']!.length).toBe(512);
 
     const m = await run('multitask', ...common, '--train', 'mask', '--out', join(work, 'mask'));
     expect(m.code, m.stderr).toBe(0);

@@ -74,9 +74,9 @@ async function refOf(m: MultitaskModel, slope: number, hard = false): Promise<Re
   const b: Float64Array[] = [];
   const theta: Float64Array[] = [];
   for (let l = 0; l < L; l++) {
-    W.push(Float64Array.from(await m.tensor(`weight.${l}`)));
-    b.push(Float64Array.from(await m.tensor(`bias.${l}`)));
-    if (m.config.train === 'mask') theta.push(Float64Array.from(await m.tensor(`gate.${l}`)));
+    W.push(Float64Array.from(await m.tensor(`layers.${l}.weight`)));
+    b.push(Float64Array.from(await m.tensor(`layers.${l}.bias`)));
+    if (m.config.train === 'mask') theta.push(Float64Array.from(await m.tensor(`layers.${l}.gate`)));
   }
   const classes = m.config.tasks.map((t) => t.classes);
   const off: number[] = [];
@@ -133,7 +133,7 @@ function refLoss(r: Ref, data: MultitaskDataset, taskMap: number[]): number {
 }
 
 function tensorArray(r: Ref, name: string): Float64Array {
-  const [kind, l] = name.split('.');
+  const [, l, kind] = name.split('.');
   if (name === 'readout.weight') return r.Wr;
   if (name === 'readout.bias') return r.br;
   if (kind === 'weight') return r.W[Number(l)]!;
@@ -192,7 +192,7 @@ describe('gradients match the float64 reference', () => {
         expect(g.loss).toBeCloseTo(refLoss(ref, data, taskMap), 5);
         const names = m.learnedTensors().map((t) => t.name);
         expect(Object.keys(g.grads).sort()).toEqual([...names].sort());
-        if (c.opts.train === 'mask') expect(names.every((n) => n.startsWith('gate.'))).toBe(true);
+        if (c.opts.train === 'mask') expect(names.every((n) => /^layers\.\d+\.gate$/.test(n))).toBe(true);
         if (c.opts.train === 'bias') expect(names.every((n) => n.includes('bias'))).toBe(true);
         for (const name of names) {
           const fd = finiteDiff(ref, name, data, taskMap);
@@ -387,7 +387,7 @@ describe('training', () => {
       const v1 = await vectors(m);
       expectSameVectors(v1.t0!, v0.t0!, 't0');
       expectSameVectors(v1.t2!, v0.t2!, 't2');
-      expect(sameBits(v1.t1!['bias.0']!, v0.t1!['bias.0']!)).toBe(false);
+      expect(sameBits(v1.t1!['layers.0.bias']!, v0.t1!['layers.0.bias']!)).toBe(false);
       const steps1 = m.taskSteps();
       expect(steps1.t0).toBe(steps0.t0);
       expect(steps1.t1).toBeGreaterThan(steps0.t1!);
@@ -413,7 +413,7 @@ describe('training', () => {
         m2 = await m.addTask({ name: 't2', classes: 4 });
         expect(m2.taskNames).toEqual(['t0', 't1', 't2']);
         // frozen weights regenerate identically
-        expect(sameBits(await m2.tensor('weight.0'), await m.tensor('weight.0'))).toBe(true);
+        expect(sameBits(await m2.tensor('layers.0.weight'), await m.tensor('layers.0.weight'))).toBe(true);
         await m2.fit(train.select(['t2']), { epochs: 2, batchSize: 16 });
         const after = await vectors(m2);
         expectSameVectors(after.t0!, before.t0!, 't0');
@@ -424,7 +424,7 @@ describe('training', () => {
         expect(acc2.perTask.t2!.accuracy).toBeGreaterThan(0.3);
         if (mode === 'mask') {
           // biases never learn in mask mode
-          const b = await m2.tensor('bias.0');
+          const b = await m2.tensor('layers.0.bias');
           expect(sameBits(b.subarray(0, 64), b.subarray(64, 128))).toBe(true);
         }
       } finally {
@@ -478,7 +478,7 @@ describe('training', () => {
       const mlp = await MLP.create({ inputSize: 9, hidden: [40], outputSize: 5, train: 'bias', seed: 12 });
       const mt = await MultitaskModel.create({ inputSize: 9, hidden: 40, tasks: data.tasks, train: 'bias', seed: 12 });
       try {
-        expect(sameBits(await mt.tensor('weight.0'), await mlp.weights(0))).toBe(true);
+        expect(sameBits(await mt.tensor('layers.0.weight'), await mlp.weights(0))).toBe(true);
         expect(sameBits(await mt.tensor('readout.weight'), await mlp.weights(1))).toBe(true);
         await mlp.fit(t, { epochs: 2, batchSize: 32, seed: 4, cacheInputLayer });
         await mt.fit(data, { epochs: 2, batchSize: 32, seed: 4, cacheInputLayer });
@@ -502,9 +502,9 @@ describe('training', () => {
         const { header, tensors } = await readCheckpoint(path);
         expect(header.model.kind).toBe('multitask-mlp');
         const names = Object.keys(tensors).sort();
-        if (train === 'bias') expect(names).toEqual(['tasks.0.bias.0', 'tasks.0.readout.bias', 'tasks.1.bias.0', 'tasks.1.readout.bias']);
-        if (train === 'mask') expect(names).toEqual(['tasks.0.gate.0', 'tasks.1.gate.0']);
-        if (train === 'full') expect(names).toContain('weight.0');
+        if (train === 'bias') expect(names).toEqual(['tasks.0.layers.0.bias', 'tasks.0.readout.bias', 'tasks.1.layers.0.bias', 'tasks.1.readout.bias']);
+        if (train === 'mask') expect(names).toEqual(['tasks.0.layers.0.gate', 'tasks.1.layers.0.gate']);
+        if (train === 'full') expect(names).toContain('layers.0.weight');
         expect(tensors['tasks.1.readout.bias']?.length ?? 5).toBe(5);
         const back = await MultitaskModel.load(path);
         try {

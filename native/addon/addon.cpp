@@ -23,18 +23,12 @@ namespace {
 
 Napi::Value FillWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto be = backend_or_throw(env, info[0].As<Napi::String>().Utf8Value());
-  const int rows = info[1].As<Napi::Number>().Int32Value(), cols = info[2].As<Napi::Number>().Int32Value();
-  if (rows <= 0 || cols <= 0) throw_js(env, "E_INVALID_ARG", "expected rows and cols >= 1");
-  const uint64_t seed = to_seed(env, info[3]);
-  const uint32_t stream = info[4].As<Napi::Number>().Uint32Value();
-  Dist dist;
-  try {
-    dist = parse_dist(info[5].As<Napi::String>().Utf8Value());
-  } catch (const BlError& e) {
-    throw_js(env, e.code(), e.what());
-  }
-  const double a = info[6].As<Napi::Number>().DoubleValue();
+  auto be = read_backend(env, info[0]);
+  const int rows = arg_int(env, info[1], "rows", 1, 1 << 30), cols = arg_int(env, info[2], "cols", 1, 1 << 30);
+  const uint64_t seed = read_seed(env, info[3]);
+  const uint32_t stream = static_cast<uint32_t>(arg_int64(env, info[4], "stream", 0, 0xffffffffll));
+  const Dist dist = parsed(env, [&] { return parse_dist(arg_string(env, info[5], "dist")); });
+  const double a = arg_number(env, info[6], "a");
   auto out = std::make_shared<std::vector<float>>((size_t)rows * cols);
   return AsyncJob::run(
       env,
@@ -49,11 +43,10 @@ Napi::Value FillWeights(const Napi::CallbackInfo& info) {
 // benchGemm(backend, M, N, K, reps, transB) -> Promise<seconds per product (median)>
 Napi::Value BenchGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto be = backend_or_throw(env, info[0].As<Napi::String>().Utf8Value());
-  const int M = info[1].As<Napi::Number>().Int32Value(), N = info[2].As<Napi::Number>().Int32Value(),
-            K = info[3].As<Napi::Number>().Int32Value(), reps = info[4].As<Napi::Number>().Int32Value();
-  const bool tb = info[5].ToBoolean().Value();
-  if (M <= 0 || N <= 0 || K <= 0 || reps <= 0) throw_js(env, "E_INVALID_ARG", "expected positive sizes and reps");
+  auto be = read_backend(env, info[0]);
+  const int M = arg_int(env, info[1], "M", 1, 1 << 30), N = arg_int(env, info[2], "N", 1, 1 << 30),
+            K = arg_int(env, info[3], "K", 1, 1 << 30), reps = arg_int(env, info[4], "reps", 1, 1 << 30);
+  const bool tb = arg_bool(env, info[5], "transB");
   auto secs = std::make_shared<double>(0);
   return AsyncJob::run(
       env,
@@ -92,7 +85,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  const int t = info[0].As<Napi::Number>().Int32Value();
+  const int t = arg_int(info.Env(), info[0], "threads", 0, 1024);
   set_cpu_threads(t);
   cpu_set_blas_threads(cpu_threads());
   return info.Env().Undefined();

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "../backend/backend.h"
+#include "../common/error.h"
 #include "../common/types.h"
+#include "../train/params.h"
 #include "async_job.h"
 
 namespace bl {
@@ -20,57 +22,136 @@ namespace bl {
   throw make_error(env, code, msg);
 }
 
-inline Napi::Object get_object(Napi::Env env, const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsObject()) throw_js(env, "E_INVALID_ARG", std::string("expected an object for ") + key);
-  return v.As<Napi::Object>();
-}
-inline double get_number(Napi::Env env, const Napi::Object& o, const char* key, double fallback, bool required = false) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return fallback;
-  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", std::string("expected a number for ") + key);
+// ---- argument readers
+// One family with one strictness: a value of the wrong type is E_INVALID_ARG naming the field,
+// never a silent fallback; only `undefined` takes the fallback, and only where one is given.
+// Integers must be safe integers in the stated range (2^32 + 8 is refused, never wrapped to 8).
+// arg_* read a positional argument, read_* a field of an options object.
+
+inline double arg_number(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected a number for " + what);
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) throw_js(env, "E_INVALID_ARG", std::string("expected a finite number for ") + key);
+  if (!std::isfinite(d)) throw_js(env, "E_INVALID_ARG", "expected a finite number for " + what + ", got " + std::to_string(d));
   return d;
 }
-inline int get_int(Napi::Env env, const Napi::Object& o, const char* key, int lo, int hi) {
-  const double d = get_number(env, o, key, 0, true);
-  if (d != std::floor(d) || d < lo || d > hi)
-    throw_js(env, "E_INVALID_ARG", std::string("expected an integer in [") + std::to_string(lo) + ", " +
-                                       std::to_string(hi) + "] for " + key + ", got " + std::to_string(d));
-  return static_cast<int>(d);
+inline float arg_float(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  return static_cast<float>(arg_number(env, v, what));
 }
-inline std::string get_string(Napi::Env env, const Napi::Object& o, const char* key, const char* fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) throw_js(env, "E_INVALID_ARG", std::string("expected a string for ") + key);
+// An integer in [lo, hi] (lo, hi within +-(2^53 - 1)).
+inline int64_t arg_int64(Napi::Env env, const Napi::Value& v, const std::string& what, int64_t lo, int64_t hi) {
+  const auto range = [&] { return "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]"; };
+  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected an integer in " + range() + " for " + what);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d))
+    throw_js(env, "E_INVALID_ARG", "expected an integer in " + range() + " for " + what + ", got " + std::to_string(d));
+  return static_cast<int64_t>(d);
+}
+inline int arg_int(Napi::Env env, const Napi::Value& v, const std::string& what, int lo, int hi) {
+  return static_cast<int>(arg_int64(env, v, what, lo, hi));
+}
+inline bool arg_bool(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsBoolean()) throw_js(env, "E_INVALID_ARG", "expected a boolean for " + what);
+  return v.As<Napi::Boolean>().Value();
+}
+inline std::string arg_string(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsString()) throw_js(env, "E_INVALID_ARG", "expected a string for " + what);
   return v.As<Napi::String>().Utf8Value();
 }
-inline bool get_bool(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+inline Napi::Object arg_object(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject() || v.IsArray()) throw_js(env, "E_INVALID_ARG", "expected an object for " + what);
+  return v.As<Napi::Object>();
 }
-inline uint64_t to_seed(Napi::Env env, Napi::Value v) {
+inline Napi::Array arg_array(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (!v.IsArray()) throw_js(env, "E_INVALID_ARG", "expected an array for " + what);
+  return v.As<Napi::Array>();
+}
+// An optional boolean positional argument (undefined: fallback).
+inline bool arg_bool_or(Napi::Env env, const Napi::Value& v, const std::string& what, bool fallback) {
+  return v.IsUndefined() ? fallback : arg_bool(env, v, what);
+}
+
+inline double read_number(Napi::Env env, const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : arg_number(env, v, key);
+}
+inline double read_number(Napi::Env env, const Napi::Object& o, const char* key) { return arg_number(env, o.Get(key), key); }
+inline int read_int(Napi::Env env, const Napi::Object& o, const char* key, int lo, int hi) {
+  return arg_int(env, o.Get(key), key, lo, hi);
+}
+inline int read_int(Napi::Env env, const Napi::Object& o, const char* key, int lo, int hi, int fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : arg_int(env, v, key, lo, hi);
+}
+inline bool read_bool(Napi::Env env, const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : arg_bool(env, v, key);
+}
+inline std::string read_string(Napi::Env env, const Napi::Object& o, const char* key, const char* fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : arg_string(env, v, key);
+}
+inline Napi::Object read_object(Napi::Env env, const Napi::Object& o, const char* key) {
+  return arg_object(env, o.Get(key), key);
+}
+inline Napi::Array read_array(Napi::Env env, const Napi::Object& o, const char* key) {
+  return arg_array(env, o.Get(key), key);
+}
+
+// A seed: an integer in [0, 2^53 - 1] (a Number, or a BigInt in that range), so distinct seeds
+// never alias.
+inline uint64_t read_seed(Napi::Env env, const Napi::Value& v) {
+  constexpr uint64_t kMaxSeed = (1ull << 53) - 1;
   if (v.IsBigInt()) {
     bool lossless = true;
-    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+    const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless || s > kMaxSeed) throw_js(env, "E_INVALID_ARG", "expected an integer seed in [0, 2^53 - 1]");
+    return s;
   }
-  if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected an integer seed");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d))
-    throw_js(env, "E_INVALID_ARG", "expected an integer seed in [0, 2^53), got " + std::to_string(d));
-  return static_cast<uint64_t>(d);
+  return static_cast<uint64_t>(arg_int64(env, v, "seed", 0, static_cast<int64_t>(kMaxSeed)));
 }
-inline InitSpec parse_init(Napi::Env env, const Napi::Object& o) {
-  InitSpec s;
+
+// Runs a parser of common/types (parse_act, parse_dist, ...) with its BlError as a JS error.
+template <typename Parse>
+auto parsed(Napi::Env env, Parse parse) -> decltype(parse()) {
   try {
-    s.dist = parse_dist(get_string(env, o, "dist", "uniform"));
+    return parse();
   } catch (const BlError& e) {
     throw_js(env, e.code(), e.what());
   }
-  s.scale = static_cast<float>(get_number(env, o, "scale", 1.0));
-  s.relative_to_fan_in = get_bool(o, "relative", true);
+}
+
+// {dist, scale, relative} with the fields of `fallback` where absent.
+inline InitSpec read_init(Napi::Env env, const Napi::Value& v, const std::string& what, InitSpec fallback = InitSpec{}) {
+  Napi::Object o = arg_object(env, v, what);
+  InitSpec s = fallback;
+  if (!o.Get("dist").IsUndefined()) s.dist = parsed(env, [&] { return parse_dist(arg_string(env, o.Get("dist"), what + ".dist")); });
+  s.scale = static_cast<float>(read_number(env, o, "scale", s.scale));
+  s.relative_to_fan_in = read_bool(env, o, "relative", s.relative_to_fan_in);
   return s;
+}
+// The optional init field `key` of o (undefined: fallback).
+inline InitSpec read_init(Napi::Env env, const Napi::Object& o, const char* key, InitSpec fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : read_init(env, v, key, fallback);
+}
+
+// {kind: 'adam' | 'adamw' | 'sgd', beta1?, beta2?, eps?, momentum?, nesterov?, weightDecay?}
+inline OptimizerSpec read_optimizer(Napi::Env env, const Napi::Value& v) {
+  Napi::Object o = arg_object(env, v, "optimizer");
+  OptimizerSpec s;
+  s.kind = parsed(env, [&] { return parse_optimizer(read_string(env, o, "kind", "adam")); });
+  s.beta1 = static_cast<float>(read_number(env, o, "beta1", s.beta1));
+  s.beta2 = static_cast<float>(read_number(env, o, "beta2", s.beta2));
+  s.eps = static_cast<float>(read_number(env, o, "eps", s.eps));
+  s.momentum = static_cast<float>(read_number(env, o, "momentum", s.momentum));
+  s.nesterov = read_bool(env, o, "nesterov", s.nesterov);
+  s.weight_decay = static_cast<float>(read_number(env, o, "weightDecay", s.weight_decay));
+  return s;
+}
+
+inline std::shared_ptr<Backend> read_backend(Napi::Env env, const Napi::Value& v) {
+  const std::string name = arg_string(env, v, "backend");
+  return parsed(env, [&] { return get_backend(name); });
 }
 
 template <typename T>
@@ -83,15 +164,51 @@ inline T* typed_data(Napi::Env env, Napi::Value v, napi_typedarray_type type, co
   return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
 }
 
-inline std::shared_ptr<Backend> backend_or_throw(Napi::Env env, const std::string& name) {
-  try {
-    return get_backend(name);
-  } catch (const BlError& e) {
-    throw_js(env, e.code(), e.what());
-  }
+// Typed arrays a job reads. Everything native code uses as an index or a length (labels, task
+// ids, sample indices, conditions, flags) and every small array is copied on the JS thread
+// (copy_*), and validated natively on the copy, so changing it in JavaScript while the job runs
+// cannot reach native code. The one exception is the float payload of a dataset or a prediction
+// (x, targets; pinned_f32): it is read as values only, never as an index, and is read on the
+// worker from the pinned JavaScript array (the job keeps it alive), because copying it on the
+// JS thread would stall the event loop (measured: 30-50 ms per 25 MB, first touch of new pages).
+inline std::vector<float> copy_f32(Napi::Env env, const Napi::Value& v, const char* what) {
+  size_t n = 0;
+  const float* p = typed_data<float>(env, v, napi_float32_array, what, &n);
+  return std::vector<float>(p, p + n);
+}
+inline std::vector<int32_t> copy_i32(Napi::Env env, const Napi::Value& v, const char* what) {
+  size_t n = 0;
+  const int32_t* p = typed_data<int32_t>(env, v, napi_int32_array, what, &n);
+  return std::vector<int32_t>(p, p + n);
+}
+// A pinned Float32Array (pass `v` to AsyncJob::run's keep_alive): data and length; nullptr for null/undefined when optional.
+inline const float* pinned_f32(Napi::Env env, const Napi::Value& v, const char* what, size_t* length, bool optional = false) {
+  *length = 0;
+  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  return typed_data<float>(env, v, napi_float32_array, what, length);
+}
+// The same for an optional array (null or undefined: empty, *present = false).
+inline std::vector<float> copy_f32_opt(Napi::Env env, const Napi::Value& v, const char* what, bool* present) {
+  *present = !(v.IsNull() || v.IsUndefined());
+  return *present ? copy_f32(env, v, what) : std::vector<float>();
+}
+inline std::vector<int32_t> copy_i32_opt(Napi::Env env, const Napi::Value& v, const char* what, bool* present) {
+  *present = !(v.IsNull() || v.IsUndefined());
+  return *present ? copy_i32(env, v, what) : std::vector<int32_t>();
+}
+// Rows of a flat [n, width] array: n when the length is a non-zero multiple of width, else E_EMPTY / E_SHAPE.
+inline int rows_of(Napi::Env env, size_t length, int width, const char* what) {
+  if (length == 0) throw_js(env, "E_EMPTY", std::string("expected a non-empty ") + what);
+  if (width <= 0 || length % (size_t)width != 0 || length / width > (size_t)(1 << 30))
+    throw_js(env, "E_SHAPE", std::string("expected the length of ") + what + " to be a multiple of " + std::to_string(width) +
+                                 ", got " + std::to_string(length));
+  return static_cast<int>(length / width);
+}
+inline void expect_length(Napi::Env env, size_t got, size_t want, const char* what) {
+  if (got != want) throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " " + what + ", got " + std::to_string(got));
 }
 
-// ---------------------------------------------------------------- DatasetHandle
+// ---- learned-tensor jobs
 
 // A learned tensor's name and element count, for the get/set jobs below.
 struct TensorSlot {
@@ -146,9 +263,37 @@ Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& sl
       [](Napi::Env env) { return env.Undefined(); }, busy);
 }
 
+// ---- wrapped native objects (models, datasets)
+
+// Promise<a new Wrap instance>: make() (returning a std::shared_ptr) runs on a worker thread and
+// its result is stored in the instance's member `Member` (`&Wrap::model`, `&Wrap::ds`).
+template <typename Wrap, auto Member, typename Make>
+Napi::Promise create_job(Napi::Env env, Make make, std::vector<Napi::Value> keep_alive = {}) {
+  auto result = std::make_shared<decltype(make())>();
+  return AsyncJob::run(
+      env, [=] { *result = make(); },
+      [result](Napi::Env env) {
+        Napi::Object obj = Wrap::ctor.New({});
+        Wrap::Unwrap(obj)->*Member = *result;
+        return obj;
+      },
+      nullptr, std::move(keep_alive));
+}
+
+// The object a Wrap instance holds in `Member`: E_INVALID_ARG when v is not a Wrap, E_DISPOSED once released.
+template <typename Wrap, auto Member>
+auto unwrap_held(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(Wrap::ctor.Value()))
+    throw_js(env, "E_INVALID_ARG", std::string("expected a ") + what);
+  auto held = Wrap::Unwrap(v.As<Napi::Object>())->*Member;
+  if (!held) throw_js(env, "E_DISPOSED", std::string("the ") + what + " was disposed");
+  return held;
+}
+
 // What every native model wrapper (NativeMlp, NativeMultitaskMlp, NativeRnn) holds: the model,
-// the busy flag that lets one job at a time run on it, and E_DISPOSED after dispose(). A wrapper
-// derives from Napi::ObjectWrap<Wrap> and from this.
+// the busy flag that lets one job at a time run on it, and E_DISPOSED after dispose(); and the
+// methods over the model's ParamSet (Model::params()) that every kind shares. A wrapper derives
+// from Napi::ObjectWrap<Wrap> and from this.
 template <typename Model>
 struct ModelSlot {
   std::shared_ptr<Model> model;
@@ -171,6 +316,89 @@ struct ModelSlot {
     if (busy->load()) throw_js(env, "E_CONCURRENT", "cannot dispose a model while an operation is running");
     model.reset();
     return env.Undefined();
+  }
+
+  // tensors() (every tensor) or params() (the learned ones):
+  // [{name, rows, cols, size, trainable, perTask}] in the table's order.
+  Napi::Value list_tensors(Napi::Env env, bool learned_only) {
+    auto m = live(env);
+    std::vector<const Param*> ts;
+    for (const Param& t : m->params().all())
+      if (t.trainable || !learned_only) ts.push_back(&t);
+    Napi::Array arr = Napi::Array::New(env, ts.size());
+    for (size_t i = 0; i < ts.size(); ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", ts[i]->name);
+      o.Set("rows", ts[i]->rows);
+      o.Set("cols", ts[i]->cols);
+      o.Set("size", Napi::Number::New(env, static_cast<double>(ts[i]->size())));
+      o.Set("trainable", ts[i]->trainable);
+      o.Set("perTask", ts[i]->per_task);
+      arr[i] = o;
+    }
+    return arr;
+  }
+
+  std::vector<TensorSlot> learned_slots(const Model& m) const {
+    std::vector<TensorSlot> slots;
+    for (const Param& t : m.params().all())
+      if (t.trainable) slots.push_back({t.name, t.size()});
+    return slots;
+  }
+
+  // getParams() -> Promise<{name: Float32Array}> of every learned tensor.
+  Napi::Value get_learned(Napi::Env env) {
+    auto m = live(env);
+    return read_tensors_job(env, learned_slots(*m), [m](const std::string& n, float* d) { m->params().read(n, d); }, busy);
+  }
+
+  // setParams({name: Float32Array}) -> Promise<void>; every learned tensor must be present.
+  Napi::Value set_learned(Napi::Env env, Napi::Value values) {
+    auto m = live(env);
+    return write_tensors_job(env, learned_slots(*m), values,
+                             [m](const std::string& n, const float* d) { m->params().write(n, d); }, busy);
+  }
+
+  // getTensor(name) -> Promise<Float32Array>: any tensor, frozen or learned.
+  Napi::Value get_tensor(Napi::Env env, Napi::Value name_value) {
+    auto m = live(env);
+    const std::string name = arg_string(env, name_value, "tensor name");
+    const Param* t = m->params().find(name);
+    if (!t) throw_js(env, "E_INVALID_ARG", "no tensor named '" + name + "'");
+    auto out = std::make_shared<std::vector<float>>(t->size());
+    return AsyncJob::run(
+        env, [=] { m->params().read(name, out->data()); },
+        [out](Napi::Env env) { return to_float32_array(env, std::move(*out)); }, busy);
+  }
+
+  // Promise<{loss: loss_js(compute(model)), grads: {name: Float32Array}}>: compute(model) forms the
+  // gradients on a worker thread, then every learned tensor's gradient is read.
+  template <typename Compute, typename LossJs>
+  Napi::Promise gradients_job(Napi::Env env, Compute compute, LossJs loss_js) {
+    auto m = live(env);
+    using Loss = decltype(compute(*m));
+    auto loss = std::make_shared<Loss>();
+    auto grads = std::make_shared<NamedTensors>();
+    return AsyncJob::run(
+        env,
+        [=] {
+          *loss = compute(*m);
+          for (const Param& t : m->params().all()) {
+            if (!t.trainable) continue;
+            std::vector<float> g(t.size());
+            m->params().read_grad(t.name, g.data());
+            grads->emplace_back(t.name, std::move(g));
+          }
+        },
+        [=](Napi::Env env) {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("loss", loss_js(env, *loss));
+          Napi::Object g = Napi::Object::New(env);
+          for (auto& kv : *grads) g.Set(kv.first, to_float32_array(env, std::move(kv.second)));
+          o.Set("grads", g);
+          return o;
+        },
+        busy);
   }
 };
 

@@ -22,32 +22,27 @@ class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
 };
 Napi::FunctionReference DatasetWrap::ctor;
 
-// createDataset(backend, x, inputSize, labels|null, classes, values|null, width) -> Promise<NativeDataset>
+// createDataset(backend, x [n, inputSize], inputSize, labels [n] | null, classes, values [n, width] | null, width)
+//   -> Promise<NativeDataset>. Labels are copied on the JS thread, x and values pinned (binding_util.h);
+//   DeviceDataset::create checks label ranges (E_LABEL_RANGE) and finiteness (E_NONFINITE).
 Napi::Value CreateDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto be = backend_or_throw(env, info[0].As<Napi::String>().Utf8Value());
-  size_t nx = 0, nl = 0, nv = 0;
-  const float* x = typed_data<float>(env, info[1], napi_float32_array, "x", &nx);
-  const int input_size = info[2].As<Napi::Number>().Int32Value();
-  const int32_t* labels = info[3].IsNull() ? nullptr : typed_data<int32_t>(env, info[3], napi_int32_array, "labels", &nl);
-  const int classes = info[4].As<Napi::Number>().Int32Value();
-  const float* values = info[5].IsNull() ? nullptr : typed_data<float>(env, info[5], napi_float32_array, "values", &nv);
-  const int width = info[6].As<Napi::Number>().Int32Value();
-  if (input_size <= 0 || nx % input_size != 0)
-    throw_js(env, "E_SHAPE", "expected x length to be a multiple of inputSize " + std::to_string(input_size));
-  const int n = static_cast<int>(nx / input_size);
-  if (labels && nl != (size_t)n) throw_js(env, "E_SHAPE", "expected " + std::to_string(n) + " labels, got " + std::to_string(nl));
-  if (values && (width <= 0 || nv != (size_t)n * width))
-    throw_js(env, "E_SHAPE", "expected " + std::to_string((size_t)n * std::max(width, 0)) + " target values, got " + std::to_string(nv));
-  auto result = std::make_shared<std::shared_ptr<DeviceDataset>>();
-  return AsyncJob::run(
-      env, [=] { *result = DeviceDataset::create(be, x, n, input_size, labels, classes, values, width); },
-      [result](Napi::Env env) {
-        Napi::Object obj = DatasetWrap::ctor.New({});
-        DatasetWrap::Unwrap(obj)->ds = *result;
-        return obj;
-      },
-      nullptr, {info[1], info[3], info[5]});
+  auto be = read_backend(env, info[0]);
+  const int input_size = arg_int(env, info[2], "inputSize", 1, 1 << 30);
+  size_t nx = 0, nv = 0;
+  bool has_labels = false;
+  const float* x = pinned_f32(env, info[1], "x", &nx);
+  auto labels = std::make_shared<std::vector<int32_t>>(copy_i32_opt(env, info[3], "labels", &has_labels));
+  const int classes = has_labels ? arg_int(env, info[4], "classes", 1, 1 << 30) : 0;
+  const float* values = pinned_f32(env, info[5], "values", &nv, true);
+  const int width = values ? arg_int(env, info[6], "width", 1, 1 << 30) : 0;
+  const int n = rows_of(env, nx, input_size, "x");
+  if (!has_labels && !values) throw_js(env, "E_INVALID_ARG", "expected labels or target values for dataset");
+  if (has_labels) expect_length(env, labels->size(), (size_t)n, "labels");
+  if (values) expect_length(env, nv, (size_t)n * width, "target values");
+  return create_job<DatasetWrap, &DatasetWrap::ds>(
+      env, [=] { return DeviceDataset::create(be, x, n, input_size, has_labels ? labels->data() : nullptr, classes, values, width); },
+      {info[1], info[5]});
 }
 
 void InitDataset(Napi::Env env, Napi::Object exports) {
@@ -60,13 +55,7 @@ void InitDataset(Napi::Env env, Napi::Object exports) {
 BL_REGISTER_EXPORTS(InitDataset);
 
 std::shared_ptr<DeviceDataset> unwrap_dataset(Napi::Env env, Napi::Value v) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(DatasetWrap::ctor.Value()))
-    throw_js(env, "E_INVALID_ARG", "expected a NativeDataset");
-  auto ds = DatasetWrap::Unwrap(v.As<Napi::Object>())->ds;
-  if (!ds) throw_js(env, "E_DISPOSED", "the dataset was disposed");
-  return ds;
+  return unwrap_held<DatasetWrap, &DatasetWrap::ds>(env, v, "NativeDataset");
 }
-
-// ---------------------------------------------------------------- MlpHandle
 
 }  // namespace bl

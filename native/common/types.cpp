@@ -33,7 +33,8 @@ Dist parse_dist(const std::string& s) {
 OptimizerKind parse_optimizer(const std::string& s) {
   if (s == "sgd") return OptimizerKind::Sgd;
   if (s == "adam") return OptimizerKind::Adam;
-  fail("E_INVALID_ARG", "expected 'sgd' or 'adam' for optimizer, got '" + s + "'");
+  if (s == "adamw") return OptimizerKind::AdamW;
+  fail("E_INVALID_ARG", "expected 'sgd', 'adam' or 'adamw' for optimizer, got '" + s + "'");
 }
 
 float InitSpec::effective(int fan_in) const {

@@ -9,7 +9,7 @@ namespace bl {
 
 enum class Loss : int32_t { SoftmaxCrossEntropy = 0, MeanSquaredError = 1 };
 enum class Dist : int32_t { Uniform = 0, Normal = 1, Zeros = 2 };
-enum class OptimizerKind : int32_t { Sgd = 0, Adam = 1 };
+enum class OptimizerKind : int32_t { Sgd = 0, Adam = 1, AdamW = 2 };
 
 // An activation by its name in BL_ACTIVATIONS ("linear" is accepted for "identity").
 Act parse_act(const std::string& s);
@@ -29,10 +29,10 @@ struct InitSpec {
 
 struct OptimizerSpec {
   OptimizerKind kind = OptimizerKind::Adam;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
   float momentum = 0.0f;                             // SGD
   bool nesterov = false;                             // SGD
-  float weight_decay = 0.0f;                         // L2, added to the gradient
+  float weight_decay = 0.0f;                         // L2 added to the gradient; AdamW: decoupled
 };
 
 }  // namespace bl

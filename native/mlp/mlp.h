@@ -16,6 +16,8 @@
 #include "../backend/backend.h"
 #include "../common/types.h"
 #include "../data/device_dataset.h"
+#include "../train/params.h"
+#include "../train/pass.h"
 
 namespace bl {
 
@@ -34,13 +36,6 @@ struct MlpSpec {
   OptimizerSpec optimizer;
 };
 
-// Per-batch results of a training pass, in batch order.
-struct PassStats {
-  std::vector<float> loss_sum;  // sum over the batch's samples
-  std::vector<float> correct;   // argmax hits (classification), else 0
-  std::vector<int> size;        // samples in the batch
-};
-
 class Mlp {
  public:
   Mlp(std::shared_ptr<Backend> backend, MlpSpec spec);
@@ -48,62 +43,51 @@ class Mlp {
   const MlpSpec& spec() const { return spec_; }
   Backend& backend() { return *be_; }
 
-  // One optimizer step per batch of `batch` consecutive entries of idx (the last may be short).
+  // One optimizer step per batch of `batch` consecutive entries of idx (the last may be short),
+  // after clipping the gradient to a global norm of `clip` (0: off).
   // With `cache_input_layer` (only when layer 0's weights are frozen) the first layer's product
   // P = X W_0^T [N, H_0] is computed once for the whole dataset and kept; each step then gathers
   // rows of P instead of multiplying, so a bias-learning step costs no large gemm at all.
   PassStats train(const DeviceDataset& ds, const std::vector<int32_t>& idx, int batch, float lr,
-                  bool cache_input_layer = false);
+                  bool cache_input_layer = false, float clip = 0.0f);
   // Bytes the input-layer cache for `rows` samples takes.
-  size_t input_cache_bytes(int rows) const { return (size_t)rows * spec_.layers[0].out * sizeof(float); }
-  void drop_input_cache();
+  size_t input_cache_bytes(int rows) const { return InputCache::bytes(rows, spec_.layers[0].out); }
+  void drop_input_cache() { input_cache_.drop(); }
   // Loss and accuracy over the whole dataset (no parameter change).
   PassStats evaluate(const DeviceDataset& ds, int batch);
   // out[n, O] = forward(x[n, I]) for host arrays.
   void predict(const float* x, int n, float* out);
   // Gradients of the mean loss over the batch for the trainable tensors, without updating
-  // (for gradient checks): returns loss sum; grads written in parameter order.
+  // (for gradient checks): returns the loss sum. labels [n] (classification, each in [0, O)) or
+  // values [n, O] (regression).
   double gradients(const float* x, const int32_t* labels, const float* values, int n);
 
-  // Trainable tensors, named "layers.<l>.weight" / "layers.<l>.bias", in a fixed order.
-  struct ParamInfo {
-    std::string name;
-    int layer;
-    bool is_bias;
-    size_t size;
-  };
-  std::vector<ParamInfo> params() const;
-  void get_param(const std::string& name, float* host) const;
-  void set_param(const std::string& name, const float* host);
-  void get_grad(const std::string& name, float* host) const;
-  // Any tensor, trainable or frozen (for inspection and tests).
-  void get_tensor(int layer, bool bias, float* host) const;
-  void reset_optimizer();
-  int64_t optimizer_steps() const { return step_; }
+  // Every tensor, "layers.<l>.weight" [H_l, I_l] and "layers.<l>.bias" [1, H_l] in layer order;
+  // the learned ones carry gradient and optimizer state.
+  ParamSet& params() { return params_; }
+  const ParamSet& params() const { return params_; }
+  void reset_optimizer() { params_.reset(); }
+  int64_t optimizer_steps() const { return params_.steps(); }
 
  private:
-  struct Layer {
-    DeviceBuffer W, b, gW, gb, mW, vW, mb, vb;
-  };
   void ensure_workspace(int batch);
   // Layers first..L-1 from input a [B, I_first]; returns the output [B, O] (device).
   const float* forward(const float* x, int B, int first = 0);
-  void build_input_cache(const DeviceDataset& ds);
   void backward(const float* x, int B);         // from dZ_.back() (already scaled)
-  void apply_update(float lr);
-  float* tensor_ptr(const std::string& name, bool grad) const;
+  // Loss of outputs y [B, O] against the batch's targets (device rows bi), dZ = scale * dLoss/dY, stats[0..1].
+  void batch_loss(const DeviceDataset& ds, const int32_t* bi, const float* y, int B, float scale, float* stats);
+  void check_dataset(const DeviceDataset& ds) const;
 
   std::shared_ptr<Backend> be_;
   MlpSpec spec_;
-  std::vector<Layer> layers_;
+  ParamSet params_;
+  std::vector<Param*> W_, b_;  // [L] layer l's weight and bias in params_
   int lowest_trainable_ = 0;
   int capacity_ = 0;
   std::vector<DeviceBuffer> acts_, grads_;  // [cap, H_l] each
-  DeviceBuffer xb_, yb_, tb_, idx_, stats_;
-  int stats_capacity_ = 0, idx_capacity_ = 0;
-  int64_t step_ = 0;
-  DeviceBuffer input_cache_;     // [N, H_0] = X W_0^T of dataset input_cache_id_
-  uint64_t input_cache_id_ = 0;  // 0: no cache
+  DeviceBuffer xb_, yb_, tb_;
+  PassBuffers pass_;
+  InputCache input_cache_;  // [N, H_0] = X W_0^T
 };
 
 }  // namespace bl

@@ -14,7 +14,11 @@ const Op kOps[] = {Op::BiasActGather, Op::ColumnSumScatter, Op::SoftmaxXentTask,
 }  // namespace
 
 MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
-    : be_(std::move(backend)), spec_(std::move(spec)) {
+    : be_(std::move(backend)),
+      spec_(std::move(spec)),
+      params_(be_, spec_.optimizer, static_cast<int>(spec_.classes.size())),
+      pass_(be_),
+      input_cache_(be_) {
   for (Op op : kOps)
     require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
             "the '" + be_->name() + "' backend lacks the multi-task kernel " + op_name(op));
@@ -40,7 +44,6 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
                   ", task " + std::to_string(k) + " has " + std::to_string(spec_.classes[k]) + "); use per-task readouts");
   }
   trainable_task_.assign(K_, 1);
-  task_step_.assign(K_, 0);
   const bool full = spec_.mode == MtMode::Full, mask = spec_.mode == MtMode::Mask;
   const uint64_t seed = spec_.seed;
 
@@ -51,46 +54,37 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     ly.out = spec_.hidden[l];
     const InitSpec& wi = spec_.weight_init[l];
     const InitSpec& bi = spec_.bias_init[l];
-    ly.W.rows = ly.out; ly.W.cols = ly.in; ly.W.trainable = full;
-    ly.W.p = DeviceBuffer(be_, fbytes(ly.W.size()));
-    be_->fill_weights(ly.W.p.f32(), ly.out, ly.in, seed, 2u * l, wi.dist, wi.effective(ly.in));
-    ly.b.rows = K_; ly.b.cols = ly.out; ly.b.per_task = true; ly.b.trainable = !mask;
-    ly.b.p = DeviceBuffer(be_, fbytes(ly.b.size()));
+    const std::string layer = "layers." + std::to_string(l);
+    ly.W = &params_.add(layer + ".weight", ly.out, ly.in, full);
+    be_->fill_weights(ly.W->value(), ly.out, ly.in, seed, 2u * l, wi.dist, wi.effective(ly.in));
+    ly.b = &params_.add(layer + ".bias", K_, ly.out, !mask, true);
     for (int k = 0; k < K_; ++k)  // every task starts from the MLP's initial bias of this layer
-      be_->fill_weights(ly.b.p.f32() + (size_t)k * ly.out, 1, ly.out, seed, 2u * l + 1, bi.dist, bi.effective(ly.in));
+      be_->fill_weights(ly.b->value() + (size_t)k * ly.out, 1, ly.out, seed, 2u * l + 1, bi.dist, bi.effective(ly.in));
     if (mask) {
-      ly.theta.rows = K_; ly.theta.cols = ly.out; ly.theta.per_task = true; ly.theta.trainable = true;
-      ly.theta.p = DeviceBuffer(be_, fbytes(ly.theta.size()));
-      be_->fill(ly.theta.p.f32(), spec_.mask_init, ly.theta.size());
-      ly.gates = DeviceBuffer(be_, fbytes(ly.theta.size()));
-      make_trainable(ly.theta);
+      ly.theta = &params_.add(layer + ".gate", K_, ly.out, true, true);
+      be_->fill(ly.theta->value(), spec_.mask_init, ly.theta->size());
+      ly.gates = DeviceBuffer(be_, fbytes(ly.theta->size()));
     }
-    if (ly.W.trainable) make_trainable(ly.W);
-    if (ly.b.trainable) make_trainable(ly.b);
   }
 
   const int H = spec_.hidden.back();
   const InitSpec& wi = spec_.weight_init[L_];
   const InitSpec& bi = spec_.bias_init[L_];
-  Wr_.rows = R_; Wr_.cols = H; Wr_.trainable = full;
-  Wr_.p = DeviceBuffer(be_, fbytes(Wr_.size()));
-  br_.rows = K_; br_.cols = R_; br_.per_task = true; br_.trainable = !mask;
-  br_.p = DeviceBuffer(be_, fbytes(br_.size()));
-  be_->fill(br_.p.f32(), 0.0f, br_.size());
+  Wr_ = &params_.add("readout.weight", R_, H, full);
+  br_ = &params_.add("readout.bias", K_, R_, !mask, true);
+  be_->fill(br_->value(), 0.0f, br_->size());
   if (spec_.per_task_readout) {
     for (int k = 0; k < K_; ++k) {
       const int O = spec_.classes[k];
-      be_->fill_weights(Wr_.p.f32() + (size_t)off_[k] * H, O, H, seed, kReadoutStreamBase + 2u * k, wi.dist, wi.effective(H));
-      be_->fill_weights(br_.p.f32() + (size_t)k * R_ + off_[k], 1, O, seed, kReadoutStreamBase + 2u * k + 1, bi.dist,
+      be_->fill_weights(Wr_->value() + (size_t)off_[k] * H, O, H, seed, kReadoutStreamBase + 2u * k, wi.dist, wi.effective(H));
+      be_->fill_weights(br_->value() + (size_t)k * R_ + off_[k], 1, O, seed, kReadoutStreamBase + 2u * k + 1, bi.dist,
                         bi.effective(H));
     }
   } else {
-    be_->fill_weights(Wr_.p.f32(), R_, H, seed, 2u * L_, wi.dist, wi.effective(H));
+    be_->fill_weights(Wr_->value(), R_, H, seed, 2u * L_, wi.dist, wi.effective(H));
     for (int k = 0; k < K_; ++k)
-      be_->fill_weights(br_.p.f32() + (size_t)k * R_, 1, R_, seed, 2u * L_ + 1, bi.dist, bi.effective(H));
+      be_->fill_weights(br_->value() + (size_t)k * R_, 1, R_, seed, 2u * L_ + 1, bi.dist, bi.effective(H));
   }
-  if (Wr_.trainable) make_trainable(Wr_);
-  if (br_.trainable) make_trainable(br_);
 
   std::vector<int32_t> off(off_.begin(), off_.end()), cls(spec_.classes.begin(), spec_.classes.end());
   off_dev_ = DeviceBuffer(be_, K_ * sizeof(int32_t));
@@ -98,16 +92,6 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   be_->upload(off_dev_.data(), off.data(), K_ * sizeof(int32_t));
   be_->upload(cls_dev_.data(), cls.data(), K_ * sizeof(int32_t));
   be_->synchronize();
-}
-
-void MultitaskMlp::make_trainable(Tensor& t) {
-  const bool adam = spec_.optimizer.kind == OptimizerKind::Adam;
-  const bool momentum = spec_.optimizer.kind == OptimizerKind::Sgd && spec_.optimizer.momentum != 0.0f;
-  const size_t n = t.size();
-  t.g = DeviceBuffer(be_, fbytes(n));
-  be_->fill(t.g.f32(), 0.0f, n);
-  if (adam || momentum) { t.m = DeviceBuffer(be_, fbytes(n)); be_->fill(t.m.f32(), 0.0f, n); }
-  if (adam) { t.v = DeviceBuffer(be_, fbytes(n)); be_->fill(t.v.f32(), 0.0f, n); }
 }
 
 void MultitaskMlp::ensure_workspace(int batch) {
@@ -142,7 +126,7 @@ void MultitaskMlp::check_dataset(const MultitaskData& ds) const {
 
 void MultitaskMlp::prepare_gates(float slope, bool hard) {
   if (spec_.mode != MtMode::Mask) return;
-  for (Layer& ly : layers_) be_->task_gates(ly.theta.p.f32(), ly.theta.size(), slope, hard, ly.gates.f32());
+  for (Layer& ly : layers_) be_->task_gates(ly.theta->value(), ly.theta->size(), slope, hard, ly.gates.f32());
 }
 
 // X [B, I], task [B] (device) -> logits [B, R] (device). Gates must be prepared.
@@ -152,15 +136,15 @@ const float* MultitaskMlp::forward(const float* x, const int32_t* task, int B, i
   for (int l = first; l < L_; ++l) {
     Layer& ly = layers_[l];
     float* z = mask ? pre_[l].f32() : acts_[l].f32();  // Z_l, then U_l = act(Z_l + b_l[task])
-    be_->gemm(false, true, B, ly.out, ly.in, 1.0f, a, ly.in, ly.W.p.f32(), ly.in, 0.0f, z, ly.out);
-    be_->bias_act_gather(z, ly.b.p.f32(), task, B, ly.out, K_, spec_.act);
+    be_->gemm(false, true, B, ly.out, ly.in, 1.0f, a, ly.in, ly.W->value(), ly.in, 0.0f, z, ly.out);
+    be_->bias_act_gather(z, ly.b->value(), task, B, ly.out, K_, spec_.act);
     if (mask) be_->gate_rows(z, ly.gates.f32(), task, B, ly.out, acts_[l].f32());  // A_l = U_l * g_l[task]
     a = acts_[l].f32();
   }
   const int H = spec_.hidden.back();
   float* y = logits_.f32();
-  be_->gemm(false, true, B, R_, H, 1.0f, a, H, Wr_.p.f32(), H, 0.0f, y, R_);
-  be_->bias_act_gather(y, br_.p.f32(), task, B, R_, K_, Act::Identity);
+  be_->gemm(false, true, B, R_, H, 1.0f, a, H, Wr_->value(), H, 0.0f, y, R_);
+  be_->bias_act_gather(y, br_->value(), task, B, R_, K_, Act::Identity);
   return y;
 }
 
@@ -169,102 +153,65 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
   const bool mask = spec_.mode == MtMode::Mask;
   const int H = spec_.hidden.back();
   const float* dy = logits_.f32();
-  if (Wr_.trainable)  // gWr[R, H] = dY^T A_{L-1}
-    be_->gemm(true, false, R_, H, B, 1.0f, dy, R_, acts_[L_ - 1].f32(), H, 0.0f, Wr_.g.f32(), H);
-  if (br_.trainable) be_->column_sum_scatter(dy, task, B, R_, K_, br_.g.f32());  // gbr[K, R]
+  if (Wr_->trainable)  // gWr[R, H] = dY^T A_{L-1}
+    be_->gemm(true, false, R_, H, B, 1.0f, dy, R_, acts_[L_ - 1].f32(), H, 0.0f, Wr_->grad(), H);
+  if (br_->trainable) be_->column_sum_scatter(dy, task, B, R_, K_, br_->grad());  // gbr[K, R]
   // dA_{L-1}[B, H] = dY Wr
-  be_->gemm(false, false, B, H, R_, 1.0f, dy, R_, Wr_.p.f32(), H, 0.0f, grads_[L_ - 1].f32(), H);
+  be_->gemm(false, false, B, H, R_, 1.0f, dy, R_, Wr_->value(), H, 0.0f, grads_[L_ - 1].f32(), H);
   for (int l = L_ - 1; l >= 0; --l) {
     Layer& ly = layers_[l];
     float* d = grads_[l].f32();  // dA_l, becomes dZ_l in place
     if (mask) {
       // dtheta_l[K, H] scattered per task, dU_l = dA_l * g_l[task]; then through act (U_l = act output)
-      be_->gate_backward(d, pre_[l].f32(), ly.gates.f32(), task, B, ly.out, K_, slope, ly.theta.g.f32(), d);
+      be_->gate_backward(d, pre_[l].f32(), ly.gates.f32(), task, B, ly.out, K_, slope, ly.theta->grad(), d);
       be_->act_backward(d, pre_[l].f32(), B, ly.out, spec_.act);
     } else {
       be_->act_backward(d, acts_[l].f32(), B, ly.out, spec_.act);
     }
-    if (ly.b.trainable) be_->column_sum_scatter(d, task, B, ly.out, K_, ly.b.g.f32());  // gb_l[K, H_l]
+    if (ly.b->trainable) be_->column_sum_scatter(d, task, B, ly.out, K_, ly.b->grad());  // gb_l[K, H_l]
     const float* a_prev = l > 0 ? acts_[l - 1].f32() : x;
-    if (ly.W.trainable)  // gW_l[H_l, I_l] = dZ^T A_{l-1}
-      be_->gemm(true, false, ly.out, ly.in, B, 1.0f, d, ly.out, a_prev, ly.in, 0.0f, ly.W.g.f32(), ly.in);
+    if (ly.W->trainable)  // gW_l[H_l, I_l] = dZ^T A_{l-1}
+      be_->gemm(true, false, ly.out, ly.in, B, 1.0f, d, ly.out, a_prev, ly.in, 0.0f, ly.W->grad(), ly.in);
     if (l > 0)  // dA_{l-1}[B, I_l] = dZ_l W_l
-      be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W.p.f32(), ly.in, 0.0f, grads_[l - 1].f32(), ly.in);
+      be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W->value(), ly.in, 0.0f, grads_[l - 1].f32(), ly.in);
   }
 }
 
 // Steps every task present in the batch (and trainable) with its own step count, and the shared
-// weights (full mode). Rows of absent or frozen tasks are never touched.
-void MultitaskMlp::update(float lr, const std::vector<int>& present) {
-  const OptimizerSpec& o = spec_.optimizer;
-  auto step = [&](Tensor& t, size_t offset, size_t n, int64_t count) {
-    const float bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(count)));
-    const float bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(count)));
-    float* m = t.m.data() ? t.m.f32() + offset : nullptr;
-    float* v = t.v.data() ? t.v.f32() + offset : nullptr;
-    if (o.kind == OptimizerKind::Adam)
-      be_->adam(t.p.f32() + offset, t.g.f32() + offset, m, v, n, lr, o.beta1, o.beta2, o.eps, o.weight_decay, bc1, bc2);
-    else
-      be_->sgd(t.p.f32() + offset, t.g.f32() + offset, m, n, lr, o.momentum, o.nesterov, o.weight_decay);
-  };
-  for (int k = 0; k < K_; ++k) {
-    if (!present[k] || !trainable_task_[k]) continue;
-    const int64_t c = ++task_step_[k];
-    for (Layer& ly : layers_) {
-      if (ly.b.trainable) step(ly.b, (size_t)k * ly.out, ly.out, c);
-      if (ly.theta.trainable) step(ly.theta, (size_t)k * ly.out, ly.out, c);
-    }
-    if (br_.trainable) step(br_, (size_t)k * R_, R_, c);
-  }
-  if (spec_.mode == MtMode::Full) {
-    ++step_;
-    for (Layer& ly : layers_) step(ly.W, 0, ly.W.size(), step_);
-    step(Wr_, 0, Wr_.size(), step_);
-  }
-}
-
-void MultitaskMlp::drop_input_cache() {
-  input_cache_.reset();
-  input_cache_id_ = 0;
-}
-
-// P[N, H_0] = X[N, I] W_0^T in row chunks (bounded gemm temporaries).
-void MultitaskMlp::build_input_cache(const MultitaskData& ds) {
-  if (input_cache_id_ == ds.id) return;
-  drop_input_cache();
-  const Layer& l0 = layers_[0];
-  input_cache_ = DeviceBuffer(be_, input_cache_bytes(ds.n()));
-  const int chunk = 8192;
-  for (int r = 0; r < ds.n(); r += chunk) {
-    const int rows = std::min(chunk, ds.n() - r);
-    be_->gemm(false, true, rows, l0.out, l0.in, 1.0f, ds.base->x.f32() + (size_t)r * l0.in, l0.in, l0.W.p.f32(), l0.in,
-              0.0f, input_cache_.f32() + (size_t)r * l0.out, l0.out);
-  }
-  input_cache_id_ = ds.id;
+// weights (full mode), after clipping what is about to be applied to a global norm of `clip`.
+// Rows of absent or frozen tasks are never touched (neither by the clip nor by the step).
+void MultitaskMlp::update(float lr, float clip, const std::vector<int>& present) {
+  stepped_.clear();
+  for (int k = 0; k < K_; ++k)
+    if (present[k] && trainable_task_[k]) stepped_.push_back(k);
+  params_.clip_gradients(clip, &stepped_);
+  for (int k : stepped_) params_.step_row(k, lr);
+  if (spec_.mode == MtMode::Full) params_.step(lr);
 }
 
 MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32_t>& idx, int batch, float lr,
-                                float slope, bool cache_input) {
-  require(!cache_input || !layers_[0].W.trainable, "E_CONFIG",
+                                float slope, bool cache_input, float clip) {
+  require(!cache_input || !layers_[0].W->trainable, "E_CONFIG",
           "the input-layer cache needs frozen first-layer weights (train 'bias' or 'mask')");
   require(batch > 0, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
   require(!idx.empty(), "E_EMPTY", "expected at least one sample index, got 0");
+  require(std::isfinite(clip) && clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
   check_dataset(ds);
   for (int32_t i : idx) require(i >= 0 && i < ds.n(), "E_INVALID_ARG", "sample index out of range: " + std::to_string(i));
   const int count = static_cast<int>(idx.size());
   const int nb = (count + batch - 1) / batch;
   ensure_workspace(std::min(batch, count));
-  if (idx_capacity_ < count) { idx_ = DeviceBuffer(be_, (size_t)count * sizeof(int32_t)); idx_capacity_ = count; }
-  if (stats_capacity_ < nb * K_) { stats_ = DeviceBuffer(be_, fbytes((size_t)2 * nb * K_)); stats_capacity_ = nb * K_; }
-  be_->upload(idx_.data(), idx.data(), (size_t)count * sizeof(int32_t));
-  if (cache_input) build_input_cache(ds);
+  float* stats = pass_.stats((size_t)2 * nb * K_);
+  const int32_t* dev_idx = pass_.upload_indices(idx);
+  if (cache_input)
+    input_cache_.build(ds.id, ds.base->x.f32(), ds.n(), layers_[0].in, layers_[0].W->value(), layers_[0].out);
   MtPassStats out;
   out.K = K_;
   out.count.assign((size_t)nb * K_, 0);
   std::vector<int> present(K_);
   for (int j = 0; j < nb; ++j) {
     const int B = std::min(batch, count - j * batch);
-    const int32_t* bi = idx_.i32() + (size_t)j * batch;
+    const int32_t* bi = dev_idx + (size_t)j * batch;
     std::fill(present.begin(), present.end(), 0);
     for (int r = 0; r < B; ++r) ++present[ds.host_task[idx[(size_t)j * batch + r]]];
     std::copy(present.begin(), present.end(), out.count.begin() + (size_t)j * K_);
@@ -275,8 +222,8 @@ MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32
     if (cache_input) {  // Z_0 = P[idx]: a gather instead of the [B,I]x[I,H_0] gemm, then bias, act, gate
       Layer& l0 = layers_[0];
       float* z = spec_.mode == MtMode::Mask ? pre_[0].f32() : acts_[0].f32();
-      be_->gather_rows(input_cache_.f32(), bi, B, l0.out, z);
-      be_->bias_act_gather(z, l0.b.p.f32(), tb_.i32(), B, l0.out, K_, spec_.act);
+      be_->gather_rows(input_cache_.rows(), bi, B, l0.out, z);
+      be_->bias_act_gather(z, l0.b->value(), tb_.i32(), B, l0.out, K_, spec_.act);
       if (spec_.mode == MtMode::Mask) be_->gate_rows(z, l0.gates.f32(), tb_.i32(), B, l0.out, acts_[0].f32());
       y = forward(nullptr, tb_.i32(), B, 1);
     } else {
@@ -284,13 +231,12 @@ MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32
       y = forward(xb_.f32(), tb_.i32(), B);
     }
     be_->softmax_xent_task(y, yb_.i32(), tb_.i32(), off_dev_.i32(), cls_dev_.i32(), B, R_, K_, 1.0f / B, logits_.f32(),
-                           stats_.f32() + (size_t)2 * K_ * j);
+                           stats + (size_t)2 * K_ * j);
     backward(xb_.f32(), tb_.i32(), B, slope);  // never reads x when layer 0's weights are frozen
-    update(lr, present);
+    update(lr, clip, present);
     out.size.push_back(B);
   }
-  out.stats.resize((size_t)2 * nb * K_);
-  be_->download(out.stats.data(), stats_.data(), fbytes(out.stats.size()));
+  out.stats = pass_.download_stats((size_t)2 * nb * K_);
   return out;
 }
 
@@ -300,29 +246,25 @@ MtPassStats MultitaskMlp::evaluate(const MultitaskData& ds, int batch, bool hard
   const int n = ds.n();
   const int nb = (n + batch - 1) / batch;
   ensure_workspace(std::min(batch, n));
-  if (idx_capacity_ < n) { idx_ = DeviceBuffer(be_, (size_t)n * sizeof(int32_t)); idx_capacity_ = n; }
-  if (stats_capacity_ < nb * K_) { stats_ = DeviceBuffer(be_, fbytes((size_t)2 * nb * K_)); stats_capacity_ = nb * K_; }
-  std::vector<int32_t> seq(n);
-  for (int i = 0; i < n; ++i) seq[i] = i;
-  be_->upload(idx_.data(), seq.data(), seq.size() * sizeof(int32_t));
+  float* stats = pass_.stats((size_t)2 * nb * K_);
+  const int32_t* dev_idx = pass_.upload_all(n);
   prepare_gates(slope, hard);
   MtPassStats out;
   out.K = K_;
   out.count.assign((size_t)nb * K_, 0);
   for (int j = 0; j < nb; ++j) {
     const int B = std::min(batch, n - j * batch);
-    const int32_t* bi = idx_.i32() + (size_t)j * batch;
+    const int32_t* bi = dev_idx + (size_t)j * batch;
     for (int r = 0; r < B; ++r) ++out.count[(size_t)j * K_ + ds.host_task[(size_t)j * batch + r]];
     be_->gather_rows(ds.base->x.f32(), bi, B, ds.input_size(), xb_.f32());
     be_->gather_labels(ds.base->labels.i32(), bi, B, yb_.i32());
     be_->gather_labels(ds.task.i32(), bi, B, tb_.i32());
     const float* y = forward(xb_.f32(), tb_.i32(), B);
     be_->softmax_xent_task(y, yb_.i32(), tb_.i32(), off_dev_.i32(), cls_dev_.i32(), B, R_, K_, 1.0f, logits_.f32(),
-                           stats_.f32() + (size_t)2 * K_ * j);
+                           stats + (size_t)2 * K_ * j);
     out.size.push_back(B);
   }
-  out.stats.resize((size_t)2 * nb * K_);
-  be_->download(out.stats.data(), stats_.data(), fbytes(out.stats.size()));
+  out.stats = pass_.download_stats((size_t)2 * nb * K_);
   return out;
 }
 
@@ -383,10 +325,7 @@ MtActivityStats MultitaskMlp::activity(const MultitaskData& ds, int layer, int b
   const int n = ds.n(), H = spec_.hidden[layer];
   const size_t KH = (size_t)K_ * H;
   ensure_workspace(std::min(batch, n));
-  if (idx_capacity_ < n) { idx_ = DeviceBuffer(be_, (size_t)n * sizeof(int32_t)); idx_capacity_ = n; }
-  std::vector<int32_t> seq(n);
-  for (int i = 0; i < n; ++i) seq[i] = i;
-  be_->upload(idx_.data(), seq.data(), seq.size() * sizeof(int32_t));
+  const int32_t* dev_idx = pass_.upload_all(n);
   moments_ = DeviceBuffer(be_, fbytes(3 * KH));
   shift_ = DeviceBuffer(be_, fbytes(KH));
   prepare_gates(slope, hard);
@@ -401,7 +340,7 @@ MtActivityStats MultitaskMlp::activity(const MultitaskData& ds, int layer, int b
     std::fill(s2.begin(), s2.end(), 0.0);
     for (int j = 0; j * batch < n; ++j) {
       const int B = std::min(batch, n - j * batch);
-      const int32_t* bi = idx_.i32() + (size_t)j * batch;
+      const int32_t* bi = dev_idx + (size_t)j * batch;
       be_->gather_rows(ds.base->x.f32(), bi, B, ds.input_size(), xb_.f32());
       be_->gather_labels(ds.task.i32(), bi, B, tb_.i32());
       forward(xb_.f32(), tb_.i32(), B);
@@ -446,81 +385,10 @@ MtActivityStats MultitaskMlp::activity(const MultitaskData& ds, int layer, int b
   return st;
 }
 
-std::vector<MultitaskMlp::ParamInfo> MultitaskMlp::tensors() const {
-  std::vector<ParamInfo> out;
-  for (int l = 0; l < L_; ++l) {
-    const Layer& ly = layers_[l];
-    const std::string s = std::to_string(l);
-    out.push_back({"weight." + s, ly.W.size(), ly.W.rows, ly.W.cols, false});
-    out.push_back({"bias." + s, ly.b.size(), ly.b.rows, ly.b.cols, true});
-    if (ly.theta.p.data()) out.push_back({"gate." + s, ly.theta.size(), ly.theta.rows, ly.theta.cols, true});
-  }
-  out.push_back({"readout.weight", Wr_.size(), Wr_.rows, Wr_.cols, false});
-  out.push_back({"readout.bias", br_.size(), br_.rows, br_.cols, true});
-  return out;
-}
-
-std::vector<MultitaskMlp::ParamInfo> MultitaskMlp::params() const {
-  std::vector<ParamInfo> out;
-  for (const ParamInfo& p : tensors()) {
-    const Tensor* t = find(p.name);
-    if (t && t->trainable) out.push_back(p);
-  }
-  return out;
-}
-
-const MultitaskMlp::Tensor* MultitaskMlp::find(const std::string& name) const {
-  if (name == "readout.weight") return &Wr_;
-  if (name == "readout.bias") return &br_;
-  const size_t dot = name.find('.');
-  if (dot == std::string::npos) return nullptr;
-  const std::string kind = name.substr(0, dot), idx = name.substr(dot + 1);
-  if (idx.empty() || idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string::npos) return nullptr;
-  const int l = std::stoi(idx);
-  if (l < 0 || l >= L_) return nullptr;
-  const Layer& ly = layers_[l];
-  if (kind == "weight") return &ly.W;
-  if (kind == "bias") return &ly.b;
-  if (kind == "gate" && ly.theta.p.data()) return &ly.theta;
-  return nullptr;
-}
-
-void MultitaskMlp::get_tensor(const std::string& name, float* host) const {
-  const Tensor* t = find(name);
-  require(t != nullptr, "E_INVALID_ARG", "no tensor named '" + name + "'");
-  be_->download(host, t->p.data(), fbytes(t->size()));
-}
-
-void MultitaskMlp::set_param(const std::string& name, const float* host) {
-  const Tensor* t = find(name);
-  require(t != nullptr && t->trainable, "E_INVALID_ARG", "no trainable tensor named '" + name + "'");
-  be_->upload(t->p.data(), host, fbytes(t->size()));
-  be_->synchronize();
-}
-
-void MultitaskMlp::get_grad(const std::string& name, float* host) const {
-  const Tensor* t = find(name);
-  require(t != nullptr && t->trainable, "E_INVALID_ARG", "no trainable tensor named '" + name + "'");
-  be_->download(host, t->g.data(), fbytes(t->size()));
-}
-
 void MultitaskMlp::set_task_trainable(const std::vector<uint8_t>& flags) {
   require((int)flags.size() == K_, "E_SHAPE",
           "expected " + std::to_string(K_) + " trainable flags (one per task), got " + std::to_string(flags.size()));
   trainable_task_ = flags;
-}
-
-void MultitaskMlp::reset_optimizer() {
-  step_ = 0;
-  std::fill(task_step_.begin(), task_step_.end(), 0);
-  auto zero = [&](Tensor& t) {
-    for (DeviceBuffer* b : {&t.m, &t.v})
-      if (b->data()) be_->fill(b->f32(), 0.0f, t.size());
-  };
-  for (Layer& ly : layers_) { zero(ly.W); zero(ly.b); zero(ly.theta); }
-  zero(Wr_);
-  zero(br_);
-  be_->synchronize();
 }
 
 }  // namespace bl

@@ -28,6 +28,8 @@
 
 #include "../backend/backend.h"
 #include "../common/types.h"
+#include "../train/params.h"
+#include "../train/pass.h"
 #include "multitask_data.h"
 
 namespace bl {
@@ -77,12 +79,14 @@ class MultitaskMlp {
   int logit_offset(int k) const { return off_[k]; }
 
   // One optimizer step per `batch` consecutive entries of idx. `slope`: gate slope (mask mode).
+  // `clip` > 0: the gradient that is applied (the stepped tasks' rows and the shared tensors) is
+  // clipped to that global norm first.
   // With `cache_input` (layer 0's weights frozen: bias and mask modes) P = X W_0^T [N, H_0] is
   // computed once for the dataset and kept; each step gathers rows of P instead of multiplying.
   MtPassStats train(const MultitaskData& ds, const std::vector<int32_t>& idx, int batch, float lr, float slope,
-                    bool cache_input = false);
-  size_t input_cache_bytes(int rows) const { return (size_t)rows * spec_.hidden[0] * sizeof(float); }
-  void drop_input_cache();
+                    bool cache_input = false, float clip = 0.0f);
+  size_t input_cache_bytes(int rows) const { return InputCache::bytes(rows, spec_.hidden[0]); }
+  void drop_input_cache() { input_cache_.drop(); }
   // Loss and hits per task over the whole dataset; mask mode uses hard gates unless !hard.
   MtPassStats evaluate(const MultitaskData& ds, int batch, bool hard, float slope);
   // out[n, R] = logits of x[n, I] under task[n] (host arrays).
@@ -92,63 +96,46 @@ class MultitaskMlp {
   std::vector<double> gradients(const float* x, const int32_t* labels, const int32_t* task, int n, float slope);
   MtActivityStats activity(const MultitaskData& ds, int layer, int batch, float threshold, bool hard, float slope);
 
-  // Tensors by name: "weight.<l>", "bias.<l>", "gate.<l>" (theta), "readout.weight",
-  // "readout.bias". params() lists the trainable ones, in a fixed order.
-  struct ParamInfo {
-    std::string name;
-    size_t size;
-    int rows, cols;
-    bool per_task;
-  };
-  std::vector<ParamInfo> params() const;
-  std::vector<ParamInfo> tensors() const;  // every tensor, trainable or frozen
-  void get_tensor(const std::string& name, float* host) const;
-  void set_param(const std::string& name, const float* host);  // trainable tensors only
-  void get_grad(const std::string& name, float* host) const;
+  // Every tensor, in layer order: "layers.<l>.weight" [H_l, I_l] (shared), "layers.<l>.bias"
+  // [K, H_l] and, in mask mode, "layers.<l>.gate" [K, H_l] (theta; per task), then
+  // "readout.weight" [R, H_{L-1}] and "readout.bias" [K, R] (per task). Checkpoints of release
+  // 0.1.0 named them "weight.<l>", "bias.<l>", "gate.<l>" (TypeScript maps them on load).
+  ParamSet& params() { return params_; }
+  const ParamSet& params() const { return params_; }
   void set_task_trainable(const std::vector<uint8_t>& flags);
-  void reset_optimizer();
-  int64_t task_steps(int k) const { return task_step_[k]; }
+  void reset_optimizer() { params_.reset(); }
+  int64_t task_steps(int k) const { return params_.row_steps(k); }
 
  private:
-  struct Tensor {
-    DeviceBuffer p, g, m, v;
-    int rows = 0, cols = 0;
-    bool trainable = false, per_task = false;
-    size_t size() const { return (size_t)rows * cols; }
-  };
   struct Layer {
     int in = 0, out = 0;
-    Tensor W, b, theta;
+    Param *W = nullptr, *b = nullptr, *theta = nullptr;  // in params_; theta only in mask mode
     DeviceBuffer gates;  // [K, out] (mask mode)
   };
-  void make_trainable(Tensor& t);
   void ensure_workspace(int batch);
   void check_dataset(const MultitaskData& ds) const;
   void prepare_gates(float slope, bool hard);
   // From layer `first` (its input a [B, I_first]; with first = 1, acts_[0] already holds A_0).
   const float* forward(const float* x, const int32_t* task, int B, int first = 0);  // -> logits [B, R]
-  void build_input_cache(const MultitaskData& ds);
   void backward(const float* x, const int32_t* task, int B, float slope);
-  void update(float lr, const std::vector<int>& present);
-  const Tensor* find(const std::string& name) const;
+  void update(float lr, float clip, const std::vector<int>& present);
 
   std::shared_ptr<Backend> be_;
   MultitaskSpec spec_;
   int K_ = 0, L_ = 0, R_ = 0;
   std::vector<int> off_;  // [K] logits offset per task
+  ParamSet params_;
   std::vector<Layer> layers_;
-  Tensor Wr_, br_;
+  Param *Wr_ = nullptr, *br_ = nullptr;
   DeviceBuffer off_dev_, cls_dev_;
   std::vector<uint8_t> trainable_task_;
-  std::vector<int64_t> task_step_;
-  int64_t step_ = 0;  // shared weights (full mode)
+  std::vector<int> stepped_;  // tasks stepped by the current update
 
   int capacity_ = 0;
   std::vector<DeviceBuffer> acts_, pre_, grads_;  // [cap, H_l]
-  DeviceBuffer logits_, xb_, yb_, tb_, idx_, stats_, moments_, shift_;
-  int idx_capacity_ = 0, stats_capacity_ = 0;
-  DeviceBuffer input_cache_;     // [N, H_0] = X W_0^T of dataset input_cache_id_
-  uint64_t input_cache_id_ = 0;  // 0: none
+  DeviceBuffer logits_, xb_, yb_, tb_, moments_, shift_;
+  PassBuffers pass_;
+  InputCache input_cache_;  // [N, H_0] = X W_0^T
 };
 
 }  // namespace bl

@@ -11,13 +11,13 @@ namespace {
 size_t fbytes(size_t n) { return n * sizeof(float); }
 std::string str(long long v) { return std::to_string(v); }
 
-const char* kW = "recurrent.weight";
-const char* kB = "input.weight";
-const char* kA = "readout.weight";
-const char* kb = "recurrent.bias";
-const char* kc = "readout.bias";
-const char* kr0 = "initial_state";
-const char* kF = "feedback.weight";
+const char* kRecurrentWeight = "recurrent.weight";
+const char* kInputWeight = "input.weight";
+const char* kReadoutWeight = "readout.weight";
+const char* kRecurrentBias = "recurrent.bias";
+const char* kReadoutBias = "readout.bias";
+const char* kInitialState = "initial_state";
+const char* kFeedbackWeight = "feedback.weight";
 }  // namespace
 
 RnnRule parse_rnn_rule(const std::string& s) {
@@ -75,7 +75,8 @@ std::shared_ptr<SeqDataset> SeqDataset::create(std::shared_ptr<Backend> be, int 
 }
 
 // ---------------------------------------------------------------- construction
-Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec) : be_(std::move(backend)), spec_(std::move(spec)) {
+Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec)
+    : be_(std::move(backend)), spec_(std::move(spec)), params_(be_, spec_.optimizer), pass_(be_) {
   const int I = spec_.in, H = spec_.hidden, O = spec_.out, C = spec_.conditions;
   require(H > 0 && O > 0 && I >= 0, "E_CONFIG",
           "expected hidden >= 1, outputs >= 1 and inputs >= 0, got " + str(H) + ", " + str(O) + ", " + str(I));
@@ -89,8 +90,6 @@ Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec) : be_(std::move(backend
                 Op::ColumnDot, Op::SumSquares, Op::Copy2d})
     require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
             "the '" + be_->name() + "' backend lacks the RNN kernel " + op_name(op));
-  const bool adam = spec_.optimizer.kind == OptimizerKind::Adam;
-  const bool momentum = spec_.optimizer.kind == OptimizerKind::Sgd && spec_.optimizer.momentum != 0.0f;
   struct Def {
     const char* name;
     int rows, cols;
@@ -100,83 +99,29 @@ Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec) : be_(std::move(backend
     int fan_in;
   };
   const Def defs[] = {
-      {kW, H, H, spec_.train_rec, 0, spec_.rec_init, H},
-      {kB, H, I, spec_.train_in, 1, spec_.in_init, std::max(I, 1)},
-      {kA, O, H, spec_.train_out, 2, spec_.out_init, H},
-      {kb, 1, H, spec_.train_bias, 3, spec_.bias_init, H},
-      {kc, 1, O, spec_.train_out_bias, 5, spec_.out_bias_init, H},
-      {kr0, C, H, spec_.train_state, 4, spec_.state_init, H},
-      {kF, H, O, false, 6, spec_.feedback_init, H},
+      {kRecurrentWeight, H, H, spec_.train_rec, 0, spec_.rec_init, H},
+      {kInputWeight, H, I, spec_.train_in, 1, spec_.in_init, std::max(I, 1)},
+      {kReadoutWeight, O, H, spec_.train_out, 2, spec_.out_init, H},
+      {kRecurrentBias, 1, H, spec_.train_bias, 3, spec_.bias_init, H},
+      {kReadoutBias, 1, O, spec_.train_out_bias, 5, spec_.out_bias_init, H},
+      {kInitialState, C, H, spec_.train_state, 4, spec_.state_init, H},
+      {kFeedbackWeight, H, O, false, 6, spec_.feedback_init, H},
   };
   for (const Def& d : defs) {
     if (d.rows == 0 || d.cols == 0) continue;  // no input weights without inputs
-    Tensor t;
-    t.info = {d.name, d.rows, d.cols, d.train};
-    const size_t n = (size_t)d.rows * d.cols;
-    t.p = DeviceBuffer(be_, fbytes(n));
-    be_->fill_weights(t.p.f32(), d.rows, d.cols, spec_.seed, d.stream, d.init.dist, d.init.effective(d.fan_in));
-    if (d.train) {
-      t.g = DeviceBuffer(be_, fbytes(n));
-      be_->fill(t.g.f32(), 0.0f, n);
-      if (adam || momentum) { t.m = DeviceBuffer(be_, fbytes(n)); be_->fill(t.m.f32(), 0.0f, n); }
-      if (adam) { t.v = DeviceBuffer(be_, fbytes(n)); be_->fill(t.v.f32(), 0.0f, n); }
-    }
-    tensors_.push_back(std::move(t));
+    Param& t = params_.add(d.name, d.rows, d.cols, d.train);
+    be_->fill_weights(t.value(), d.rows, d.cols, spec_.seed, d.stream, d.init.dist, d.init.effective(d.fan_in));
   }
-  norms_ = DeviceBuffer(be_, fbytes(tensors_.size()));
   be_->synchronize();
 }
 
-Rnn::Tensor* Rnn::find(const std::string& name) {
-  for (Tensor& t : tensors_)
-    if (t.info.name == name) return &t;
-  return nullptr;
-}
-const Rnn::Tensor* Rnn::find(const std::string& name) const {
-  for (const Tensor& t : tensors_)
-    if (t.info.name == name) return &t;
-  return nullptr;
-}
 float* Rnn::ptr(const char* name) const {
-  const Tensor* t = find(name);
-  return t ? t->p.f32() : nullptr;
+  const Param* t = params_.find(name);
+  return t ? t->value() : nullptr;
 }
 float* Rnn::grad(const char* name) const {
-  const Tensor* t = find(name);
-  return t && t->info.trainable ? t->g.f32() : nullptr;
-}
-
-std::vector<Rnn::TensorInfo> Rnn::tensors() const {
-  std::vector<TensorInfo> out;
-  for (const Tensor& t : tensors_) out.push_back(t.info);
-  return out;
-}
-
-void Rnn::get_tensor(const std::string& name, float* host) const {
-  const Tensor* t = find(name);
-  require(t != nullptr, "E_INVALID_ARG", "no tensor named '" + name + "'");
-  be_->download(host, t->p.data(), fbytes(t->size()));
-}
-
-void Rnn::set_tensor(const std::string& name, const float* host) {
-  Tensor* t = find(name);
-  require(t != nullptr && t->info.trainable, "E_INVALID_ARG", "no trainable tensor named '" + name + "'");
-  be_->upload(t->p.data(), host, fbytes(t->size()));
-  be_->synchronize();
-}
-
-void Rnn::get_grad(const std::string& name, float* host) const {
-  const Tensor* t = find(name);
-  require(t != nullptr && t->info.trainable, "E_INVALID_ARG", "no trainable tensor named '" + name + "'");
-  be_->download(host, t->g.data(), fbytes(t->size()));
-}
-
-void Rnn::reset_optimizer() {
-  step_ = 0;
-  for (Tensor& t : tensors_)
-    for (DeviceBuffer* b : {&t.m, &t.v})
-      if (b->data()) be_->fill(b->f32(), 0.0f, b->bytes() / sizeof(float));
-  be_->synchronize();
+  const Param* t = params_.find(name);
+  return t && t->trainable ? t->grad() : nullptr;
 }
 
 // ---------------------------------------------------------------- workspace and data
@@ -235,17 +180,18 @@ void Rnn::column_total(const float* G, int rows, int H, float beta, float* out) 
   be_->scatter_add_rows(G, zeros_.i32(), rows, H, 1, 1.0f, beta, out);
 }
 
-void Rnn::upload_indices(const SeqDataset& ds, const std::vector<int32_t>& idx) {
+// Uploads idx to the pass's index buffer and each index's initial-state row to cond_; returns the indices.
+const int32_t* Rnn::upload_indices(const SeqDataset& ds, const std::vector<int32_t>& idx) {
   const size_t n = idx.size();
-  if (idx_cap_ < n) {
-    idx_ = DeviceBuffer(be_, n * sizeof(int32_t));
+  if (cond_cap_ < n) {
     cond_ = DeviceBuffer(be_, n * sizeof(int32_t));
-    idx_cap_ = n;
+    cond_cap_ = n;
   }
   std::vector<int32_t> cond(n);
   for (size_t i = 0; i < n; ++i) cond[i] = ds.cond[idx[i]];
-  be_->upload(idx_.data(), idx.data(), n * sizeof(int32_t));
+  const int32_t* dev = pass_.upload_indices(idx);
   be_->upload(cond_.data(), cond.data(), n * sizeof(int32_t));
+  return dev;
 }
 
 // Gathers B sequences (device indices) into X, Tg, Wt, Vt (time-major) and their initial states
@@ -256,7 +202,7 @@ void Rnn::load_batch(const SeqDataset& ds, const int32_t* idx_dev, const int32_t
   be_->gather_seq(ds.y.f32(), idx_dev, Bc, T, O, (size_t)T * O, 0, Tg_.f32());
   be_->gather_seq(ds.w.f32(), idx_dev, Bc, T, 1, (size_t)T, 0, Wt_.f32());
   be_->gather_seq(ds.v.f32(), idx_dev, Bc, T, 1, (size_t)T, 0, Vt_.f32());
-  be_->gather_rows(ptr(kr0), cond_dev, Bc, H, R_.f32());
+  be_->gather_rows(ptr(kInitialState), cond_dev, Bc, H, R_.f32());
 }
 
 // ---------------------------------------------------------------- forward
@@ -267,7 +213,7 @@ void Rnn::forward(int t0, int t1, int Bc, const RnnRunOptions& o) {
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   const int rows = (t1 - t0) * Bc;
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *Y = Y_.f32();
-  const float *W = ptr(kW), *Bm = ptr(kB), *A = ptr(kA), *b = ptr(kb), *c = ptr(kc);
+  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight), *b = ptr(kRecurrentBias), *c = ptr(kReadoutBias);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
   // Input projection of the whole window at once: Z = X B^T ([rows, I] x [I, H]); in closed loop
@@ -313,7 +259,7 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   const int rows = (t1 - t0) * Bc;
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *G = G_.f32(), *dY = dY_.f32(), *dYfb = dYfb_.f32(), *Dr = Dr_.f32();
-  const float *W = ptr(kW), *Bm = ptr(kB), *A = ptr(kA);
+  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
   const bool state = want_state && spec_.train_state;
@@ -335,15 +281,15 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
     if (propagate) be_->gemm(false, false, Bc, H, H, 1.0f, g, H, W, H, spec_.decay, Dr, H);  // Dr = dZ W + decay Dr
   }
   if (spec_.train_state) {
-    if (state) be_->scatter_add_rows(Dr, cond_dev, Bc, H, spec_.conditions, 1.0f, 0.0f, grad(kr0));
-    else be_->fill(grad(kr0), 0.0f, (size_t)spec_.conditions * H);
+    if (state) be_->scatter_add_rows(Dr, cond_dev, Bc, H, spec_.conditions, 1.0f, 0.0f, grad(kInitialState));
+    else be_->fill(grad(kInitialState), 0.0f, (size_t)spec_.conditions * H);
   }
-  if (spec_.train_bias) column_total(G + t0 * BH, rows, H, 0.0f, grad(kb));
-  if (spec_.train_rec) be_->gemm(true, false, H, H, rows, 1.0f, G + t0 * BH, H, R + t0 * BH, H, 0.0f, grad(kW), H);
-  if (spec_.train_in) be_->gemm(true, false, H, I, rows, 1.0f, G + t0 * BH, H, X + t0 * BI, I, 0.0f, grad(kB), I);
+  if (spec_.train_bias) column_total(G + t0 * BH, rows, H, 0.0f, grad(kRecurrentBias));
+  if (spec_.train_rec) be_->gemm(true, false, H, H, rows, 1.0f, G + t0 * BH, H, R + t0 * BH, H, 0.0f, grad(kRecurrentWeight), H);
+  if (spec_.train_in) be_->gemm(true, false, H, I, rows, 1.0f, G + t0 * BH, H, X + t0 * BI, I, 0.0f, grad(kInputWeight), I);
   if (cl) be_->axpby(dY + t0 * BO, 1.0f, dY + t0 * BO, 1.0f, dYfb + t0 * BO, (size_t)rows * O);
-  if (spec_.train_out) be_->gemm(true, false, O, H, rows, 1.0f, dY + t0 * BO, O, R + (t0 + 1) * BH, H, 0.0f, grad(kA), H);
-  if (spec_.train_out_bias) column_total(dY + t0 * BO, rows, O, 0.0f, grad(kc));
+  if (spec_.train_out) be_->gemm(true, false, O, H, rows, 1.0f, dY + t0 * BO, O, R + (t0 + 1) * BH, H, 0.0f, grad(kReadoutWeight), H);
+  if (spec_.train_out_bias) column_total(dY + t0 * BO, rows, O, 0.0f, grad(kReadoutBias));
 }
 
 // ---------------------------------------------------------------- RFLO
@@ -374,7 +320,7 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
     if (spec_.train_in) PB_ = DeviceBuffer(be_, fbytes(bh * I));
   }
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *dY = dY_.f32(), *D = D_.f32(), *Pb = Pb_.f32(), *FE = FE_.f32();
-  const float* F = ptr(kF);
+  const float* F = ptr(kFeedbackWeight);
   be_->fill(Pb, 0.0f, BH);
   if (spec_.train_rec) be_->fill(PW_.f32(), 0.0f, BH * H);
   if (spec_.train_in) be_->fill(PB_.f32(), 0.0f, BH * I);
@@ -385,26 +331,26 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
     const float* e = dY + t * BO;
     be_->fill(D, 1.0f, BH);
     be_->act_backward(D, Z + t * BH, Bc, H, spec_.act);                   // act'(z_t)
-    if (o.symmetric) be_->gemm(false, false, Bc, H, O, 1.0f, e, O, ptr(kA), H, 0.0f, FE, H);  // A^T e_t
+    if (o.symmetric) be_->gemm(false, false, Bc, H, O, 1.0f, e, O, ptr(kReadoutWeight), H, 0.0f, FE, H);  // A^T e_t
     else be_->gemm(false, true, Bc, H, O, 1.0f, e, O, F, O, 0.0f, FE, H);                // F e_t ([B,O] x [O,H])
     const float beta = online || t == 0 ? 0.0f : 1.0f;
     leak *= spec_.decay;
     if (spec_.train_bias) {
       be_->axpby(Pb, spec_.decay, Pb, spec_.gain, D, BH);
-      be_->column_dot(FE, Pb, Bc, H, beta, grad(kb));
+      be_->column_dot(FE, Pb, Bc, H, beta, grad(kRecurrentBias));
     }
     if (spec_.train_rec) {
       be_->outer_trace(PW_.f32(), D, R + t * BH, Bc, H, H, spec_.decay, spec_.gain);
-      be_->trace_grad(PW_.f32(), FE, Bc, H, H, beta, grad(kW));
+      be_->trace_grad(PW_.f32(), FE, Bc, H, H, beta, grad(kRecurrentWeight));
     }
     if (spec_.train_in) {
       be_->outer_trace(PB_.f32(), D, X + t * BI, Bc, H, I, spec_.decay, spec_.gain);
-      be_->trace_grad(PB_.f32(), FE, Bc, H, I, beta, grad(kB));
+      be_->trace_grad(PB_.f32(), FE, Bc, H, I, beta, grad(kInputWeight));
     }
-    if (spec_.train_out) be_->gemm(true, false, O, H, Bc, 1.0f, e, O, R + (t + 1) * BH, H, beta, grad(kA), H);
-    if (spec_.train_out_bias) column_total(e, Bc, O, beta, grad(kc));
+    if (spec_.train_out) be_->gemm(true, false, O, H, Bc, 1.0f, e, O, R + (t + 1) * BH, H, beta, grad(kReadoutWeight), H);
+    if (spec_.train_out_bias) column_total(e, Bc, O, beta, grad(kReadoutBias));
     if (spec_.train_state)
-      be_->scatter_add_rows(FE, cond_dev, Bc, H, spec_.conditions, static_cast<float>(leak), beta, grad(kr0));
+      be_->scatter_add_rows(FE, cond_dev, Bc, H, spec_.conditions, static_cast<float>(leak), beta, grad(kInitialState));
     if (online) apply_update(lr, o.clip, true);
   }
 }
@@ -445,32 +391,8 @@ void Rnn::run_batch(const SeqDataset& ds, const int32_t* idx_dev, const int32_t*
 }
 
 void Rnn::apply_update(float lr, float clip, bool include_state) {
-  if (clip > 0.0f) {
-    std::vector<float> sq(tensors_.size(), 0.0f);
-    for (size_t i = 0; i < tensors_.size(); ++i)
-      if (tensors_[i].info.trainable) be_->sum_squares(tensors_[i].g.f32(), tensors_[i].size(), norms_.f32() + i);
-    be_->download(sq.data(), norms_.data(), fbytes(sq.size()));
-    double total = 0.0;
-    for (size_t i = 0; i < tensors_.size(); ++i)
-      if (tensors_[i].info.trainable) total += sq[i];
-    const double norm = std::sqrt(total);
-    if (norm > clip) {
-      const float s = static_cast<float>(clip / norm);
-      for (Tensor& t : tensors_)
-        if (t.info.trainable) be_->axpby(t.g.f32(), s, t.g.f32(), 0.0f, nullptr, t.size());
-    }
-  }
-  ++step_;
-  const OptimizerSpec& o = spec_.optimizer;
-  const float bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta1), static_cast<double>(step_)));
-  const float bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(o.beta2), static_cast<double>(step_)));
-  for (Tensor& t : tensors_) {
-    if (!t.info.trainable || (!include_state && t.info.name == kr0)) continue;
-    if (o.kind == OptimizerKind::Adam)
-      be_->adam(t.p.f32(), t.g.f32(), t.m.f32(), t.v.f32(), t.size(), lr, o.beta1, o.beta2, o.eps, o.weight_decay, bc1, bc2);
-    else
-      be_->sgd(t.p.f32(), t.g.f32(), t.m.f32(), t.size(), lr, o.momentum, o.nesterov, o.weight_decay);
-  }
+  params_.clip_gradients(clip);
+  params_.step(lr, include_state ? nullptr : params_.find(kInitialState));
 }
 
 PassStats Rnn::train(const SeqDataset& ds, const std::vector<int32_t>& idx, int batch, float lr, const RnnRunOptions& o) {
@@ -483,28 +405,17 @@ PassStats Rnn::train(const SeqDataset& ds, const std::vector<int32_t>& idx, int 
   const int nb = (count + batch - 1) / batch;
   const int T = ds.steps;
   ensure_workspace(std::min(batch, count), T);
-  upload_indices(ds, idx);
+  const int32_t* dev_idx = upload_indices(ds, idx);
   const int slots = loss_slots(T, o);
-  const size_t need = (size_t)2 * slots * nb;
-  if (stats_cap_ < need) { stats_ = DeviceBuffer(be_, fbytes(need)); stats_cap_ = need; }
+  float* stats = pass_.stats((size_t)2 * slots * nb);
   PassStats out;
   for (int k = 0; k < nb; ++k) {
     const int Bc = std::min(batch, count - k * batch);
-    run_batch(ds, idx_.i32() + (size_t)k * batch, cond_.i32() + (size_t)k * batch, Bc, true, lr, o,
-              stats_.f32() + (size_t)2 * slots * k);
+    run_batch(ds, dev_idx + (size_t)k * batch, cond_.i32() + (size_t)k * batch, Bc, true, lr, o,
+              stats + (size_t)2 * slots * k);
     out.size.push_back(Bc);
   }
-  std::vector<float> stats(need);
-  be_->download(stats.data(), stats_.data(), fbytes(need));
-  for (int k = 0; k < nb; ++k) {
-    double l = 0.0, s = 0.0;
-    for (int j = 0; j < slots; ++j) {
-      l += stats[(size_t)2 * (slots * k + j)];
-      s += stats[(size_t)2 * (slots * k + j) + 1];
-    }
-    out.loss_sum.push_back(static_cast<float>(l));
-    out.correct.push_back(static_cast<float>(s));
-  }
+  pass_.collect(nb, slots, SecondStat::SquaredError, out);
   return out;
 }
 
@@ -515,22 +426,17 @@ PassStats Rnn::evaluate(const SeqDataset& ds, int batch, const RnnRunOptions& o)
   ensure_workspace(std::min(batch, ds.n), ds.steps);
   std::vector<int32_t> all(ds.n);
   for (int i = 0; i < ds.n; ++i) all[i] = i;
-  upload_indices(ds, all);
-  if (stats_cap_ < (size_t)2 * nb) { stats_ = DeviceBuffer(be_, fbytes((size_t)2 * nb)); stats_cap_ = (size_t)2 * nb; }
+  const int32_t* dev_idx = upload_indices(ds, all);
+  float* stats = pass_.stats((size_t)2 * nb);
   PassStats out;
   for (int k = 0; k < nb; ++k) {
     const int Bc = std::min(batch, ds.n - k * batch);
-    load_batch(ds, idx_.i32() + (size_t)k * batch, cond_.i32() + (size_t)k * batch, Bc);
+    load_batch(ds, dev_idx + (size_t)k * batch, cond_.i32() + (size_t)k * batch, Bc);
     forward(0, ds.steps, Bc, o);
-    loss(0, ds.steps, Bc, stats_.f32() + 2 * k);
+    loss(0, ds.steps, Bc, stats + 2 * k);
     out.size.push_back(Bc);
   }
-  std::vector<float> stats((size_t)2 * nb);
-  be_->download(stats.data(), stats_.data(), fbytes(stats.size()));
-  for (int k = 0; k < nb; ++k) {
-    out.loss_sum.push_back(stats[2 * k]);
-    out.correct.push_back(stats[2 * k + 1]);
-  }
+  pass_.collect(nb, 1, SecondStat::SquaredError, out);
   return out;
 }
 
@@ -543,11 +449,11 @@ void Rnn::predict(const SeqDataset& ds, const std::vector<int32_t>& idx, const R
   const int count = static_cast<int>(idx.size());
   const int chunk = std::max(1, std::min(count, 256));
   ensure_workspace(chunk, T);
-  upload_indices(ds, idx);
+  const int32_t* dev_idx = upload_indices(ds, idx);
   std::vector<float> y, r;
   for (int s0 = 0; s0 < count; s0 += chunk) {
     const int Bc = std::min(chunk, count - s0);
-    load_batch(ds, idx_.i32() + s0, cond_.i32() + s0, Bc);
+    load_batch(ds, dev_idx + s0, cond_.i32() + s0, Bc);
     forward(0, T, Bc, o);
     y.resize((size_t)T * Bc * O);
     be_->download(y.data(), Y_.data(), fbytes(y.size()));
@@ -570,12 +476,12 @@ double Rnn::gradients(const SeqDataset& ds, const std::vector<int32_t>& idx, con
   for (int32_t i : idx) require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
   const int count = static_cast<int>(idx.size());
   ensure_workspace(count, ds.steps);
-  upload_indices(ds, idx);
+  const int32_t* dev_idx = upload_indices(ds, idx);
   const int slots = o.rule == RnnRule::Rflo ? ds.steps : 1;
   DeviceBuffer stats(be_, fbytes((size_t)2 * slots));
   RnnRunOptions acc = o;
   acc.online = false;
-  run_batch(ds, idx_.i32(), cond_.i32(), count, false, 0.0f, acc, stats.f32());
+  run_batch(ds, dev_idx, cond_.i32(), count, false, 0.0f, acc, stats.f32());
   std::vector<float> s((size_t)2 * slots);
   be_->download(s.data(), stats.data(), fbytes(s.size()));
   double loss = 0.0;

@@ -28,7 +28,8 @@
 
 #include "../backend/backend.h"
 #include "../common/types.h"
-#include "../mlp/mlp.h"  // PassStats
+#include "../train/params.h"
+#include "../train/pass.h"
 
 namespace bl {
 
@@ -86,7 +87,7 @@ class Rnn {
   const RnnSpec& spec() const { return spec_; }
 
   // One optimizer step per batch of `batch` consecutive entries of idx (per window / per step
-  // when online). loss_sum[k] = sum over the batch of each sequence's loss, correct[k] = the
+  // when online). loss_sum[k] = sum over the batch of each sequence's loss, sq_error[k] = the
   // squared-error part alone (without the velocity penalty).
   PassStats train(const SeqDataset& ds, const std::vector<int32_t>& idx, int batch, float lr, const RnnRunOptions& o);
   PassStats evaluate(const SeqDataset& ds, int batch, const RnnRunOptions& o);
@@ -97,27 +98,15 @@ class Rnn {
   // the mean loss over the sequences idx, as one batch, without updating. Returns the loss sum.
   double gradients(const SeqDataset& ds, const std::vector<int32_t>& idx, const RnnRunOptions& o);
 
-  struct TensorInfo {
-    std::string name;
-    int rows, cols;
-    bool trainable;
-  };
-  // Every tensor, trainable or frozen, in a fixed order.
-  std::vector<TensorInfo> tensors() const;
-  void get_tensor(const std::string& name, float* host) const;
-  void set_tensor(const std::string& name, const float* host);  // trainable tensors only
-  void get_grad(const std::string& name, float* host) const;
-  void reset_optimizer();
-  int64_t optimizer_steps() const { return step_; }
+  // Every tensor, trainable or frozen, in this order: recurrent.weight W, input.weight B (absent
+  // when I = 0), readout.weight A, recurrent.bias b [1,H], readout.bias c [1,O], initial_state r0
+  // [C,H], feedback.weight F (always frozen). Learned ones carry gradient and optimizer state.
+  ParamSet& params() { return params_; }
+  const ParamSet& params() const { return params_; }
+  void reset_optimizer() { params_.reset(); }
+  int64_t optimizer_steps() const { return params_.steps(); }
 
  private:
-  struct Tensor {
-    TensorInfo info;
-    DeviceBuffer p, g, m, v;
-    size_t size() const { return (size_t)info.rows * info.cols; }
-  };
-  Tensor* find(const std::string& name);
-  const Tensor* find(const std::string& name) const;
   float* ptr(const char* name) const;
   float* grad(const char* name) const;
 
@@ -132,20 +121,20 @@ class Rnn {
                  const RnnRunOptions& o, float* stats);
   static int loss_slots(int T, const RnnRunOptions& o);
   void apply_update(float lr, float clip, bool include_state);
-  void upload_indices(const SeqDataset& ds, const std::vector<int32_t>& idx);
+  const int32_t* upload_indices(const SeqDataset& ds, const std::vector<int32_t>& idx);
   void column_total(const float* G, int rows, int H, float beta, float* out);
 
   std::shared_ptr<Backend> be_;
   RnnSpec spec_;
-  std::vector<Tensor> tensors_;
+  ParamSet params_;
   int cap_b_ = 0, cap_t_ = 0;
   // workspace
   DeviceBuffer X_, Tg_, Wt_, Vt_, R_, Z_, G_, Y_, dY_, dYfb_, Dr_;
   DeviceBuffer D_, Pb_, FE_, PW_, PB_;
-  DeviceBuffer idx_, cond_, stats_, norms_;
+  PassBuffers pass_;
+  DeviceBuffer cond_;  // [cap] initial-state row of each index of the pass
   DeviceBuffer zeros_;
-  size_t idx_cap_ = 0, stats_cap_ = 0, zeros_cap_ = 0;
-  int64_t step_ = 0;
+  size_t cond_cap_ = 0, zeros_cap_ = 0;
 };
 
 }  // namespace bl

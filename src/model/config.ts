@@ -31,7 +31,12 @@ export interface InitSpec {
 const INIT_SPEC_KEYS = optionKeys<InitSpec>({ dist: true, scale: true, relative: true });
 
 export interface OptimizerOptions {
-  type?: 'adam' | 'sgd';
+  /**
+   * 'adam' (L2 weight decay added to the gradient, as torch.optim.Adam), 'adamw' (decoupled
+   * decay p *= 1 - lr * weightDecay before the step, as torch.optim.AdamW; weightDecay defaults
+   * to 0.01 as there) or 'sgd' (momentum, Nesterov, L2). Default 'adam'.
+   */
+  type?: 'adam' | 'adamw' | 'sgd';
   /** Learning rate (the schedule's starting value). */
   lr?: number;
   beta1?: number;
@@ -55,7 +60,7 @@ export interface MLPOptions {
   loss?: LossName;
   /** Default 'bias'. */
   train?: TrainableSet;
-  /** Seed of every frozen weight. Default 0. */
+  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   /** Hidden-layer weight distribution; one spec for all, or one per layer (hidden + readout). */
   weightInit?: Partial<InitSpec> | Partial<InitSpec>[];
@@ -108,6 +113,8 @@ export interface MLPConfig {
   train: TrainableSet;
   layers: LayerConfig[];
   optimizer: OptimizerConfig;
+  /** Global gradient-norm clip before each update (0: off); checkpoints of 0.1.x have none (0). */
+  clip: number;
 }
 
 /**
@@ -137,6 +144,9 @@ export const DEFAULT_OPTIMIZER: OptimizerConfig = {
   weightDecay: 0,
 };
 
+/** Default weight decay of 'adamw' (torch.optim.AdamW's). */
+export const ADAMW_WEIGHT_DECAY = 1e-2;
+
 /**
  * Default learning rate for a trainable set and optimizer: biases tolerate (and need) large
  * steps, weights do not. Adam: 5e-2 when only biases learn, 1e-2 for 'readout', 1e-3 when any
@@ -154,7 +164,8 @@ export function defaultLearningRate(train: TrainableSet, optimizer: 'adam' | 'sg
   return optimizer === 'sgd' ? lr * 10 : lr;
 }
 
-function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
+/** A partial init spec with the fields of `fallback` where absent (validated). */
+export function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
   if (given === undefined) return { ...fallback };
   if (typeof given !== 'object' || given === null) {
     throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
@@ -201,7 +212,8 @@ export function resolveOptimizer(o: OptimizerOptions | undefined, train: Trainab
   if (o !== null) expectKnownKeys('optimizer', o, OPTIMIZER_OPTION_KEYS);
   const r = { ...DEFAULT_OPTIMIZER, ...(o ?? {}) };
   if (o?.lr === undefined) r.lr = defaultLearningRate(train, r.type === 'sgd' ? 'sgd' : 'adam');
-  expectOneOf('optimizer.type', r.type, ['adam', 'sgd'] as const);
+  expectOneOf('optimizer.type', r.type, ['adam', 'adamw', 'sgd'] as const);
+  if (r.type === 'adamw' && o?.weightDecay === undefined) r.weightDecay = ADAMW_WEIGHT_DECAY;
   expectNumber('optimizer.lr', r.lr, 0, Infinity, { exclusiveMin: true });
   expectNumber('optimizer.beta1', r.beta1, 0, 1);
   expectNumber('optimizer.beta2', r.beta2, 0, 1);
@@ -218,8 +230,7 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   expectKnownKeys('MLP options', o, MLP_OPTION_KEYS);
   const inputSize = expectInt('inputSize', o.inputSize, 1);
   const outputSize = expectInt('outputSize', o.outputSize, 1);
-  // TODO(merge): the native parameter core adds `clip` to MLPConfig and the native spec; store it there.
-  if (o.clip !== undefined) expectNumber('clip', o.clip, 0);
+  const clip = expectNumber('clip', o.clip ?? 0, 0);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
   hidden.forEach((h, i) => expectInt(`hidden[${i}]`, h, 1));
   const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);
@@ -247,5 +258,5 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
     });
   }
   if (!layers.some((l) => l.trainWeight || l.trainBias)) throw new ValidationError('E_CONFIG', 'nothing to train: every tensor is frozen');
-  return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer, train) };
+  return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer, train), clip };
 }

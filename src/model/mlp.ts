@@ -10,14 +10,14 @@
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
-import { nativeFor, type BackendName } from '../native/binding.js';
+import { nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions, type FitOptions } from '../train/fit_options.js';
 import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
@@ -26,15 +26,7 @@ function toNativeSpec(c: MLPConfig): NativeMlpSpec {
   return {
     seed: c.seed,
     loss: c.loss,
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
     layers: c.layers.map((l) => ({
       in: l.in,
       out: l.out,
@@ -151,7 +143,8 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     this.native.live();
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
-    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
+    const clip = expectNumber('clip', options.clip ?? this.config.clip, 0);
+    return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache, clip));
   }
 
   /** @internal Frees the input-layer cache when fit ends. */
@@ -216,7 +209,7 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
 
   /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
   learnedTensors(): { name: string; size: number }[] {
-    return this.native.live().params();
+    return this.native.live().params().map(({ name, size }) => ({ name, size }));
   }
 
   async getLearned(): Promise<Record<string, Float32Array>> {
@@ -232,13 +225,13 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.native.exclusive((h) => h.getTensor(layer, false));
+    return this.native.exclusive((h) => h.getTensor(`layers.${layer}.weight`));
   }
 
   /** Bias vector of layer l. */
   async biases(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
-    return this.native.exclusive((h) => h.getTensor(layer, true));
+    return this.native.exclusive((h) => h.getTensor(`layers.${layer}.bias`));
   }
 
   /** Resets the optimizer's moments and step count (learned values stay). */
@@ -270,6 +263,7 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
         weightInit: cfg.layers?.map((l) => l.weightInit),
         biasInit: cfg.layers?.map((l) => l.biasInit),
         optimizer: cfg.optimizer,
+        clip: cfg.clip,
       });
       return resolved;
     });

@@ -58,7 +58,7 @@ export interface MultitaskOptions {
   /** Hidden activation. Default relu. */
   activation?: Exclude<Activation, 'identity'>;
   readout?: ReadoutKind;
-  /** Seed of every frozen weight. Default 0. */
+  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   /** Hidden-layer weight distribution (defaults: the MLP's). */
   weightInit?: Partial<InitSpec>;
@@ -109,6 +109,8 @@ export interface MultitaskConfig {
   maskInit: number;
   maskSlope: MaskSlope;
   optimizer: OptimizerConfig;
+  /** Global gradient-norm clip before each update (0: off); checkpoints of 0.1.x have none (0). */
+  clip: number;
 }
 
 const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:+=-]{0,127}$/;
@@ -145,8 +147,7 @@ export function maskSlopeAt(slope: MaskSlope, epoch: number, epochs: number): nu
 export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
   if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
   expectKnownKeys('multi-task options', o, MULTITASK_OPTION_KEYS);
-  // TODO(merge): the native parameter core adds `clip` to MultitaskConfig and the native spec; store it there.
-  if (o.clip !== undefined) expectNumber('clip', o.clip, 0);
+  const clip = expectNumber('clip', o.clip ?? 0, 0);
   const tasks = validateTasks(o.tasks);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
   if (hidden.length === 0) throw new ValidationError('E_CONFIG', 'expected at least one hidden layer (hidden: 8192 or [1024, 1024])');
@@ -194,6 +195,7 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
     maskInit,
     maskSlope,
     optimizer: mlp.optimizer,
+    clip,
   };
 }
 
@@ -217,6 +219,7 @@ export function revalidateConfig(c: MultitaskConfig): MultitaskConfig {
     maskInit: c.maskInit,
     maskSlope: c.maskSlope,
     optimizer: c.optimizer,
+    clip: c.clip,
   });
   // Per-layer distributions (a config may hold different ones per layer): validated one by one.
   r.weightInit = c.weightInit.map((w, i) => resolveMLPConfig({ inputSize: 1, hidden: [], outputSize: 1, weightInit: [w] }).layers[0]!.weightInit ?? r.weightInit[i]!);

@@ -146,7 +146,7 @@ export function deviceMultitaskData(data: MultitaskDataset, backend: BackendName
       return k;
     });
     const ids = new Int32Array(data.n);
-    for (let i = 0; i < ids.length; i++) ids[i] = map[data.taskIds[i]!]!;
+    for (let i = 0; i < ids.length; i++) ids[i] = map[data.taskIds[i]!] ?? -1; // an id changed after validation: native E_INVALID_ARG
     const labels = (data.union.targets as { labels: Int32Array }).labels;
     const classes = Int32Array.from(modelTasks.map((t) => t.classes));
     const cache = m;

@@ -20,14 +20,14 @@ import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import type { BackendName } from '../native/binding.js';
+import { toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { Callback, type FitState, type Logs } from '../train/callbacks.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
 import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -52,15 +52,7 @@ function toNativeSpec(c: MultitaskConfig): NativeMultitaskSpec {
     perTaskReadout: c.readout === 'per-task',
     mode: c.train,
     maskInit: c.maskInit,
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
   };
 }
 
@@ -307,7 +299,8 @@ export class MultitaskModel {
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
     const slope = options.slope ?? this.config.maskSlope.end;
-    const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache));
+    const clip = expectNumber('clip', options.clip ?? this.config.clip, 0);
+    const s = await this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, slope, cache, clip));
     return this.foldStats(s, options.running);
   }
 
@@ -492,7 +485,7 @@ export class MultitaskModel {
     const mt = this.dataOf(batch, 'batch');
     const ids = new Int32Array(mt.n);
     const map = mt.tasks.map((t) => this.taskIndex(t.name));
-    for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!]!;
+    for (let i = 0; i < ids.length; i++) ids[i] = map[mt.taskIds[i]!] ?? -1; // an id changed after validation: native E_INVALID_ARG
     const labels = (mt.union.targets as { labels: Int32Array }).labels;
     const slope = options.slope ?? this.config.maskSlope.end;
     const r = await this.native.exclusive((h) => h.gradients(mt.union.x, labels, ids, slope));
@@ -538,7 +531,7 @@ export class MultitaskModel {
     return this.native.live().params();
   }
 
-  /** Any tensor, learned or frozen: 'weight.<l>', 'bias.<l>', 'gate.<l>', 'readout.weight', 'readout.bias'. */
+  /** Any tensor, learned or frozen: 'layers.<l>.weight', 'layers.<l>.bias', 'layers.<l>.gate', 'readout.weight', 'readout.bias'. */
   async tensor(name: string): Promise<Float32Array> {
     if (typeof name !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a tensor name, got ${describe(name)}`);
     return this.native.exclusive((h) => h.getTensor(name));
@@ -559,7 +552,7 @@ export class MultitaskModel {
   }
 
   /**
-   * One task's own learned vectors: per hidden layer `bias.<l>` (or `gate.<l>`, the gate logits
+   * One task's own learned vectors: per hidden layer `layers.<l>.bias` (or `layers.<l>.gate`, the gate logits
    * theta, in mask mode) [H_l], and `readout.bias` [classes] (bias and full modes).
    */
   async taskVectors(task: string | number): Promise<Record<string, Float32Array>> {
@@ -571,7 +564,7 @@ export class MultitaskModel {
   async taskBias(task: string | number, layer = 0): Promise<Float32Array> {
     const k = this.taskIndex(task);
     const H = this.config.hidden[expectInt('layer', layer, 0, this.config.hidden.length - 1)]!;
-    return (await this.tensor(`bias.${layer}`)).slice(k * H, (k + 1) * H);
+    return (await this.tensor(`layers.${layer}.bias`)).slice(k * H, (k + 1) * H);
   }
 
   private taskPieces(learned: Record<string, Float32Array>, k: number): Record<string, Float32Array> {
@@ -681,8 +674,8 @@ export class MultitaskModel {
           const k = Number(m[1]);
           if (k >= config.tasks.length) throw new Error(`tensor ${name} names task ${k}, but the model has ${config.tasks.length} tasks`);
           if (!pieces.has(k)) pieces.set(k, {});
-          pieces.get(k)![m[2]!] = v;
-        } else shared[name] = v;
+          pieces.get(k)![legacyTensorName(m[2]!)] = v;
+        } else shared[legacyTensorName(name)] = v;
         used.add(name);
       }
       const learned = model.native.live().params();
@@ -763,4 +756,13 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
     s.running.count.fill(0);
     s.validation = undefined;
   }
+}
+
+/**
+ * The current name of a tensor a checkpoint names: release 0.1.0 wrote 'weight.<l>', 'bias.<l>'
+ * and 'gate.<l>' for what is now 'layers.<l>.weight', 'layers.<l>.bias' and 'layers.<l>.gate'.
+ */
+function legacyTensorName(name: string): string {
+  const m = /^(weight|bias|gate)\.(\d+)$/.exec(name);
+  return m ? `layers.${m[2]}.${m[1]}` : name;
 }

@@ -10,9 +10,267 @@ import { packageRoot } from '../util/package_root.js';
 import { BackendUnavailableError, BiasLearnError } from '../errors.js';
 
 export { packageRoot };
-import type { NativeModule } from './types.js';
 
 export type BackendName = 'cpu' | 'cuda';
+
+/**
+ * The whole native surface (native/addon/*_binding.cpp, addon.cpp, the kernel probes), typed
+ * once. Every method that does work returns a Promise and runs off the JS thread, one operation
+ * at a time per model (E_CONCURRENT otherwise); native code re-validates every argument (types,
+ * safe integers in range, lengths, index ranges) and rejects with a typed `code`. Integers are
+ * never wrapped: a batch size of 2^32 + 8 is E_INVALID_ARG. Seeds are integers in [0, 2^53 - 1].
+ */
+export declare namespace Binding {
+  interface InitSpec {
+    dist: 'uniform' | 'normal' | 'zeros';
+    scale: number;
+    relative: boolean;
+  }
+
+  /** The optimizer of every model kind (native/train/params.h). */
+  interface OptimizerSpec {
+    kind: 'adam' | 'adamw' | 'sgd';
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    momentum?: number;
+    nesterov?: boolean;
+    /** L2 added to the gradient (adam, sgd); decoupled decay p *= 1 - lr * weightDecay (adamw). */
+    weightDecay?: number;
+  }
+
+  /** One tensor of a model's parameter table, in `<module>.<param>` naming. */
+  interface TensorInfo {
+    name: string;
+    rows: number;
+    cols: number;
+    size: number;
+    trainable: boolean;
+    /** Rows are tasks (multi-task per-task tensors). */
+    perTask: boolean;
+  }
+
+  /** Per-batch sums of one pass, in batch order. */
+  interface PassStats {
+    lossSum: Float32Array;
+    /** Argmax hits (classification), else 0. */
+    correct: Float32Array;
+    /** Squared-error part of lossSum (RNN: without the velocity penalty), else 0. */
+    sqError: Float32Array;
+    size: Int32Array;
+  }
+
+  /** Methods every model kind shares (ModelSlot in native/addon/binding_util.h). */
+  interface Model {
+    /** The learned tensors. */
+    params(): TensorInfo[];
+    /** Every tensor, learned or frozen. */
+    tensors(): TensorInfo[];
+    getParams(): Promise<Record<string, Float32Array>>;
+    /** Every learned tensor must be present at its exact size, finite. */
+    setParams(values: Record<string, Float32Array>): Promise<void>;
+    getTensor(name: string): Promise<Float32Array>;
+    resetOptimizer(): Promise<void>;
+    dispose(): void;
+  }
+
+  // ---- MLP (native/mlp, mlp_binding.cpp)
+  interface LayerSpec {
+    in: number;
+    out: number;
+    activation: string;
+    weightInit: InitSpec;
+    biasInit: InitSpec;
+    trainWeight: boolean;
+    trainBias: boolean;
+  }
+  interface MlpSpec {
+    seed: number;
+    loss: 'softmax-cross-entropy' | 'mse';
+    optimizer: OptimizerSpec;
+    layers: LayerSpec[];
+  }
+  interface Dataset {
+    readonly size: number;
+  }
+  interface Mlp extends Model {
+    train(ds: Dataset, indices: Int32Array, batchSize: number, lr: number, cacheInputLayer?: boolean, clip?: number): Promise<PassStats>;
+    dropInputCache(): Promise<void>;
+    evaluate(ds: Dataset, batchSize: number): Promise<PassStats>;
+    predict(x: Float32Array): Promise<Float32Array>;
+    gradients(x: Float32Array, labels: Int32Array | null, values: Float32Array | null): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+    optimizerSteps(): number;
+  }
+
+  // ---- RNN (native/rnn, rnn_binding.cpp)
+  interface RnnSpec {
+    inputSize: number;
+    hidden: number;
+    outputSize: number;
+    conditions: number;
+    activation: string;
+    decay: number;
+    gain: number;
+    seed: number;
+    recurrentInit: InitSpec;
+    inputInit: InitSpec;
+    readoutInit: InitSpec;
+    biasInit: InitSpec;
+    stateInit: InitSpec;
+    readoutBiasInit: InitSpec;
+    feedbackInit: InitSpec;
+    trainable: {
+      recurrentWeight: boolean;
+      inputWeight: boolean;
+      readoutWeight: boolean;
+      recurrentBias: boolean;
+      readoutBias: boolean;
+      initialState: boolean;
+    };
+    optimizer: OptimizerSpec;
+  }
+  /** Per-call run options (RnnRunOptions in native/rnn/rnn.h). */
+  interface RunOptions {
+    rule?: 'bptt' | 'tbptt' | 'rflo';
+    window?: number;
+    online?: boolean;
+    symmetric?: boolean;
+    clip?: number;
+    closedLoop?: boolean;
+    warmup?: number;
+    delay?: number;
+  }
+  interface SeqDataset {
+    readonly size: number;
+    readonly steps: number;
+  }
+  interface SeqData {
+    n: number;
+    steps: number;
+    in: number;
+    out: number;
+    x?: Float32Array | null;
+    y?: Float32Array | null;
+    w?: Float32Array | null;
+    v?: Float32Array | null;
+    cond?: Int32Array | null;
+  }
+  interface Rnn extends Model {
+    train(ds: SeqDataset, indices: Int32Array, batchSize: number, lr: number, opts: RunOptions): Promise<PassStats>;
+    evaluate(ds: SeqDataset, batchSize: number, opts: RunOptions): Promise<PassStats>;
+    predict(ds: SeqDataset, indices: Int32Array, opts: RunOptions, wantStates: boolean): Promise<{ outputs: Float32Array; states?: Float32Array }>;
+    gradients(ds: SeqDataset, indices: Int32Array, opts: RunOptions): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+    optimizerSteps(): number;
+  }
+
+  // ---- multi-task MLP (native/multitask, multitask_binding.cpp)
+  interface MultitaskSpec {
+    seed: number;
+    input: number;
+    hidden: number[];
+    activation: string;
+    /** L + 1 entries: hidden layers, then the readout. */
+    weightInit: InitSpec[];
+    biasInit: InitSpec[];
+    classes: number[];
+    perTaskReadout: boolean;
+    mode: 'bias' | 'mask' | 'full';
+    maskInit: number;
+    optimizer: OptimizerSpec;
+  }
+  /** Per-batch, per-task sums of a pass: stats [nb, K, 2] = (loss sum, hits); count [nb, K]; size [nb]. */
+  interface MultitaskStats {
+    tasks: number;
+    stats: Float32Array;
+    count: Int32Array;
+    size: Int32Array;
+  }
+  interface Activity {
+    tasks: number;
+    units: number;
+    count: Int32Array;
+    /** [K, H] */
+    mean: Float64Array;
+    variance: Float64Array;
+    active: Float64Array;
+  }
+  interface MultitaskDataset {
+    readonly size: number;
+    readonly tasks: number;
+  }
+  interface MultitaskMlp extends Model {
+    readonly readoutWidth: number;
+    readonly readoutOffsets: Int32Array;
+    train(
+      ds: MultitaskDataset,
+      indices: Int32Array,
+      batchSize: number,
+      lr: number,
+      slope: number,
+      cacheInput: boolean,
+      clip?: number,
+    ): Promise<MultitaskStats>;
+    dropInputCache(): Promise<void>;
+    evaluate(ds: MultitaskDataset, batchSize: number, hard: boolean, slope: number): Promise<MultitaskStats>;
+    predict(x: Float32Array, task: Int32Array, hard: boolean, slope: number): Promise<Float32Array>;
+    gradients(x: Float32Array, labels: Int32Array, task: Int32Array, slope: number): Promise<{ loss: Float64Array; grads: Record<string, Float32Array> }>;
+    activity(ds: MultitaskDataset, layer: number, batchSize: number, threshold: number, hard: boolean, slope: number): Promise<Activity>;
+    setTaskTrainable(flags: Int32Array): void;
+    taskSteps(): number[];
+  }
+
+  type KernelArgs = Record<string, number | boolean | Float32Array | Int32Array>;
+
+  /** Every export of biaslearn.node / biaslearn_cuda.node. */
+  interface Module {
+    /** ops: the backend ops (BL_OPS, the names runKernel takes); activations: name -> the number runKernel takes. */
+    info(): { backends: string; gemm: string; threads: number; ops: string[]; activations: Record<string, number> };
+    setThreads(threads: number): void;
+    fillWeights(backend: string, rows: number, cols: number, seed: number, stream: number, dist: string, a: number): Promise<Float32Array>;
+    benchGemm(backend: string, M: number, N: number, K: number, reps: number, transB: boolean): Promise<number>;
+    createDataset(
+      backend: string,
+      x: Float32Array,
+      inputSize: number,
+      labels: Int32Array | null,
+      classes: number,
+      values: Float32Array | null,
+      width: number,
+    ): Promise<Dataset>;
+    createMlp(spec: MlpSpec, backend: string): Promise<Mlp>;
+    createSeqDataset(backend: string, data: SeqData): Promise<SeqDataset>;
+    createRnn(spec: RnnSpec, backend: string): Promise<Rnn>;
+    createMultitaskDataset(
+      backend: string,
+      x: Float32Array,
+      inputSize: number,
+      labels: Int32Array,
+      task: Int32Array,
+      classes: Int32Array,
+    ): Promise<MultitaskDataset>;
+    createMultitaskMlp(spec: MultitaskSpec, backend: string): Promise<MultitaskMlp>;
+    /** Runs one backend kernel on host arrays (tests); returns every Float32Array after the op. */
+    runKernel(backend: string, op: string, args: KernelArgs): Promise<Record<string, Float32Array>>;
+    runRnnKernel(backend: string, op: string, args: KernelArgs): Promise<Record<string, Float32Array>>;
+    runMultitaskKernel(backend: string, op: string, args: KernelArgs): Promise<Record<string, Float32Array>>;
+  }
+}
+
+/** What a native module exports. */
+export type NativeModule = Binding.Module;
+
+/** The optimizer of a resolved model config, as every native model kind reads it. */
+export function toNativeOptimizer(o: {
+  type: 'adam' | 'adamw' | 'sgd';
+  beta1: number;
+  beta2: number;
+  eps: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}): Binding.OptimizerSpec {
+  return { kind: o.type, beta1: o.beta1, beta2: o.beta2, eps: o.eps, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
+}
 
 const require = createRequire(import.meta.url);
 

@@ -10,7 +10,7 @@
  * variance) with g = `recurrentGain`; B and A are scaled by fan-in as in the MLP.
  */
 import { ValidationError } from '../errors.js';
-import { ACTIVATIONS, resolveOptimizer, type Activation, type InitSpec, type OptimizerConfig, type OptimizerOptions } from '../model/config.js';
+import { ACTIVATIONS, resolveInit, resolveOptimizer, type Activation, type InitSpec, type OptimizerConfig, type OptimizerOptions } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 
@@ -128,6 +128,7 @@ export interface RNNOptions {
   rule?: string | RuleSpec;
   /** Global gradient-norm clip before each update (0: off). Default 0. */
   clip?: number;
+  /** Seed of every frozen tensor: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
   seed?: number;
   optimizer?: OptimizerOptions;
   backend?: BackendName;
@@ -200,18 +201,6 @@ export const RNN_DEFAULTS = {
 };
 
 const ZEROS: InitSpec = { dist: 'zeros', scale: 0, relative: false };
-
-function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
-  if (given === undefined) return { ...fallback };
-  if (typeof given !== 'object' || given === null) {
-    throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
-  }
-  const dist = given.dist === undefined ? fallback.dist : expectOneOf(`${name}.dist`, given.dist, ['uniform', 'normal', 'zeros'] as const);
-  const scale = given.scale === undefined ? fallback.scale : expectNumber(`${name}.scale`, given.scale, 0);
-  const relative = given.relative === undefined ? fallback.relative : given.relative;
-  if (typeof relative !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for ${name}.relative, got ${describe(relative)}`);
-  return { dist, scale, relative };
-}
 
 function resolveTrainable(o: RNNOptions): { train: RNNTrainablePreset | 'custom'; trainable: RNNTrainable } {
   const t = o.train ?? 'bias';

@@ -13,7 +13,7 @@
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { ValidationError, fromNativeError } from '../errors.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import type { BackendName } from '../native/binding.js';
+import { toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
@@ -133,15 +133,7 @@ function toNativeSpec(c: RNNConfig): NativeRnnSpec {
     readoutBiasInit: c.readoutBiasInit,
     feedbackInit: c.feedbackInit,
     trainable: { ...c.trainable },
-    optimizer: {
-      kind: c.optimizer.type,
-      beta1: c.optimizer.beta1,
-      beta2: c.optimizer.beta2,
-      eps: c.optimizer.eps,
-      momentum: c.optimizer.momentum,
-      nesterov: c.optimizer.nesterov,
-      weightDecay: c.optimizer.weightDecay,
-    },
+    optimizer: toNativeOptimizer(c.optimizer),
   };
 }
 

@@ -32,6 +32,8 @@ export interface TrainStepOptions {
    * ('auto': when it fits the memory budget). Same results up to float rounding, far faster.
    */
   cacheInputLayer?: boolean | 'auto';
+  /** Global gradient-norm clip before each update (0 or absent: off). */
+  clip?: number;
 }
 
 export interface EvaluateResult {

@@ -1,0 +1,90 @@
+// The parameter table of a native model and its one optimizer.
+//
+// A model declares every tensor it owns (learned or frozen) as a Param: a name in the
+// `<module>.<param>` scheme of PyTorch, a [rows, cols] row-major shape, and whether it is
+// learned and whether its rows belong to tasks (per_task: row k is task k's). The model fills the
+// values; the ParamSet owns the gradient and optimizer state of the learned ones and the update:
+//   adam   m = b1 m + (1-b1) g', v = b2 v + (1-b2) g'^2, p -= lr (m/bc1) / (sqrt(v/bc2) + eps),
+//          g' = g + wd p (L2), bias corrections bc = 1 - b^t (PyTorch semantics);
+//   adamw  p *= 1 - lr wd (decoupled decay, before the step), then adam with g' = g;
+//   sgd    vel = mu vel + g', p -= lr (nesterov ? g' + mu vel : vel); mu = 0: plain SGD.
+// Shared tensors step together with one step count (step()); the rows of per-task tensors step
+// per task with the task's own count (step_row()), so a row is touched only when its task is
+// stepped. clip_gradients() scales the gradients that are about to be applied to a global norm.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../backend/backend.h"
+#include "../common/types.h"
+
+namespace bl {
+
+struct Param {
+  std::string name;
+  int rows = 0, cols = 0;
+  bool trainable = false, per_task = false;
+  DeviceBuffer p, g, m, v;  // value; gradient and optimizer moments only when trainable (m, v as the optimizer needs)
+  size_t size() const { return (size_t)rows * cols; }
+  float* value() const { return p.f32(); }
+  float* grad() const { return g.f32(); }
+};
+
+class ParamSet {
+ public:
+  // task_rows: the number of tasks (rows of per-task tensors) with their own step counts, 0 if none.
+  ParamSet(std::shared_ptr<Backend> backend, OptimizerSpec optimizer, int task_rows = 0);
+
+  // Declares a tensor and allocates its value (left for the model to fill) and, when trainable,
+  // its zeroed gradient and optimizer state. References stay valid as further tensors are added.
+  Param& add(const std::string& name, int rows, int cols, bool trainable, bool per_task = false);
+
+  const std::deque<Param>& all() const { return params_; }
+  Param* find(const std::string& name);
+  const Param* find(const std::string& name) const;
+  // E_INVALID_ARG naming the tensor when absent (or not learned).
+  const Param& tensor(const std::string& name) const;
+  const Param& learned(const std::string& name) const;
+
+  // Host copies by name (the calling thread waits for the transfer).
+  void read(const std::string& name, float* host) const;        // any tensor
+  void write(const std::string& name, const float* host);       // learned tensors only
+  void read_grad(const std::string& name, float* host) const;   // learned tensors only
+
+  // Global gradient-norm clipping of what the next update applies: every learned shared tensor
+  // and, of the per-task tensors, the rows `rows` (all rows when null). When the norm (squares
+  // summed per slice on the device, then in double in table order) exceeds max_norm > 0, those
+  // gradients are scaled by max_norm / norm. One download; no allocation after the first call.
+  void clip_gradients(float max_norm, const std::vector<int>* rows = nullptr);
+  // One step of every learned shared tensor except `skip` (step count shared, incremented first).
+  void step(float lr, const Param* skip = nullptr);
+  // One step of row `row` of every learned per-task tensor, with that task's own count.
+  void step_row(int row, float lr);
+  // Zeros the moments and every step count.
+  void reset();
+  int64_t steps() const { return steps_; }
+  int64_t row_steps(int row) const { return row_steps_[row]; }
+  const OptimizerSpec& optimizer() const { return opt_; }
+
+ private:
+  void update(const Param& t, size_t offset, size_t n, int64_t count, float lr);
+
+  std::shared_ptr<Backend> be_;
+  OptimizerSpec opt_;
+  std::deque<Param> params_;
+  int64_t steps_ = 0;
+  std::vector<int64_t> row_steps_;
+  struct Slice {  // a gradient range that clip_gradients() measures and scales
+    float* g;
+    size_t n;
+  };
+  std::vector<Slice> slices_;  // kept between calls: clipping allocates nothing per step
+  std::vector<float> sq_;
+  DeviceBuffer norms_;  // [slices] squared norms of the clipped slices
+  size_t norms_cap_ = 0;
+};
+
+}  // namespace bl
