@@ -3,6 +3,9 @@
 // checked over two steps against a float64 reference that starts from the model's own values and
 // gradients (gradients() at the same parameters: the same kernels as a training step). Tolerance:
 // relative 2e-5 per tensor (float32 rounding of the update only).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Dataset, MLP, MultitaskDataset, MultitaskModel, RNN, Rng, SequenceDataset, type OptimizerOptions } from '../src/index.js';
 import { randomLabels, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
@@ -95,6 +98,52 @@ describe('MLP optimizer against a float64 reference', () => {
     for (const k of Object.keys(before)) for (let i = 0; i < before[k]!.length; i++) sq += (after[k]![i]! - before[k]![i]!) ** 2;
     expect(Math.abs(Math.sqrt(sq) - 1e-3)).toBeLessThan(1e-6);
     model.dispose();
+  });
+});
+
+describe('clip as a model option (MLP and multi-task, as the RNN)', () => {
+  const rng = new Rng(31);
+  const n = 13, I = 7, O = 3;
+  const data = Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O);
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+
+  it('MLP create({ clip }) steps exactly as a per-step clip, differs from no clip, and survives save/load', async () => {
+    const base = { inputSize: I, hidden: [11], outputSize: O, train: 'bias' as const, seed: 3, optimizer: { type: 'sgd' as const, lr: 0.5 } };
+    const viaConfig = await MLP.create({ ...base, clip: 2e-3 });
+    const perStep = await MLP.create(base);
+    const unclipped = await MLP.create(base);
+    await viaConfig.trainIndices(data, all, 5, 0.5);
+    await perStep.trainIndices(data, all, 5, 0.5, { clip: 2e-3 });
+    await unclipped.trainIndices(data, all, 5, 0.5);
+    const [a, b, c] = await Promise.all([viaConfig, perStep, unclipped].map((m) => m.getLearned()));
+    for (const k of Object.keys(a!)) expect(sameBits(a![k]!, b![k]!), k).toBe(true);
+    expect(Object.keys(a!).some((k) => !sameBits(a![k]!, c![k]!))).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'biaslearn-clip-'));
+    try {
+      await viaConfig.save(join(dir, 'm.blck'));
+      const loaded = await MLP.load(join(dir, 'm.blck'));
+      expect(loaded.config.clip).toBe(2e-3);
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const m of [viaConfig, perStep, unclipped]) m.dispose();
+  });
+
+  it('multi-task create({ clip }) steps exactly as a per-step clip', async () => {
+    const mt = MultitaskDataset.fromTasks([{ name: 'a', data }, { name: 'b', data }]);
+    const base = { inputSize: I, hidden: 9, seed: 4, tasks: [{ name: 'a', classes: O }, { name: 'b', classes: O }], optimizer: { type: 'sgd' as const, lr: 0.5 } };
+    const viaConfig = await MultitaskModel.create({ ...base, clip: 1e-3 });
+    const perStep = await MultitaskModel.create(base);
+    const idx = Int32Array.from({ length: mt.n }, (_, i) => i);
+    await viaConfig.trainIndices(mt, idx, 6, 0.5);
+    await perStep.trainIndices(mt, idx, 6, 0.5, { clip: 1e-3 });
+    const a = await viaConfig.getLearned();
+    const b = await perStep.getLearned();
+    for (const k of Object.keys(a)) expect(sameBits(a[k]!, b[k]!), k).toBe(true);
+    expect(viaConfig.config.clip).toBe(1e-3);
+    viaConfig.dispose();
+    perStep.dispose();
   });
 });
 
