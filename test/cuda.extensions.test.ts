@@ -111,7 +111,7 @@ describe.skipIf(!hasCuda)('CUDA multi-task kernels against the CPU backend', () 
       const args = { B, H, K, G, task };
       const r = await both('mt', 'column_sum_scatter', args);
       const scale = new Float64Array(K * H);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) scale[task[b]! * H + h] += Math.abs(G[b * H + h]!);
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) scale[task[b]! * H + h]! += Math.abs(G[b * H + h]!);
       assertClose('column_sum_scatter', r.cuda.out!, r.cpu.out!, 1e-6, 1e-5, scale);
       if (K > 1) expect(Array.from(r.cuda.out!.subarray((K - 1) * H)).every((v) => v === 0)).toBe(true);
       await cudaTwice('mt', 'column_sum_scatter', args, 'out');
@@ -128,8 +128,8 @@ describe.skipIf(!hasCuda)('CUDA multi-task kernels against the CPU backend', () 
       exact('gate_rows', g.cuda.A!, g.cpu.A!);
       const dA = randomF32(rng, B * H);
       const scale = new Float64Array(K * H);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) scale[task[b]! * H + h] += Math.abs(dA[b * H + h]! * U[b * H + h]!);
-      for (let i = 0; i < K * H; i++) scale[i] *= slope * gates[i]! * (1 - gates[i]!);
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) scale[task[b]! * H + h]! += Math.abs(dA[b * H + h]! * U[b * H + h]!);
+      for (let i = 0; i < K * H; i++) scale[i]! *= slope * gates[i]! * (1 - gates[i]!);
       for (const inPlace of [false, true]) {
         const args = { B, H, K, dA, U, gates, task, slope, inPlace };
         const r = await both('mt', 'gate_backward', args);
@@ -282,7 +282,7 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
         const args = { B, D, C, alpha: 0.5, beta, src, idx, out: out0 };
         const r = await both('rnn', 'scatter_add_rows', args);
         const scale = Array.from(out0, (x) => Math.abs(beta * x));
-        for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) scale[idx[b]! * D + d] += Math.abs(0.5 * src[b * D + d]!);
+        for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) scale[idx[b]! * D + d]! += Math.abs(0.5 * src[b * D + d]!);
         assertClose(`scatter_add_rows beta ${beta}`, r.cuda.out!, r.cpu.out!, 1e-6, 1e-5, scale);
         await cudaTwice('rnn', 'scatter_add_rows', args, 'out');
       }
@@ -302,7 +302,7 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
         const args = { rows, H, beta, A, Bm, out: out0 };
         const r = await both('rnn', 'column_dot', args);
         const scale = Array.from(out0, (x) => Math.abs(beta * x));
-        for (let q = 0; q < rows; q++) for (let h = 0; h < H; h++) scale[h] += Math.abs(A[q * H + h]! * Bm[q * H + h]!);
+        for (let q = 0; q < rows; q++) for (let h = 0; h < H; h++) scale[h]! += Math.abs(A[q * H + h]! * Bm[q * H + h]!);
         assertClose(`column_dot beta ${beta}`, r.cuda.out!, r.cpu.out!, 1e-6, 1e-5, scale);
         await cudaTwice('rnn', 'column_dot', args, 'out');
       }
@@ -327,7 +327,7 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
         const args = { B, H, K, beta, P: Pn, E, G };
         const r = await both('rnn', 'trace_grad', args);
         const scale = Array.from(G, (x) => Math.abs(beta * x));
-        for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let k = 0; k < K; k++) scale[h * K + k] += Math.abs(E[b * H + h]! * Pn[(b * H + h) * K + k]!);
+        for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let k = 0; k < K; k++) scale[h * K + k]! += Math.abs(E[b * H + h]! * Pn[(b * H + h) * K + k]!);
         assertClose(`trace_grad beta ${beta}`, r.cuda.G!, r.cpu.G!, 1e-6, 1e-5, scale);
         await cudaTwice('rnn', 'trace_grad', args, 'G');
       }

@@ -145,7 +145,7 @@ describe('batches', () => {
       expect(b.x.length).toBe(b.size * 3);
       for (let k = 0; k < b.size; k++) {
         const i = b.indices[k]!;
-        seen[i] += 1;
+        seen[i]! += 1;
         expect(b.x[k * 3]).toBe(i * 10);
         expect(b.labels![k]).toBe(i % 5);
       }

@@ -162,7 +162,7 @@ describe('IDX errors', () => {
     const path = join(dir, 'corrupt.idx.gz');
     const gz = gzipSync(encodeIdx([64, 64], filled((n) => new Uint8Array(n), 4096, (i) => (i * 7919) % 251)));
     const damaged = Buffer.from(gz);
-    for (let i = 20; i < 60; i++) damaged[i] ^= 0x5a;
+    for (let i = 20; i < 60; i++) damaged[i]! ^= 0x5a;
     await writeFile(path, damaged);
     await expectFileError(readIdx(path), 'E_FORMAT', /corrupt gzip/);
     await writeFile(path, gz.subarray(0, Math.floor(gz.length / 2)));

@@ -64,7 +64,7 @@ function checkMnistLike(ds: Dataset): void {
   const counts = new Array<number>(10).fill(0);
   for (const c of ds.targets.labels) {
     if (c < 0 || c >= 10) throw new Error(`label ${c} out of range`);
-    counts[c] += 1;
+    counts[c]! += 1;
   }
   expect(counts.every((c) => c > 500)).toBe(true);
   let min = Infinity;

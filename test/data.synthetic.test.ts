@@ -88,7 +88,7 @@ describe('spiralClassification', () => {
     expect(Array.from(a.x)).toEqual(Array.from(b.x));
     expect(Array.from(a.x)).not.toEqual(Array.from(c.x));
     const counts = [0, 0, 0];
-    for (const k of labelsOf(a)) counts[k] += 1;
+    for (const k of labelsOf(a)) counts[k]! += 1;
     expect(counts).toEqual([100, 100, 100]);
   });
 
@@ -137,8 +137,8 @@ describe('spiralClassification', () => {
         if (Math.abs(z) > 0.9) continue;
         const row = [a.p[2 * i]!, a.p[2 * i + 1]!, 1];
         for (let u = 0; u < 3; u++) {
-          for (let v = 0; v < 3; v++) m[u]![v] += row[u]! * row[v]!;
-          r[u] += row[u]! * Math.atanh(z);
+          for (let v = 0; v < 3; v++) m[u]![v]! += row[u]! * row[v]!;
+          r[u]! += row[u]! * Math.atanh(z);
         }
       }
       const w = solve3(m, r);

@@ -66,8 +66,8 @@ for (const backend of probe.backends) {
         const scale = new Float64Array(K * H);
         for (let b = 0; b < B; b++)
           for (let h = 0; h < H; h++) {
-            ref[task[b]! * H + h] += G[b * H + h]!;
-            scale[task[b]! * H + h] += Math.abs(G[b * H + h]!);
+            ref[task[b]! * H + h]! += G[b * H + h]!;
+            scale[task[b]! * H + h]! += Math.abs(G[b * H + h]!);
           }
         assertClose('column_sum_scatter', out, ref, 1e-6, 1e-5, scale);
         if (K > 1) expect(Array.from(out.subarray((K - 1) * H, K * H)).every((v) => v === 0)).toBe(true);
@@ -108,8 +108,8 @@ for (const backend of probe.backends) {
           for (let o = 0; o < O; o++) if (logits[b * R + o0 + o]! > mx) { mx = logits[b * R + o0 + o]!; arg = o; }
           let s = 0;
           for (let o = 0; o < O; o++) s += Math.exp(logits[b * R + o0 + o]! - mx);
-          loss[t] += Math.log(s) + mx - logits[b * R + o0 + labels[b]!]!;
-          hits[t] += arg === labels[b]! ? 1 : 0;
+          loss[t]! += Math.log(s) + mx - logits[b * R + o0 + labels[b]!]!;
+          hits[t]! += arg === labels[b]! ? 1 : 0;
           for (let o = 0; o < O; o++) dref[b * R + o0 + o] = scale * (Math.exp(logits[b * R + o0 + o]! - mx) / s - (o === labels[b] ? 1 : 0));
         }
         assertClose('dlogits', out.dlogits!, dref, 1e-7, 1e-5);
@@ -151,13 +151,13 @@ for (const backend of probe.backends) {
           const scale = new Float64Array(K * H);
           for (let b = 0; b < B; b++)
             for (let h = 0; h < H; h++) {
-              ref[task[b]! * H + h] += dA[b * H + h]! * U[b * H + h]!;
-              scale[task[b]! * H + h] += Math.abs(dA[b * H + h]! * U[b * H + h]!);
+              ref[task[b]! * H + h]! += dA[b * H + h]! * U[b * H + h]!;
+              scale[task[b]! * H + h]! += Math.abs(dA[b * H + h]! * U[b * H + h]!);
             }
           for (let i = 0; i < K * H; i++) {
             const g = gates[i]!;
-            ref[i] *= slope * g * (1 - g);
-            scale[i] *= slope * g * (1 - g);
+            ref[i]! *= slope * g * (1 - g);
+            scale[i]! *= slope * g * (1 - g);
           }
           assertClose(`dtheta (inPlace ${inPlace})`, out.dtheta!, ref, 1e-6, 1e-5, scale);
           const dUref = new Float32Array(B * H);
@@ -181,9 +181,9 @@ for (const backend of probe.backends) {
             for (let h = 0; h < H; h++) {
               const i = task[b]! * H + h;
               const v = A[b * H + h]! - (withShift ? shift[i]! : 0);
-              s1[i] += v;
-              s2[i] += v * v;
-              c[i] += A[b * H + h]! > 0 ? 1 : 0;
+              s1[i]! += v;
+              s2[i]! += v * v;
+              c[i]! += A[b * H + h]! > 0 ? 1 : 0;
             }
           assertClose('sum', out.subarray(0, K * H), s1, 1e-5, 1e-6);
           assertClose('sum of squares', out.subarray(K * H, 2 * K * H), s2, 1e-5, 1e-6);

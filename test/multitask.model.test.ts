@@ -235,7 +235,7 @@ describe('mixed-task batches', () => {
         for (let k = 0; k < classes.length; k++) {
           const one = MultitaskDataset.fromTasks([tasks[k]!]);
           const g = await m.gradients(one, { slope: 2 });
-          for (const [name, v] of Object.entries(g.grads)) for (let i = 0; i < v.length; i++) sum[name]![i] += per[k]! * v[i]!;
+          for (const [name, v] of Object.entries(g.grads)) for (let i = 0; i < v.length; i++) sum[name]![i]! += per[k]! * v[i]!;
         }
         for (const [name, g] of Object.entries(mixed.grads)) {
           assertClose(`${name}: n * mixed vs sum_k n_k * per-task`, Array.from(g, (v) => v * union.n), sum[name]!, 1e-6, 1e-5);

@@ -156,22 +156,22 @@ function refBackward(m: Ref, d: SequenceDataset, mode: Mode, k = 0): Record<stri
     for (let t = T - 1; t >= 0; t--) {
       if (k > 0 && (t + 1) % k === 0 && t + 1 < T) Dr = new Float64Array(H);
       const dy = dOut[t]!.map((v, o) => v + dFb[t]![o]!);
-      for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) Dr[h] += A[o * H + h]! * dy[o]!;
+      for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) Dr[h]! += A[o * H + h]! * dy[o]!;
       const dz = new Float64Array(H);
       for (let h = 0; h < H; h++) dz[h] = m.gain * Dr[h]! * actD(m.act, tr.p[t]![h]!);
       for (let h = 0; h < H; h++) {
-        g['recurrent.bias']![h] += dz[h]!;
-        for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j] += dz[h]! * tr.r[t]![j]!;
-        for (let i = 0; i < I; i++) g['input.weight']![h * I + i] += dz[h]! * tr.x[t]![i]!;
+        g['recurrent.bias']![h]! += dz[h]!;
+        for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j]! += dz[h]! * tr.r[t]![j]!;
+        for (let i = 0; i < I; i++) g['input.weight']![h * I + i]! += dz[h]! * tr.x[t]![i]!;
       }
       for (let o = 0; o < O; o++) {
-        g['readout.bias']![o] += dy[o]!;
-        for (let h = 0; h < H; h++) g['readout.weight']![o * H + h] += dy[o]! * tr.r[t + 1]![h]!;
+        g['readout.bias']![o]! += dy[o]!;
+        for (let h = 0; h < H; h++) g['readout.weight']![o * H + h]! += dy[o]! * tr.r[t + 1]![h]!;
       }
       if (mode.closedLoop && t >= start) {
         const src = t - (mode.delay ?? 1);
         const lo = k > 0 ? Math.floor(t / k) * k : 0;
-        if (src >= lo) for (let o = 0; o < O; o++) for (let h = 0; h < H; h++) dFb[src]![o] += B![h * I + o]! * dz[h]!;
+        if (src >= lo) for (let o = 0; o < O; o++) for (let h = 0; h < H; h++) dFb[src]![o]! += B![h * I + o]! * dz[h]!;
       }
       const nd = new Float64Array(H);
       for (let j = 0; j < H; j++) {
@@ -182,7 +182,7 @@ function refBackward(m: Ref, d: SequenceDataset, mode: Mode, k = 0): Record<stri
       Dr = k > 0 && t % k === 0 && t > 0 ? new Float64Array(H) : nd;
     }
     const cond = d.conditions[s]!;
-    for (let h = 0; h < H; h++) g['initial_state']![cond * H + h] += Dr[h]!;
+    for (let h = 0; h < H; h++) g['initial_state']![cond * H + h]! += Dr[h]!;
   }
   return g;
 }
@@ -202,20 +202,20 @@ function refRflo(m: Ref, d: SequenceDataset, mode: Mode): Record<string, Float64
     for (let t = 0; t < d.steps; t++) {
       leak *= m.decay;
       const fe = new Float64Array(H);
-      for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) fe[h] += F[h * O + o]! * e[t]![o]!;
+      for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) fe[h]! += F[h * O + o]! * e[t]![o]!;
       for (let h = 0; h < H; h++) {
         const D = actD(m.act, tr.p[t]![h]!);
         Pb[h] = m.decay * Pb[h]! + m.gain * D;
         for (let j = 0; j < H; j++) PW[h * H + j] = m.decay * PW[h * H + j]! + m.gain * D * tr.r[t]![j]!;
         for (let i = 0; i < I; i++) PB[h * I + i] = m.decay * PB[h * I + i]! + m.gain * D * tr.x[t]![i]!;
-        g['recurrent.bias']![h] += fe[h]! * Pb[h]!;
-        for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j] += fe[h]! * PW[h * H + j]!;
-        for (let i = 0; i < I; i++) g['input.weight']![h * I + i] += fe[h]! * PB[h * I + i]!;
-        g['initial_state']![d.conditions[s]! * H + h] += leak * fe[h]!;
+        g['recurrent.bias']![h]! += fe[h]! * Pb[h]!;
+        for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j]! += fe[h]! * PW[h * H + j]!;
+        for (let i = 0; i < I; i++) g['input.weight']![h * I + i]! += fe[h]! * PB[h * I + i]!;
+        g['initial_state']![d.conditions[s]! * H + h]! += leak * fe[h]!;
       }
       for (let o = 0; o < O; o++) {
-        g['readout.bias']![o] += e[t]![o]!;
-        for (let h = 0; h < H; h++) g['readout.weight']![o * H + h] += e[t]![o]! * tr.r[t + 1]![h]!;
+        g['readout.bias']![o]! += e[t]![o]!;
+        for (let h = 0; h < H; h++) g['readout.weight']![o * H + h]! += e[t]![o]! * tr.r[t + 1]![h]!;
       }
     }
   }
@@ -426,26 +426,26 @@ describe('RFLO', () => {
         const y = new Float64Array(O);
         for (let o = 0; o < O; o++) {
           y[o] = ref.t['readout.bias']![o]!;
-          for (let h = 0; h < H; h++) y[o] += A[o * H + h]! * rn[h]!;
+          for (let h = 0; h < H; h++) y[o]! += A[o * H + h]! * rn[h]!;
         }
         const e = new Float64Array(O);
         for (let o = 0; o < O; o++) e[o] = (2 * (y[o]! - data.targets[(s * T + t) * O + o]!)) / T / O / 2;
         const fe = new Float64Array(H);
-        for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) fe[h] += F[h * O + o]! * e[o]!;
+        for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) fe[h]! += F[h * O + o]! * e[o]!;
         for (let h = 0; h < H; h++) {
           Pb[s]![h] = ref.decay * Pb[s]![h]! + ref.gain * D[h]!;
-          gb[h] += fe[h]! * Pb[s]![h]!;
-          gr0[h] += leak * fe[h]!;
+          gb[h]! += fe[h]! * Pb[s]![h]!;
+          gr0[h]! += leak * fe[h]!;
         }
-        for (let o = 0; o < O; o++) gc[o] += e[o]!;
+        for (let o = 0; o < O; o++) gc[o]! += e[o]!;
         states[s] = rn;
         prevY[s] = y;
       }
       for (let h = 0; h < H; h++) {
-        ref.t['recurrent.bias']![h] -= lr * gb[h]!;
-        ref.t['initial_state']![h] -= lr * gr0[h]!;
+        ref.t['recurrent.bias']![h]! -= lr * gb[h]!;
+        ref.t['initial_state']![h]! -= lr * gr0[h]!;
       }
-      for (let o = 0; o < O; o++) ref.t['readout.bias']![o] -= lr * gc[o]!;
+      for (let o = 0; o < O; o++) ref.t['readout.bias']![o]! -= lr * gc[o]!;
     }
     await rnn.trainSequences(data, Int32Array.of(0, 1), 2, lr, { rule: 'rflo' });
     expect(rnn.optimizerSteps).toBe(T);

@@ -102,7 +102,7 @@ for (const backend of probe.backends) {
       const out = await run(backend, 'scatter_add_rows', { B, D, C, alpha: 0.5, beta: 0.25, src, idx, out: out0 });
       const ref = Array.from(out0, (x) => 0.25 * x);
       const mag = Array.from(out0, (x) => Math.abs(0.25 * x));
-      for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) { ref[idx[b]! * D + d] += 0.5 * src[b * D + d]!; mag[idx[b]! * D + d] += Math.abs(0.5 * src[b * D + d]!); }
+      for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) { ref[idx[b]! * D + d]! += 0.5 * src[b * D + d]!; mag[idx[b]! * D + d]! += Math.abs(0.5 * src[b * D + d]!); }
       assertClose('scatter_add_rows', out.out!, ref, 1e-6, 1e-5, mag);
     });
 
@@ -113,7 +113,7 @@ for (const backend of probe.backends) {
       const out = await run(backend, 'column_dot', { rows, H, beta: 1, A, Bm, out: out0 });
       const ref = Array.from(out0);
       const mag = Array.from(out0, Math.abs);
-      for (let r = 0; r < rows; r++) for (let h = 0; h < H; h++) { ref[h] += A[r * H + h]! * Bm[r * H + h]!; mag[h] += Math.abs(A[r * H + h]! * Bm[r * H + h]!); }
+      for (let r = 0; r < rows; r++) for (let h = 0; h < H; h++) { ref[h]! += A[r * H + h]! * Bm[r * H + h]!; mag[h]! += Math.abs(A[r * H + h]! * Bm[r * H + h]!); }
       assertClose('column_dot', out.out!, ref, 1e-6, 1e-5, mag);
     });
 
@@ -131,7 +131,7 @@ for (const backend of probe.backends) {
       const g = await run(backend, 'trace_grad', { B, H, K, beta: 0.5, P, E, G });
       const gr = Array.from(G, (x) => 0.5 * x);
       const mag = gr.map(Math.abs);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let k = 0; k < K; k++) { gr[h * K + k] += E[b * H + h]! * P[(b * H + h) * K + k]!; mag[h * K + k] += Math.abs(E[b * H + h]! * P[(b * H + h) * K + k]!); }
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let k = 0; k < K; k++) { gr[h * K + k]! += E[b * H + h]! * P[(b * H + h) * K + k]!; mag[h * K + k]! += Math.abs(E[b * H + h]! * P[(b * H + h) * K + k]!); }
       assertClose('trace_grad', g.G!, gr, 1e-6, 1e-5, mag);
     });
 

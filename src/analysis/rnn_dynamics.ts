@@ -114,7 +114,7 @@ export function rnnJacobian(p: RNNParameters, r: ArrayLike<number>, x?: ArrayLik
   for (let h = 0; h < H; h++) {
     const d = p.gain * dphi(p.activation, z[h]!);
     for (let k = 0; k < H; k++) J[h * H + k] = d * p.W[h * H + k]!;
-    J[h * H + h] += p.decay;
+    J[h * H + h]! += p.decay;
   }
   return J;
 }

@@ -276,7 +276,7 @@ export class Dataset {
       const sum = new Float64Array(d);
       for (let i = 0; i < n; i++) {
         const row = i * d;
-        for (let j = 0; j < d; j++) sum[j] += x[row + j]!;
+        for (let j = 0; j < d; j++) sum[j]! += x[row + j]!;
       }
       const mean = new Float64Array(d);
       for (let j = 0; j < d; j++) mean[j] = sum[j]! / n;
@@ -285,7 +285,7 @@ export class Dataset {
         const row = i * d;
         for (let j = 0; j < d; j++) {
           const t = x[row + j]! - mean[j]!;
-          sq[j] += t * t;
+          sq[j]! += t * t;
         }
       }
       const std = new Float32Array(d);

@@ -323,9 +323,9 @@ export class MultitaskModel {
         l += s.stats[i]!;
         c += s.stats[i + 1]!;
         if (running) {
-          running.lossSum[k] += s.stats[i]!;
-          running.correct[k] += s.stats[i + 1]!;
-          running.count[k] += s.count[b * K + k]!;
+          running.lossSum[k]! += s.stats[i]!;
+          running.correct[k]! += s.stats[i + 1]!;
+          running.count[k]! += s.count[b * K + k]!;
         }
       }
       lossSum[b] = l;
@@ -392,9 +392,9 @@ export class MultitaskModel {
     const count = new Float64Array(K);
     for (let b = 0; b < s.size.length; b++) {
       for (let k = 0; k < K; k++) {
-        loss[k] += s.stats[(b * K + k) * 2]!;
-        hits[k] += s.stats[(b * K + k) * 2 + 1]!;
-        count[k] += s.count[b * K + k]!;
+        loss[k]! += s.stats[(b * K + k) * 2]!;
+        hits[k]! += s.stats[(b * K + k) * 2 + 1]!;
+        count[k]! += s.count[b * K + k]!;
       }
     }
     const perTask: Record<string, TaskMetrics> = {};

@@ -42,7 +42,7 @@ export function trajectoryMetrics(
     for (let t = 0; t < T; t++) {
       if (!keep(s, t)) continue;
       count++;
-      for (let o = 0; o < O; o++) sum[o] += targets[(s * T + t) * O + o]!;
+      for (let o = 0; o < O; o++) sum[o]! += targets[(s * T + t) * O + o]!;
     }
   if (count === 0) return { mse: NaN, nmse: NaN, r2: NaN, count: 0 };
   const mean = Array.from(sum, (v) => v / count);

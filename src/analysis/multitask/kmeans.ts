@@ -122,7 +122,7 @@ export function silhouetteScore(points: number[][], labels: ArrayLike<number>, o
   if (k < 2) return NaN;
   const sums = new Float64Array(k);
   const counts = new Float64Array(k);
-  for (const i of idx) counts[labels[i]!]++;
+  for (const i of idx) counts[labels[i]!]!++;
   let total = 0;
   for (let a = 0; a < n; a++) {
     const i = idx[a]!;
@@ -131,7 +131,7 @@ export function silhouetteScore(points: number[][], labels: ArrayLike<number>, o
     for (let b = 0; b < n; b++) {
       if (a === b) continue;
       const j = idx[b]!;
-      sums[labels[j]!] += Math.sqrt(sq(pi, points[j]!));
+      sums[labels[j]!]! += Math.sqrt(sq(pi, points[j]!));
     }
     const own = labels[i]!;
     if (counts[own]! <= 1) continue; // s = 0
