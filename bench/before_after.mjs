@@ -41,7 +41,8 @@ for (let round = 1; round <= rounds; round++) {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const json = JSON.parse(readFileSync(file, 'utf8'));
-      (runs[side][bench.name] ??= []).push(json);
+      runs[side][bench.name] ??= [];
+      runs[side][bench.name].push(json);
     }
   }
 }

@@ -44,6 +44,6 @@ const result = {
   medianLagMs: lags[Math.floor(lags.length / 2)],
 };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
+writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(`fit ${seconds.toFixed(1)} s, ${lags.length} ticks of a 10 ms timer: max lag ${result.maxLagMs.toFixed(1)} ms, p99 ${result.p99LagMs.toFixed(1)} ms, median ${result.medianLagMs.toFixed(2)} ms`);

@@ -30,7 +30,7 @@ mkdirSync(dir, { recursive: true });
 const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 const result = { ...previous, date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version } };
 function save() {
-  writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
 }
 

@@ -76,8 +76,8 @@ for (const H of widths) {
     const rates = configs.map(() => []);
     for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) rates[i].push(await timeIt(() => configs[i].step(cache)));
     const med = rates.map(median);
-    configs.forEach((c, i) => rows.push({ width: H, batch, tasks: K, inputCache: cache, config: c.name, samplesPerSec: med[i], rounds: rates[i], ratioToSingleTaskBatch: med[i] / med[1] }));
-    console.log(`H=${H} cache=${cache}: ` + configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ') + `; mixed/single ${(med[0] / med[1]).toFixed(3)}, mixed/MLP ${(med[0] / med[3]).toFixed(3)}`);
+    configs.forEach((c, i) => { rows.push({ width: H, batch, tasks: K, inputCache: cache, config: c.name, samplesPerSec: med[i], rounds: rates[i], ratioToSingleTaskBatch: med[i] / med[1] }); });
+    console.log(`H=${H} cache=${cache}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}, mixed/MLP ${(med[0] / med[3]).toFixed(3)}`);
     if (cache) for (const m of [mt, mt1, mlp]) await m.endFit();
   }
   mt.dispose();
@@ -96,7 +96,7 @@ const result = {
   rows,
 };
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
+writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log('| width | input cache | configuration | samples/s | vs single-task batch |');
 console.log('|---:|---|---|---:|---:|');

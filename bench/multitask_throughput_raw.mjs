@@ -29,7 +29,12 @@ const perTask = batch * 8;
 
 // xorshift for data (values do not matter for throughput)
 let s = 42;
-const rnd = () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), (s >>> 0) / 4294967296);
+const rnd = () => {
+  s ^= s << 13;
+  s ^= s >>> 17;
+  s ^= s << 5;
+  return (s >>> 0) / 4294967296;
+};
 const N = K * perTask;
 const x = new Float32Array(N * I).map(() => rnd());
 const labels = new Int32Array(N).map(() => Math.floor(rnd() * O));
@@ -71,19 +76,28 @@ for (const H of widths) {
   const mt = await native.createMultitaskMlp(spec(H, K), 'cpu');
   const mt1 = await native.createMultitaskMlp(spec(H, 1), 'cpu');
   const configs = [
-    { name: `mixed ${K}-task batch`, step: async () => (await mt.train(ds, mixedOrder, batch, 1e-3, 1, false), perTask) },
-    { name: `single-task batch (${K}-task model)`, step: async () => (await mt.train(ds, singleOrder, batch, 1e-3, 1, false), perTask) },
-    { name: 'one-task model', step: async () => (await mt1.train(ds1, singleOrder, batch, 1e-3, 1, false), perTask) },
+    { name: `mixed ${K}-task batch`, step: async () => {
+      await mt.train(ds, mixedOrder, batch, 1e-3, 1, false);
+      return perTask;
+    } },
+    { name: `single-task batch (${K}-task model)`, step: async () => {
+      await mt.train(ds, singleOrder, batch, 1e-3, 1, false);
+      return perTask;
+    } },
+    { name: 'one-task model', step: async () => {
+      await mt1.train(ds1, singleOrder, batch, 1e-3, 1, false);
+      return perTask;
+    } },
   ];
   for (const c of configs) await c.step();
   const rates = configs.map(() => []);
   for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) rates[i].push(await timeIt(configs[i].step));
   const med = rates.map(median);
-  configs.forEach((c, i) => rows.push({ width: H, config: c.name, samplesPerSec: med[i], ratioToSingleTaskBatch: med[i] / med[1], rounds: rates[i] }));
-  console.log(`H=${H}: ` + configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ') + `; mixed/single ${(med[0] / med[1]).toFixed(3)}`);
+  configs.forEach((c, i) => { rows.push({ width: H, config: c.name, samplesPerSec: med[i], ratioToSingleTaskBatch: med[i] / med[1], rounds: rates[i] }); });
+  console.log(`H=${H}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}`);
   mt.dispose();
   mt1.dispose();
 }
 const result = { benchmark: 'multitask-throughput-raw', date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version }, info: native.info(), batch, tasks: K, rows };
-if (out) writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result.rows.map(({ rounds: _r, ...r }) => r)));

@@ -26,7 +26,7 @@ summary.machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node:
 
 function save() {
   summary.updated = new Date().toISOString();
-  writeFileSync(`${summaryPath}.tmp`, JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(`${summaryPath}.tmp`, `${JSON.stringify(summary, null, 2)}\n`);
   renameSync(`${summaryPath}.tmp`, summaryPath);
 }
 

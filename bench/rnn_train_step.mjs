@@ -98,13 +98,13 @@ const result = {
   rows,
 };
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + '\n');
+writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 
 console.log(`sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  ${JSON.stringify(before)} / ${JSON.stringify(after)}`);
 console.log(`| m | train | train steps/s (T=${T}, B=${B}) | useful GFLOP/s | fraction of sgemm | bias speed-up over full |`);
 console.log('|---:|---|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.width} | ${r.mode} | ${r.trainStepsPerSec.toFixed(2)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? r.speedupOverFull.toFixed(2) + 'x' : ''} |`);
+  console.log(`| ${r.width} | ${r.mode} | ${r.trainStepsPerSec.toFixed(2)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? `${r.speedupOverFull.toFixed(2)}x` : ''} |`);
 }
 console.log(`wrote ${out}`);

@@ -1,7 +1,7 @@
 // Prints every .cpp under native/ except the CUDA backend's folder, sorted: the source list of
 // binding.gyp (CMakeLists.txt applies the same rule with file(GLOB_RECURSE)).
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 const walk = (dir) =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);

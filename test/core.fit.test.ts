@@ -257,7 +257,7 @@ describe('ReduceLROnPlateau and schedules', () => {
     const model = await MLP.create({ ...SMALL, optimizer: { lr: 0.04 } });
     const h = await model.fit(classification(40, 6, 3), { epochs: 5, batchSize: 8, lrSchedule: stepDecay({ stepSize: 2, gamma: 0.5 }) });
     const expected = [0.04, 0.04, 0.02, 0.02, 0.01];
-    h.history.lr!.forEach((lr, e) => expect(lr).toBeCloseTo(expected[e]!, 15));
+    h.history.lr!.forEach((lr, e) => { expect(lr).toBeCloseTo(expected[e]!, 15); });
     model.dispose();
   });
 
@@ -267,7 +267,7 @@ describe('ReduceLROnPlateau and schedules', () => {
     const model = await MLP.create({ ...SMALL, optimizer: { lr: base } });
     const h = await model.fit(classification(40, 6, 3), { epochs: 4, batchSize: 8, lrSchedule: cosineDecay({ epochs: 4, minLr }) });
     const expected = [0, 1, 2, 3].map((e) => minLr + 0.5 * (base - minLr) * (1 + Math.cos((Math.PI * e) / 4)));
-    h.history.lr!.forEach((lr, e) => expect(lr).toBeCloseTo(expected[e]!, 15));
+    h.history.lr!.forEach((lr, e) => { expect(lr).toBeCloseTo(expected[e]!, 15); });
     expect(h.history.lr![0]).toBeCloseTo(base, 15);
     expect(h.history.lr![3]).toBeLessThan(h.history.lr![2]!);
     model.dispose();

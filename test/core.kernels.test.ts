@@ -351,8 +351,8 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
           const rv = new Float64Array(n);
           for (let t = 1; t <= 3; t++) {
             const g = randomF32(rng, n, -1, 1);
-            const bc1 = 1 - Math.pow(beta1, t);
-            const bc2 = 1 - Math.pow(beta2, t);
+            const bc1 = 1 - beta1 ** t;
+            const bc2 = 1 - beta2 ** t;
             const r = await run(backend, 'adam', { p, g, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2 });
             for (let i = 0; i < n; i++) {
               const gi = g[i]! + weightDecay * rp[i]!;

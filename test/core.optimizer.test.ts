@@ -24,8 +24,10 @@ function refStep(p: Record<string, Float64Array>, g: Record<string, Float64Array
   s.t++;
   for (const name of Object.keys(p)) {
     const w = p[name]!;
-    const m = (s.m[name] ??= new Float64Array(w.length));
-    const v = (s.v[name] ??= new Float64Array(w.length));
+    s.m[name] ??= new Float64Array(w.length);
+    s.v[name] ??= new Float64Array(w.length);
+    const m = s.m[name];
+    const v = s.v[name];
     for (let i = 0; i < w.length; i++) {
       let gi = g[name]![i]! * scale;
       if (opt.type === 'sgd') {

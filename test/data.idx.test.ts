@@ -110,7 +110,7 @@ describe('IDX errors', () => {
     const b = Buffer.alloc(4 + 4 * dims.length);
     b[2] = type;
     b[3] = dims.length;
-    dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
+    dims.forEach((d, i) => { b.writeUInt32BE(d, 4 + 4 * i); });
     return b;
   };
 

@@ -81,7 +81,7 @@ describe('task variance', () => {
             for (let h = 0; h < H; h++) {
               let s = b[k * H + h]!;
               for (let i = 0; i < I; i++) s += data.union.x[r * I + i]! * W[h * I + i]!;
-              let a = s > 0 ? s : 0;
+              let a = Math.max(s , 0);
               if (gate) a *= gate[k * H + h]! > 0 ? 1 : 0;
               row.push(a);
             }

@@ -76,7 +76,7 @@ for (const backend of probe.backends) {
           const rows = Array.from(task).map((t, b) => (t === k ? b : -1)).filter((b) => b >= 0);
           if (rows.length === 0) continue;
           const Gk = new Float32Array(rows.length * H);
-          rows.forEach((b, r) => Gk.set(G.subarray(b * H, (b + 1) * H), r * H));
+          rows.forEach((b, r) => { Gk.set(G.subarray(b * H, (b + 1) * H), r * H); });
           const cs = await nativeFor(backend).runKernel(backend, 'column_sum', { B: rows.length, H, beta: 0, G: Gk, out: new Float32Array(H) });
           expect(sameBits(out.slice(k * H, (k + 1) * H), cs.out!)).toBe(true);
         }

@@ -82,7 +82,7 @@ async function refOf(m: MultitaskModel, slope: number, hard = false): Promise<Re
   const off: number[] = [];
   let R = 0;
   if (m.config.readout === 'per-task') for (const c of classes) { off.push(R); R += c; }
-  else { R = classes[0]!; classes.forEach(() => off.push(0)); }
+  else { R = classes[0]!; classes.forEach(() => { off.push(0); }); }
   const activation = m.config.activation;
   const act = (z: number): number => actRef(activation, z);
   return { W, b, theta: theta.length ? theta : null, Wr: Float64Array.from(await m.tensor('readout.weight')), br: Float64Array.from(await m.tensor('readout.bias')), hidden: m.config.hidden, I: m.config.inputSize, R, off, classes, act, slope, hard };

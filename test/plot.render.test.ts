@@ -31,10 +31,12 @@ describe('summarizeByWidth', () => {
 
 describe('accuracyVsWidthPlot', () => {
   it('is a log-x Vega-Lite spec with a band and a line per trainable set', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a Vega-Lite spec, walked by key in the assertions
     const spec = accuracyVsWidthPlot(rows) as unknown as Record<string, any>;
     expect(spec.$schema).toMatch(/vega-lite/);
     expect(spec.encoding.x.scale.type).toBe('log');
     
+    // biome-ignore lint/suspicious/noExplicitAny: as above
     expect(spec.layer.map((l: any) => l.mark.type)).toEqual(['area', 'line']);
     expect(spec.layer[1].encoding.color.scale.domain).toEqual(['bias', 'readout', 'full']);
     expect(spec.data.values).toHaveLength(9);

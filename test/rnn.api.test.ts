@@ -195,7 +195,7 @@ describe('determinism', () => {
       results.push(await trainAll());
       if (threads === 2) {
         const again = await trainAll();
-        again.forEach((t, k) => expect(firstBitDiff(t, results[1]![k]!), `run to run, tensor ${k}`).toBe(-1));
+        again.forEach((t, k) => { expect(firstBitDiff(t, results[1]![k]!), `run to run, tensor ${k}`).toBe(-1); });
       }
     }
     setThreads(0);

@@ -58,7 +58,7 @@ function forwardSeq(m: Ref, d: SequenceDataset, s: number, mode: Mode): Trace {
   const T = d.steps;
   const W = m.t['recurrent.weight']!, B = m.t['input.weight'], A = m.t['readout.weight']!, b = m.t['recurrent.bias']!, c = m.t['readout.bias']!;
   const cond = d.conditions[s]!;
-  const tr: Trace = { x: [], r: [Float64Array.from(m.t['initial_state']!.subarray(cond * H, cond * H + H))], p: [], y: [] };
+  const tr: Trace = { x: [], r: [Float64Array.from(m.t.initial_state!.subarray(cond * H, cond * H + H))], p: [], y: [] };
   const start = Math.max(mode.warmup ?? 0, mode.delay ?? 1);
   for (let t = 0; t < T; t++) {
     const x = Float64Array.from(d.inputs.subarray((s * T + t) * I, (s * T + t + 1) * I));
@@ -182,7 +182,7 @@ function refBackward(m: Ref, d: SequenceDataset, mode: Mode, k = 0): Record<stri
       Dr = k > 0 && t % k === 0 && t > 0 ? new Float64Array(H) : nd;
     }
     const cond = d.conditions[s]!;
-    for (let h = 0; h < H; h++) g['initial_state']![cond * H + h]! += Dr[h]!;
+    for (let h = 0; h < H; h++) g.initial_state![cond * H + h]! += Dr[h]!;
   }
   return g;
 }
@@ -211,7 +211,7 @@ function refRflo(m: Ref, d: SequenceDataset, mode: Mode): Record<string, Float64
         g['recurrent.bias']![h]! += fe[h]! * Pb[h]!;
         for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j]! += fe[h]! * PW[h * H + j]!;
         for (let i = 0; i < I; i++) g['input.weight']![h * I + i]! += fe[h]! * PB[h * I + i]!;
-        g['initial_state']![d.conditions[s]! * H + h]! += leak * fe[h]!;
+        g.initial_state![d.conditions[s]! * H + h]! += leak * fe[h]!;
       }
       for (let o = 0; o < O; o++) {
         g['readout.bias']![o]! += e[t]![o]!;
@@ -401,7 +401,7 @@ describe('RFLO', () => {
     const { H, O, I } = ref;
     const F = ref.t['feedback.weight']!;
     const T = data.steps;
-    const states = [0, 1].map((s) => Float64Array.from(ref.t['initial_state']!.subarray(data.conditions[s]! * H, data.conditions[s]! * H + H)));
+    const states = [0, 1].map((s) => Float64Array.from(ref.t.initial_state!.subarray(data.conditions[s]! * H, data.conditions[s]! * H + H)));
     const Pb = [0, 1].map(() => new Float64Array(H));
     const prevY: Float64Array[] = [];
     let leak = 1;
@@ -443,7 +443,7 @@ describe('RFLO', () => {
       }
       for (let h = 0; h < H; h++) {
         ref.t['recurrent.bias']![h]! -= lr * gb[h]!;
-        ref.t['initial_state']![h]! -= lr * gr0[h]!;
+        ref.t.initial_state![h]! -= lr * gr0[h]!;
       }
       for (let o = 0; o < O; o++) ref.t['readout.bias']![o]! -= lr * gc[o]!;
     }

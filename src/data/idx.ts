@@ -66,7 +66,7 @@ const MAX_DATA_BYTES = bufferConstants.MAX_LENGTH;
 const MAX_DIM = 0xffffffff;
 
 function hex(n: number, digits: number): string {
-  return '0x' + n.toString(16).toUpperCase().padStart(digits, '0');
+  return `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
 }
 
 function formatDims(dims: readonly number[]): string {

@@ -14,7 +14,7 @@
  * Saving writes a temporary file in the same directory, fsyncs it and renames it over the
  * target, so a crash leaves either the old file or the new one, never half of one.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
@@ -104,7 +104,7 @@ export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
 /** Writes atomically: temp file in the same directory, fsync, rename. */
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, 'w');
     await fh.writeFile(data);

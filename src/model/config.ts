@@ -232,7 +232,7 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   const outputSize = expectInt('outputSize', o.outputSize, 1);
   const clip = expectNumber('clip', o.clip ?? 0, 0);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
-  hidden.forEach((h, i) => expectInt(`hidden[${i}]`, h, 1));
+  hidden.forEach((h, i) => { expectInt(`hidden[${i}]`, h, 1); });
   const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);
   const loss = expectOneOf('loss', o.loss ?? 'softmax-cross-entropy', LOSSES);
   const seed = expectInt('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);

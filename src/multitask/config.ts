@@ -140,7 +140,7 @@ export function validateTasks(tasks: unknown): TaskInfo[] {
 export function maskSlopeAt(slope: MaskSlope, epoch: number, epochs: number): number {
   if (epochs <= 1) return slope.start;
   const t = Math.min(Math.max(epoch, 0), epochs - 1) / (epochs - 1);
-  return slope.start * Math.pow(slope.end / slope.start, t);
+  return slope.start * (slope.end / slope.start) ** t;
 }
 
 /** Validates options and fills in every default. */

@@ -624,7 +624,7 @@ export class MultitaskModel {
     const config: MultitaskConfig = { ...this.config, tasks: [...this.tasks, info] };
     const learned = await this.getLearned();
     const pieces = new Map<number, Record<string, Float32Array>>();
-    this.config.tasks.forEach((_, k) => pieces.set(k, this.taskPieces(learned, k)));
+    this.config.tasks.forEach((_, k) => { pieces.set(k, this.taskPieces(learned, k)); });
     const shared: Record<string, Float32Array> = {};
     for (const p of this.native.live().params()) if (!p.perTask) shared[p.name] = learned[p.name]!;
     const next = await MultitaskModel.fromConfig(config, this.backend);

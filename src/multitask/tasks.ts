@@ -70,19 +70,22 @@ export function parseTaskSpec(spec: string): TaskSpec {
     throw new ValidationError('E_INVALID_ARG', `unknown base task '${baseRaw}' in '${spec}'; expected one of ${BASE_TASKS.join(', ')}`);
   }
   const transforms: TaskTransform[] = parts.map((p) => {
-    let m: RegExpExecArray | null;
-    if ((m = /^perm(\d{1,9})$/.exec(p))) return { kind: 'perm', seed: Number(m[1]) };
-    if ((m = /^rot(-?\d{1,3})$/.exec(p))) return { kind: 'rot', degrees: Number(m[1]) };
+    const perm = /^perm(\d{1,9})$/.exec(p);
+    if (perm) return { kind: 'perm', seed: Number(perm[1]) };
+    const rot = /^rot(-?\d{1,3})$/.exec(p);
+    if (rot) return { kind: 'rot', degrees: Number(rot[1]) };
     if (p === 'flip') return { kind: 'flip' };
     if (p === 'invert') return { kind: 'invert' };
     if (p === 'parity') return { kind: 'parity' };
-    if ((m = /^classes(\d{1,4})-(\d{1,4})$/.exec(p))) {
-      const from = Number(m[1]);
-      const to = Number(m[2]);
+    const classes = /^classes(\d{1,4})-(\d{1,4})$/.exec(p);
+    if (classes) {
+      const from = Number(classes[1]);
+      const to = Number(classes[2]);
       if (to < from) throw new ValidationError('E_INVALID_ARG', `expected classes<a>-<b> with a <= b in '${spec}', got ${p}`);
       return { kind: 'classes', from, to };
     }
-    if ((m = /^relabel(\d{1,9})$/.exec(p))) return { kind: 'relabel', seed: Number(m[1]) };
+    const relabel = /^relabel(\d{1,9})$/.exec(p);
+    if (relabel) return { kind: 'relabel', seed: Number(relabel[1]) };
     throw new ValidationError('E_INVALID_ARG', `unknown transform '${p}' in '${spec}'; expected perm<seed>, rot<degrees>, flip, invert, classes<a>-<b>, parity or relabel<seed>`);
   });
   const name = [base, ...transforms.map(transformName)].join(':');

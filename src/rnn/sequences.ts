@@ -80,7 +80,7 @@ export class SequenceDataset {
       throw new ValidationError('E_SHAPE', `expected a multiple of steps * outputSize = ${steps * O} elements for targets, got ${o.targets.length}`);
     }
     const n = o.targets.length / (steps * O);
-    const inputs = I === 0 ? (o.inputs && o.inputs.length ? f32('inputs', o.inputs, 0) : new Float32Array(0)) : f32('inputs', o.inputs, n * steps * I);
+    const inputs = I === 0 ? (o.inputs?.length ? f32('inputs', o.inputs, 0) : new Float32Array(0)) : f32('inputs', o.inputs, n * steps * I);
     expectFinite('inputs', inputs, Math.max(I, 1));
     expectFinite('targets', o.targets, O);
     const lossWeights = o.lossWeights === undefined ? new Float32Array(n * steps).fill(1) : f32('lossWeights', o.lossWeights, n * steps);
@@ -122,7 +122,7 @@ export class SequenceDataset {
     const T = this.steps;
     const take = (src: Float32Array, width: number): Float32Array => {
       const out = new Float32Array(idx.length * T * width);
-      idx.forEach((k, r) => out.set(src.subarray(k * T * width, (k + 1) * T * width), r * T * width));
+      idx.forEach((k, r) => { out.set(src.subarray(k * T * width, (k + 1) * T * width), r * T * width); });
       return out;
     };
     return new SequenceDataset(

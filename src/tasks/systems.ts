@@ -83,7 +83,7 @@ export function mackeyGlass(opts: { samples: number; dt?: number; tau?: number; 
   const skip = Math.round((opts.transient ?? 500) / h);
   const total = skip + samples * every;
   const x = new Float64Array(total + lag + 1).fill(opts.x0 ?? 1.2);
-  const f = (xt: number, xd: number): number => (beta * xd) / (1 + Math.pow(xd, n)) - gamma * xt;
+  const f = (xt: number, xd: number): number => (beta * xd) / (1 + xd ** n) - gamma * xt;
   for (let i = lag; i < lag + total; i++) {
     const d0 = x[i - lag]!, d1 = x[i - lag + 1]!, dm = 0.5 * (d0 + d1);
     const xi = x[i]!;

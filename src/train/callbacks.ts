@@ -63,7 +63,9 @@ export interface CallbackContext<M = FitModel> {
  * model offers.
  */
 // The hooks are declared once, in CallbackHooks, and merged into the class (so subclasses `override` them).
+// biome-ignore lint/correctness/noUnusedVariables: merged declarations must repeat the class's type parameter
 export interface Callback<M = FitModel> extends CallbackHooks {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface only declares optional hooks
 export abstract class Callback<M = FitModel> implements CallbackContext<M> {
   /** Set by `fit` before training starts: the model fit was called on. */
   model!: M;

@@ -20,13 +20,16 @@ export class History extends Callback {
 
   record(epoch: number, logs: Record<string, number>): void {
     this.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+    for (const [k, v] of Object.entries(logs)) {
+      this.history[k] ??= [];
+      this.history[k].push(v);
+    }
   }
 
   /** The last value of a metric, if recorded. */
   last(metric: string): number | undefined {
     const arr = this.history[metric];
-    return arr && arr.length ? arr[arr.length - 1] : undefined;
+    return arr?.length ? arr[arr.length - 1] : undefined;
   }
 
   toJSON(): { epoch: number[]; history: Record<string, number[]> } {

@@ -10,7 +10,7 @@ export function stepDecay(opts: { stepSize: number; gamma?: number }): LrSchedul
   const gamma = opts.gamma ?? 0.1;
   if (!(Number.isInteger(opts.stepSize) && opts.stepSize >= 1)) throw new ValidationError('E_INVALID_ARG', `expected an integer >= 1 for stepSize, got ${opts.stepSize}`);
   if (!(gamma > 0)) throw new ValidationError('E_INVALID_ARG', `expected gamma > 0, got ${gamma}`);
-  return (epoch, base) => base * Math.pow(gamma, Math.floor(epoch / opts.stepSize));
+  return (epoch, base) => base * gamma ** Math.floor(epoch / opts.stepSize);
 }
 
 /** Cosine annealing from base to minLr over `epochs` epochs (held at minLr afterwards). */

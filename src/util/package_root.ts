@@ -19,7 +19,10 @@ export function packageRoot(): string {
     if (existsSync(manifest)) {
       try {
         const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
-        if (pkg.name === 'biaslearn') return (cached = dir);
+        if (pkg.name === 'biaslearn') {
+          cached = dir;
+          return dir;
+        }
       } catch {
         // not readable JSON: keep walking up
       }

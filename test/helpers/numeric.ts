@@ -2,7 +2,7 @@
  * Numeric helpers shared by the core tests: seeded random arrays and closeness checks that
  * report the worst element (index, actual, expected, allowed) when they fail.
  */
-import { Rng } from '../../src/util/rng.js';
+import type { Rng } from '../../src/util/rng.js';
 
 /** Float32 values uniform in [lo, hi), seeded; never all zero. */
 export function randomF32(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {

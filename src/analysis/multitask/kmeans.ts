@@ -89,7 +89,7 @@ export function kmeans(points: number[][], k: number, options: KMeansOptions = {
   for (const l of best!.labels) sizes0[l]!++;
   const order = canonicalOrder(best!.centroids, sizes0);
   const rename = new Int32Array(k);
-  order.forEach((old, i) => (rename[old] = i));
+  order.forEach((old, i) => { rename[old] = i; });
   const labels = Int32Array.from(best!.labels, (l) => rename[l]!);
   return {
     k,

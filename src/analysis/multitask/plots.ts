@@ -76,7 +76,7 @@ export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: Heatma
     background: 'white',
     title: {
       text: opts.title ?? 'Normalised task variance, units sorted by cluster',
-      subtitle: `${kept} of ${analysis.report.units} units (silent units left out), ${analysis.report.clusters.length} clusters` + (unitsPerRow > 1 ? `; each row averages up to ${unitsPerRow} units of a cluster` : ''),
+      subtitle: `${kept} of ${analysis.report.units} units (silent units left out), ${analysis.report.clusters.length} clusters${unitsPerRow > 1 ? `; each row averages up to ${unitsPerRow} units of a cluster` : ''}`,
     },
     hconcat: [stripPanel, heat],
     spacing: 4,
@@ -88,7 +88,7 @@ export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: Heatma
 export function clusterBars(analysis: TaskVarianceAnalysis, opts: { title?: string; columns?: number } = {}): VegaLiteSpec {
   const rows: PlotRow[] = [];
   for (const c of analysis.report.clusters) {
-    c.meanProfile.forEach((v, k) => rows.push({ cluster: `C${c.id} (${c.size})`, task: analysis.report.tasks[k]!, ntv: v }));
+    c.meanProfile.forEach((v, k) => { rows.push({ cluster: `C${c.id} (${c.size})`, task: analysis.report.tasks[k]!, ntv: v }); });
   }
   return {
     $schema: VEGA_LITE_SCHEMA,

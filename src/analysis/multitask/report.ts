@@ -105,7 +105,7 @@ export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<numb
   const best = clustering.best;
 
   const members: number[][] = Array.from({ length: best.k }, () => []);
-  best.labels.forEach((c, i) => members[c]!.push(i));
+  best.labels.forEach((c, i) => { members[c]!.push(i); });
   const clusters: ClusterSummary[] = members.map((idx, c) => {
     const meanProfile = stats.tasks.map((_, k) => mean(idx.map((i) => normalized.profiles[i]![k]!)));
     let dom = 0;
@@ -195,7 +195,7 @@ export function compareVarianceProfiles(a: ActivityStats, b: ActivityStats, minT
   const na = normalizeTaskVariance(a.variance, minTotalVariance);
   const nb = normalizeTaskVariance(b.variance, minTotalVariance);
   const posB = new Map<number, number>();
-  nb.units.forEach((u, i) => posB.set(u, i));
+  nb.units.forEach((u, i) => { posB.set(u, i); });
   const both: [number, number][] = [];
   na.units.forEach((u, i) => {
     const j = posB.get(u);
