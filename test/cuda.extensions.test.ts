@@ -29,9 +29,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Dataset, MultitaskDataset, MultitaskModel, RNN, SequenceDataset } from '../src/index.js';
-import type { multitaskNative } from '../src/multitask/native.js';
+import type { nativeFor as multitaskNative } from '../src/native/binding.js';
 import { nativeFor } from '../src/native/binding.js';
-import type { rnnNative } from '../src/rnn/native.js';
+import type { nativeFor as rnnNative } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { ACT, ACT_NAMES } from './helpers/activations.js';
 import { probeBackends } from './helpers/backends.js';

@@ -15,7 +15,7 @@
  *   task_moments        sums atol 1e-5, rtol 1e-6 (accumulated in double); counts exact
  */
 import { describe, it, expect } from 'vitest';
-import { multitaskNative } from '../src/multitask/native.js';
+import { nativeFor as multitaskNative } from '../src/native/binding.js';
 import { nativeFor, type BackendName } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { probeBackends } from './helpers/backends.js';

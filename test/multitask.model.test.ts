@@ -339,7 +339,7 @@ describe('predict and evaluate per task', () => {
       const wrong = MultitaskDataset.fromTasks([{ name: 't0', data: teacherTask(1, 4, 6, 5) }]);
       await expect(m.evaluate(wrong)).rejects.toMatchObject({ code: 'E_CONFIG' });
       // the native dataset factory checks task ids too
-      const { multitaskNative } = await import('../src/multitask/native.js');
+      const { nativeFor: multitaskNative } = await import('../src/native/binding.js');
       await expect(
         multitaskNative('cpu').createMultitaskDataset('cpu', new Float32Array(12), 6, Int32Array.from([0, 0]), Int32Array.from([0, 3]), Int32Array.from([3, 3])),
       ).rejects.toMatchObject({ code: 'E_INVALID_ARG' });

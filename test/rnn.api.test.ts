@@ -33,7 +33,7 @@ import {
   vanDerPolField,
   vanDerPolTask,
 } from '../src/index.js';
-import { rnnNative } from '../src/rnn/native.js';
+import { nativeFor as rnnNative } from '../src/native/binding.js';
 import { firstBitDiff, relNormError, sameBits } from './helpers/numeric.js';
 
 let dir: string;

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/native/binding.js';
-import { rnnNative } from '../src/rnn/native.js';
+import { nativeFor as rnnNative } from '../src/native/binding.js';
 import { Rng } from '../src/util/rng.js';
 import { probeBackends } from './helpers/backends.js';
 import { assertClose, randomF32, sameBits } from './helpers/numeric.js';

@@ -10,8 +10,7 @@
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
-import { nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
-import type { NativeMlp, NativeMlpSpec } from '../native/types.js';
+import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions, type FitOptions } from '../train/fit_options.js';
@@ -22,7 +21,7 @@ import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeMo
 import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
 
-function toNativeSpec(c: MLPConfig): NativeMlpSpec {
+function toNativeSpec(c: MLPConfig): Binding.MlpSpec {
   return {
     seed: c.seed,
     loss: c.loss,
@@ -51,9 +50,9 @@ const PREDICT_OPTION_KEYS = new Set<string>();
 export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   readonly config: MLPConfig;
   readonly backend: BackendName;
-  private readonly native: NativeHandle<NativeMlp>;
+  private readonly native: NativeHandle<Binding.Mlp>;
 
-  private constructor(config: MLPConfig, backend: BackendName, handle: NativeMlp) {
+  private constructor(config: MLPConfig, backend: BackendName, handle: Binding.Mlp) {
     this.config = config;
     this.backend = backend;
     this.native = new NativeHandle(handle);

@@ -12,10 +12,10 @@
  */
 import { Dataset } from '../data/dataset.js';
 import { ValidationError, fromNativeError } from '../errors.js';
-import type { BackendName } from '../native/binding.js';
+import { memoUpload, type UploadCache } from '../train/device_data.js';
+import { type Binding, nativeFor, type BackendName } from '../native/binding.js';
 import { describe } from '../util/validate.js';
 import { validateTask, type TaskInfo } from './config.js';
-import { multitaskNative, type NativeMultitaskDataset } from './native.js';
 
 export interface TaskData {
   name: string;
@@ -122,21 +122,15 @@ export class MultitaskDataset {
   }
 }
 
-const uploads = new WeakMap<MultitaskDataset, Map<string, Promise<NativeMultitaskDataset>>>();
+const uploads: UploadCache<MultitaskDataset, Binding.MultitaskDataset> = new WeakMap();
 
 /**
  * The dataset on a backend, with task ids translated to a model's task indices (by name) and the
  * model's class counts. Cached per (dataset, backend, model task list).
  */
-export function deviceMultitaskData(data: MultitaskDataset, backend: BackendName, modelTasks: readonly TaskInfo[]): Promise<NativeMultitaskDataset> {
+export function deviceMultitaskData(data: MultitaskDataset, backend: BackendName, modelTasks: readonly TaskInfo[]): Promise<Binding.MultitaskDataset> {
   const key = `${backend}\u0000${modelTasks.map((t) => `${t.name}\u0001${t.classes}`).join('\u0000')}`;
-  let m = uploads.get(data);
-  if (!m) {
-    m = new Map();
-    uploads.set(data, m);
-  }
-  let p = m.get(key);
-  if (!p) {
+  return memoUpload(uploads, data, key, () => {
     const map = data.tasks.map((t) => {
       const k = modelTasks.findIndex((mt) => mt.name === t.name);
       if (k < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${t.name}': the model has tasks ${modelTasks.map((mt) => mt.name).join(', ')}`);
@@ -149,14 +143,6 @@ export function deviceMultitaskData(data: MultitaskDataset, backend: BackendName
     for (let i = 0; i < ids.length; i++) ids[i] = map[data.taskIds[i]!] ?? -1; // an id changed after validation: native E_INVALID_ARG
     const labels = (data.union.targets as { labels: Int32Array }).labels;
     const classes = Int32Array.from(modelTasks.map((t) => t.classes));
-    const cache = m;
-    p = multitaskNative(backend)
-      .createMultitaskDataset(backend, data.union.x, data.inputSize, labels, ids, classes)
-      .catch((err: unknown) => {
-        cache.delete(key);
-        throw fromNativeError(err);
-      });
-    m.set(key, p);
-  }
-  return p;
+    return nativeFor(backend).createMultitaskDataset(backend, data.union.x, data.inputSize, labels, ids, classes);
+  });
 }

@@ -20,7 +20,7 @@ import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
 import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import { toNativeOptimizer, type BackendName } from '../native/binding.js';
+import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { Callback, type FitState, type Logs } from '../train/callbacks.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -38,9 +38,8 @@ import {
   type TaskInfo,
 } from './config.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
-import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
 
-function toNativeSpec(c: MultitaskConfig): NativeMultitaskSpec {
+function toNativeSpec(c: MultitaskConfig): Binding.MultitaskSpec {
   return {
     seed: c.seed,
     input: c.inputSize,
@@ -196,9 +195,9 @@ export interface MultitaskFitState extends FitState {
 export class MultitaskModel {
   readonly config: MultitaskConfig;
   readonly backend: BackendName;
-  private readonly native: NativeHandle<NativeMultitaskMlp>;
+  private readonly native: NativeHandle<Binding.MultitaskMlp>;
 
-  private constructor(config: MultitaskConfig, backend: BackendName, handle: NativeMultitaskMlp) {
+  private constructor(config: MultitaskConfig, backend: BackendName, handle: Binding.MultitaskMlp) {
     this.config = config;
     this.backend = backend;
     this.native = new NativeHandle(handle);
@@ -211,7 +210,7 @@ export class MultitaskModel {
   }
 
   static async fromConfig(config: MultitaskConfig, backend: BackendName = 'cpu'): Promise<MultitaskModel> {
-    const handle = await callNative(() => multitaskNative(backend).createMultitaskMlp(toNativeSpec(config), backend));
+    const handle = await callNative(() => nativeFor(backend).createMultitaskMlp(toNativeSpec(config), backend));
     return new MultitaskModel(config, backend, handle);
   }
 
@@ -310,7 +309,7 @@ export class MultitaskModel {
   }
 
   /** Per-batch totals [nb] (for the generic loop); adds per-task sums [K] to `running` when given. */
-  private foldStats(s: NativeMultitaskStats, running: RunningTaskStats | undefined): PassStats {
+  private foldStats(s: Binding.MultitaskStats, running: RunningTaskStats | undefined): PassStats {
     const K = s.tasks;
     const nb = s.size.length;
     const lossSum = new Float32Array(nb);

@@ -12,8 +12,9 @@
  */
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { ValidationError, fromNativeError } from '../errors.js';
+import { memoUpload, type UploadCache } from '../train/device_data.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
-import { toNativeOptimizer, type BackendName } from '../native/binding.js';
+import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
@@ -22,7 +23,6 @@ import type { History } from '../train/history.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
-import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
 import { SequenceDataset } from './sequences.js';
 
 /** How inputs reach the network during a pass. */
@@ -82,40 +82,27 @@ export interface PredictResult {
   states?: Float32Array;
 }
 
-const nativeData = new WeakMap<SequenceDataset, Map<BackendName, Promise<NativeSeqDataset>>>();
+const nativeData: UploadCache<SequenceDataset, Binding.SeqDataset> = new WeakMap();
 
 /** Uploads sequences once per backend (kept as long as the SequenceDataset lives). */
-function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<NativeSeqDataset> {
-  let per = nativeData.get(data);
-  if (!per) {
-    per = new Map();
-    nativeData.set(data, per);
-  }
-  let p = per.get(backend);
-  if (!p) {
+function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<Binding.SeqDataset> {
+  return memoUpload(nativeData, data, backend, () => {
     const { w, v } = data.normalizedWeights();
-    p = rnnNative(backend)
-      .createSeqDataset(backend, {
-        n: data.n,
-        steps: data.steps,
-        in: data.inputSize,
-        out: data.outputSize,
-        x: data.inputSize ? data.inputs : null,
-        y: data.targets,
-        w,
-        v,
-        cond: data.conditions,
-      })
-      .catch((err: unknown) => {
-        per!.delete(backend);
-        throw fromNativeError(err);
-      });
-    per.set(backend, p);
-  }
-  return p;
+    return nativeFor(backend).createSeqDataset(backend, {
+      n: data.n,
+      steps: data.steps,
+      in: data.inputSize,
+      out: data.outputSize,
+      x: data.inputSize ? data.inputs : null,
+      y: data.targets,
+      w,
+      v,
+      cond: data.conditions,
+    });
+  });
 }
 
-function toNativeSpec(c: RNNConfig): NativeRnnSpec {
+function toNativeSpec(c: RNNConfig): Binding.RnnSpec {
   return {
     inputSize: c.inputSize,
     hidden: c.hidden,
@@ -139,12 +126,12 @@ function toNativeSpec(c: RNNConfig): NativeRnnSpec {
 
 
 /** The RNN trains on sequences; its run options (rule, clip, run mode) are resolved once per fit. */
-export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
+export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   readonly config: RNNConfig;
   readonly backend: BackendName;
-  private readonly native: NativeHandle<NativeRnn>;
+  private readonly native: NativeHandle<Binding.Rnn>;
 
-  private constructor(config: RNNConfig, backend: BackendName, handle: NativeRnn) {
+  private constructor(config: RNNConfig, backend: BackendName, handle: Binding.Rnn) {
     this.config = config;
     this.backend = backend;
     this.native = new NativeHandle(handle);
@@ -158,7 +145,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
   }
 
   static async fromConfig(config: RNNConfig, backend: BackendName = 'cpu'): Promise<RNN> {
-    const handle = await callNative(() => rnnNative(backend).createRnn(toNativeSpec(config), backend));
+    const handle = await callNative(() => nativeFor(backend).createRnn(toNativeSpec(config), backend));
     return new RNN(config, backend, handle);
   }
 
@@ -189,7 +176,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return seq;
   }
 
-  private runMode(o: RunModeOptions = {}): NativeRunOptions {
+  private runMode(o: RunModeOptions = {}): Binding.RunOptions {
     const closedLoop = o.closedLoop ?? false;
     if (typeof closedLoop !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for closedLoop, got ${describe(closedLoop)}`);
     const warmup = expectInt('warmup', o.warmup ?? 0, 0);
@@ -200,7 +187,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return { closedLoop, warmup, delay };
   }
 
-  private ruleOptions(rule: ResolvedRule, clip: number): NativeRunOptions {
+  private ruleOptions(rule: ResolvedRule, clip: number): Binding.RunOptions {
     return { rule: rule.kind, window: rule.window, online: rule.online, symmetric: rule.feedback === 'symmetric', clip };
   }
 
@@ -224,7 +211,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
   }
 
   /** @internal Used by fit: one optimizer step (or several, when online) per batch of sequences, with the fit's run options. */
-  async trainIndices(data: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, run?: NativeRunOptions): Promise<PassStats> {
+  async trainIndices(data: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, run?: Binding.RunOptions): Promise<PassStats> {
     const seq = this.checkData(data, 'training data');
     return this.trainRaw(seq, indices, batchSize, lr, run ?? this.ruleOptions(this.config.rule, this.config.clip));
   }
@@ -248,7 +235,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return this.trainRaw(seq, indices, batchSize, lr, opts);
   }
 
-  private async trainRaw(seq: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, opts: NativeRunOptions): Promise<PassStats> {
+  private async trainRaw(seq: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, opts: Binding.RunOptions): Promise<PassStats> {
     this.native.live();
     const ds = await deviceSequences(seq, this.backend);
     return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, opts));
@@ -301,7 +288,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
    * over the scored steps) of the predictions in the chosen mode. `run` (fit's validation) gives
    * the mode of the fit in progress instead.
    */
-  async evaluate(data: SequenceDataset, options: RNNEvaluateOptions = {}, run?: NativeRunOptions): Promise<RNNEvaluateResult> {
+  async evaluate(data: SequenceDataset, options: RNNEvaluateOptions = {}, run?: Binding.RunOptions): Promise<RNNEvaluateResult> {
     expectKnownKeys('evaluate options', options, EVALUATE_OPTION_KEYS);
     const seq = this.checkData(data, 'evaluation data');
     const { closedLoop, warmup, delay } = run ?? options;
