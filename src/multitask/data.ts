@@ -11,7 +11,7 @@
  * ```
  */
 import { Dataset } from '../data/dataset.js';
-import { ValidationError, fromNativeError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
 import { type Binding, nativeFor, type BackendName } from '../native/binding.js';
 import { describe } from '../util/validate.js';

@@ -11,7 +11,7 @@
  * ```
  */
 import { NativeHandle, callNative } from '../model/native_handle.js';
-import { ValidationError, fromNativeError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
