@@ -244,34 +244,21 @@ class CudaBackend final : public Backend {
     cuda::launch_bias_act_readout(ctx_, Z, bias, act, W, c, B, H, O, Y, partial);
   }
 
-  // logits[B,O], labels[B] -> dlogits[B,O], stats[2]. Per-row losses and hits go to scratch,
-  // then one block sums them in a fixed order (no float atomics: deterministic).
+  // logits[B,O], labels[B] -> dlogits[B,O], stats[2].
   void softmax_xent(const float* logits, const int32_t* labels, int B, int O, float scale, float* dlogits,
                     float* stats) override {
     Guard g(*this);
-    if (B <= 0 || O <= 0) {
-      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
-      return;
-    }
-    double* row_loss = nullptr;
-    int32_t* row_hit = nullptr;
-    row_scratch(B, &row_loss, &row_hit);
-    cuda::launch_softmax_xent_rows(ctx_, logits, labels, B, O, scale, dlogits, row_loss, row_hit);
-    cuda::launch_reduce_stats(ctx_, row_loss, row_hit, B, stats);
+    row_loss_stats(B, O, true, stats, [&](double* row_loss, int32_t* row_hit) {
+      cuda::launch_softmax_xent_rows(ctx_, logits, labels, B, O, scale, dlogits, row_loss, row_hit);
+    });
   }
 
   // Y[B,O], T[B,O] -> dY[B,O] (optional), stats[2] with stats[1] = 0.
   void mse(const float* Y, const float* T, int B, int O, float scale, float* dY, float* stats) override {
     Guard g(*this);
-    if (B <= 0 || O <= 0) {
-      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
-      return;
-    }
-    double* row_loss = nullptr;
-    int32_t* row_hit = nullptr;
-    row_scratch(B, &row_loss, &row_hit);
-    cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
-    cuda::launch_reduce_stats(ctx_, row_loss, nullptr, B, stats);
+    row_loss_stats(B, O, false, stats, [&](double* row_loss, int32_t*) {
+      cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
+    });
   }
 
   // dst[B,D] = src[idx[b], :]
@@ -481,6 +468,22 @@ class CudaBackend final : public Backend {
     char* base = static_cast<char*>(scratch(n * sizeof(double) + n * sizeof(int32_t)));
     *row_loss = reinterpret_cast<double*>(base);
     *row_hit = reinterpret_cast<int32_t*>(base + n * sizeof(double));
+  }
+
+  // The per-row losses of [B,O] into stats[2]: rows(row_loss, row_hit) fills row_loss[B] (and
+  // row_hit[B] when `hits`; stats[1] = 0 otherwise) in scratch, then one block sums them in a fixed
+  // order (no float atomics: deterministic). B or O <= 0 writes zeros. Call with the mutex held.
+  template <typename Rows>
+  void row_loss_stats(int B, int O, bool hits, float* stats, Rows&& rows) {
+    if (B <= 0 || O <= 0) {
+      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
+      return;
+    }
+    double* row_loss = nullptr;
+    int32_t* row_hit = nullptr;
+    row_scratch(B, &row_loss, &row_hit);
+    rows(row_loss, row_hit);
+    cuda::launch_reduce_stats(ctx_, row_loss, hits ? row_hit : nullptr, B, stats);
   }
 
   // Groups the rows 0 .. B-1 by key[b] in [0, K) for the per-group reductions: a stable counting

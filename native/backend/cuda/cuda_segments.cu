@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -15,13 +16,12 @@ namespace cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
+// kWarp, the reductions' block (kColTile, kRowLanes), group_range and the fixed-order reductions:
+// cuda_common.cuh.
 constexpr int kPartThreads = 1024;                  // the partition's one block
 constexpr int kPartWarps = kPartThreads / kWarp;    // warp w owns the keys k with k % 32 == w
 constexpr int kPartSharedKeys = 4096;               // cursors in shared memory up to this K
 constexpr int kSmallKeys = 256;                     // the tiled partition: K up to this
-constexpr int kColTile = 32;                        // reductions: columns per block (threadIdx.x)
-constexpr int kRowLanes = 32;                       // reductions: row lanes per block (threadIdx.y)
 
 // Stable counting sort of the rows 0 .. B-1 by key, in one block of kPartThreads threads, for
 // any K (used above kSmallKeys). Every warp scans all keys in order (staged through shared memory a tile at a time) and handles
@@ -170,17 +170,6 @@ __global__ void __launch_bounds__(kPartThreads)
   }
 }
 
-// Group k's rows: rows[begin .. end) (or rows begin .. end-1 themselves when rows is null).
-__device__ __forceinline__ void group_range(const int32_t* offsets, int k, int B, int& begin, int& end) {
-  if (offsets) {
-    begin = offsets[k];
-    end = offsets[k + 1];
-  } else {
-    begin = 0;
-    end = k == 0 ? B : 0;
-  }
-}
-
 // out[k, :] = (beta == 0 ? 0 : beta * out[k, :]) + sum over group k's rows of alpha * src[b, :].
 // Block (kColTile, kRowLanes) per (column tile, group): lane ty sums the group's rows ty, ty + 32,
 // ... in order, then the fixed tree of column_sum_kernel (cuda_kernels.cu), so alpha 1 / beta 0
@@ -201,11 +190,7 @@ __global__ void segment_column_sum_kernel(const float* __restrict__ src, const i
         acc += alpha * src[static_cast<size_t>(b) * D + col];
       }
     part[ty][tx] = acc;
-    __syncthreads();
-    for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-      if (ty < s) part[ty][tx] += part[ty + s][tx];
-      __syncthreads();
-    }
+    row_lanes_tree_sum(part, tx, ty);
     if (ty == 0 && col < D) {
       float* o = out + static_cast<size_t>(k) * D + col;
       *o = (beta == 0.0f ? 0.0f : beta * *o) + part[0][tx];
@@ -232,8 +217,7 @@ void launch_segment_column_sum(const LaunchCtx& ctx, const float* src, const int
                                int B, int D, int K, float alpha, float beta, float* out) {
   if (D <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  const dim3 grid(static_cast<unsigned>((D + kColTile - 1) / kColTile), static_cast<unsigned>(K < 65535 ? K : 65535));
-  segment_column_sum_kernel<<<grid, block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K, alpha, beta, out);
+  segment_column_sum_kernel<<<grid_column_tiles(D, K), block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K, alpha, beta, out);
   BL_CUDA_LAUNCHED("segment_column_sum_kernel");
 }
 
