@@ -37,7 +37,7 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     const float clip = info[5].IsUndefined() ? 0.0f : arg_float(env, info[5], "clip");
     return result_job(
         env, [=, indices = std::move(indices)](Mlp& m) { return m.train(*ds, indices, batch, lr, cache, clip); },
-        [](Napi::Env env, const PassStats& s) { return stats_to_js(env, s); });
+        stats_to_js);
   }
 
   // evaluate(dataset, batch) -> Promise<{lossSum, correct, sqError, size}>
@@ -46,7 +46,7 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     live(env);
     auto ds = unwrap_dataset(env, info[0]);
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
-    return result_job(env, [=](Mlp& m) { return m.evaluate(*ds, batch); }, [](Napi::Env env, const PassStats& s) { return stats_to_js(env, s); });
+    return result_job(env, [=](Mlp& m) { return m.evaluate(*ds, batch); }, stats_to_js);
   }
 
   // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>

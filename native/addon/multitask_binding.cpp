@@ -126,7 +126,7 @@ class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
         [=, indices = std::move(indices)](MultitaskMlp& m) {
           return m.train(*ds, indices, batch, lr, slope, cache, clip);
         },
-        [](Napi::Env env, const MtPassStats& s) { return stats_to_js(env, s); });
+        stats_to_js);
   }
 
   // evaluate(ds, batch, hard, slope) -> Promise<stats>
@@ -137,7 +137,7 @@ class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
     const bool hard = arg_bool(env, info[2], "hard");
     const float slope = arg_float(env, info[3], "slope");
-    return result_job(env, [=](MultitaskMlp& m) { return m.evaluate(*ds, batch, hard, slope); }, [](Napi::Env env, const MtPassStats& s) { return stats_to_js(env, s); });
+    return result_job(env, [=](MultitaskMlp& m) { return m.evaluate(*ds, batch, hard, slope); }, stats_to_js);
   }
 
   // predict(x, task: Int32Array, hard, slope) -> Promise<Float32Array [n, R]>

@@ -126,7 +126,8 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     if (!(lr >= 0)) throw_js(env, "E_INVALID_ARG", "expected a finite learning rate >= 0, got " + std::to_string(lr));
     const RnnRunOptions o = run_options(env, info[4]);
     return result_job(
-        env, [=, idx = std::move(idx)](Rnn& m) { return m.train(*ds, idx, batch, static_cast<float>(lr), o); }, [](Napi::Env env, const PassStats& s) { return stats_to_js(env, s); });
+        env, [=, idx = std::move(idx)](Rnn& m) { return m.train(*ds, idx, batch, static_cast<float>(lr), o); },
+        stats_to_js);
   }
 
   // evaluate(ds, batch, opts) -> Promise<{lossSum, correct, size}>
@@ -136,7 +137,7 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     auto ds = unwrap_seq(env, info[0]);
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
     const RnnRunOptions o = run_options(env, info[2]);
-    return result_job(env, [=](Rnn& m) { return m.evaluate(*ds, batch, o); }, [](Napi::Env env, const PassStats& s) { return stats_to_js(env, s); });
+    return result_job(env, [=](Rnn& m) { return m.evaluate(*ds, batch, o); }, stats_to_js);
   }
 
   // predict(ds, idx: Int32Array, opts, wantStates) -> Promise<{outputs [n,T,O], states? [n,T+1,H]}>
