@@ -301,9 +301,8 @@ class CudaBackend final : public Backend {
   void column_sum_scatter(const float* G, const int32_t* task, int B, int H, int K, float* out) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_segment_column_sum(ctx_, G, rows, offsets, B, H, K, 1.0f, 0.0f, out);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_segment_column_sum(ctx_, G, groups.rows, groups.offsets, B, H, K, 1.0f, 0.0f, out);
   }
 
   // logits[B,R] -> dlogits[B,R], stats[K,2]: per-row losses and hits to scratch, then one block
@@ -341,9 +340,8 @@ class CudaBackend final : public Backend {
                      float slope, float* dtheta, float* dU) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_gate_backward(ctx_, dA, U, gates, rows, offsets, B, H, K, slope, dtheta, dU);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_gate_backward(ctx_, dA, U, gates, groups.rows, groups.offsets, B, H, K, slope, dtheta, dU);
   }
 
   // out[3,K,H] = per-task sums (double), sums of squares (double) and counts.
@@ -351,9 +349,8 @@ class CudaBackend final : public Backend {
                     float* out) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_task_moments(ctx_, A, shift, rows, offsets, B, H, K, threshold, out);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_task_moments(ctx_, A, shift, groups.rows, groups.offsets, B, H, K, threshold, out);
   }
 
   // ---- recurrent-network extensions (cuda_rnn.cu; shapes and contracts in backend.h) ----
@@ -402,9 +399,8 @@ class CudaBackend final : public Backend {
                         float* out) override {
     if (C <= 0 || D <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(idx, B, C, &rows, &offsets);
-    cuda::launch_segment_column_sum(ctx_, src, rows, offsets, B, D, C, alpha, beta, out);
+    const RowGroups groups = group_rows(idx, B, C);
+    cuda::launch_segment_column_sum(ctx_, src, groups.rows, groups.offsets, B, D, C, alpha, beta, out);
   }
 
   void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) override {
@@ -488,20 +484,21 @@ class CudaBackend final : public Backend {
 
   // Groups the rows 0 .. B-1 by key[b] in [0, K) for the per-group reductions: a stable counting
   // sort into scratch laid out as rows[B], offsets[K + 1], cursor[K] (int32). K == 1, or no rows,
-  // needs no pass: *rows = *offsets = nullptr then tells the kernels that group 0 is rows 0 .. B-1
+  // needs no pass: rows = offsets = nullptr then tells the kernels that group 0 is rows 0 .. B-1
   // in order. Call with the mutex held; the scratch is valid until the next scratch() call.
-  void group_rows(const int32_t* key, int B, int K, const int32_t** rows, const int32_t** offsets) {
-    *rows = nullptr;
-    *offsets = nullptr;
-    if (K <= 1 || B <= 0) return;
+  struct RowGroups {
+    const int32_t* rows = nullptr;
+    const int32_t* offsets = nullptr;
+  };
+  RowGroups group_rows(const int32_t* key, int B, int K) {
+    if (K <= 1 || B <= 0) return {};
     const size_t nb = static_cast<size_t>(B), nk = static_cast<size_t>(K);
     int32_t* base = static_cast<int32_t*>(scratch((nb + 2 * nk + 1) * sizeof(int32_t)));
     int32_t* r = base;
     int32_t* off = base + nb;
     int32_t* cursor = off + nk + 1;
     cuda::launch_partition_rows(ctx_, key, B, K, off, cursor, r);
-    *rows = r;
-    *offsets = off;
+    return {r, off};
   }
 
   // Frees what the constructor created; ignores errors (also runs while unwinding).
