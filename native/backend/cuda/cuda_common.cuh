@@ -76,6 +76,16 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
+// Inclusive prefix sum over the 32 lanes of a warp (Hillis-Steele: shifts 1, 2, 4, 8, 16): lane l
+// gets x[0] + ... + x[l]. Integer adds: exact whatever the order. All 32 lanes must call it.
+__device__ __forceinline__ int warp_inclusive_scan(int x, int lane) {
+  for (int o = 1; o < kWarp; o <<= 1) {
+    const int y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o) x += y;
+  }
+  return x;
+}
+
 // Lane l scans z[l], z[l + 32], ... of z[0..O), then a butterfly: every lane ends with mx = the
 // row's maximum and arg = its lowest index among equal maxima (the CPU's strict `>` scan);
 // mx = -inf and arg = INT_MAX when O == 0. All 32 lanes must call it.
@@ -140,6 +150,21 @@ __device__ __forceinline__ void block_tree_sum2(T* a, U* b, int t) {
   for (int s = N / 2; s > 0; s >>= 1) {
     if (t < s) { a[t] += a[t + s]; b[t] += b[t + s]; }
     __syncthreads();
+  }
+}
+
+// The end of a one-block pair of sums over kReduceThreads threads: thread t's partials a and b go
+// to sa[t], sb[t], through block_tree_sum2, and thread 0 writes out[0] = float(sum of a), out[1] =
+// float(sum of b). Every thread of the block must call it.
+template <typename T, typename U>
+__device__ __forceinline__ void block_sum_pair(T (&sa)[kReduceThreads], U (&sb)[kReduceThreads], int t, T a, U b,
+                                               float* out) {
+  sa[t] = a;
+  sb[t] = b;
+  block_tree_sum2<kReduceThreads>(sa, sb, t);
+  if (t == 0) {
+    out[0] = static_cast<float>(sa[0]);
+    out[1] = static_cast<float>(sb[0]);
   }
 }
 

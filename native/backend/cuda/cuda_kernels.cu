@@ -121,13 +121,7 @@ __global__ void reduce_stats_kernel(const double* __restrict__ row_loss, const i
     l += row_loss[i];
     if (row_hit) h += row_hit[i];
   }
-  sl[t] = l;
-  sh[t] = h;
-  block_tree_sum2<kReduceThreads>(sl, sh, t);
-  if (t == 0) {
-    stats[0] = static_cast<float>(sl[0]);
-    stats[1] = static_cast<float>(sh[0]);
-  }
+  block_sum_pair(sl, sh, t, l, h, stats);
 }
 
 // ---------------------------------------------------------------- gathers

@@ -103,13 +103,7 @@ __global__ void task_stats_kernel(const double* __restrict__ row_loss, const int
         l += row_loss[b];
         h += row_hit[b];
       }
-    sl[i] = l;
-    sh[i] = h;
-    block_tree_sum2<kReduceThreads>(sl, sh, i);
-    if (i == 0) {
-      stats[2 * static_cast<size_t>(k)] = static_cast<float>(sl[0]);
-      stats[2 * static_cast<size_t>(k) + 1] = static_cast<float>(sh[0]);
-    }
+    block_sum_pair(sl, sh, i, l, h, stats + 2 * static_cast<size_t>(k));
     __syncthreads();
   }
 }

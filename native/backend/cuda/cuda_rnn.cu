@@ -154,13 +154,7 @@ __global__ void reduce_pair_kernel(const double* __restrict__ a, const double* _
     x += a[r];
     y += b[r];
   }
-  sa[i] = x;
-  sb[i] = y;
-  block_tree_sum2<kReduceThreads>(sa, sb, i);
-  if (i == 0) {
-    stats[0] = static_cast<float>(sa[0]);
-    stats[1] = static_cast<float>(sb[0]);
-  }
+  block_sum_pair(sa, sb, i, x, y, stats);
 }
 
 // out[H] = beta * out + sum_r A[r, :] * Bm[r, :]. Block (kColTile, kRowLanes) per 32 columns:
