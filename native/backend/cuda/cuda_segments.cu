@@ -48,20 +48,11 @@ __global__ void __launch_bounds__(kPartThreads)
       for (int k0 = 0; k0 < K; k0 += kPartThreads) {
         const int k = k0 + tid;
         const int v = k < K ? cur[k] : 0;
-        int x = v;
-        for (int o = 1; o < kWarp; o <<= 1) {
-          const int y = __shfl_up_sync(0xffffffffu, x, o);
-          if (lane >= o) x += y;
-        }
+        const int x = warp_inclusive_scan(v, lane);
         if (lane == kWarp - 1) warp_total[warp] = x;
         __syncthreads();
         if (warp == 0) {
-          int w = warp_total[lane];
-          for (int o = 1; o < kWarp; o <<= 1) {
-            const int y = __shfl_up_sync(0xffffffffu, w, o);
-            if (lane >= o) w += y;
-          }
-          warp_total[lane] = w;
+          warp_total[lane] = warp_inclusive_scan(warp_total[lane], lane);
         }
         __syncthreads();
         const int excl = carry + (warp > 0 ? warp_total[warp - 1] : 0) + x - v;
@@ -128,11 +119,7 @@ __global__ void __launch_bounds__(kPartThreads)
     for (int k0 = 0; k0 < K; k0 += kWarp) {
       const int k = k0 + lane;
       const int c = k < K ? cursor[k] : 0;
-      int x = c;
-      for (int o = 1; o < kWarp; o <<= 1) {
-        const int y = __shfl_up_sync(0xffffffffu, x, o);
-        if (lane >= o) x += y;
-      }
+      const int x = warp_inclusive_scan(c, lane);
       if (k < K) {
         offsets[k] = carry + x - c;
         cursor[k] = carry + x - c;
@@ -154,11 +141,7 @@ __global__ void __launch_bounds__(kPartThreads)
     __syncthreads();
     for (int k = warp; k < K; k += kPartWarps) {  // lane = warp index of the tile
       const int c = hist[lane][k];
-      int x = c;
-      for (int o = 1; o < kWarp; o <<= 1) {
-        const int y = __shfl_up_sync(0xffffffffu, x, o);
-        if (lane >= o) x += y;
-      }
+      const int x = warp_inclusive_scan(c, lane);
       hist[lane][k] = cursor[k] + x - c;
       const int total = __shfl_sync(0xffffffffu, x, kWarp - 1);
       __syncwarp();  // every lane has read cursor[k]
