@@ -417,6 +417,8 @@ struct ModelSlot {
 
 // A result_job's to_js for a Float32Array result (moved into the array, no copy).
 inline Napi::Value float32_js(Napi::Env env, std::vector<float>& v) { return to_float32_array(env, std::move(v)); }
+// A gradients_job's loss_js for a scalar loss.
+inline Napi::Value number_js(Napi::Env env, double v) { return Napi::Number::New(env, v); }
 
 template <typename M, typename = void>
 struct HasOptimizerSteps : std::false_type {};

@@ -87,7 +87,7 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
         [x = std::move(x), labels = std::move(labels), values = std::move(values), n, xent](Mlp& m) {
           return m.gradients(x.data(), xent ? labels.data() : nullptr, xent ? nullptr : values.data(), n);
         },
-        [](Napi::Env env, double loss) { return Napi::Number::New(env, loss); });
+        number_js);
   }
 };
 

@@ -169,9 +169,7 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
     const RnnRunOptions o = run_options(env, info[2]);
-    return gradients_job(
-        env, [ds, idx = std::move(idx), o](Rnn& m) { return m.gradients(*ds, idx, o); },
-        [](Napi::Env env, double loss) { return Napi::Number::New(env, loss); });
+    return gradients_job(env, [ds, idx = std::move(idx), o](Rnn& m) { return m.gradients(*ds, idx, o); }, number_js);
   }
 };
 
