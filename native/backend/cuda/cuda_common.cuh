@@ -16,7 +16,7 @@
 namespace bl {
 namespace cuda {
 
-constexpr int kThreads = 256;                    // 1-D blocks (grid-stride loops, [rows, cols] grids)
+constexpr int kThreads = 256;  // 1-D blocks (grid-stride loops, [rows, cols] grids)
 constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = kThreads / kWarp;  // warp-per-row kernels: 8 rows per block
 constexpr int kColTile = 32;                     // column reductions: columns per block (threadIdx.x)
@@ -98,12 +98,18 @@ __device__ __forceinline__ WarpArgmax warp_argmax(const float* z, int O, int lan
   int arg = INT_MAX;
   for (int o = lane; o < O; o += kWarp) {
     const float v = z[o];
-    if (v > mx || (v == mx && o < arg)) { mx = v; arg = o; }
+    if (v > mx || (v == mx && o < arg)) {
+      mx = v;
+      arg = o;
+    }
   }
   for (int off = kWarp / 2; off > 0; off >>= 1) {
     const float om = __shfl_xor_sync(0xffffffffu, mx, off);
     const int oa = __shfl_xor_sync(0xffffffffu, arg, off);
-    if (om > mx || (om == mx && oa < arg)) { mx = om; arg = oa; }
+    if (om > mx || (om == mx && oa < arg)) {
+      mx = om;
+      arg = oa;
+    }
   }
   return {mx, arg};
 }
@@ -148,7 +154,10 @@ template <int N, typename T, typename U>
 __device__ __forceinline__ void block_tree_sum2(T* a, U* b, int t) {
   __syncthreads();
   for (int s = N / 2; s > 0; s >>= 1) {
-    if (t < s) { a[t] += a[t + s]; b[t] += b[t + s]; }
+    if (t < s) {
+      a[t] += a[t + s];
+      b[t] += b[t + s];
+    }
     __syncthreads();
   }
 }
