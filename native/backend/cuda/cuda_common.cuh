@@ -56,14 +56,20 @@ __device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gri
 
 // Group k's rows: rows[begin .. end) of a partition from launch_partition_rows, or, when offsets is
 // null, rows 0 .. B-1 for group 0 and none for the others.
-__device__ __forceinline__ void group_range(const int32_t* offsets, int k, int B, int& begin, int& end) {
+struct GroupRange {
+  int begin;
+  int end;
+};
+__device__ __forceinline__ GroupRange group_range(const int32_t* offsets, int k, int B) {
+  GroupRange g;
   if (offsets) {
-    begin = offsets[k];
-    end = offsets[k + 1];
+    g.begin = offsets[k];
+    g.end = offsets[k + 1];
   } else {
-    begin = 0;
-    end = k == 0 ? B : 0;
+    g.begin = 0;
+    g.end = k == 0 ? B : 0;
   }
+  return g;
 }
 
 // ---------------------------------------------------------------- device: fixed-order reductions

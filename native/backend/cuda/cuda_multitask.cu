@@ -121,12 +121,11 @@ __global__ void gate_backward_kernel(const float* dA, const float* __restrict__ 
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int col = blockIdx.x * kColTile + tx;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     const float g = col < H ? gates[static_cast<size_t>(k) * H + col] : 0.0f;
     float acc = 0.0f;
     if (col < H)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const size_t i = static_cast<size_t>(rows ? rows[r] : r) * H + col;
         const float d = dA[i];
         acc += d * U[i];
@@ -151,14 +150,13 @@ __global__ void task_moments_kernel(const float* __restrict__ A, const float* __
   const int col = blockIdx.x * kColTile + tx;
   const size_t KH = static_cast<size_t>(K) * H;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     const size_t ki = static_cast<size_t>(k) * H + col;
     const double sh = (shift && col < H) ? static_cast<double>(shift[ki]) : 0.0;
     double s1 = 0.0, s2 = 0.0;
     int cnt = 0;
     if (col < H)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const float a = A[static_cast<size_t>(rows ? rows[r] : r) * H + col];
         const double v = static_cast<double>(a) - sh;
         s1 += v;

@@ -164,11 +164,10 @@ __global__ void segment_column_sum_kernel(const float* __restrict__ src, const i
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int col = blockIdx.x * kColTile + tx;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     float acc = 0.0f;
     if (col < D)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const int b = rows ? rows[r] : r;
         acc += alpha * src[static_cast<size_t>(b) * D + col];
       }
