@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -400,6 +401,80 @@ struct ModelSlot {
         },
         busy);
   }
+
+  // Promise<to_js(env, result)> with result = run(model) on a worker thread, holding the busy flag;
+  // `keep` (typed arrays the job reads in place) stays alive until the job ends. to_js takes the
+  // result as an lvalue it may move from.
+  template <typename Run, typename ToJs>
+  Napi::Promise result_job(Napi::Env env, Run run, ToJs to_js, std::vector<Napi::Value> keep = {}) {
+    auto m = live(env);
+    auto out = std::make_shared<decltype(run(*m))>();
+    return AsyncJob::run(
+        env, [m, out, run] { *out = run(*m); }, [out, to_js](Napi::Env env) { return to_js(env, *out); }, busy,
+        std::move(keep));
+  }
+};
+
+// A result_job's to_js for a Float32Array result (moved into the array, no copy).
+inline Napi::Value float32_js(Napi::Env env, std::vector<float>& v) { return to_float32_array(env, std::move(v)); }
+// A gradients_job's loss_js for a scalar loss.
+inline Napi::Value number_js(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+template <typename M, typename = void>
+struct HasOptimizerSteps : std::false_type {};
+template <typename M>
+struct HasOptimizerSteps<M, std::void_t<decltype(std::declval<const M&>().optimizer_steps())>> : std::true_type {};
+template <typename M, typename = void>
+struct HasInputCache : std::false_type {};
+template <typename M>
+struct HasInputCache<M, std::void_t<decltype(std::declval<M&>().drop_input_cache())>> : std::true_type {};
+
+// The JS class of a native model kind (CRTP: `class MlpWrap : public ModelWrap<MlpWrap, Mlp>`):
+// Napi::ObjectWrap<Wrap> and ModelSlot<Model>, with the methods every kind shares: params, tensors,
+// getParams, setParams, getTensor, resetOptimizer, dispose, and optimizerSteps / dropInputCache
+// where Model has optimizer_steps() / drop_input_cache(). define() registers the kind's own
+// methods (train, evaluate, predict, gradients, ...) followed by these, and exports the class.
+template <typename Wrap, typename Model>
+class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
+ public:
+  using Property = Napi::ClassPropertyDescriptor<Wrap>;
+  static inline Napi::FunctionReference ctor;
+
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wrap>(info) {}
+
+  static void define(Napi::Env env, Napi::Object exports, const char* name, std::vector<Property> methods) {
+    using Method = Napi::Value (Wrap::*)(const Napi::CallbackInfo&);
+    auto method = [](const char* js_name, Method m) { return Wrap::InstanceMethod(js_name, m); };
+    methods.push_back(method("params", &ModelWrap::Params));
+    methods.push_back(method("tensors", &ModelWrap::Tensors));
+    methods.push_back(method("getParams", &ModelWrap::GetParams));
+    methods.push_back(method("setParams", &ModelWrap::SetParams));
+    methods.push_back(method("getTensor", &ModelWrap::GetTensor));
+    methods.push_back(method("resetOptimizer", &ModelWrap::ResetOptimizer));
+    if constexpr (HasOptimizerSteps<Model>::value)
+      methods.push_back(method("optimizerSteps", &ModelWrap::OptimizerSteps));
+    if constexpr (HasInputCache<Model>::value) methods.push_back(method("dropInputCache", &ModelWrap::DropInputCache));
+    methods.push_back(method("dispose", &ModelWrap::Dispose));
+    Napi::Function f = Wrap::DefineClass(env, name, methods);
+    ctor = Napi::Persistent(f);
+    exports.Set(name, f);
+  }
+
+  Napi::Value Params(const Napi::CallbackInfo& info) { return this->list_tensors(info.Env(), true); }
+  Napi::Value Tensors(const Napi::CallbackInfo& info) { return this->list_tensors(info.Env(), false); }
+  Napi::Value GetParams(const Napi::CallbackInfo& info) { return this->get_learned(info.Env()); }
+  Napi::Value SetParams(const Napi::CallbackInfo& info) { return this->set_learned(info.Env(), info[0]); }
+  Napi::Value GetTensor(const Napi::CallbackInfo& info) { return this->get_tensor(info.Env(), info[0]); }
+  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
+    return this->void_job(info.Env(), [](Model& m) { m.reset_optimizer(); });
+  }
+  Napi::Value OptimizerSteps(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->optimizer_steps()));
+  }
+  Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
+    return this->void_job(info.Env(), [](Model& m) { m.drop_input_cache(); });
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) { return this->dispose_model(info.Env()); }
 };
 
 }  // namespace bl

@@ -168,43 +168,44 @@ BL_PROBE(Axpby) {
   const bool y = j.f.count("y") > 0;
   if (y) probe_f(j, "y", n);
   j.f["out"].assign(n, 0.0f);
-  ProbeArrays d(be, j);
-  be->axpby(d.F("out"), (float)need_n(j, "a"), d.F("x"), (float)need_n(j, "b"), y ? d.F("y") : nullptr, n);
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->axpby(d.F("out"), (float)need_n(j, "a"), d.F("x"), (float)need_n(j, "b"), y ? d.F("y") : nullptr, n);
+  });
 }
 
 BL_PROBE(Copy2d) {
   const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), ldd = (int)need_n(j, "ldd"), lds = (int)need_n(j, "lds");
   require(cols <= ldd && cols <= lds, "E_INVALID_ARG", j.who + ": cols > leading dimension");
   probe_f(j, "src", (size_t)rows * lds); probe_f(j, "dst", (size_t)rows * ldd);
-  ProbeArrays d(be, j);
-  be->copy2d(d.F("dst"), ldd, d.F("src"), lds, rows, cols);
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->copy2d(d.F("dst"), ldd, d.F("src"), lds, rows, cols);
+  });
 }
 
 BL_PROBE(SumSquares) {
   const size_t n = probe_f(j, "x", 0).size();
   j.f["out"].assign(1, 0.0f);
-  ProbeArrays d(be, j);
-  be->sum_squares(d.F("x"), n, d.F("out"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->sum_squares(d.F("x"), n, d.F("out"));
+  });
 }
 
 BL_PROBE(ColumnDot) {
   const int R = (int)need_n(j, "rows"), H = (int)need_n(j, "H");
   probe_f(j, "A", (size_t)R * H); probe_f(j, "Bm", (size_t)R * H); probe_f(j, "out", H);
-  ProbeArrays d(be, j);
-  be->column_dot(d.F("A"), d.F("Bm"), R, H, (float)need_n(j, "beta"), d.F("out"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->column_dot(d.F("A"), d.F("Bm"), R, H, (float)need_n(j, "beta"), d.F("out"));
+  });
 }
 
 BL_PROBE(ScatterAddRows) {
   const int B = (int)need_n(j, "B"), D = (int)need_n(j, "D"), C = (int)need_n(j, "C");
   probe_f(j, "src", (size_t)B * D); probe_f(j, "out", (size_t)C * D);
   need_i(j, "idx", B, 0, C);
-  ProbeArrays d(be, j);
-  be->scatter_add_rows(d.F("src"), d.I("idx"), B, D, C, (float)need_n(j, "alpha"), (float)need_n(j, "beta"), d.F("out"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->scatter_add_rows(d.F("src"), d.I("idx"), B, D, C, (float)need_n(j, "alpha"), (float)need_n(j, "beta"),
+                         d.F("out"));
+  });
 }
 
 BL_PROBE(GatherSeq) {
@@ -214,9 +215,9 @@ BL_PROBE(GatherSeq) {
   need_i(j, "idx", B, 0, N);
   require(offset + (size_t)T * D <= stride, "E_INVALID_ARG", j.who + ": window past the row");
   j.f["dst"].assign((size_t)T * B * D, 0.0f);
-  ProbeArrays d(be, j);
-  be->gather_seq(d.F("src"), d.I("idx"), B, T, D, stride, offset, d.F("dst"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->gather_seq(d.F("src"), d.I("idx"), B, T, D, stride, offset, d.F("dst"));
+  });
 }
 
 // ---- fused MLP paths

@@ -15,56 +15,38 @@ namespace bl {
 
 namespace {
 
-class MlpWrap : public Napi::ObjectWrap<MlpWrap>, public ModelSlot<Mlp> {
+// NativeMlp: the shared model methods (ModelWrap) plus train, evaluate, predict, gradients.
+class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
  public:
-  static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeMlp",
-                                   {
-                                       InstanceMethod<&MlpWrap::Train>("train"),
-                                       InstanceMethod<&MlpWrap::Evaluate>("evaluate"),
-                                       InstanceMethod<&MlpWrap::Predict>("predict"),
-                                       InstanceMethod<&MlpWrap::Gradients>("gradients"),
-                                       InstanceMethod<&MlpWrap::Params>("params"),
-                                       InstanceMethod<&MlpWrap::Tensors>("tensors"),
-                                       InstanceMethod<&MlpWrap::OptimizerSteps>("optimizerSteps"),
-                                       InstanceMethod<&MlpWrap::GetParams>("getParams"),
-                                       InstanceMethod<&MlpWrap::SetParams>("setParams"),
-                                       InstanceMethod<&MlpWrap::GetTensor>("getTensor"),
-                                       InstanceMethod<&MlpWrap::ResetOptimizer>("resetOptimizer"),
-                                       InstanceMethod<&MlpWrap::DropInputCache>("dropInputCache"),
-                                       InstanceMethod<&MlpWrap::Dispose>("dispose"),
-                                   });
-    ctor = Napi::Persistent(f);
-    exports.Set("NativeMlp", f);
+    define(env, exports, "NativeMlp",
+           {InstanceMethod<&MlpWrap::Train>("train"), InstanceMethod<&MlpWrap::Evaluate>("evaluate"),
+            InstanceMethod<&MlpWrap::Predict>("predict"), InstanceMethod<&MlpWrap::Gradients>("gradients")});
   }
-  explicit MlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MlpWrap>(info) {}
+  explicit MlpWrap(const Napi::CallbackInfo& info) : ModelWrap(info) {}
 
   // train(dataset, idx: Int32Array, batch, lr, cacheInputLayer?, clip?) -> Promise<{lossSum, correct, sqError, size}>
   Napi::Value Train(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_dataset(env, info[0]);
     std::vector<int32_t> indices = copy_i32(env, info[1], "indices");
     const int batch = arg_int(env, info[2], "batchSize", 1, 1 << 30);
     const float lr = arg_float(env, info[3], "lr");
     const bool cache = arg_bool_or(env, info[4], "cacheInputLayer", false);
     const float clip = info[5].IsUndefined() ? 0.0f : arg_float(env, info[5], "clip");
-    auto out = std::make_shared<PassStats>();
-    return AsyncJob::run(
-        env, [=, indices = std::move(indices)] { *out = m->train(*ds, indices, batch, lr, cache, clip); },
-        [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
+    return result_job(
+        env, [=, indices = std::move(indices)](Mlp& m) { return m.train(*ds, indices, batch, lr, cache, clip); },
+        stats_to_js);
   }
 
   // evaluate(dataset, batch) -> Promise<{lossSum, correct, sqError, size}>
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_dataset(env, info[0]);
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
-    auto out = std::make_shared<PassStats>();
-    return AsyncJob::run(
-        env, [=] { *out = m->evaluate(*ds, batch); }, [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
+    return result_job(env, [=](Mlp& m) { return m.evaluate(*ds, batch); }, stats_to_js);
   }
 
   // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>
@@ -75,14 +57,14 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap>, public ModelSlot<Mlp> {
     const float* x = pinned_f32(env, info[0], "x", &nx);
     const int I = m->spec().layers[0].in, O = m->spec().layers.back().out;
     const int n = rows_of(env, nx, I, "x");
-    auto out = std::make_shared<std::vector<float>>();
-    return AsyncJob::run(
+    return result_job(
         env,
-        [=] {
-          out->resize((size_t)n * O);
-          m->predict(x, n, out->data());
+        [=](Mlp& m) {
+          std::vector<float> y((size_t)n * O);
+          m.predict(x, n, y.data());
+          return y;
         },
-        [out](Napi::Env env) { return to_float32_array(env, std::move(*out)); }, busy, {info[0]});
+        float32_js, {info[0]});
   }
 
   // gradients(x [n, I], labels [n] | null, values [n, O] | null) -> Promise<{loss, grads: {name: Float32Array}}>
@@ -105,30 +87,9 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap>, public ModelSlot<Mlp> {
         [x = std::move(x), labels = std::move(labels), values = std::move(values), n, xent](Mlp& m) {
           return m.gradients(x.data(), xent ? labels.data() : nullptr, xent ? nullptr : values.data(), n);
         },
-        [](Napi::Env env, double loss) { return Napi::Number::New(env, loss); });
+        number_js);
   }
-
-  Napi::Value Params(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), true); }
-  Napi::Value Tensors(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), false); }
-  Napi::Value GetParams(const Napi::CallbackInfo& info) { return get_learned(info.Env()); }
-  Napi::Value SetParams(const Napi::CallbackInfo& info) { return set_learned(info.Env(), info[0]); }
-  Napi::Value GetTensor(const Napi::CallbackInfo& info) { return get_tensor(info.Env(), info[0]); }
-
-  Napi::Value OptimizerSteps(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env())->optimizer_steps()));
-  }
-
-  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    return void_job(info.Env(), [](Mlp& m) { m.reset_optimizer(); });
-  }
-
-  Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
-    return void_job(info.Env(), [](Mlp& m) { m.drop_input_cache(); });
-  }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
-Napi::FunctionReference MlpWrap::ctor;
 
 // createMlp(spec, backend) -> Promise<NativeMlp>
 Napi::Value CreateMlp(const Napi::CallbackInfo& info) {

@@ -85,34 +85,20 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------- NativeMultitaskMlp
-class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<MultitaskMlp> {
+// NativeMultitaskMlp: the shared model methods (ModelWrap) plus its own.
+class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
  public:
-  static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeMultitaskMlp",
-                                   {
-                                       InstanceMethod<&MtMlpWrap::Train>("train"),
-                                       InstanceMethod<&MtMlpWrap::Evaluate>("evaluate"),
-                                       InstanceMethod<&MtMlpWrap::Predict>("predict"),
-                                       InstanceMethod<&MtMlpWrap::Gradients>("gradients"),
-                                       InstanceMethod<&MtMlpWrap::Activity>("activity"),
-                                       InstanceMethod<&MtMlpWrap::Params>("params"),
-                                       InstanceMethod<&MtMlpWrap::Tensors>("tensors"),
-                                       InstanceMethod<&MtMlpWrap::GetTensor>("getTensor"),
-                                       InstanceMethod<&MtMlpWrap::GetParams>("getParams"),
-                                       InstanceMethod<&MtMlpWrap::SetParams>("setParams"),
-                                       InstanceMethod<&MtMlpWrap::SetTaskTrainable>("setTaskTrainable"),
-                                       InstanceMethod<&MtMlpWrap::TaskSteps>("taskSteps"),
-                                       InstanceMethod<&MtMlpWrap::ResetOptimizer>("resetOptimizer"),
-                                       InstanceMethod<&MtMlpWrap::DropInputCache>("dropInputCache"),
-                                       InstanceMethod<&MtMlpWrap::Dispose>("dispose"),
-                                       InstanceAccessor<&MtMlpWrap::ReadoutWidth>("readoutWidth"),
-                                       InstanceAccessor<&MtMlpWrap::Offsets>("readoutOffsets"),
-                                   });
-    ctor = Napi::Persistent(f);
-    exports.Set("NativeMultitaskMlp", f);
+    define(env, exports, "NativeMultitaskMlp",
+           {InstanceMethod<&MtMlpWrap::Train>("train"), InstanceMethod<&MtMlpWrap::Evaluate>("evaluate"),
+            InstanceMethod<&MtMlpWrap::Predict>("predict"), InstanceMethod<&MtMlpWrap::Gradients>("gradients"),
+            InstanceMethod<&MtMlpWrap::Activity>("activity"),
+            InstanceMethod<&MtMlpWrap::SetTaskTrainable>("setTaskTrainable"),
+            InstanceMethod<&MtMlpWrap::TaskSteps>("taskSteps"),
+            InstanceAccessor<&MtMlpWrap::ReadoutWidth>("readoutWidth"),
+            InstanceAccessor<&MtMlpWrap::Offsets>("readoutOffsets")});
   }
-  explicit MtMlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MtMlpWrap>(info) {}
+  explicit MtMlpWrap(const Napi::CallbackInfo& info) : ModelWrap(info) {}
 
   Napi::Value ReadoutWidth(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), live(info.Env())->readout_width());
@@ -127,7 +113,7 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<Multitask
   // train(ds, idx: Int32Array, batch, lr, slope, cacheInput, clip?) -> Promise<stats>
   Napi::Value Train(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_ds(env, info[0]);
     std::vector<int32_t> indices = copy_i32(env, info[1], "indices");
     const int batch = arg_int(env, info[2], "batchSize", 1, 1 << 30);
@@ -135,24 +121,23 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<Multitask
     const float slope = arg_float(env, info[4], "slope");
     const bool cache = arg_bool_or(env, info[5], "cacheInput", false);
     const float clip = info[6].IsUndefined() ? 0.0f : arg_float(env, info[6], "clip");
-    auto out = std::make_shared<MtPassStats>();
-    return AsyncJob::run(
-        env, [=, indices = std::move(indices)] { *out = m->train(*ds, indices, batch, lr, slope, cache, clip); },
-        [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
+    return result_job(
+        env,
+        [=, indices = std::move(indices)](MultitaskMlp& m) {
+          return m.train(*ds, indices, batch, lr, slope, cache, clip);
+        },
+        stats_to_js);
   }
 
   // evaluate(ds, batch, hard, slope) -> Promise<stats>
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_ds(env, info[0]);
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
     const bool hard = arg_bool(env, info[2], "hard");
     const float slope = arg_float(env, info[3], "slope");
-    auto out = std::make_shared<MtPassStats>();
-    return AsyncJob::run(
-        env, [=] { *out = m->evaluate(*ds, batch, hard, slope); }, [out](Napi::Env env) { return stats_to_js(env, *out); },
-        busy);
+    return result_job(env, [=](MultitaskMlp& m) { return m.evaluate(*ds, batch, hard, slope); }, stats_to_js);
   }
 
   // predict(x, task: Int32Array, hard, slope) -> Promise<Float32Array [n, R]>
@@ -167,14 +152,14 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<Multitask
     const int I = m->spec().input, R = m->readout_width();
     const int n = rows_of(env, nx, I, "x");
     expect_length(env, task.size(), (size_t)n, "task ids");
-    auto out = std::make_shared<std::vector<float>>();
-    return AsyncJob::run(
+    return result_job(
         env,
-        [=, task = std::move(task)] {
-          out->resize((size_t)n * R);
-          m->predict(x, task.data(), n, hard, slope, out->data());
+        [=, task = std::move(task)](MultitaskMlp& m) {
+          std::vector<float> y((size_t)n * R);
+          m.predict(x, task.data(), n, hard, slope, y.data());
+          return y;
         },
-        [out](Napi::Env env) { return to_float32_array(env, std::move(*out)); }, busy, {info[0]});
+        float32_js, {info[0]});
   }
 
   // gradients(x, labels, task, slope) -> Promise<{ loss: Float64Array [K], grads: {name: Float32Array} }>
@@ -199,36 +184,28 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<Multitask
   // activity(ds, layer, batch, threshold, hard, slope) -> Promise<{count, mean, var, active}>
   Napi::Value Activity(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_ds(env, info[0]);
     const int layer = arg_int(env, info[1], "layer", 0, 1 << 20);
     const int batch = arg_int(env, info[2], "batchSize", 1, 1 << 30);
     const float threshold = arg_float(env, info[3], "threshold");
     const bool hard = arg_bool(env, info[4], "hard");
     const float slope = arg_float(env, info[5], "slope");
-    auto out = std::make_shared<MtActivityStats>();
-    return AsyncJob::run(
-        env, [=] { *out = m->activity(*ds, layer, batch, threshold, hard, slope); },
-        [out](Napi::Env env) {
+    return result_job(
+        env, [=](MultitaskMlp& m) { return m.activity(*ds, layer, batch, threshold, hard, slope); },
+        [](Napi::Env env, const MtActivityStats& a) {
           Napi::Object o = Napi::Object::New(env);
-          auto count = Napi::Int32Array::New(env, out->count.size());
-          for (size_t i = 0; i < out->count.size(); ++i) count[i] = out->count[i];
-          o.Set("tasks", out->K);
-          o.Set("units", out->H);
+          auto count = Napi::Int32Array::New(env, a.count.size());
+          for (size_t i = 0; i < a.count.size(); ++i) count[i] = a.count[i];
+          o.Set("tasks", a.K);
+          o.Set("units", a.H);
           o.Set("count", count);
-          o.Set("mean", f64(env, out->mean));
-          o.Set("variance", f64(env, out->var));
-          o.Set("active", f64(env, out->active));
+          o.Set("mean", f64(env, a.mean));
+          o.Set("variance", f64(env, a.var));
+          o.Set("active", f64(env, a.active));
           return o;
-        },
-        busy);
+        });
   }
-
-  Napi::Value Params(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), true); }
-  Napi::Value Tensors(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), false); }
-  Napi::Value GetTensor(const Napi::CallbackInfo& info) { return get_tensor(info.Env(), info[0]); }
-  Napi::Value GetParams(const Napi::CallbackInfo& info) { return get_learned(info.Env()); }
-  Napi::Value SetParams(const Napi::CallbackInfo& info) { return set_learned(info.Env(), info[0]); }
 
   // setTaskTrainable(flags: Int32Array [K]) (synchronous; refused while a job runs)
   Napi::Value SetTaskTrainable(const Napi::CallbackInfo& info) {
@@ -252,18 +229,7 @@ class MtMlpWrap : public Napi::ObjectWrap<MtMlpWrap>, public ModelSlot<Multitask
     for (int k = 0; k < m->tasks(); ++k) a[k] = Napi::Number::New(info.Env(), static_cast<double>(m->task_steps(k)));
     return a;
   }
-
-  Napi::Value DropInputCache(const Napi::CallbackInfo& info) {
-    return void_job(info.Env(), [](MultitaskMlp& m) { m.drop_input_cache(); });
-  }
-
-  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    return void_job(info.Env(), [](MultitaskMlp& m) { m.reset_optimizer(); });
-  }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
-Napi::FunctionReference MtMlpWrap::ctor;
 
 // createMultitaskMlp(spec, backend) -> Promise<NativeMultitaskMlp>
 Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {

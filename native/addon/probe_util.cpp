@@ -4,20 +4,27 @@
 
 namespace bl {
 
-std::vector<float>& probe_f(ProbeJob& j, const char* k, size_t need) {
-  auto it = j.f.find(k);
-  if (it == j.f.end()) fail("E_INVALID_ARG", j.who + ": missing Float32Array '" + k + "'");
+namespace {
+
+// The array `k` of one of the job's maps (`type` names the JS array type in messages).
+template <typename T>
+std::vector<T>& probe_array(const ProbeJob& j, std::map<std::string, std::vector<T>>& arrays, const char* type,
+                            const char* k, size_t need) {
+  auto it = arrays.find(k);
+  if (it == arrays.end()) fail("E_INVALID_ARG", j.who + ": missing " + type + " '" + k + "'");
   require(it->second.size() >= need, "E_SHAPE",
           j.who + ": '" + k + "' needs " + std::to_string(need) + " elements, got " + std::to_string(it->second.size()));
   return it->second;
 }
 
+}  // namespace
+
+std::vector<float>& probe_f(ProbeJob& j, const char* k, size_t need) {
+  return probe_array(j, j.f, "Float32Array", k, need);
+}
+
 std::vector<int32_t>& probe_i(ProbeJob& j, const char* k, size_t need) {
-  auto it = j.i.find(k);
-  if (it == j.i.end()) fail("E_INVALID_ARG", j.who + ": missing Int32Array '" + k + "'");
-  require(it->second.size() >= need, "E_SHAPE",
-          j.who + ": '" + k + "' needs " + std::to_string(need) + " elements, got " + std::to_string(it->second.size()));
-  return it->second;
+  return probe_array(j, j.i, "Int32Array", k, need);
 }
 
 double probe_n(ProbeJob& j, const char* k) {

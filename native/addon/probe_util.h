@@ -53,6 +53,14 @@ struct ProbeArrays {
   void back(ProbeJob& j);
 };
 
+// Copies every array of the job to the device, runs op(d) and copies the float arrays back.
+template <typename Op>
+void probe_on_device(const std::shared_ptr<Backend>& be, ProbeJob& j, Op op) {
+  ProbeArrays d(be, j);
+  op(d);
+  d.back(j);
+}
+
 using ProbeFn = void (*)(std::shared_ptr<Backend>, ProbeJob&);
 
 // The handler of each op, indexed by Op (null: none registered).

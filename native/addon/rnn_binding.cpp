@@ -94,66 +94,50 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------- NativeRnn
-class RnnWrap : public Napi::ObjectWrap<RnnWrap>, public ModelSlot<Rnn> {
+// NativeRnn: the shared model methods (ModelWrap) plus train, evaluate, predict, gradients.
+class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
  public:
-  static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeRnn",
-                                   {
-                                       InstanceMethod<&RnnWrap::Train>("train"),
-                                       InstanceMethod<&RnnWrap::Evaluate>("evaluate"),
-                                       InstanceMethod<&RnnWrap::Predict>("predict"),
-                                       InstanceMethod<&RnnWrap::Gradients>("gradients"),
-                                       InstanceMethod<&RnnWrap::Params>("params"),
-                                       InstanceMethod<&RnnWrap::Tensors>("tensors"),
-                                       InstanceMethod<&RnnWrap::GetParams>("getParams"),
-                                       InstanceMethod<&RnnWrap::SetParams>("setParams"),
-                                       InstanceMethod<&RnnWrap::GetTensor>("getTensor"),
-                                       InstanceMethod<&RnnWrap::ResetOptimizer>("resetOptimizer"),
-                                       InstanceMethod<&RnnWrap::OptimizerSteps>("optimizerSteps"),
-                                       InstanceMethod<&RnnWrap::Dispose>("dispose"),
-                                   });
-    ctor = Napi::Persistent(f);
-    exports.Set("NativeRnn", f);
+    define(env, exports, "NativeRnn",
+           {InstanceMethod<&RnnWrap::Train>("train"), InstanceMethod<&RnnWrap::Evaluate>("evaluate"),
+            InstanceMethod<&RnnWrap::Predict>("predict"), InstanceMethod<&RnnWrap::Gradients>("gradients")});
   }
-  explicit RnnWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RnnWrap>(info) {}
+  explicit RnnWrap(const Napi::CallbackInfo& info) : ModelWrap(info) {}
 
+  // At least one sequence index, each in [0, n) (E_EMPTY, E_INVALID_ARG).
   static std::vector<int32_t> indices(Napi::Env env, Napi::Value v, int n) {
     std::vector<int32_t> out = copy_i32(env, v, "indices");
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] < 0 || out[i] >= n)
         throw_js(env, "E_INVALID_ARG", "expected sequence indices in [0, " + std::to_string(n) + "), got " + std::to_string(out[i]) +
                                          " at position " + std::to_string(i));
+    if (out.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     return out;
   }
 
   // train(ds, idx: Int32Array, batch, lr, opts) -> Promise<{lossSum, correct, size}>
   Napi::Value Train(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     const int batch = arg_int(env, info[2], "batchSize", 1, 1 << 30);
     const double lr = arg_number(env, info[3], "lr");
     if (!(lr >= 0)) throw_js(env, "E_INVALID_ARG", "expected a finite learning rate >= 0, got " + std::to_string(lr));
     const RnnRunOptions o = run_options(env, info[4]);
-    auto out = std::make_shared<PassStats>();
-    return AsyncJob::run(
-        env, [=, idx = std::move(idx)] { *out = m->train(*ds, idx, batch, static_cast<float>(lr), o); },
-        [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
+    return result_job(
+        env, [=, idx = std::move(idx)](Rnn& m) { return m.train(*ds, idx, batch, static_cast<float>(lr), o); },
+        stats_to_js);
   }
 
   // evaluate(ds, batch, opts) -> Promise<{lossSum, correct, size}>
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_seq(env, info[0]);
     const int batch = arg_int(env, info[1], "batchSize", 1, 1 << 30);
     const RnnRunOptions o = run_options(env, info[2]);
-    auto out = std::make_shared<PassStats>();
-    return AsyncJob::run(
-        env, [=] { *out = m->evaluate(*ds, batch, o); }, [out](Napi::Env env) { return stats_to_js(env, *out); }, busy);
+    return result_job(env, [=](Rnn& m) { return m.evaluate(*ds, batch, o); }, stats_to_js);
   }
 
   // predict(ds, idx: Int32Array, opts, wantStates) -> Promise<{outputs [n,T,O], states? [n,T+1,H]}>
@@ -162,7 +146,6 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap>, public ModelSlot<Rnn> {
     auto m = live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     const RnnRunOptions o = run_options(env, info[2]);
     const bool want_states = arg_bool_or(env, info[3], "wantStates", false);
     const size_t n = idx.size(), T = ds->steps;
@@ -182,33 +165,13 @@ class RnnWrap : public Napi::ObjectWrap<RnnWrap>, public ModelSlot<Rnn> {
   // gradients(ds, idx, opts) -> Promise<{loss (sum over sequences), grads: {name: Float32Array}}>
   Napi::Value Gradients(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto m = live(env);
+    live(env);
     auto ds = unwrap_seq(env, info[0]);
     auto idx = indices(env, info[1], ds->n);
-    if (idx.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     const RnnRunOptions o = run_options(env, info[2]);
-    return gradients_job(
-        env, [ds, idx = std::move(idx), o](Rnn& m) { return m.gradients(*ds, idx, o); },
-        [](Napi::Env env, double loss) { return Napi::Number::New(env, loss); });
+    return gradients_job(env, [ds, idx = std::move(idx), o](Rnn& m) { return m.gradients(*ds, idx, o); }, number_js);
   }
-
-  Napi::Value Params(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), true); }
-  Napi::Value Tensors(const Napi::CallbackInfo& info) { return list_tensors(info.Env(), false); }
-  Napi::Value GetParams(const Napi::CallbackInfo& info) { return get_learned(info.Env()); }
-  Napi::Value SetParams(const Napi::CallbackInfo& info) { return set_learned(info.Env(), info[0]); }
-  Napi::Value GetTensor(const Napi::CallbackInfo& info) { return get_tensor(info.Env(), info[0]); }
-
-  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
-    return void_job(info.Env(), [](Rnn& m) { m.reset_optimizer(); });
-  }
-
-  Napi::Value OptimizerSteps(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env())->optimizer_steps()));
-  }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) { return dispose_model(info.Env()); }
 };
-Napi::FunctionReference RnnWrap::ctor;
 
 // createRnn(spec, backend) -> Promise<NativeRnn>
 Napi::Value CreateRnn(const Napi::CallbackInfo& info) {

@@ -19,59 +19,54 @@ std::vector<float>& pf(ProbeJob& j, const char* k, size_t need) { return probe_f
 bool has_f(ProbeJob& j, const char* k) { return j.f.count(k) > 0; }
 
 BL_PROBE(RnnStep) {
-  auto num = [&](const char* k) { return probe_n(j, k); };
-  const int B = (int)num("B"), H = (int)num("H");
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
   pf(j, "Z", (size_t)B * H); pf(j, "bias", H); pf(j, "Rp", (size_t)B * H);
   j.f["Rn"].assign((size_t)B * H, 0.0f);
-  ProbeArrays d(be, j);
-  be->rnn_step(d.F("Z"), d.F("bias"), d.F("Rp"), d.F("Rn"), B, H, probe_act(j), (float)num("decay"),
-               (float)num("gain"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->rnn_step(d.F("Z"), d.F("bias"), d.F("Rp"), d.F("Rn"), B, H, probe_act(j), (float)probe_n(j, "decay"),
+                 (float)probe_n(j, "gain"));
+  });
 }
 
 BL_PROBE(RnnStepBackward) {
-  auto num = [&](const char* k) { return probe_n(j, k); };
-  const int B = (int)num("B"), H = (int)num("H");
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
   pf(j, "Dr", (size_t)B * H); pf(j, "Phi", (size_t)B * H);
   const bool dya = has_f(j, "DYA");
   if (dya) pf(j, "DYA", (size_t)B * H);
   j.f["dZ"].assign((size_t)B * H, 0.0f);
-  ProbeArrays d(be, j);
-  be->rnn_step_backward(d.F("Dr"), dya ? d.F("DYA") : nullptr, d.F("Phi"), d.F("dZ"), B, H, probe_act(j),
-                        (float)num("gain"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->rnn_step_backward(d.F("Dr"), dya ? d.F("DYA") : nullptr, d.F("Phi"), d.F("dZ"), B, H, probe_act(j),
+                          (float)probe_n(j, "gain"));
+  });
 }
 
 BL_PROBE(SeqMse) {
-  auto num = [&](const char* k) { return probe_n(j, k); };
-  const int T = (int)num("T"), B = (int)num("B"), O = (int)num("O");
+  const int T = (int)probe_n(j, "T"), B = (int)probe_n(j, "B"), O = (int)probe_n(j, "O");
   pf(j, "Y", (size_t)T * B * O); pf(j, "Tg", (size_t)T * B * O); pf(j, "w", (size_t)T * B); pf(j, "v", (size_t)T * B);
   const bool prev = has_f(j, "Yprev");
   if (prev) pf(j, "Yprev", (size_t)B * O);
   j.f["dY"].assign((size_t)T * B * O, 0.0f);
   j.f["stats"].assign(2, 0.0f);
-  ProbeArrays d(be, j);
-  be->seq_mse(d.F("Y"), prev ? d.F("Yprev") : nullptr, d.F("Tg"), d.F("w"), d.F("v"), T, B, O, (float)num("scale"), d.F("dY"),
-              d.F("stats"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->seq_mse(d.F("Y"), prev ? d.F("Yprev") : nullptr, d.F("Tg"), d.F("w"), d.F("v"), T, B, O,
+                (float)probe_n(j, "scale"), d.F("dY"), d.F("stats"));
+  });
 }
 
 BL_PROBE(OuterTrace) {
-  auto num = [&](const char* k) { return probe_n(j, k); };
-  const int B = (int)num("B"), H = (int)num("H"), K = (int)num("K");
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
   pf(j, "P", (size_t)B * H * K); pf(j, "D", (size_t)B * H); pf(j, "X", (size_t)B * K);
-  ProbeArrays d(be, j);
-  be->outer_trace(d.F("P"), d.F("D"), d.F("X"), B, H, K, (float)num("decay"), (float)num("gain"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->outer_trace(d.F("P"), d.F("D"), d.F("X"), B, H, K, (float)probe_n(j, "decay"), (float)probe_n(j, "gain"));
+  });
 }
 
 BL_PROBE(TraceGrad) {
-  auto num = [&](const char* k) { return probe_n(j, k); };
-  const int B = (int)num("B"), H = (int)num("H"), K = (int)num("K");
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
   pf(j, "P", (size_t)B * H * K); pf(j, "E", (size_t)B * H); pf(j, "G", (size_t)H * K);
-  ProbeArrays d(be, j);
-  be->trace_grad(d.F("P"), d.F("E"), B, H, K, (float)num("beta"), d.F("G"));
-  d.back(j);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->trace_grad(d.F("P"), d.F("E"), B, H, K, (float)probe_n(j, "beta"), d.F("G"));
+  });
 }
 
 }  // namespace

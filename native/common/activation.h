@@ -10,13 +10,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "host_device.h"
 #include "rational_tanh.h"
-
-#if defined(__CUDACC__)
-#define BL_HD __host__ __device__ __forceinline__
-#else
-#define BL_HD inline
-#endif
 
 namespace bl {
 

@@ -10,11 +10,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define BL_HD __host__ __device__ __forceinline__
-#else
-#define BL_HD inline
-#endif
+#include "host_device.h"
 
 #if defined(__CUDA_ARCH__)
 #define BL_DADD(a, b) __dadd_rn((a), (b))

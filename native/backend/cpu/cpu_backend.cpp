@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../../common/thread_pool.h"
+#include "cpu_kernels.h"
 
 namespace bl {
 
@@ -48,14 +49,12 @@ void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int B,
   for (int b = 0; b < B; ++b) {
     const float* z = logits + (size_t)b * O;
     float* d = dlogits + (size_t)b * O;
-    int arg = 0;
-    float mx = z[0];
-    for (int o = 1; o < O; ++o) if (z[o] > mx) { mx = z[o]; arg = o; }
-    double sum = 0.0;
-    for (int o = 0; o < O; ++o) sum += std::exp(static_cast<double>(z[o]) - mx);
+    const SoftmaxRow row = softmax_row(z, O);
+    const float mx = row.mx;
+    const double sum = row.sum;
     const int y = labels[b];
     loss += std::log(sum) - (static_cast<double>(z[y]) - mx);
-    correct += arg == y;
+    correct += row.arg == y;
     const double inv = 1.0 / sum;
     for (int o = 0; o < O; ++o) {
       const double p = std::exp(static_cast<double>(z[o]) - mx) * inv;

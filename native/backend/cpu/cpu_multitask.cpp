@@ -5,6 +5,7 @@
 
 #include "../../common/thread_pool.h"
 #include "cpu_backend.h"
+#include "cpu_kernels.h"
 
 namespace bl {
 
@@ -37,14 +38,12 @@ void CpuBackend::softmax_xent_task(const float* logits, const int32_t* labels, c
     const int t = task[b], o0 = off[t], O = classes[t];
     const float* z = logits + (size_t)b * R + o0;
     float* d = dlogits + (size_t)b * R;
-    int arg = 0;
-    float mx = z[0];
-    for (int o = 1; o < O; ++o) if (z[o] > mx) { mx = z[o]; arg = o; }
-    double sum = 0.0;
-    for (int o = 0; o < O; ++o) sum += std::exp(static_cast<double>(z[o]) - mx);
+    const SoftmaxRow row = softmax_row(z, O);
+    const float mx = row.mx;
+    const double sum = row.sum;
     const int y = labels[b];
     loss[t] += std::log(sum) - (static_cast<double>(z[y]) - mx);
-    hits[t] += arg == y;
+    hits[t] += row.arg == y;
     const double inv = 1.0 / sum;
     double p[64];
     const bool small = O <= 64;

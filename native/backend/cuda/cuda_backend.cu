@@ -244,34 +244,21 @@ class CudaBackend final : public Backend {
     cuda::launch_bias_act_readout(ctx_, Z, bias, act, W, c, B, H, O, Y, partial);
   }
 
-  // logits[B,O], labels[B] -> dlogits[B,O], stats[2]. Per-row losses and hits go to scratch,
-  // then one block sums them in a fixed order (no float atomics: deterministic).
+  // logits[B,O], labels[B] -> dlogits[B,O], stats[2].
   void softmax_xent(const float* logits, const int32_t* labels, int B, int O, float scale, float* dlogits,
                     float* stats) override {
     Guard g(*this);
-    if (B <= 0 || O <= 0) {
-      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
-      return;
-    }
-    double* row_loss = nullptr;
-    int32_t* row_hit = nullptr;
-    row_scratch(B, &row_loss, &row_hit);
-    cuda::launch_softmax_xent_rows(ctx_, logits, labels, B, O, scale, dlogits, row_loss, row_hit);
-    cuda::launch_reduce_stats(ctx_, row_loss, row_hit, B, stats);
+    row_loss_stats(B, O, true, stats, [&](double* row_loss, int32_t* row_hit) {
+      cuda::launch_softmax_xent_rows(ctx_, logits, labels, B, O, scale, dlogits, row_loss, row_hit);
+    });
   }
 
   // Y[B,O], T[B,O] -> dY[B,O] (optional), stats[2] with stats[1] = 0.
   void mse(const float* Y, const float* T, int B, int O, float scale, float* dY, float* stats) override {
     Guard g(*this);
-    if (B <= 0 || O <= 0) {
-      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
-      return;
-    }
-    double* row_loss = nullptr;
-    int32_t* row_hit = nullptr;
-    row_scratch(B, &row_loss, &row_hit);
-    cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
-    cuda::launch_reduce_stats(ctx_, row_loss, nullptr, B, stats);
+    row_loss_stats(B, O, false, stats, [&](double* row_loss, int32_t*) {
+      cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
+    });
   }
 
   // dst[B,D] = src[idx[b], :]
@@ -314,9 +301,8 @@ class CudaBackend final : public Backend {
   void column_sum_scatter(const float* G, const int32_t* task, int B, int H, int K, float* out) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_segment_column_sum(ctx_, G, rows, offsets, B, H, K, 1.0f, 0.0f, out);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_segment_column_sum(ctx_, G, groups.rows, groups.offsets, B, H, K, 1.0f, 0.0f, out);
   }
 
   // logits[B,R] -> dlogits[B,R], stats[K,2]: per-row losses and hits to scratch, then one block
@@ -354,9 +340,8 @@ class CudaBackend final : public Backend {
                      float slope, float* dtheta, float* dU) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_gate_backward(ctx_, dA, U, gates, rows, offsets, B, H, K, slope, dtheta, dU);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_gate_backward(ctx_, dA, U, gates, groups.rows, groups.offsets, B, H, K, slope, dtheta, dU);
   }
 
   // out[3,K,H] = per-task sums (double), sums of squares (double) and counts.
@@ -364,9 +349,8 @@ class CudaBackend final : public Backend {
                     float* out) override {
     if (H <= 0 || K <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(task, B, K, &rows, &offsets);
-    cuda::launch_task_moments(ctx_, A, shift, rows, offsets, B, H, K, threshold, out);
+    const RowGroups groups = group_rows(task, B, K);
+    cuda::launch_task_moments(ctx_, A, shift, groups.rows, groups.offsets, B, H, K, threshold, out);
   }
 
   // ---- recurrent-network extensions (cuda_rnn.cu; shapes and contracts in backend.h) ----
@@ -415,9 +399,8 @@ class CudaBackend final : public Backend {
                         float* out) override {
     if (C <= 0 || D <= 0) return;
     Guard g(*this);
-    const int32_t *rows = nullptr, *offsets = nullptr;
-    group_rows(idx, B, C, &rows, &offsets);
-    cuda::launch_segment_column_sum(ctx_, src, rows, offsets, B, D, C, alpha, beta, out);
+    const RowGroups groups = group_rows(idx, B, C);
+    cuda::launch_segment_column_sum(ctx_, src, groups.rows, groups.offsets, B, D, C, alpha, beta, out);
   }
 
   void column_dot(const float* A, const float* Bm, int rows, int H, float beta, float* out) override {
@@ -483,22 +466,39 @@ class CudaBackend final : public Backend {
     *row_hit = reinterpret_cast<int32_t*>(base + n * sizeof(double));
   }
 
+  // The per-row losses of [B,O] into stats[2]: rows(row_loss, row_hit) fills row_loss[B] (and
+  // row_hit[B] when `hits`; stats[1] = 0 otherwise) in scratch, then one block sums them in a fixed
+  // order (no float atomics: deterministic). B or O <= 0 writes zeros. Call with the mutex held.
+  template <typename Rows>
+  void row_loss_stats(int B, int O, bool hits, float* stats, Rows&& rows) {
+    if (B <= 0 || O <= 0) {
+      cuda::launch_reduce_stats(ctx_, nullptr, nullptr, 0, stats);
+      return;
+    }
+    double* row_loss = nullptr;
+    int32_t* row_hit = nullptr;
+    row_scratch(B, &row_loss, &row_hit);
+    rows(row_loss, row_hit);
+    cuda::launch_reduce_stats(ctx_, row_loss, hits ? row_hit : nullptr, B, stats);
+  }
+
   // Groups the rows 0 .. B-1 by key[b] in [0, K) for the per-group reductions: a stable counting
   // sort into scratch laid out as rows[B], offsets[K + 1], cursor[K] (int32). K == 1, or no rows,
-  // needs no pass: *rows = *offsets = nullptr then tells the kernels that group 0 is rows 0 .. B-1
+  // needs no pass: rows = offsets = nullptr then tells the kernels that group 0 is rows 0 .. B-1
   // in order. Call with the mutex held; the scratch is valid until the next scratch() call.
-  void group_rows(const int32_t* key, int B, int K, const int32_t** rows, const int32_t** offsets) {
-    *rows = nullptr;
-    *offsets = nullptr;
-    if (K <= 1 || B <= 0) return;
+  struct RowGroups {
+    const int32_t* rows = nullptr;
+    const int32_t* offsets = nullptr;
+  };
+  RowGroups group_rows(const int32_t* key, int B, int K) {
+    if (K <= 1 || B <= 0) return {};
     const size_t nb = static_cast<size_t>(B), nk = static_cast<size_t>(K);
     int32_t* base = static_cast<int32_t*>(scratch((nb + 2 * nk + 1) * sizeof(int32_t)));
     int32_t* r = base;
     int32_t* off = base + nb;
     int32_t* cursor = off + nk + 1;
     cuda::launch_partition_rows(ctx_, key, B, K, off, cursor, r);
-    *rows = r;
-    *offsets = off;
+    return {r, off};
   }
 
   // Frees what the constructor created; ignores errors (also runs while unwinding).

@@ -5,6 +5,7 @@
 
 #include "../../common/activation.h"
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -12,8 +13,8 @@ namespace cuda {
 
 namespace {
 
-constexpr int kTileCols = 32;   // columns per block (threadIdx.x): one coalesced 128-byte row segment
-constexpr int kRowLanes = 32;   // row lanes per block (threadIdx.y)
+// Backward blocks: kColTile = 32 columns (threadIdx.x: one coalesced 128-byte row segment) x
+// kRowLanes = 32 row lanes (threadIdx.y), reduced by row_lanes_tree_sum (cuda_common.cuh).
 constexpr int kMaxFanout = kSmallFanoutMaxOut;  // the W tile [O][32] lives in shared memory
 
 // out[H] = beta*out + sum_b act'(A[b,h]) * sum_o dZ[b,o] W[o,h].
@@ -24,10 +25,10 @@ template <Act A>
 __global__ void small_fanout_backward_kernel(const float* __restrict__ dZ, const float* __restrict__ W,
                                              const float* __restrict__ Act_, int B, int O, int H, float beta,
                                              float* __restrict__ out) {
-  __shared__ float w_tile[kMaxFanout][kTileCols];
-  __shared__ float part[kRowLanes][kTileCols];
+  __shared__ float w_tile[kMaxFanout][kColTile];
+  __shared__ float part[kRowLanes][kColTile];
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const int col = blockIdx.x * kTileCols + tx;
+  const int col = blockIdx.x * kColTile + tx;
   for (int o = ty; o < O; o += kRowLanes) w_tile[o][tx] = col < H ? W[static_cast<size_t>(o) * H + col] : 0.0f;
   __syncthreads();
   float acc = 0.0f;
@@ -40,11 +41,7 @@ __global__ void small_fanout_backward_kernel(const float* __restrict__ dZ, const
     }
   }
   part[ty][tx] = acc;
-  __syncthreads();
-  for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-    if (ty < s) part[ty][tx] += part[ty + s][tx];
-    __syncthreads();
-  }
+  row_lanes_tree_sum(part, tx, ty);
   if (ty == 0 && col < H) out[col] = (beta == 0.0f ? 0.0f : beta * out[col]) + part[0][tx];
 }
 
@@ -56,15 +53,15 @@ __global__ void small_fanout_backward_reg_kernel(const float* __restrict__ dZ, c
                                                  float* __restrict__ out) {
   constexpr int kMaxO = 16;
   __shared__ float dz_tile[kRowLanes][kMaxO];
-  __shared__ float part[kRowLanes][kTileCols];
+  __shared__ float part[kRowLanes][kColTile];
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const int col = blockIdx.x * kTileCols + tx;
+  const int col = blockIdx.x * kColTile + tx;
   float w[kMaxO];
 #pragma unroll
   for (int o = 0; o < kMaxO; ++o) w[o] = (o < O && col < H) ? W[static_cast<size_t>(o) * H + col] : 0.0f;
   float acc = 0.0f;
   for (int b0 = 0; b0 < B; b0 += kRowLanes) {
-    const int lin = ty * kTileCols + tx;  // 1024 threads stage a [32 rows][O] slice of dZ
+    const int lin = ty * kColTile + tx;  // 1024 threads stage a [32 rows][O] slice of dZ
     if (lin < kRowLanes * kMaxO) {
       const int r = lin / kMaxO, o = lin % kMaxO;
       dz_tile[r][o] = (b0 + r < B && o < O) ? dZ[static_cast<size_t>(b0 + r) * O + o] : 0.0f;
@@ -80,11 +77,7 @@ __global__ void small_fanout_backward_reg_kernel(const float* __restrict__ dZ, c
     __syncthreads();
   }
   part[ty][tx] = acc;
-  __syncthreads();
-  for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-    if (ty < s) part[ty][tx] += part[ty + s][tx];
-    __syncthreads();
-  }
+  row_lanes_tree_sum(part, tx, ty);
   if (ty == 0 && col < H) out[col] = (beta == 0.0f ? 0.0f : beta * out[col]) + part[0][tx];
 }
 
@@ -119,8 +112,7 @@ __global__ void bias_act_readout_partial_kernel(float* __restrict__ Z, const flo
 #pragma unroll
     for (int o = 0; o < kFwdMaxO; ++o) {
       if (o >= O) break;
-      float v = a * w[o];
-      for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+      const float v = warp_sum(a * w[o]);
       if (lane == 0) warp_part[r][warp][o] = v;
     }
   }
@@ -172,8 +164,8 @@ void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const f
                                   int H, Act act, float beta, float* out) {
   if (H <= 0) return;
   if (O > kMaxFanout) throw BlError("E_NATIVE", "small_fanout_backward: fan-out " + std::to_string(O) + " above 64");
-  const dim3 block(kTileCols, kRowLanes);
-  const dim3 grid(static_cast<unsigned>((H + kTileCols - 1) / kTileCols));
+  const dim3 block(kColTile, kRowLanes);
+  const dim3 grid = grid_column_tiles(H);
   const int rows = B < 0 ? 0 : B;
   if (O <= 16) {
     dispatch_act(act, [&](auto tag) {

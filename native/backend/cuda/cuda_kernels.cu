@@ -8,11 +8,9 @@
 //
 // Shapes: B batch, H hidden (or any row width of an activation), O outputs, N dataset rows,
 // D row width. All row-major, float32, indices int32.
-#include <climits>
-#include <cmath>
-
 #include "../../common/activation.h"
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -20,32 +18,7 @@ namespace cuda {
 
 namespace {
 
-constexpr int kThreads = 256;    // 1-D blocks
-constexpr int kWarp = 32;
-constexpr int kRowsPerBlock = kThreads / kWarp;  // warp-per-row kernels: 8 rows per block
-constexpr int kColTile = 32;     // column_sum: columns per block (threadIdx.x)
-constexpr int kRowLanes = 32;    // column_sum: row lanes per block (threadIdx.y)
-constexpr int kReduceThreads = 256;
-
-// Grid for a grid-stride loop over n elements.
-unsigned blocks_1d(const LaunchCtx& ctx, size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < static_cast<size_t>(ctx.max_blocks) ? b : static_cast<size_t>(ctx.max_blocks));
-}
-
-// Grid for [rows, cols]: x tiles the columns (kThreads per block), y strides the rows.
-dim3 grid_2d(const LaunchCtx& ctx, int rows, int cols) {
-  int gx = (cols + kThreads - 1) / kThreads;
-  if (gx > ctx.max_blocks) gx = ctx.max_blocks;
-  int gy = ctx.max_blocks / gx;
-  if (gy < 1) gy = 1;
-  if (gy > rows) gy = rows;
-  if (gy > 65535) gy = 65535;
-  return dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-}
-
-__device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
-__device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
+// Block shapes, grids (blocks_1d, grid_2d) and the fixed-order reductions: cuda_common.cuh.
 
 // ---------------------------------------------------------------- elementwise
 
@@ -86,20 +59,11 @@ __global__ void column_sum_kernel(const float* __restrict__ G, int B, int H, flo
   if (col < H)
     for (int b = ty; b < B; b += kRowLanes) acc += G[static_cast<size_t>(b) * H + col];
   part[ty][tx] = acc;
-  __syncthreads();
-  for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-    if (ty < s) part[ty][tx] += part[ty + s][tx];
-    __syncthreads();
-  }
+  row_lanes_tree_sum(part, tx, ty);
   if (ty == 0 && col < H) out[col] = (beta == 0.0f ? 0.0f : beta * out[col]) + part[0][tx];
 }
 
 // ---------------------------------------------------------------- losses
-
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int off = kWarp / 2; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
 
 // One warp per row of logits[B,O]. Lane l reads columns l, l+32, ...; the argmax keeps the
 // lowest index among equal maxima (the CPU's strict `>` scan); log-sum-exp in double.
@@ -113,31 +77,10 @@ __global__ void softmax_xent_rows_kernel(const float* logits, const int32_t* __r
   if (b >= B) return;  // whole warp: b is uniform across it
   const float* z = logits + static_cast<size_t>(b) * O;
   float* d = dlogits + static_cast<size_t>(b) * O;
-
-  float mx = -INFINITY;
-  int arg = INT_MAX;
-  for (int o = lane; o < O; o += kWarp) {
-    const float v = z[o];
-    if (v > mx || (v == mx && o < arg)) { mx = v; arg = o; }
-  }
-  for (int off = kWarp / 2; off > 0; off >>= 1) {
-    const float om = __shfl_xor_sync(0xffffffffu, mx, off);
-    const int oa = __shfl_xor_sync(0xffffffffu, arg, off);
-    if (om > mx || (om == mx && oa < arg)) { mx = om; arg = oa; }
-  }
+  const WarpArgmax best = warp_argmax(z, O, lane);
   const int y = labels[b];
-  const bool y_ok = y >= 0 && y < O;
-  const double zy = y_ok ? static_cast<double>(z[y]) : NAN;
-  const double dmx = static_cast<double>(mx);
-  double sum = 0.0;
-  for (int o = lane; o < O; o += kWarp) sum += exp(static_cast<double>(z[o]) - dmx);
-  sum = warp_sum(sum);
-  if (lane == 0) {
-    row_loss[b] = log(sum) - (zy - dmx);
-    row_hit[b] = arg == y ? 1 : 0;
-  }
-  __syncwarp();
-  const double inv = 1.0 / sum;
+  double dmx;
+  const double inv = softmax_xent_row_loss(z, O, best.mx, best.arg, y, lane, b, row_loss, row_hit, &dmx);
   const double dscale = static_cast<double>(scale);
   for (int o = lane; o < O; o += kWarp) {
     const double p = exp(static_cast<double>(z[o]) - dmx) * inv;
@@ -178,17 +121,7 @@ __global__ void reduce_stats_kernel(const double* __restrict__ row_loss, const i
     l += row_loss[i];
     if (row_hit) h += row_hit[i];
   }
-  sl[t] = l;
-  sh[t] = h;
-  __syncthreads();
-  for (int s = kReduceThreads / 2; s > 0; s >>= 1) {
-    if (t < s) { sl[t] += sl[t + s]; sh[t] += sh[t + s]; }
-    __syncthreads();
-  }
-  if (t == 0) {
-    stats[0] = static_cast<float>(sl[0]);
-    stats[1] = static_cast<float>(sh[0]);
-  }
+  block_sum_pair(sl, sh, t, l, h, stats);
 }
 
 // ---------------------------------------------------------------- gathers
@@ -274,8 +207,7 @@ void launch_column_sum(const LaunchCtx& ctx, const float* G, int B, int H, float
   if (H <= 0) return;
   // B == 0 still writes out = beta * out (an empty sum), as the CPU does.
   const dim3 block(kColTile, kRowLanes);
-  const dim3 grid(static_cast<unsigned>((H + kColTile - 1) / kColTile));
-  column_sum_kernel<<<grid, block, 0, ctx.stream>>>(G, B < 0 ? 0 : B, H, beta, out);
+  column_sum_kernel<<<grid_column_tiles(H), block, 0, ctx.stream>>>(G, B < 0 ? 0 : B, H, beta, out);
   BL_CUDA_LAUNCHED("column_sum_kernel");
 }
 

@@ -8,11 +8,9 @@
 // (validated by the caller); per-task tensors [K, H] row-major.
 #include <cuda_runtime.h>
 
-#include <climits>
-#include <cmath>
-
 #include "../../common/activation.h"
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -20,52 +18,8 @@ namespace cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kWarp = 32;
-constexpr int kRowsPerBlock = kThreads / kWarp;  // warp-per-row kernels
-constexpr int kColTile = 32;                     // per-task reductions: columns per block
-constexpr int kRowLanes = 32;                    // per-task reductions: row lanes per block
-constexpr int kStatsThreads = 256;
-
-unsigned blocks_1d(const LaunchCtx& ctx, size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < static_cast<size_t>(ctx.max_blocks) ? b : static_cast<size_t>(ctx.max_blocks));
-}
-
-// Grid for [rows, cols]: x tiles the columns (kThreads per block), y strides the rows.
-dim3 grid_2d(const LaunchCtx& ctx, int rows, int cols) {
-  int gx = (cols + kThreads - 1) / kThreads;
-  if (gx > ctx.max_blocks) gx = ctx.max_blocks;
-  int gy = ctx.max_blocks / gx;
-  if (gy < 1) gy = 1;
-  if (gy > rows) gy = rows;
-  if (gy > 65535) gy = 65535;
-  return dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
-}
-
-// Grid for the per-task reductions: (column tiles, tasks), the tasks strided past 65535.
-dim3 grid_tasks(int H, int K) {
-  return dim3(static_cast<unsigned>((H + kColTile - 1) / kColTile), static_cast<unsigned>(K < 65535 ? K : 65535));
-}
-
-__device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
-__device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
-
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int off = kWarp / 2; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-
-// Task k's rows: rows[begin .. end), or rows 0 .. B-1 for task 0 when offsets is null.
-__device__ __forceinline__ void group_range(const int32_t* offsets, int k, int B, int& begin, int& end) {
-  if (offsets) {
-    begin = offsets[k];
-    end = offsets[k + 1];
-  } else {
-    begin = 0;
-    end = k == 0 ? B : 0;
-  }
-}
+// Block shapes, grids (blocks_1d, grid_2d, grid_column_tiles: column tiles x tasks), group_range
+// (task k's rows) and the fixed-order reductions: cuda_common.cuh.
 
 // ---------------------------------------------------------------- elementwise
 
@@ -118,31 +72,10 @@ __global__ void softmax_xent_task_rows_kernel(const float* logits, const int32_t
   const int t = task[b], o0 = off[t], O = classes[t];
   const float* z = logits + static_cast<size_t>(b) * R + o0;
   float* d = dlogits + static_cast<size_t>(b) * R;
-
-  float mx = -INFINITY;
-  int arg = INT_MAX;
-  for (int o = lane; o < O; o += kWarp) {
-    const float v = z[o];
-    if (v > mx || (v == mx && o < arg)) { mx = v; arg = o; }
-  }
-  for (int s = kWarp / 2; s > 0; s >>= 1) {
-    const float om = __shfl_xor_sync(0xffffffffu, mx, s);
-    const int oa = __shfl_xor_sync(0xffffffffu, arg, s);
-    if (om > mx || (om == mx && oa < arg)) { mx = om; arg = oa; }
-  }
+  const WarpArgmax best = warp_argmax(z, O, lane);
   const int y = labels[b];
-  const bool y_ok = y >= 0 && y < O;
-  const double zy = y_ok ? static_cast<double>(z[y]) : NAN;
-  const double dmx = static_cast<double>(mx);
-  double sum = 0.0;
-  for (int o = lane; o < O; o += kWarp) sum += exp(static_cast<double>(z[o]) - dmx);
-  sum = warp_sum(sum);
-  if (lane == 0) {
-    row_loss[b] = log(sum) - (zy - dmx);
-    row_hit[b] = arg == y ? 1 : 0;
-  }
-  __syncwarp();
-  const double inv = 1.0 / sum;
+  double dmx;
+  const double inv = softmax_xent_row_loss(z, O, best.mx, best.arg, y, lane, b, row_loss, row_hit, &dmx);
   const double dscale = static_cast<double>(scale);
   for (int c = lane; c < R; c += kWarp) {
     const int o = c - o0;
@@ -159,28 +92,18 @@ __global__ void softmax_xent_task_rows_kernel(const float* logits, const int32_t
 // per task (strided): thread i takes rows i, i + 256, ... in order, then a fixed tree.
 __global__ void task_stats_kernel(const double* __restrict__ row_loss, const int32_t* __restrict__ row_hit,
                                   const int32_t* __restrict__ task, int B, int K, float* __restrict__ stats) {
-  __shared__ double sl[kStatsThreads];
-  __shared__ long long sh[kStatsThreads];
+  __shared__ double sl[kReduceThreads];
+  __shared__ long long sh[kReduceThreads];
   const int i = threadIdx.x;
   for (int k = blockIdx.x; k < K; k += gridDim.x) {
     double l = 0.0;
     long long h = 0;
-    for (int b = i; b < B; b += kStatsThreads)
+    for (int b = i; b < B; b += kReduceThreads)
       if (task[b] == k) {
         l += row_loss[b];
         h += row_hit[b];
       }
-    sl[i] = l;
-    sh[i] = h;
-    __syncthreads();
-    for (int s = kStatsThreads / 2; s > 0; s >>= 1) {
-      if (i < s) { sl[i] += sl[i + s]; sh[i] += sh[i + s]; }
-      __syncthreads();
-    }
-    if (i == 0) {
-      stats[2 * static_cast<size_t>(k)] = static_cast<float>(sl[0]);
-      stats[2 * static_cast<size_t>(k) + 1] = static_cast<float>(sh[0]);
-    }
+    block_sum_pair(sl, sh, i, l, h, stats + 2 * static_cast<size_t>(k));
     __syncthreads();
   }
 }
@@ -198,23 +121,18 @@ __global__ void gate_backward_kernel(const float* dA, const float* __restrict__ 
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int col = blockIdx.x * kColTile + tx;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     const float g = col < H ? gates[static_cast<size_t>(k) * H + col] : 0.0f;
     float acc = 0.0f;
     if (col < H)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const size_t i = static_cast<size_t>(rows ? rows[r] : r) * H + col;
         const float d = dA[i];
         acc += d * U[i];
         dU[i] = d * g;
       }
     part[ty][tx] = acc;
-    __syncthreads();
-    for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-      if (ty < s) part[ty][tx] += part[ty + s][tx];
-      __syncthreads();
-    }
+    row_lanes_tree_sum(part, tx, ty);
     if (ty == 0 && col < H) dtheta[static_cast<size_t>(k) * H + col] = part[0][tx] * (slope * g * (1.0f - g));
     __syncthreads();
   }
@@ -232,14 +150,13 @@ __global__ void task_moments_kernel(const float* __restrict__ A, const float* __
   const int col = blockIdx.x * kColTile + tx;
   const size_t KH = static_cast<size_t>(K) * H;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     const size_t ki = static_cast<size_t>(k) * H + col;
     const double sh = (shift && col < H) ? static_cast<double>(shift[ki]) : 0.0;
     double s1 = 0.0, s2 = 0.0;
     int cnt = 0;
     if (col < H)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const float a = A[static_cast<size_t>(rows ? rows[r] : r) * H + col];
         const double v = static_cast<double>(a) - sh;
         s1 += v;
@@ -295,7 +212,7 @@ void launch_task_stats(const LaunchCtx& ctx, const double* row_loss, const int32
                        int B, int K, float* stats) {
   if (K <= 0) return;
   const unsigned grid = static_cast<unsigned>(K < ctx.max_blocks ? K : ctx.max_blocks);
-  task_stats_kernel<<<grid, kStatsThreads, 0, ctx.stream>>>(row_loss, row_hit, task, B < 0 ? 0 : B, K, stats);
+  task_stats_kernel<<<grid, kReduceThreads, 0, ctx.stream>>>(row_loss, row_hit, task, B < 0 ? 0 : B, K, stats);
   BL_CUDA_LAUNCHED("task_stats_kernel");
 }
 
@@ -317,7 +234,7 @@ void launch_gate_backward(const LaunchCtx& ctx, const float* dA, const float* U,
                           float* dU) {
   if (H <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  gate_backward_kernel<<<grid_tasks(H, K), block, 0, ctx.stream>>>(dA, U, gates, rows, offsets, B < 0 ? 0 : B, H, K,
+  gate_backward_kernel<<<grid_column_tiles(H, K), block, 0, ctx.stream>>>(dA, U, gates, rows, offsets, B < 0 ? 0 : B, H, K,
                                                                    slope, dtheta, dU);
   BL_CUDA_LAUNCHED("gate_backward_kernel");
 }
@@ -326,7 +243,7 @@ void launch_task_moments(const LaunchCtx& ctx, const float* A, const float* shif
                          const int32_t* offsets, int B, int H, int K, float threshold, float* out) {
   if (H <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  task_moments_kernel<<<grid_tasks(H, K), block, 0, ctx.stream>>>(A, shift, rows, offsets, B < 0 ? 0 : B, H, K,
+  task_moments_kernel<<<grid_column_tiles(H, K), block, 0, ctx.stream>>>(A, shift, rows, offsets, B < 0 ? 0 : B, H, K,
                                                                   threshold, out);
   BL_CUDA_LAUNCHED("task_moments_kernel");
 }

@@ -11,6 +11,7 @@
 
 #include "../../common/activation.h"
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -18,19 +19,12 @@ namespace cuda {
 
 namespace {
 
-constexpr int kThreads = 256;   // 1-D blocks
+// Block shapes kThreads, kColTile, kRowLanes, kReduceThreads, the grids blocks_1d and grid_2d and
+// the fixed-order reductions: cuda_common.cuh.
 constexpr int kTileX = 32;      // 2-D blocks (kTileX, kTileY): a warp covers 32 consecutive columns
 constexpr int kTileY = 8;
-constexpr int kColTile = 32;    // column_dot: columns per block (threadIdx.x)
-constexpr int kRowLanes = 32;   // column_dot: row lanes per block (threadIdx.y)
-constexpr int kReduceThreads = 256;
 constexpr size_t kSumChunk = 8192;  // sum_squares: about this many elements per partial
 constexpr size_t kSumMaxParts = 512;
-
-unsigned blocks_1d(const LaunchCtx& ctx, size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < static_cast<size_t>(ctx.max_blocks) ? b : static_cast<size_t>(ctx.max_blocks));
-}
 
 // Grid of (kTileX, kTileY) blocks over [rows, cols]: x tiles the columns, y strides the rows.
 dim3 grid_tiles(const LaunchCtx& ctx, size_t rows, int cols) {
@@ -43,9 +37,6 @@ dim3 grid_tiles(const LaunchCtx& ctx, size_t rows, int cols) {
   if (gy > 65535) gy = 65535;
   return dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
 }
-
-__device__ __forceinline__ size_t global_id() { return blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; }
-__device__ __forceinline__ size_t grid_stride() { return static_cast<size_t>(gridDim.x) * blockDim.x; }
 
 // ---------------------------------------------------------------- elementwise
 
@@ -163,17 +154,7 @@ __global__ void reduce_pair_kernel(const double* __restrict__ a, const double* _
     x += a[r];
     y += b[r];
   }
-  sa[i] = x;
-  sb[i] = y;
-  __syncthreads();
-  for (int s = kReduceThreads / 2; s > 0; s >>= 1) {
-    if (i < s) { sa[i] += sa[i + s]; sb[i] += sb[i + s]; }
-    __syncthreads();
-  }
-  if (i == 0) {
-    stats[0] = static_cast<float>(sa[0]);
-    stats[1] = static_cast<float>(sb[0]);
-  }
+  block_sum_pair(sa, sb, i, x, y, stats);
 }
 
 // out[H] = beta * out + sum_r A[r, :] * Bm[r, :]. Block (kColTile, kRowLanes) per 32 columns:
@@ -190,11 +171,7 @@ __global__ void column_dot_kernel(const float* __restrict__ A, const float* __re
       acc += A[i] * Bm[i];
     }
   part[ty][tx] = acc;
-  __syncthreads();
-  for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-    if (ty < s) part[ty][tx] += part[ty + s][tx];
-    __syncthreads();
-  }
+  row_lanes_tree_sum(part, tx, ty);
   if (ty == 0 && col < H) out[col] = (beta == 0.0f ? 0.0f : beta * out[col]) + part[0][tx];
 }
 
@@ -226,11 +203,7 @@ __global__ void sum_squares_parts_kernel(const float* __restrict__ x, size_t n, 
     acc += v * v;
   }
   s[t] = acc;
-  __syncthreads();
-  for (int k = kReduceThreads / 2; k > 0; k >>= 1) {
-    if (t < k) s[t] += s[t + k];
-    __syncthreads();
-  }
+  block_tree_sum<kReduceThreads>(s, t);
   if (t == 0) parts[blockIdx.x] = s[0];
 }
 
@@ -241,11 +214,7 @@ __global__ void sum_parts_kernel(const double* __restrict__ parts, size_t P, flo
   double acc = 0.0;
   for (size_t i = t; i < P; i += kReduceThreads) acc += parts[i];
   s[t] = acc;
-  __syncthreads();
-  for (int k = kReduceThreads / 2; k > 0; k >>= 1) {
-    if (t < k) s[t] += s[t + k];
-    __syncthreads();
-  }
+  block_tree_sum<kReduceThreads>(s, t);
   if (t == 0) out[0] = static_cast<float>(s[0]);
 }
 
@@ -275,13 +244,7 @@ void launch_axpby(const LaunchCtx& ctx, float* out, float a, const float* x, flo
 void launch_rnn_step(const LaunchCtx& ctx, float* Z, const float* bias, const float* Rp, float* Rn, int B, int H,
                      Act act, float decay, float gain) {
   if (B <= 0 || H <= 0) return;
-  int gx = (H + kThreads - 1) / kThreads;
-  if (gx > ctx.max_blocks) gx = ctx.max_blocks;
-  int gy = ctx.max_blocks / gx;
-  if (gy < 1) gy = 1;
-  if (gy > B) gy = B;
-  if (gy > 65535) gy = 65535;
-  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  const dim3 grid = grid_2d(ctx, B, H);
   dispatch_act(act, [&](auto tag) {
     rnn_step_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, Rp, Rn, B, H, decay, gain);
   });
@@ -318,8 +281,7 @@ void launch_column_dot(const LaunchCtx& ctx, const float* A, const float* Bm, in
   if (H <= 0) return;
   // rows == 0 still writes out = beta * out (an empty sum), as the CPU does.
   const dim3 block(kColTile, kRowLanes);
-  const dim3 grid(static_cast<unsigned>((H + kColTile - 1) / kColTile));
-  column_dot_kernel<<<grid, block, 0, ctx.stream>>>(A, Bm, rows < 0 ? 0 : rows, H, beta, out);
+  column_dot_kernel<<<grid_column_tiles(H), block, 0, ctx.stream>>>(A, Bm, rows < 0 ? 0 : rows, H, beta, out);
   BL_CUDA_LAUNCHED("column_dot_kernel");
 }
 

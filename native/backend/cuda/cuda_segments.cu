@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
@@ -15,13 +16,12 @@ namespace cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
+// kWarp, the reductions' block (kColTile, kRowLanes), group_range and the fixed-order reductions:
+// cuda_common.cuh.
 constexpr int kPartThreads = 1024;                  // the partition's one block
 constexpr int kPartWarps = kPartThreads / kWarp;    // warp w owns the keys k with k % 32 == w
 constexpr int kPartSharedKeys = 4096;               // cursors in shared memory up to this K
 constexpr int kSmallKeys = 256;                     // the tiled partition: K up to this
-constexpr int kColTile = 32;                        // reductions: columns per block (threadIdx.x)
-constexpr int kRowLanes = 32;                       // reductions: row lanes per block (threadIdx.y)
 
 // Stable counting sort of the rows 0 .. B-1 by key, in one block of kPartThreads threads, for
 // any K (used above kSmallKeys). Every warp scans all keys in order (staged through shared memory a tile at a time) and handles
@@ -48,20 +48,11 @@ __global__ void __launch_bounds__(kPartThreads)
       for (int k0 = 0; k0 < K; k0 += kPartThreads) {
         const int k = k0 + tid;
         const int v = k < K ? cur[k] : 0;
-        int x = v;
-        for (int o = 1; o < kWarp; o <<= 1) {
-          const int y = __shfl_up_sync(0xffffffffu, x, o);
-          if (lane >= o) x += y;
-        }
+        const int x = warp_inclusive_scan(v, lane);
         if (lane == kWarp - 1) warp_total[warp] = x;
         __syncthreads();
         if (warp == 0) {
-          int w = warp_total[lane];
-          for (int o = 1; o < kWarp; o <<= 1) {
-            const int y = __shfl_up_sync(0xffffffffu, w, o);
-            if (lane >= o) w += y;
-          }
-          warp_total[lane] = w;
+          warp_total[lane] = warp_inclusive_scan(warp_total[lane], lane);
         }
         __syncthreads();
         const int excl = carry + (warp > 0 ? warp_total[warp - 1] : 0) + x - v;
@@ -128,11 +119,7 @@ __global__ void __launch_bounds__(kPartThreads)
     for (int k0 = 0; k0 < K; k0 += kWarp) {
       const int k = k0 + lane;
       const int c = k < K ? cursor[k] : 0;
-      int x = c;
-      for (int o = 1; o < kWarp; o <<= 1) {
-        const int y = __shfl_up_sync(0xffffffffu, x, o);
-        if (lane >= o) x += y;
-      }
+      const int x = warp_inclusive_scan(c, lane);
       if (k < K) {
         offsets[k] = carry + x - c;
         cursor[k] = carry + x - c;
@@ -154,11 +141,7 @@ __global__ void __launch_bounds__(kPartThreads)
     __syncthreads();
     for (int k = warp; k < K; k += kPartWarps) {  // lane = warp index of the tile
       const int c = hist[lane][k];
-      int x = c;
-      for (int o = 1; o < kWarp; o <<= 1) {
-        const int y = __shfl_up_sync(0xffffffffu, x, o);
-        if (lane >= o) x += y;
-      }
+      const int x = warp_inclusive_scan(c, lane);
       hist[lane][k] = cursor[k] + x - c;
       const int total = __shfl_sync(0xffffffffu, x, kWarp - 1);
       __syncwarp();  // every lane has read cursor[k]
@@ -167,17 +150,6 @@ __global__ void __launch_bounds__(kPartThreads)
     __syncthreads();
     if (valid) rows[hist[warp][t] + rank] = b;
     __syncthreads();  // hist is cleared for the next tile
-  }
-}
-
-// Group k's rows: rows[begin .. end) (or rows begin .. end-1 themselves when rows is null).
-__device__ __forceinline__ void group_range(const int32_t* offsets, int k, int B, int& begin, int& end) {
-  if (offsets) {
-    begin = offsets[k];
-    end = offsets[k + 1];
-  } else {
-    begin = 0;
-    end = k == 0 ? B : 0;
   }
 }
 
@@ -192,20 +164,15 @@ __global__ void segment_column_sum_kernel(const float* __restrict__ src, const i
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int col = blockIdx.x * kColTile + tx;
   for (int k = blockIdx.y; k < K; k += gridDim.y) {
-    int begin, end;
-    group_range(offsets, k, B, begin, end);
+    const GroupRange grp = group_range(offsets, k, B);
     float acc = 0.0f;
     if (col < D)
-      for (int r = begin + ty; r < end; r += kRowLanes) {
+      for (int r = grp.begin + ty; r < grp.end; r += kRowLanes) {
         const int b = rows ? rows[r] : r;
         acc += alpha * src[static_cast<size_t>(b) * D + col];
       }
     part[ty][tx] = acc;
-    __syncthreads();
-    for (int s = kRowLanes / 2; s > 0; s >>= 1) {
-      if (ty < s) part[ty][tx] += part[ty + s][tx];
-      __syncthreads();
-    }
+    row_lanes_tree_sum(part, tx, ty);
     if (ty == 0 && col < D) {
       float* o = out + static_cast<size_t>(k) * D + col;
       *o = (beta == 0.0f ? 0.0f : beta * *o) + part[0][tx];
@@ -232,8 +199,7 @@ void launch_segment_column_sum(const LaunchCtx& ctx, const float* src, const int
                                int B, int D, int K, float alpha, float beta, float* out) {
   if (D <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  const dim3 grid(static_cast<unsigned>((D + kColTile - 1) / kColTile), static_cast<unsigned>(K < 65535 ? K : 65535));
-  segment_column_sum_kernel<<<grid, block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K, alpha, beta, out);
+  segment_column_sum_kernel<<<grid_column_tiles(D, K), block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K, alpha, beta, out);
   BL_CUDA_LAUNCHED("segment_column_sum_kernel");
 }
 

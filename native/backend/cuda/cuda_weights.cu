@@ -5,14 +5,13 @@
 // under nvcc's defaults (-prec-div=true, -prec-sqrt=true); do not build with --use_fast_math.
 #include "../../common/philox.h"
 #include "cuda_check.h"
+#include "cuda_common.cuh"
 #include "cuda_kernels.cuh"
 
 namespace bl {
 namespace cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
 
 // W[rows, cols]: blockIdx.y strides rows r, x threads cover columns c; W[r, c] = f(seed, stream, r, c).
 __global__ void fill_weights_kernel(float* __restrict__ W, int rows, int cols, uint64_t seed, uint32_t stream, int dist,
@@ -29,14 +28,8 @@ __global__ void fill_weights_kernel(float* __restrict__ W, int rows, int cols, u
 void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uint64_t seed, uint32_t stream,
                          Dist dist, double a) {
   if (rows <= 0 || cols <= 0) return;
-  int gx = (cols + kThreads - 1) / kThreads;
-  if (gx > ctx.max_blocks) gx = ctx.max_blocks;
-  int gy = ctx.max_blocks / gx;
-  if (gy < 1) gy = 1;
-  if (gy > rows) gy = rows;
-  if (gy > 65535) gy = 65535;
-  fill_weights_kernel<<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)), kThreads, 0, ctx.stream>>>(
-      W, rows, cols, seed, stream, static_cast<int>(dist), a);
+  fill_weights_kernel<<<grid_2d(ctx, rows, cols), kThreads, 0, ctx.stream>>>(W, rows, cols, seed, stream,
+                                                                           static_cast<int>(dist), a);
   BL_CUDA_LAUNCHED("fill_weights_kernel");
 }
 
