@@ -30,6 +30,7 @@ export {
   type LoadOptions,
 } from './model/config.js';
 export { activationMath, LEAKY_RELU_SLOPE } from './model/activation.js';
+export type { OptimizerState } from './model/optimizer_state.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit } from './train/fit.js';
 export type { FitOptions, FitLoopOptions } from './train/fit_options.js';

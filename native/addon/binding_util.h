@@ -242,10 +242,10 @@ Napi::Promise read_tensors_job(Napi::Env env, std::vector<TensorSlot> slots, Rea
 
 // Promise<void>: {name: Float32Array} with every slot present at its exact size and finite
 // (checked on the JS thread: E_INVALID_ARG, E_DTYPE, E_SHAPE, E_NONFINITE), then
-// write(name, src) for each slot on a worker thread.
-template <typename Write>
+// write(name, src) for each slot and after() on a worker thread.
+template <typename Write, typename After = void (*)()>
 Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& slots, Napi::Value values, Write write,
-                                std::shared_ptr<std::atomic<bool>> busy) {
+                                std::shared_ptr<std::atomic<bool>> busy, After after = [] {}) {
   if (!values.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
   Napi::Object o = values.As<Napi::Object>();
   auto vals = std::make_shared<NamedTensors>();
@@ -260,7 +260,11 @@ Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& sl
     vals->emplace_back(t.name, std::vector<float>(d, d + n));
   }
   return AsyncJob::run(
-      env, [=] { for (auto& kv : *vals) write(kv.first, kv.second.data()); },
+      env,
+      [=] {
+        for (auto& kv : *vals) write(kv.first, kv.second.data());
+        after();
+      },
       [](Napi::Env env) { return env.Undefined(); }, busy);
 }
 
@@ -360,6 +364,58 @@ struct ModelSlot {
                              [m](const std::string& n, const float* d) { m->params().write(n, d); }, busy);
   }
 
+  std::vector<TensorSlot> state_slots(const Model& m) const {
+    std::vector<TensorSlot> slots;
+    for (const auto& t : m.params().state_slots()) slots.push_back({t.name, t.size});
+    return slots;
+  }
+
+  // getOptimizerState() -> Promise<{steps: number[], tensors: {name: Float32Array}}>: the step
+  // counts [shared, per task...] and every moment buffer under PyTorch's state names.
+  Napi::Value get_optimizer_state(Napi::Env env) {
+    auto m = live(env);
+    auto steps = std::make_shared<std::vector<int64_t>>();
+    auto vals = std::make_shared<NamedTensors>();
+    const auto slots = state_slots(*m);
+    return AsyncJob::run(
+        env,
+        [=] {
+          *steps = m->params().step_counts();
+          for (const TensorSlot& t : slots) {
+            std::vector<float> v(t.size);
+            m->params().read_state(t.name, v.data());
+            vals->emplace_back(t.name, std::move(v));
+          }
+        },
+        [=](Napi::Env env) {
+          Napi::Object o = Napi::Object::New(env);
+          Napi::Array st = Napi::Array::New(env, steps->size());
+          for (size_t i = 0; i < steps->size(); ++i) st[i] = Napi::Number::New(env, static_cast<double>((*steps)[i]));
+          o.Set("steps", st);
+          Napi::Object ts = Napi::Object::New(env);
+          for (auto& kv : *vals) ts.Set(kv.first, to_float32_array(env, std::move(kv.second)));
+          o.Set("tensors", ts);
+          return o;
+        },
+        busy);
+  }
+
+  // setOptimizerState(steps: number[], tensors: {name: Float32Array}) -> Promise<void>: every buffer
+  // of getOptimizerState present at its exact size; steps [shared, per task...] safe integers >= 0.
+  Napi::Value set_optimizer_state(Napi::Env env, Napi::Value steps_value, Napi::Value tensors) {
+    auto m = live(env);
+    Napi::Array arr = arg_array(env, steps_value, "optimizer step counts");
+    const size_t want = m->params().step_counts().size();
+    if (arr.Length() != want)
+      throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " optimizer step counts, got " + std::to_string(arr.Length()));
+    std::vector<int64_t> steps(want);
+    for (uint32_t i = 0; i < want; ++i)
+      steps[i] = arg_int64(env, arr.Get(i), "optimizer step count", 0, (int64_t(1) << 53) - 1);
+    return write_tensors_job(
+        env, state_slots(*m), tensors, [m](const std::string& n, const float* d) { m->params().write_state(n, d); }, busy,
+        [m, steps] { m->params().set_step_counts(steps); });
+  }
+
   // getTensor(name) -> Promise<Float32Array>: any tensor, frozen or learned.
   Napi::Value get_tensor(Napi::Env env, Napi::Value name_value) {
     auto m = live(env);
@@ -431,7 +487,7 @@ struct HasInputCache<M, std::void_t<decltype(std::declval<M&>().drop_input_cache
 
 // The JS class of a native model kind (CRTP: `class MlpWrap : public ModelWrap<MlpWrap, Mlp>`):
 // Napi::ObjectWrap<Wrap> and ModelSlot<Model>, with the methods every kind shares: params, tensors,
-// getParams, setParams, getTensor, resetOptimizer, dispose, and optimizerSteps / dropInputCache
+// getParams, setParams, getTensor, resetOptimizer, get/setOptimizerState, dispose, and optimizerSteps / dropInputCache
 // where Model has optimizer_steps() / drop_input_cache(). define() registers the kind's own
 // methods (train, evaluate, predict, gradients, ...) followed by these, and exports the class.
 template <typename Wrap, typename Model>
@@ -451,6 +507,8 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
     methods.push_back(method("setParams", &ModelWrap::SetParams));
     methods.push_back(method("getTensor", &ModelWrap::GetTensor));
     methods.push_back(method("resetOptimizer", &ModelWrap::ResetOptimizer));
+    methods.push_back(method("getOptimizerState", &ModelWrap::GetOptimizerState));
+    methods.push_back(method("setOptimizerState", &ModelWrap::SetOptimizerState));
     if constexpr (HasOptimizerSteps<Model>::value)
       methods.push_back(method("optimizerSteps", &ModelWrap::OptimizerSteps));
     if constexpr (HasInputCache<Model>::value) methods.push_back(method("dropInputCache", &ModelWrap::DropInputCache));
@@ -467,6 +525,10 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
   Napi::Value GetTensor(const Napi::CallbackInfo& info) { return this->get_tensor(info.Env(), info[0]); }
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info) {
     return this->void_job(info.Env(), [](Model& m) { m.reset_optimizer(); });
+  }
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info) { return this->get_optimizer_state(info.Env()); }
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info) {
+    return this->set_optimizer_state(info.Env(), info[0], info[1]);
   }
   Napi::Value OptimizerSteps(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->optimizer_steps()));

@@ -14,6 +14,9 @@ DeviceBuffer zeros(const std::shared_ptr<Backend>& be, size_t n) {
   be->fill(b.f32(), 0.0f, n);
   return b;
 }
+// The PyTorch state names of a tensor's m and v buffers under optimizer kind k.
+const char* m_state_name(OptimizerKind k) { return k == OptimizerKind::Sgd ? ".momentum_buffer" : ".exp_avg"; }
+constexpr const char* kVStateName = ".exp_avg_sq";
 }  // namespace
 
 ParamSet::ParamSet(std::shared_ptr<Backend> backend, OptimizerSpec optimizer, int task_rows)
@@ -147,6 +150,52 @@ void ParamSet::reset() {
     for (DeviceBuffer* b : {&t.m, &t.v})
       if (b->data()) be_->fill(b->f32(), 0.0f, t.size());
   be_->synchronize();
+}
+
+std::vector<ParamSet::StateSlot> ParamSet::state_slots() const {
+  std::vector<StateSlot> slots;
+  for (const Param& t : params_) {
+    if (!t.trainable) continue;
+    if (t.m.data()) slots.push_back({t.name + m_state_name(opt_.kind), t.size()});
+    if (t.v.data()) slots.push_back({t.name + kVStateName, t.size()});
+  }
+  return slots;
+}
+
+const DeviceBuffer& ParamSet::state_buffer(const std::string& name) const {
+  for (const Param& t : params_) {
+    if (!t.trainable) continue;
+    if (t.m.data() && name == t.name + m_state_name(opt_.kind)) return t.m;
+    if (t.v.data() && name == t.name + kVStateName) return t.v;
+  }
+  fail("E_INVALID_ARG", "no optimizer state named '" + name + "'");
+}
+
+void ParamSet::read_state(const std::string& name, float* host) const {
+  const DeviceBuffer& b = state_buffer(name);
+  be_->download(host, b.data(), b.bytes());
+}
+
+void ParamSet::write_state(const std::string& name, const float* host) {
+  const DeviceBuffer& b = state_buffer(name);
+  be_->upload(b.data(), host, b.bytes());
+  be_->synchronize();
+}
+
+std::vector<int64_t> ParamSet::step_counts() const {
+  std::vector<int64_t> counts{steps_};
+  counts.insert(counts.end(), row_steps_.begin(), row_steps_.end());
+  return counts;
+}
+
+void ParamSet::set_step_counts(const std::vector<int64_t>& counts) {
+  require(counts.size() == row_steps_.size() + 1, "E_SHAPE",
+          "expected " + std::to_string(row_steps_.size() + 1) + " optimizer step counts, got " +
+              std::to_string(counts.size()));
+  for (int64_t c : counts)
+    require(c >= 0, "E_INVALID_ARG", "expected optimizer step counts >= 0, got " + std::to_string(c));
+  steps_ = counts[0];
+  std::copy(counts.begin() + 1, counts.end(), row_steps_.begin());
 }
 
 }  // namespace bl

@@ -65,12 +65,28 @@ class ParamSet {
   void step_row(int row, float lr);
   // Zeros the moments and every step count.
   void reset();
+
+  // The optimizer's state, for checkpoints that resume bit for bit. Buffers are named as in
+  // PyTorch's optimizer state: "<tensor>.exp_avg" (m) and "<tensor>.exp_avg_sq" (v) for adam and
+  // adamw, "<tensor>.momentum_buffer" for sgd with momentum; none for plain sgd. Step counts are
+  // [shared, row 0, ..., row K-1]. Reads and writes wait for their transfers.
+  struct StateSlot {
+    std::string name;
+    size_t size;
+  };
+  std::vector<StateSlot> state_slots() const;
+  void read_state(const std::string& name, float* host) const;
+  void write_state(const std::string& name, const float* host);
+  std::vector<int64_t> step_counts() const;
+  // E_SHAPE unless counts has 1 + K entries; E_INVALID_ARG for a negative count.
+  void set_step_counts(const std::vector<int64_t>& counts);
   int64_t steps() const { return steps_; }
   int64_t row_steps(int row) const { return row_steps_[row]; }
   const OptimizerSpec& optimizer() const { return opt_; }
 
  private:
   void update(const Param& t, size_t offset, size_t n, int64_t count, float lr);
+  const DeviceBuffer& state_buffer(const std::string& name) const;
 
   std::shared_ptr<Backend> be_;
   OptimizerSpec opt_;

@@ -7,6 +7,7 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
+import { type OptimizerState, readOptimizerState, writeOptimizerState } from './optimizer_state.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
@@ -218,6 +219,16 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
+  }
+
+  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
+  getOptimizerState(): Promise<OptimizerState> {
+    return readOptimizerState(this.native);
+  }
+
+  /** Restores an optimizer state read from a model of the same configuration. */
+  setOptimizerState(state: OptimizerState): Promise<void> {
+    return writeOptimizerState(this.native, state);
   }
 
 

@@ -15,6 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
+import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../model/optimizer_state.js';
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
@@ -548,6 +549,16 @@ export class MultitaskModel {
       expectFinite(p.name, v);
     }
     await this.native.exclusive((h) => h.setParams(values));
+  }
+
+  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
+  getOptimizerState(): Promise<OptimizerState> {
+    return readOptimizerState(this.native);
+  }
+
+  /** Restores an optimizer state read from a model of the same configuration. */
+  setOptimizerState(state: OptimizerState): Promise<void> {
+    return writeOptimizerState(this.native, state);
   }
 
   /**

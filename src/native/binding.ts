@@ -71,6 +71,10 @@ export declare namespace Binding {
     setParams(values: Record<string, Float32Array>): Promise<void>;
     getTensor(name: string): Promise<Float32Array>;
     resetOptimizer(): Promise<void>;
+    /** Step counts [shared, per task...] and the moment buffers by PyTorch's state names. */
+    getOptimizerState(): Promise<{ steps: number[]; tensors: Record<string, Float32Array> }>;
+    /** Every buffer of getOptimizerState at its exact size, finite; steps safe integers >= 0. */
+    setOptimizerState(steps: number[], tensors: Record<string, Float32Array>): Promise<void>;
     dispose(): void;
   }
 

@@ -10,6 +10,7 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
+import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../model/optimizer_state.js';
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
@@ -349,6 +350,16 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
+  }
+
+  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
+  getOptimizerState(): Promise<OptimizerState> {
+    return readOptimizerState(this.native);
+  }
+
+  /** Restores an optimizer state read from a model of the same configuration. */
+  setOptimizerState(state: OptimizerState): Promise<void> {
+    return writeOptimizerState(this.native, state);
   }
 
 
