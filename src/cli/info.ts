@@ -23,7 +23,7 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
       }
       const out = ctx.io.stdout;
       println(out, `biaslearn ${String(env.biaslearn)} (node ${String(env.node)}, ${String(env.platform)}-${String(env.arch)})`);
-      println(out, `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npm run build:cuda)'}`);
+      println(out, `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npx biaslearn build-cuda)'}`);
       println(out, `gemm:     ${String(env.gemm)}`);
       println(out, `threads:  ${String(env.threads)} (of ${String(env.cpuCount)} CPUs, ${String(env.cpuModel)})`);
       println(out, 'datasets:');

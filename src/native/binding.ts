@@ -33,7 +33,7 @@ export function nativeFor(backend: BackendName): NativeModule {
   if (!path) {
     if (backend === 'cuda') {
       throw new BackendUnavailableError(
-        "backend 'cuda' is not built: run `npm run build:cuda` on a machine with the CUDA toolkit and cuBLAS",
+        "backend 'cuda' is not built: run `npx biaslearn build-cuda` (`npm run build:cuda` in a clone) on a machine with the CUDA toolkit and cuBLAS",
       );
     }
     throw new BiasLearnError('E_NATIVE', `the native addon is not built (looked for ${candidates(file).join(', ')}); run \`npm install\` or \`npm run build\``);
