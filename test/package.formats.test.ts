@@ -3,31 +3,19 @@
  * root, the same "exports" map an app sees), and both have types under moduleResolution node16,
  * nodenext and bundler (tsc on a tiny consumer in a temporary folder that links the package).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from './helpers/dist.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-formats-'));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
-/** Whether dist/ (ESM) or dist/cjs/ misses a compiled file or is older than its source. */
-function distStale(): boolean {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  return walk(join(root, 'src')).some((src) => {
-    const rel = relative(join(root, 'src'), src).replace(/\.ts$/, '.js');
-    const outs = [join(root, 'dist', rel), ...(rel.startsWith('cli') ? [] : [join(root, 'dist', 'cjs', rel)])];
-    return outs.some((out) => !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs);
-  });
-}
-
-beforeAll(() => {
-  if (distStale()) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-}, 240_000);
+beforeAll(() => ensureDist(root), 240_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
