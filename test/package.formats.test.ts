@@ -59,6 +59,15 @@ describe('CommonJS and ESM entry points', () => {
     expect(out.typed).toBe(true);
   });
 
+  it('loading the library does not load the plotting stack (vega, vega-lite are imported on first render)', () => {
+    const code = `require('biaslearn');
+      const heavy = Object.keys(require.cache).filter((k) => /node_modules[\\/](vega|vega-lite)[\\/]|plot[\\/]render/.test(k));
+      console.log(JSON.stringify(heavy));`;
+    const r = runNode(['-e', code]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
   it("require('biaslearn/plot') and require('biaslearn/package.json') resolve", () => {
     const r = runNode(['-e', "const p = require('biaslearn/plot'); console.log(typeof p.lossCurvePlot, require('biaslearn/package.json').name)"]);
     expect(r.status, r.stderr).toBe(0);
