@@ -31,8 +31,7 @@ function copyRewritten(from, to) {
     const dst = join(to, e.name);
     if (e.isDirectory()) {
       if (src !== join(root, 'src', 'cli')) copyRewritten(src, dst);
-    }
-    else if (e.name.endsWith('.ts')) {
+    } else if (e.name.endsWith('.ts')) {
       let text = readFileSync(src, 'utf8');
       for (const [re, by] of REWRITES) text = text.replace(re, by);
       writeFileSync(dst, text);
@@ -49,7 +48,14 @@ writeFileSync(
   JSON.stringify(
     {
       extends: '../tsconfig.json',
-      compilerOptions: { module: 'Node20', moduleResolution: 'Node16', rootDir: '.', outDir: '../dist/cjs', noEmit: false, sourceMap: false },
+      compilerOptions: {
+        module: 'Node20',
+        moduleResolution: 'Node16',
+        rootDir: '.',
+        outDir: '../dist/cjs',
+        noEmit: false,
+        sourceMap: false,
+      },
       include: ['**/*.ts'],
     },
     null,

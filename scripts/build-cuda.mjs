@@ -26,8 +26,17 @@ const arch = opt('--arch') ?? process.env.BIASLEARN_CUDA_ARCHITECTURES;
 const cublas = opt('--cublas-root') ?? process.env.BIASLEARN_CUBLAS_ROOT;
 
 const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
-const defs = ['--CDBIASLEARN_CUDA=ON', ...(arch ? [`--CDCMAKE_CUDA_ARCHITECTURES=${arch}`] : []), ...(cublas ? [`--CDBIASLEARN_CUBLAS_ROOT=${cublas}`] : [])];
-const run = (cmd) => spawnSync(process.execPath, [cmakeJs, cmd, '--log-level', 'warn', '--out', out, ...defs, ...(cmd === 'build' ? ['--target', 'biaslearn_cuda'] : [])], { cwd: root, stdio: 'inherit' });
+const defs = [
+  '--CDBIASLEARN_CUDA=ON',
+  ...(arch ? [`--CDCMAKE_CUDA_ARCHITECTURES=${arch}`] : []),
+  ...(cublas ? [`--CDBIASLEARN_CUBLAS_ROOT=${cublas}`] : []),
+];
+const run = (cmd) =>
+  spawnSync(
+    process.execPath,
+    [cmakeJs, cmd, '--log-level', 'warn', '--out', out, ...defs, ...(cmd === 'build' ? ['--target', 'biaslearn_cuda'] : [])],
+    { cwd: root, stdio: 'inherit' },
+  );
 
 function fail(what) {
   console.error(`\nbiaslearn: the CUDA module was not built (${what} failed; see the message above).`);

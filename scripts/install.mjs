@@ -31,7 +31,11 @@ function prebuilt() {
   const compiled = join(root, 'dist', 'cjs', 'native', 'prebuilt.js');
   if (existsSync(compiled)) return createRequire(import.meta.url)(compiled).prebuiltCandidates(root, env);
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.node'))
+        .map((f) => join(dir, f))
+    : [];
 }
 
 /** Loads `path` in a child process and calls buildInfo(); returns the reason when it fails. */
@@ -39,7 +43,12 @@ function loadError(path) {
   const code = `const m = require(${JSON.stringify(path)}); if (typeof m.info !== 'function') throw new Error('not the biaslearn module'); m.info();`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000 });
   if (r.status === 0) return undefined;
-  return (r.stderr || `exit ${r.status ?? r.signal}`).trim().split('\n').find((l) => /Error|error/.test(l)) ?? `exit ${r.status ?? r.signal}`;
+  return (
+    (r.stderr || `exit ${r.status ?? r.signal}`)
+      .trim()
+      .split('\n')
+      .find((l) => /Error|error/.test(l)) ?? `exit ${r.status ?? r.signal}`
+  );
 }
 
 function sourceBuild(why) {
@@ -72,7 +81,12 @@ function main() {
       return !err;
     });
     if (ok) log(`using the prebuilt binary ${ok.slice(root.length + 1)}`);
-    else sourceBuild(candidates.length ? `no prebuilt binary loads: ${reasons.join('; ')}` : `no prebuilt binary for ${process.platform}-${process.arch}`);
+    else
+      sourceBuild(
+        candidates.length
+          ? `no prebuilt binary loads: ${reasons.join('; ')}`
+          : `no prebuilt binary for ${process.platform}-${process.arch}`,
+      );
   }
   if (wantCuda) {
     const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cuda.mjs')], { cwd: root, stdio: 'inherit' });

@@ -34,7 +34,10 @@ for (const v of variants) {
   console.log(`biaslearn prebuild: ${v.name} (-march=${v.arch || '<compiler default>'}) in ${out}`);
   // configure, then build: `cmake-js compile` would reuse an existing folder's configuration.
   for (const step of ['configure', 'build']) {
-    const r = spawnSync(process.execPath, [cmakeJs, step, '--log-level', 'warn', '--out', out, ...defs], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [cmakeJs, step, '--log-level', 'warn', '--out', out, ...defs], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
   copyFileSync(join(out, 'Release', 'biaslearn.node'), join(dest, `biaslearn.${v.name}.node`));

@@ -20,7 +20,9 @@ const pathDirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
 const hasCmake = pathDirs.some((d) => existsSync(join(d, 'cmake')));
 /** An nvcc to name with CUDACXX: on PATH or in the usual toolkit folder. */
 const nvcc = [...pathDirs.map((d) => join(d, 'nvcc')), '/usr/local/cuda/bin/nvcc'].find((p) => existsSync(p));
-const cublasRoot = ['/opt/cublas/nvidia/cu13', '/opt/cublas/nvidia/cublas'].find((d) => existsSync(join(d, 'include', 'cublas_v2.h')));
+const cublasRoot = ['/opt/cublas/nvidia/cu13', '/opt/cublas/nvidia/cublas'].find((d) =>
+  existsSync(join(d, 'include', 'cublas_v2.h')),
+);
 
 /** PATH without any folder holding nvcc, plus a folder with `node` (it may have shared one). */
 function pathWithoutNvcc(): string {
@@ -32,7 +34,11 @@ function pathWithoutNvcc(): string {
   return [nodeDir, ...pathDirs.filter((d) => !existsSync(join(d, 'nvcc')))].join(delimiter);
 }
 
-function buildCuda(out: string, env: Record<string, string | undefined>, extra: string[] = []): { status: number | null; output: string } {
+function buildCuda(
+  out: string,
+  env: Record<string, string | undefined>,
+  extra: string[] = [],
+): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-cuda.mjs'), '--out', out, '--configure-only', ...extra], {
     cwd: root,
     encoding: 'utf8',
@@ -63,10 +69,18 @@ describe.skipIf(!hasCmake)('build:cuda configure step (no GPU)', () => {
   it.skipIf(!nvcc)(`with CUDACXX=${nvcc ?? '<none>'} (not on PATH) it reconfigures a CPU-configured folder for CUDA`, () => {
     const out = join(work, 'reconfigure');
     const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-    const cpu = spawnSync(process.execPath, [cmakeJs, 'configure', '--log-level', 'warn', '--out', out], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+    const cpu = spawnSync(process.execPath, [cmakeJs, 'configure', '--log-level', 'warn', '--out', out], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
     expect(cpu.status, cpu.stdout + cpu.stderr).toBe(0);
     expect(readFileSync(join(out, 'CMakeCache.txt'), 'utf8')).toMatch(/^BIASLEARN_CUDA:BOOL=OFF$/m);
-    const r = buildCuda(out, { PATH: pathWithoutNvcc(), CUDACXX: nvcc }, ['--arch', '90', ...(cublasRoot ? ['--cublas-root', cublasRoot] : [])]);
+    const r = buildCuda(out, { PATH: pathWithoutNvcc(), CUDACXX: nvcc }, [
+      '--arch',
+      '90',
+      ...(cublasRoot ? ['--cublas-root', cublasRoot] : []),
+    ]);
     expect(r.output).not.toContain('no CUDA compiler');
     expect(r.output).toMatch(/biaslearn: CUDA \d+\.\d+/);
     if (cublasRoot) {

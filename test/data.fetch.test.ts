@@ -57,7 +57,11 @@ function tinySet(n: number, seed: number): { files: Record<string, Buffer>; remo
     files[`${prefix}-images-idx3-ubyte.gz`] = gzipSync(encodeIdx([n, 28, 28], px));
     files[`${prefix}-labels-idx1-ubyte.gz`] = gzipSync(encodeIdx([n], labels));
   }
-  const remotes = Object.entries(files).map(([name, body]) => ({ name, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') }));
+  const remotes = Object.entries(files).map(([name, body]) => ({
+    name,
+    bytes: body.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+  }));
   return { files, remotes };
 }
 
@@ -118,9 +122,12 @@ describe('data locations', () => {
   it('the official table has https/http URLs and 64-hex SHA-256 sums for 4 files per set', () => {
     for (const src of Object.values(DATASET_SOURCES)) {
       expect(src.baseUrl).toMatch(/^https?:\/\/.+\/$/);
-      expect(src.files.map((f) => f.name).sort()).toEqual(
-        ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'],
-      );
+      expect(src.files.map((f) => f.name).sort()).toEqual([
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz',
+        'train-images-idx3-ubyte.gz',
+        'train-labels-idx1-ubyte.gz',
+      ]);
       for (const f of src.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
   });
@@ -191,7 +198,20 @@ describe('biaslearn data (CLI)', () => {
     let out = '';
     let err = '';
     return {
-      io: { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) } } as unknown as CliIO,
+      io: {
+        stdout: {
+          write: (s: string) => {
+            out += s;
+            return true;
+          },
+        },
+        stderr: {
+          write: (s: string) => {
+            err += s;
+            return true;
+          },
+        },
+      } as unknown as CliIO,
       out: () => out,
       err: () => err,
     };
@@ -218,13 +238,18 @@ describe('biaslearn data (CLI)', () => {
       const fetch = io();
       expect(await runCli(['data', 'fetch', 'mnist'], fetch.io)).toBe(1);
       expect(fetch.err().trim().split('\n')).toHaveLength(1);
-      expect(fetch.err()).toMatch(/^error \[E_DOWNLOAD\]: download of http:\/\/127\.0\.0\.1:\d+\/nowhere\/mnist\/train-images-idx3-ubyte\.gz failed: HTTP 404/);
+      expect(fetch.err()).toMatch(
+        /^error \[E_DOWNLOAD\]: download of http:\/\/127\.0\.0\.1:\d+\/nowhere\/mnist\/train-images-idx3-ubyte\.gz failed: HTTP 404/,
+      );
       expect(listing(join(home, 'mnist'))).toEqual([]);
 
       const usage = io();
       expect(await runCli(['data', 'fetch', 'cifar'], usage.io)).toBe(2);
     } finally {
-      for (const [k, v] of [['BIASLEARN_DATA', saved.data], ['BIASLEARN_DATA_URL', saved.url]] as const) {
+      for (const [k, v] of [
+        ['BIASLEARN_DATA', saved.data],
+        ['BIASLEARN_DATA_URL', saved.url],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

@@ -41,7 +41,11 @@ describe('module candidates', () => {
 
   it('source builds come before prebuilts, $BIASLEARN_BUILD_DIR first', () => {
     const c = cpuModuleCandidates(fake, { BIASLEARN_BUILD_DIR: '/b' });
-    expect(c.slice(0, 3)).toEqual([join('/b', 'biaslearn.node'), join(fake, 'build', 'Release', 'biaslearn.node'), join(fake, 'build', 'Debug', 'biaslearn.node')]);
+    expect(c.slice(0, 3)).toEqual([
+      join('/b', 'biaslearn.node'),
+      join(fake, 'build', 'Release', 'biaslearn.node'),
+      join(fake, 'build', 'Debug', 'biaslearn.node'),
+    ]);
     expect(c.slice(3).every((p) => prebuiltVariant(p) !== undefined)).toBe(true);
   });
 
@@ -79,13 +83,20 @@ describe.skipIf(!prebuilts.length || process.platform !== 'linux' || !objdump)('
     for (const f of prebuilts) {
       const out = spawnSync('objdump', ['-p', join(prebuiltDir, f)], { encoding: 'utf8' }).stdout;
       const needed = [...out.matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]!);
-      expect(needed.filter((n) => !/^(libstdc\+\+\.so\.6|libm\.so\.6|libc\.so\.6|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2)$/.test(n)), f).toEqual([]);
+      expect(
+        needed.filter(
+          (n) => !/^(libstdc\+\+\.so\.6|libm\.so\.6|libc\.so\.6|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2)$/.test(n),
+        ),
+        f,
+      ).toEqual([]);
     }
   });
 
   it('the variant chosen for this CPU loads and reports kernels matching its level', () => {
     const best = prebuiltCandidates(root)[0]!;
-    const r = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(best)}).buildInfo()))`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(best)}).buildInfo()))`], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { kernelIsa: string; blas: string };
     const want = { 'x86-64-v4': 'avx512', 'x86-64-v3': 'avx2+fma', 'x86-64-v2': 'sse4.2' }[prebuiltVariant(best)!];

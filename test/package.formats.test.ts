@@ -69,7 +69,10 @@ describe('CommonJS and ESM entry points', () => {
   });
 
   it("require('biaslearn/plot') and require('biaslearn/package.json') resolve", () => {
-    const r = runNode(['-e', "const p = require('biaslearn/plot'); console.log(typeof p.lossCurvePlot, require('biaslearn/package.json').name)"]);
+    const r = runNode([
+      '-e',
+      "const p = require('biaslearn/plot'); console.log(typeof p.lossCurvePlot, require('biaslearn/package.json').name)",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('function biaslearn');
   });
@@ -95,7 +98,15 @@ describe('types for both formats', () => {
     symlinkSync(root, join(dir, 'node_modules', 'biaslearn'), 'dir');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }));
     const module = resolution === 'Bundler' ? 'ESNext' : resolution;
-    const compilerOptions = { module, moduleResolution: resolution, target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] };
+    const compilerOptions = {
+      module,
+      moduleResolution: resolution,
+      target: 'ES2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+    };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: Object.keys(files) }));
     for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
     return dir;
@@ -114,8 +125,13 @@ describe('types for both formats', () => {
   }
 
   it('the CommonJS consumer really resolves the CommonJS declarations (a wrong call is a type error)', () => {
-    const dir = consumer('wrong', 'Node16', { 'bad.cts': `${IMPORTS}\nexport const m: Promise<MLP> = MLP.create({ inputSize: 'x' });\n` });
-    const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--traceResolution'], { encoding: 'utf8', timeout: 120_000 });
+    const dir = consumer('wrong', 'Node16', {
+      'bad.cts': `${IMPORTS}\nexport const m: Promise<MLP> = MLP.create({ inputSize: 'x' });\n`,
+    });
+    const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--traceResolution'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stdout).toContain("'biaslearn' was successfully resolved to");
     expect(r.stdout).toMatch(/dist\/cjs\/index\.d\.ts/);

@@ -11,7 +11,17 @@
  * stays fast.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +31,12 @@ import { ensureDist } from './helpers/dist.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-pack-'));
 const platformDir = `${process.platform}-${process.arch}`;
-const haveBinary = existsSync(join(root, 'prebuilds', platformDir)) || existsSync(join(root, 'build', 'Release', 'biaslearn.node'));
+const haveBinary =
+  existsSync(join(root, 'prebuilds', platformDir)) || existsSync(join(root, 'build', 'Release', 'biaslearn.node'));
 
 /** Tools a source build needs; none of them may be reachable from the app's install. */
-const HIDDEN = /^(cmake|ctest|cpack|ccmake|c\+\+|g\+\+|gcc|cc|c89|c99|clang|clang\+\+|make|gmake|ninja|nvcc|cpp)(-[\d.]+)?$|^[\w-]+-linux-gnu-(g\+\+|gcc|c\+\+|cpp)(-[\d.]+)?$/;
+const HIDDEN =
+  /^(cmake|ctest|cpack|ccmake|c\+\+|g\+\+|gcc|cc|c89|c99|clang|clang\+\+|make|gmake|ninja|nvcc|cpp)(-[\d.]+)?$|^[\w-]+-linux-gnu-(g\+\+|gcc|c\+\+|cpp)(-[\d.]+)?$/;
 
 /** A PATH of one folder that links every program of this PATH except the hidden build tools. */
 function toolFreePath(): string {
@@ -49,7 +61,12 @@ function toolFreePath(): string {
 }
 
 function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeout?: number }) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: opts.timeout ?? 240_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    timeout: opts.timeout ?? 240_000,
+  });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
@@ -60,17 +77,34 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<stri
  */
 function writeAppWithLock(dir: string, tgz: string): void {
   const spec = `file:${relative(dir, tgz)}`;
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; engines: unknown };
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    dependencies: Record<string, string>;
+    engines: unknown;
+  };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   const deps = Object.fromEntries(Object.entries(lock.packages).filter(([k, v]) => k.startsWith('node_modules/') && !v.dev));
   const app = { name: 'app', version: '1.0.0', private: true, type: 'module', dependencies: { biaslearn: spec } };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(app, null, 2));
   const packages = {
     '': { name: 'app', version: '1.0.0', dependencies: { biaslearn: spec } },
-    'node_modules/biaslearn': { version: pkg.version, resolved: spec, hasInstallScript: true, license: 'MIT', dependencies: pkg.dependencies, bin: { biaslearn: 'dist/cli/main.js' }, engines: pkg.engines },
+    'node_modules/biaslearn': {
+      version: pkg.version,
+      resolved: spec,
+      hasInstallScript: true,
+      license: 'MIT',
+      dependencies: pkg.dependencies,
+      bin: { biaslearn: 'dist/cli/main.js' },
+      engines: pkg.engines,
+    },
     ...deps,
   };
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }
 
 let tarball = '';
@@ -94,7 +128,10 @@ beforeAll(() => {
     expect(run('tar', ['xzf', first, '-C', stage], { cwd: work }).status).toBe(0);
     const pkg = join(stage, 'package');
     mkdirSync(join(pkg, 'prebuilds', platformDir), { recursive: true });
-    copyFileSync(join(root, 'build', 'Release', 'biaslearn.node'), join(pkg, 'prebuilds', platformDir, 'biaslearn.x86-64-v2.node'));
+    copyFileSync(
+      join(root, 'build', 'Release', 'biaslearn.node'),
+      join(pkg, 'prebuilds', platformDir, 'biaslearn.x86-64-v2.node'),
+    );
     const repack = join(work, 'repack');
     mkdirSync(repack);
     const r = run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', repack], { cwd: pkg });
@@ -118,11 +155,19 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe.skipIf(!haveBinary)('npm install of the packed package, no cmake, no compiler', () => {
   it('the tarball carries the package and no test, bench or build leftovers', () => {
     const list = run('tar', ['tzf', tarball], { cwd: work }).out.split('\n').filter(Boolean);
-    for (const f of ['package/LICENSE', 'package/README.md', 'package/dist/index.js', 'package/dist/cjs/index.js', 'package/dist/cjs/package.json']) {
+    for (const f of [
+      'package/LICENSE',
+      'package/README.md',
+      'package/dist/index.js',
+      'package/dist/cjs/index.js',
+      'package/dist/cjs/package.json',
+    ]) {
       expect(list).toContain(f);
     }
     expect(list.some((f) => f.startsWith(`package/prebuilds/${platformDir}/biaslearn.`) && f.endsWith('.node'))).toBe(true);
-    const leftovers = list.filter((f) => /^package\/(test|bench|build|build-[^/]+|\.cjs-src|tmp|runs)\//.test(f) || /\.map$|\.tsbuildinfo$|\.blck$/.test(f));
+    const leftovers = list.filter(
+      (f) => /^package\/(test|bench|build|build-[^/]+|\.cjs-src|tmp|runs)\//.test(f) || /\.map$|\.tsbuildinfo$|\.blck$/.test(f),
+    );
     expect(leftovers).toEqual([]);
   });
 
@@ -156,7 +201,10 @@ describe.skipIf(!haveBinary)('npm install of the packed package, no cmake, no co
   });
 
   it('a CommonJS app requires it and trains', () => {
-    writeFileSync(join(app, 'train.cjs'), `const { MLP, spiralClassification, runtimeInfo } = require('biaslearn');\n(async () => {${TRAIN}})().catch((e) => { console.error(e); process.exit(1); });`);
+    writeFileSync(
+      join(app, 'train.cjs'),
+      `const { MLP, spiralClassification, runtimeInfo } = require('biaslearn');\n(async () => {${TRAIN}})().catch((e) => { console.error(e); process.exit(1); });`,
+    );
     const r = run(process.execPath, ['train.cjs'], { cwd: app, env: { PATH: path } });
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain('"kind":"prebuilt');

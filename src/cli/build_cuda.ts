@@ -13,7 +13,9 @@ import type { CliContext } from './context.js';
 export function registerBuildCuda(program: Command, _ctx: CliContext): Command {
   return program
     .command('build-cuda')
-    .description("build the CUDA backend (build/Release/biaslearn_cuda.node) from the package's sources; needs the CUDA toolkit and cuBLAS")
+    .description(
+      "build the CUDA backend (build/Release/biaslearn_cuda.node) from the package's sources; needs the CUDA toolkit and cuBLAS",
+    )
     .option('--arch <list>', 'GPU architectures, CMAKE_CUDA_ARCHITECTURES (default "80;90")')
     .option('--cublas-root <dir>', 'take cuBLAS from <dir>/include and <dir>/lib (e.g. a pip wheel) instead of the toolkit')
     .action(async (flags: { arch?: string; cublasRoot?: string }) => {

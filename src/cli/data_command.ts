@@ -8,7 +8,9 @@ import { println } from './io.js';
 export function registerData(program: Command, ctx: CliContext): Command {
   const data = program
     .command('data')
-    .description(`download and list the named datasets (${DATASET_NAMES.join(', ')}); stored in $BIASLEARN_DATA or the user cache`);
+    .description(
+      `download and list the named datasets (${DATASET_NAMES.join(', ')}); stored in $BIASLEARN_DATA or the user cache`,
+    );
   data
     .command('fetch')
     .description('download the official IDX files, verify their SHA-256 and store them (atomically) in the data folder')
@@ -22,7 +24,8 @@ export function registerData(program: Command, ctx: CliContext): Command {
         const result = await fetchDataset(name, {
           ...(flags.dir !== undefined && names.length === 1 ? { dir: flags.dir } : {}),
           ...(flags.baseUrl !== undefined ? { baseUrl: flags.baseUrl } : {}),
-          onFile: (f) => println(out, `  ${f.status === 'present' ? 'present   ' : 'downloaded'} ${f.name} (${f.bytes} bytes, SHA-256 ok)`),
+          onFile: (f) =>
+            println(out, `  ${f.status === 'present' ? 'present   ' : 'downloaded'} ${f.name} (${f.bytes} bytes, SHA-256 ok)`),
         });
         println(out, `  stored in ${result.dir}`);
       }
@@ -41,14 +44,22 @@ export function registerData(program: Command, ctx: CliContext): Command {
         return;
       }
       const out = ctx.io.stdout;
-      println(out, `data folder: ${dataHome()} (${process.env.BIASLEARN_DATA ? 'BIASLEARN_DATA' : 'user cache; set BIASLEARN_DATA to change'})`);
+      println(
+        out,
+        `data folder: ${dataHome()} (${process.env.BIASLEARN_DATA ? 'BIASLEARN_DATA' : 'user cache; set BIASLEARN_DATA to change'})`,
+      );
       for (const row of rows) {
         const found = row.locations.filter((l) => l.splits.length > 0);
         if (!found.length) {
           println(out, `  ${row.name.padEnd(14)} not found (${fetchCommand(row.name)})`);
           continue;
         }
-        found.forEach((l, i) => println(out, `  ${(i === 0 ? row.name : '').padEnd(14)} ${l.splits.join('+').padEnd(10)} ${l.dir}${i > 0 ? ' (shadowed)' : ''}`));
+        found.forEach((l, i) => {
+          println(
+            out,
+            `  ${(i === 0 ? row.name : '').padEnd(14)} ${l.splits.join('+').padEnd(10)} ${l.dir}${i > 0 ? ' (shadowed)' : ''}`,
+          );
+        });
       }
       println(out, '  spirals        embedded (generated, no files)');
     });

@@ -39,20 +39,52 @@ export const DATASET_SOURCES: Record<DatasetName, DatasetSource> = {
     title: 'MNIST',
     baseUrl: 'https://storage.googleapis.com/cvdf-datasets/mnist/',
     files: [
-      { name: 'train-images-idx3-ubyte.gz', bytes: 9912422, sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609' },
-      { name: 'train-labels-idx1-ubyte.gz', bytes: 28881, sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c' },
-      { name: 't10k-images-idx3-ubyte.gz', bytes: 1648877, sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6' },
-      { name: 't10k-labels-idx1-ubyte.gz', bytes: 4542, sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6' },
+      {
+        name: 'train-images-idx3-ubyte.gz',
+        bytes: 9912422,
+        sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+      },
+      {
+        name: 'train-labels-idx1-ubyte.gz',
+        bytes: 28881,
+        sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+      },
+      {
+        name: 't10k-images-idx3-ubyte.gz',
+        bytes: 1648877,
+        sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+      },
+      {
+        name: 't10k-labels-idx1-ubyte.gz',
+        bytes: 4542,
+        sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+      },
     ],
   },
   kmnist: {
     title: 'Kuzushiji-MNIST',
     baseUrl: 'http://codh.rois.ac.jp/kmnist/dataset/kmnist/',
     files: [
-      { name: 'train-images-idx3-ubyte.gz', bytes: 18165135, sha256: '51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4' },
-      { name: 'train-labels-idx1-ubyte.gz', bytes: 29497, sha256: 'e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17' },
-      { name: 't10k-images-idx3-ubyte.gz', bytes: 3041136, sha256: 'edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5' },
-      { name: 't10k-labels-idx1-ubyte.gz', bytes: 5120, sha256: '20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c' },
+      {
+        name: 'train-images-idx3-ubyte.gz',
+        bytes: 18165135,
+        sha256: '51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4',
+      },
+      {
+        name: 'train-labels-idx1-ubyte.gz',
+        bytes: 29497,
+        sha256: 'e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17',
+      },
+      {
+        name: 't10k-images-idx3-ubyte.gz',
+        bytes: 3041136,
+        sha256: 'edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5',
+      },
+      {
+        name: 't10k-labels-idx1-ubyte.gz',
+        bytes: 5120,
+        sha256: '20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c',
+      },
     ],
   },
   'fashion-mnist': {
@@ -139,13 +171,19 @@ async function download(url: string, tmp: string, file: RemoteFile): Promise<num
 
 function sourceUrl(name: DatasetName, opts: FetchOptions): string {
   const env = opts.env ?? process.env;
-  return opts.baseUrl ?? (env.BIASLEARN_DATA_URL ? `${env.BIASLEARN_DATA_URL.replace(/\/+$/, '')}/${name}/` : DATASET_SOURCES[name].baseUrl);
+  return (
+    opts.baseUrl ??
+    (env.BIASLEARN_DATA_URL ? `${env.BIASLEARN_DATA_URL.replace(/\/+$/, '')}/${name}/` : DATASET_SOURCES[name].baseUrl)
+  );
 }
 
 /** Downloads and verifies the four IDX files of `name` (see the module comment). */
 export async function fetchDataset(name: DatasetName, opts: FetchOptions = {}): Promise<FetchResult> {
   if (!(DATASET_NAMES as readonly string[]).includes(name)) {
-    throw new ValidationError('E_INVALID_ARG', `expected a dataset name among ${DATASET_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected a dataset name among ${DATASET_NAMES.join(', ')}, got ${JSON.stringify(name)}`,
+    );
   }
   const dir = opts.dir ?? join(dataHome(opts.env ?? process.env), name);
   const files = await fetchFiles(DATASET_SOURCES[name].files, dir, sourceUrl(name, opts), opts.onFile);
@@ -157,7 +195,12 @@ export async function fetchDataset(name: DatasetName, opts: FetchOptions = {}): 
  * with another hash) is downloaded from `baseUrl` to a temporary name and verified; the files are
  * renamed into place only when all of them verified, and the temporary files are always removed.
  */
-export async function fetchFiles(remotes: RemoteFile[], dir: string, baseUrl: string, onFile?: (f: FetchedFile) => void): Promise<FetchedFile[]> {
+export async function fetchFiles(
+  remotes: RemoteFile[],
+  dir: string,
+  baseUrl: string,
+  onFile?: (f: FetchedFile) => void,
+): Promise<FetchedFile[]> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   try {
     await mkdir(dir, { recursive: true });

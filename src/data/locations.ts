@@ -38,7 +38,9 @@ export function datasetSearchDirs(name: DatasetName, env: Env = process.env): st
 /** Which official splits a folder holds (any accepted spelling, gzipped or not). */
 export function splitsIn(dir: string): ('train' | 'test')[] {
   const has = (prefix: string): boolean =>
-    [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`].some((b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)));
+    [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`].some(
+      (b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)),
+    );
   return [...(has('train') ? (['train'] as const) : []), ...(has('t10k') ? (['test'] as const) : [])];
 }
 

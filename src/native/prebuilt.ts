@@ -27,7 +27,9 @@ function readCpuFlags(): Set<string> {
   if (cpuFlags) return cpuFlags;
   cpuFlags = new Set();
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     for (const f of (line?.split(':')[1] ?? '').trim().split(/\s+/)) if (f) cpuFlags.add(f);
   } catch {
     // not Linux, or no /proc: only the baseline variant is tried

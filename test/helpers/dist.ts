@@ -5,7 +5,9 @@ import { join, relative } from 'node:path';
 
 function distStale(root: string): boolean {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
   return walk(join(root, 'src')).some((src) => {
     const rel = relative(join(root, 'src'), src).replace(/\.ts$/, '.js');
     // src/cli is ESM only (the bin); everything else has a CommonJS twin.
