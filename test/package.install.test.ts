@@ -183,6 +183,26 @@ describe.skipIf(!haveBinary)('npm install of the packed package, no cmake, no co
     expect(existsSync(join(app, 'node_modules', 'biaslearn', 'build'))).toBe(false);
   });
 
+  it('a forced source build without cmake or a compiler fails with a message saying what to install', () => {
+    const r = run(process.execPath, [join(app, 'node_modules', 'biaslearn', 'scripts', 'install.mjs')], {
+      cwd: app,
+      env: { PATH: path, BIASLEARN_BUILD_FROM_SOURCE: '1' },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.out).toContain('building from source (forced');
+    expect(r.out).toContain('the source build failed. Install CMake, a C++17 compiler and Python 3');
+    expect(existsSync(join(app, 'node_modules', 'biaslearn', 'build', 'Release', 'biaslearn.node'))).toBe(false);
+  });
+
+  it('when no prebuilt fits this machine the install falls back to a source build', () => {
+    const r = run(process.execPath, [join(app, 'node_modules', 'biaslearn', 'scripts', 'install.mjs')], {
+      cwd: app,
+      env: { PATH: path, BIASLEARN_CPU_VARIANT: 'no-such-variant' },
+    });
+    expect(r.out).toContain('building from source (no prebuilt binary');
+    expect(r.status).not.toBe(0);
+  });
+
   const TRAIN = `
     const data = spiralClassification({ n: 300, classes: 3, embed: 16, seed: 1 });
     const model = await MLP.create({ inputSize: 16, hidden: [64], outputSize: 3, train: 'bias', seed: 1 });
