@@ -20,7 +20,8 @@ const out = join(root, 'dist', 'cjs');
 /** ESM-only constructs and their CommonJS equivalents (applied to every .ts file). */
 const REWRITES = [
   // The module wrapper already provides `require`; redeclaring it is a SyntaxError in CommonJS.
-  [/^const require = createRequire\(import\.meta\.url\);$/gm, ''],
+  // (Any `const|let require = createRequire(import.meta.url)` at the start of a line.)
+  [/^\s*(?:const|let) require = createRequire\(import\.meta\.url\);?[ \t]*$/gm, ''],
   [/import\.meta\.url/g, "require('node:url').pathToFileURL(__filename).href"],
 ];
 
