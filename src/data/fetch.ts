@@ -30,8 +30,8 @@ export interface DatasetSource {
 }
 
 /**
- * Official locations and published SHA-256 sums (the sums TensorFlow Datasets and torchvision
- * verify against; see docs/data.md). MNIST: the Google mirror of yann.lecun.com's files (same bytes);
+ * Official locations and published sizes and SHA-256 sums (TensorFlow Datasets' url_checksums for
+ * all three, the same MNIST sums in torchvision's checks; see docs/data.md). MNIST: the Google mirror of yann.lecun.com's files (same bytes);
  * KMNIST: ROIS-DS CODH; Fashion-MNIST: Zalando Research's download links.
  */
 export const DATASET_SOURCES: Record<DatasetName, DatasetSource> = {
@@ -91,10 +91,26 @@ export const DATASET_SOURCES: Record<DatasetName, DatasetSource> = {
     title: 'Fashion-MNIST',
     baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
     files: [
-      { name: 'train-images-idx3-ubyte.gz', sha256: '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84' },
-      { name: 'train-labels-idx1-ubyte.gz', sha256: 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845' },
-      { name: 't10k-images-idx3-ubyte.gz', sha256: '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073' },
-      { name: 't10k-labels-idx1-ubyte.gz', sha256: '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5' },
+      {
+        name: 'train-images-idx3-ubyte.gz',
+        bytes: 26421880,
+        sha256: '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84',
+      },
+      {
+        name: 'train-labels-idx1-ubyte.gz',
+        bytes: 29515,
+        sha256: 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845',
+      },
+      {
+        name: 't10k-images-idx3-ubyte.gz',
+        bytes: 4422102,
+        sha256: '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073',
+      },
+      {
+        name: 't10k-labels-idx1-ubyte.gz',
+        bytes: 5148,
+        sha256: '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5',
+      },
     ],
   },
 };
