@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +48,6 @@ function fail(what) {
 if (run('configure').status !== 0) fail('configure');
 if (args.includes('--configure-only')) process.exit(0);
 if (run('build').status !== 0) fail('build');
-const built = join(root, out, 'Release', 'biaslearn_cuda.node');
+const built = resolve(root, out, 'Release', 'biaslearn_cuda.node');
 if (!existsSync(built)) fail(`build (no ${built})`);
 console.log(`biaslearn: built ${built}; models now accept backend: 'cuda'`);
