@@ -1,8 +1,9 @@
 // The README's ten-line example, runnable from a clone after `npm install`:
-//   node examples/ten_lines.mjs     (needs Fashion-MNIST: apt-get install -y dataset-fashion-mnist)
+//   node examples/ten_lines.mjs     (needs Fashion-MNIST: npx biaslearn data fetch fashion-mnist,
+//                                    or apt-get install -y dataset-fashion-mnist)
 import { MLP, loadFashionMnist } from '../dist/index.js';
 
-const train = await loadFashionMnist({ split: 'train' }); // /usr/share/datasets/fashion-mnist
+const train = await loadFashionMnist({ split: 'train' }); // found by name: $BIASLEARN_DATA, ~/.cache/biaslearn, /usr/share/datasets
 const test = await loadFashionMnist({ split: 'test' });
 const model = await MLP.create({ inputSize: 784, hidden: [4096], outputSize: 10, train: 'bias', seed: 1 });
 const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });

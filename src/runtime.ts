@@ -1,5 +1,6 @@
 /** Process-wide native settings and facts. */
-import { nativeFor, native, type BackendName } from './native/binding.js';
+import { nativeFor, native, nativeModulePath, type BackendName } from './native/binding.js';
+import { prebuiltVariant } from './native/prebuilt.js';
 import { BackendUnavailableError, fromNativeError } from './errors.js';
 import { expectInt } from './util/validate.js';
 
@@ -10,13 +11,31 @@ export interface RuntimeInfo {
   gemm: string;
   /** CPU threads used by the thread pool and BLAS. */
   threads: number;
+  /** The CPU module's file and kind: "prebuilt x86-64-v4", "source build". */
+  binary: { path: string; kind: string };
+  /** Instruction set the module's own kernels were compiled for: "avx512", "avx2+fma", "sse4.2", ... */
+  kernels: string;
+  /** The matrix-product library in detail: OpenBLAS's configuration and the core its run-time dispatch chose. */
+  gemmDetail: string;
+}
+
+interface BuildInfo {
+  kernelIsa?: string;
+  blas?: string;
+  blasCore?: string;
 }
 
 export function runtimeInfo(): RuntimeInfo {
   const i = native().info();
   const backends: BackendName[] = ['cpu'];
   if (cudaAvailable()) backends.push('cuda');
-  return { backends, gemm: i.gemm, threads: i.threads };
+  const mod = native() as unknown as { buildInfo?: () => BuildInfo };
+  const b = mod.buildInfo?.() ?? {};
+  const path = nativeModulePath('cpu') ?? '';
+  const variant = prebuiltVariant(path);
+  const binary = { path, kind: variant ? `prebuilt ${variant}` : 'source build' };
+  const gemmDetail = b.blas ? `${b.blas}${b.blasCore ? ` (core ${b.blasCore})` : ''}` : i.gemm;
+  return { backends, gemm: i.gemm, threads: i.threads, binary, kernels: b.kernelIsa ?? 'unknown', gemmDetail };
 }
 
 /** True when the CUDA module is built and loads (a device may still be absent). */

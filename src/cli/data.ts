@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Dataset } from '../data/dataset.js';
+import { datasetDir } from '../data/locations.js';
 import {
-  FASHION_MNIST_DEFAULT_DIR,
-  defaultSharedDataDir,
   loadFashionMnist,
   loadIdxClassification,
   loadKmnist,
@@ -81,7 +80,7 @@ export function addDataOptions(cmd: Command, opts: { evalMode?: boolean } = {}):
     .addOption(new Option('--data <name>', `dataset (default: ${dataDefault})`).choices(DATA_NAMES))
     .option(
       '--data-dir <dir>',
-      `folder with the IDX files of fashion-mnist / mnist / kmnist (default: ${FASHION_MNIST_DEFAULT_DIR}, <shared>/mnist, <shared>/kmnist)`,
+      'folder with the IDX files of fashion-mnist / mnist / kmnist (default: $BIASLEARN_DATA/<name> or the user cache, then /usr/share/datasets/<name>; see `biaslearn data list`)',
     )
     .option('--images <file>', 'idx: images file ([n, rows, cols] ubyte, optionally .gz)')
     .option('--labels <file>', 'idx: labels file ([n])')
@@ -156,8 +155,7 @@ export function resolveDataSpec(flags: DataFlags, base?: DataSpec): DataSpec {
 }
 
 function defaultDir(name: ImageSetName): string {
-  if (name === 'fashion-mnist') return FASHION_MNIST_DEFAULT_DIR;
-  return join(defaultSharedDataDir(), name);
+  return datasetDir(name);
 }
 
 const LOADERS = { 'fashion-mnist': loadFashionMnist, mnist: loadMnist, kmnist: loadKmnist } as const;

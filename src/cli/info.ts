@@ -1,8 +1,6 @@
 /** `biaslearn info`: runtime facts (backends, matrix-product path, threads) and data availability. */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { FASHION_MNIST_DEFAULT_DIR, defaultSharedDataDir } from '../data/images.js';
+import { DATASET_NAMES, datasetDir, fetchCommand, splitsIn } from '../data/locations.js';
 import { environmentInfo, type CliContext } from './context.js';
 import { println } from './io.js';
 
@@ -13,16 +11,10 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
     .option('--json', 'print one JSON object instead of text')
     .action((flags: { json?: boolean }) => {
       const env = environmentInfo();
-      const dirs: Record<string, string> = {
-        'fashion-mnist': FASHION_MNIST_DEFAULT_DIR,
-        mnist: join(defaultSharedDataDir(), 'mnist'),
-        kmnist: join(defaultSharedDataDir(), 'kmnist'),
-      };
       const datasets = Object.fromEntries(
-        Object.entries(dirs).map(([name, dir]) => {
-          const has = (p: string): boolean => existsSync(join(dir, `${p}.gz`)) || existsSync(join(dir, p));
-          const splits = [has('train-images-idx3-ubyte') ? 'train' : '', has('t10k-images-idx3-ubyte') ? 'test' : ''].filter(Boolean);
-          return [name, { dir, splits }];
+        DATASET_NAMES.map((name) => {
+          const dir = datasetDir(name);
+          return [name, { dir, splits: splitsIn(dir) as string[] }];
         }),
       );
       if (flags.json) {
@@ -31,12 +23,15 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
       }
       const out = ctx.io.stdout;
       println(out, `biaslearn ${String(env.biaslearn)} (node ${String(env.node)}, ${String(env.platform)}-${String(env.arch)})`);
-      println(out, `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npm run build:cuda)'}`);
-      println(out, `gemm:     ${String(env.gemm)}`);
+      println(out, `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npx biaslearn build-cuda)'}`);
+      const binary = env.binary as { path: string; kind: string };
+      println(out, `binary:   ${binary.kind} (${binary.path})`);
+      println(out, `kernels:  ${String(env.kernels)}`);
+      println(out, `gemm:     ${String(env.gemm)}: ${String(env.gemmDetail)}`);
       println(out, `threads:  ${String(env.threads)} (of ${String(env.cpuCount)} CPUs, ${String(env.cpuModel)})`);
       println(out, 'datasets:');
       for (const [name, d] of Object.entries(datasets)) {
-        println(out, `  ${name.padEnd(14)} ${d.splits.length ? d.splits.join('+') : 'not found'}  ${d.dir}`);
+        println(out, `  ${name.padEnd(14)} ${d.splits.length ? `${d.splits.join('+')}  ${d.dir}` : `not found (${fetchCommand(name as (typeof DATASET_NAMES)[number])})`}`);
       }
       println(out, '  spirals        embedded (generated, no files)');
     });

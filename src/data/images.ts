@@ -5,12 +5,15 @@
  * The loaded {@link Dataset} has x row-major [n, rows * cols] with pixels scaled to [0, 1] and
  * Int32 labels. Named loaders look for the official file names
  *   {train,t10k}-images-idx3-ubyte[.gz]   {train,t10k}-labels-idx1-ubyte[.gz]
- * (also the `-images.idx3-ubyte` spelling some mirrors use) in a directory.
+ * (also the `-images.idx3-ubyte` spelling some mirrors use) in a directory; by default the first
+ * folder of `datasetSearchDirs(name)` holding them ($BIASLEARN_DATA or the user cache, then the
+ * system paths; see ./locations.ts). `biaslearn data fetch <name>` downloads them.
  */
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../util/package_root.js';
+import { datasetDir, fetchCommand, howToGetDataset, splitsIn, type DatasetName } from './locations.js';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { expectInt, expectOneOf } from '../util/validate.js';
 import { Dataset } from './dataset.js';
@@ -34,12 +37,15 @@ export interface NamedImageLoaderOptions {
   limit?: number;
 }
 
-/** Where the Debian package `dataset-fashion-mnist` installs Fashion-MNIST. */
+/** Where the Debian package `dataset-fashion-mnist` installs Fashion-MNIST (one of the system paths searched). */
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
 
 let cachedSharedDataDir: string | undefined;
 
-/** `../shared/data` relative to the package root: the shared MNIST / KMNIST test sets. */
+/**
+ * `../shared/data` relative to the package root: the development checkout's shared MNIST / KMNIST
+ * test sets. Not a default of any loader (the tests point BIASLEARN_DATA at it).
+ */
 export function defaultSharedDataDir(): string {
   cachedSharedDataDir ??= resolve(packageRoot(), '..', 'shared', 'data');
   return cachedSharedDataDir;
@@ -112,10 +118,18 @@ export async function loadIdxClassification(
 
 interface NamedSet {
   title: string;
-  defaultDir: () => string;
+  name: DatasetName;
   numClasses: number;
-  /** How to obtain the files, appended to "not found" errors. */
-  howToGet: string;
+}
+
+/** How to obtain the files of `set` in `dir`, appended to "not found" errors. */
+function howToGet(set: NamedSet, dir: string, defaulted: boolean): string {
+  if (splitsIn(dir).join() === 'test') {
+    return `${dir} holds only the t10k test split (use Dataset.split for train/validation halves; \`${fetchCommand(set.name)}\` downloads the full set); otherwise pass { dir } naming a folder with the official IDX files`;
+  }
+  if (defaulted) return howToGetDataset(set.name);
+  const apt = set.name === 'fashion-mnist' ? ' (or `apt-get install -y dataset-fashion-mnist`)' : '';
+  return `pass { dir } naming a folder with the official IDX files, or fetch them with \`${fetchCommand(set.name)}\`${apt}`;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -135,7 +149,7 @@ function isDirectory(path: string): boolean {
 }
 
 /** The first existing file among the accepted spellings of `{prefix}-{kind}-idx{d}-ubyte[.gz]`. */
-async function findIdxFile(set: NamedSet, dir: string, split: ImageSplit, kind: 'images' | 'labels'): Promise<string> {
+async function findIdxFile(set: NamedSet, dir: string, defaulted: boolean, split: ImageSplit, kind: 'images' | 'labels'): Promise<string> {
   const prefix = split === 'train' ? 'train' : 't10k';
   const d = kind === 'images' ? 3 : 1;
   const base = `${prefix}-${kind}-idx${d}-ubyte`;
@@ -148,7 +162,7 @@ async function findIdxFile(set: NamedSet, dir: string, split: ImageSplit, kind: 
   throw new FileFormatError(
     'E_IO',
     join(dir, candidates[0]!),
-    `${set.title} ${split} ${kind} not found: looked for ${base}.gz or ${base} ${where}; ${set.howToGet}`,
+    `${set.title} ${split} ${kind} not found: looked for ${base}.gz or ${base} ${where}; ${howToGet(set, dir, defaulted)}`,
   );
 }
 
@@ -157,48 +171,32 @@ async function loadNamed(set: NamedSet, opts: NamedImageLoaderOptions): Promise<
     throw new ValidationError('E_INVALID_ARG', `expected an options object { split, dir? } for ${set.title} loader, got ${typeof opts}`);
   }
   const split = expectOneOf('split', opts.split, ['train', 'test'] as const);
-  const dir = opts.dir ?? set.defaultDir();
-  const [imagesPath, labelsPath] = await Promise.all([findIdxFile(set, dir, split, 'images'), findIdxFile(set, dir, split, 'labels')]);
+  const dir = opts.dir ?? datasetDir(set.name);
+  const defaulted = opts.dir === undefined;
+  const [imagesPath, labelsPath] = await Promise.all([
+    findIdxFile(set, dir, defaulted, split, 'images'),
+    findIdxFile(set, dir, defaulted, split, 'labels'),
+  ]);
   const loadOpts: IdxClassificationOptions = { numClasses: set.numClasses };
   if (opts.limit !== undefined) loadOpts.limit = opts.limit;
   return loadIdxClassification(imagesPath, labelsPath, loadOpts);
 }
 
-const SHARED_ONLY_TEST =
-  'the shared data folder holds only the t10k test split (use Dataset.split for train/validation halves); otherwise pass { dir } naming a folder with the official IDX files';
+const FASHION_MNIST: NamedSet = { title: 'Fashion-MNIST', name: 'fashion-mnist', numClasses: 10 };
+const MNIST: NamedSet = { title: 'MNIST', name: 'mnist', numClasses: 10 };
+const KMNIST: NamedSet = { title: 'Kuzushiji-MNIST', name: 'kmnist', numClasses: 10 };
 
-const FASHION_MNIST: NamedSet = {
-  title: 'Fashion-MNIST',
-  defaultDir: () => FASHION_MNIST_DEFAULT_DIR,
-  numClasses: 10,
-  howToGet: 'install it with `apt-get install -y dataset-fashion-mnist` or pass { dir } naming a folder with the files',
-};
-
-const MNIST: NamedSet = {
-  title: 'MNIST',
-  defaultDir: () => join(defaultSharedDataDir(), 'mnist'),
-  numClasses: 10,
-  howToGet: SHARED_ONLY_TEST,
-};
-
-const KMNIST: NamedSet = {
-  title: 'Kuzushiji-MNIST',
-  defaultDir: () => join(defaultSharedDataDir(), 'kmnist'),
-  numClasses: 10,
-  howToGet: SHARED_ONLY_TEST,
-};
-
-/** Fashion-MNIST (10 classes, 28x28; 60,000 train / 10,000 test), default dir /usr/share/datasets/fashion-mnist. */
+/** Fashion-MNIST (10 classes, 28x28; 60,000 train / 10,000 test); default dir `datasetDir('fashion-mnist')`. */
 export function loadFashionMnist(opts: NamedImageLoaderOptions): Promise<Dataset> {
   return loadNamed(FASHION_MNIST, opts);
 }
 
-/** MNIST digits (10 classes, 28x28), default dir `defaultSharedDataDir()/mnist` (test split only there). */
+/** MNIST digits (10 classes, 28x28; 60,000 train / 10,000 test); default dir `datasetDir('mnist')`. */
 export function loadMnist(opts: NamedImageLoaderOptions): Promise<Dataset> {
   return loadNamed(MNIST, opts);
 }
 
-/** Kuzushiji-MNIST (10 classes, 28x28), default dir `defaultSharedDataDir()/kmnist` (test split only there). */
+/** Kuzushiji-MNIST (10 classes, 28x28; 60,000 train / 10,000 test); default dir `datasetDir('kmnist')`. */
 export function loadKmnist(opts: NamedImageLoaderOptions): Promise<Dataset> {
   return loadNamed(KMNIST, opts);
 }

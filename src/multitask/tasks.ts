@@ -10,15 +10,17 @@
  *   parity          two classes: even / odd label
  *   relabel<seed>   the classes permuted by a seeded permutation
  *
- * MNIST and KMNIST default to the shared test sets (`defaultSharedDataDir()/{mnist,kmnist}`), which
- * hold only t10k: they are split into train / test with a seeded holdout (test fraction 0.2, i.e.
- * 8,000 / 2,000). Fashion-MNIST defaults to the Debian package folder and its official 60k / 10k
- * splits. Any folder with the official IDX files can be given per base set.
+ * Each base set defaults to `datasetDir(name)` ($BIASLEARN_DATA or the user cache, then the system
+ * paths; `biaslearn data fetch <name>` fills it). A folder with the official 60k / 10k splits is
+ * used as is; one that holds only t10k (e.g. the development checkout's shared test sets) is split
+ * into train / test with a seeded holdout (test fraction 0.2, i.e. 8,000 / 2,000). Any folder with
+ * the official IDX files can be given per base set.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset } from '../data/dataset.js';
-import { FASHION_MNIST_DEFAULT_DIR, defaultSharedDataDir, loadFashionMnist, loadKmnist, loadMnist } from '../data/images.js';
+import { loadFashionMnist, loadKmnist, loadMnist } from '../data/images.js';
+import { datasetDir } from '../data/locations.js';
 import { ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { describe, expectInt, expectNumber } from '../util/validate.js';
@@ -268,7 +270,7 @@ export interface LoadedTasks {
 }
 
 export function defaultTaskDir(base: BaseTask): string {
-  return base === 'fashion-mnist' ? FASHION_MNIST_DEFAULT_DIR : join(defaultSharedDataDir(), base);
+  return datasetDir(base);
 }
 
 function hasTrainSplit(dir: string): boolean {

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package_root.js';
+import { cpuModuleCandidates } from './prebuilt.js';
 import { BackendUnavailableError, BiasLearnError } from '../errors.js';
 
 export { packageRoot };
@@ -280,11 +281,18 @@ const require = createRequire(import.meta.url);
 
 function candidates(file: string): string[] {
   const root = packageRoot();
+  if (file === 'biaslearn.node') return cpuModuleCandidates(root);
   const fromEnv = process.env.BIASLEARN_BUILD_DIR;
   return [...(fromEnv ? [join(fromEnv, file)] : []), join(root, 'build', 'Release', file), join(root, 'build', 'Debug', file)];
 }
 
 const loaded = new Map<BackendName, NativeModule>();
+const loadedFrom = new Map<BackendName, string>();
+
+/** The file the module serving `backend` was loaded from (undefined before it is loaded). */
+export function nativeModulePath(backend: BackendName): string | undefined {
+  return loadedFrom.get(backend);
+}
 
 /** The native module that serves `backend`. Throws a typed error saying why it cannot load. */
 export function nativeFor(backend: BackendName): NativeModule {
@@ -295,7 +303,7 @@ export function nativeFor(backend: BackendName): NativeModule {
   if (!path) {
     if (backend === 'cuda') {
       throw new BackendUnavailableError(
-        "backend 'cuda' is not built: run `npm run build:cuda` on a machine with the CUDA toolkit and cuBLAS",
+        "backend 'cuda' is not built: run `npx biaslearn build-cuda` (`npm run build:cuda` in a clone) on a machine with the CUDA toolkit and cuBLAS",
       );
     }
     throw new BiasLearnError('E_NATIVE', `the native addon is not built (looked for ${candidates(file).join(', ')}); run \`npm install\` or \`npm run build\``);
@@ -309,6 +317,7 @@ export function nativeFor(backend: BackendName): NativeModule {
     throw new BiasLearnError('E_NATIVE', `the native addon at ${path} failed to load: ${reason}`, { cause: err });
   }
   loaded.set(backend, mod);
+  loadedFrom.set(backend, path);
   return mod;
 }
 

@@ -17,6 +17,17 @@
 # (libcuda.so) and libcublas at load time. Without a driver or a device it still loads, and
 # backend 'cuda' reports E_BACKEND_UNAVAILABLE with the reason.
 
+# ---- the CUDA toolkit: nvcc on PATH, or CUDACXX / -DCMAKE_CUDA_COMPILER naming it ----
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(FATAL_ERROR
+    "biaslearn: the CUDA build needs the CUDA toolkit, and no CUDA compiler (nvcc) was found "
+    "(PATH, CUDACXX=$ENV{CUDACXX}). Install the toolkit with cuBLAS (https://developer.nvidia.com/cuda-downloads; "
+    "Debian/Ubuntu: apt-get install nvidia-cuda-toolkit), put nvcc on PATH or set CUDACXX=/path/to/nvcc, "
+    "then run `npx biaslearn build-cuda` in your app (or `npm run build:cuda` in a clone of biaslearn).")
+endif()
+
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
   set(CMAKE_CUDA_ARCHITECTURES 80 90)
 endif()
