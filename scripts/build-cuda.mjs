@@ -9,34 +9,21 @@
 // Options: --out <dir> (build folder, default build), --arch <list> (CMAKE_CUDA_ARCHITECTURES,
 // e.g. "80;90"), --cublas-root <dir> (BIASLEARN_CUBLAS_ROOT), --configure-only.
 // Environment: CUDACXX (nvcc to use), BIASLEARN_CUDA_ARCHITECTURES, BIASLEARN_CUBLAS_ROOT.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { cmakeJs, option, root } from './cmake_js.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const out = opt('--out') ?? 'build';
-const arch = opt('--arch') ?? process.env.BIASLEARN_CUDA_ARCHITECTURES;
-const cublas = opt('--cublas-root') ?? process.env.BIASLEARN_CUBLAS_ROOT;
+const out = option('--out') ?? 'build';
+const arch = option('--arch') ?? process.env.BIASLEARN_CUDA_ARCHITECTURES;
+const cublas = option('--cublas-root') ?? process.env.BIASLEARN_CUBLAS_ROOT;
 
-const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
 const defs = [
   '--CDBIASLEARN_CUDA=ON',
   ...(arch ? [`--CDCMAKE_CUDA_ARCHITECTURES=${arch}`] : []),
   ...(cublas ? [`--CDBIASLEARN_CUBLAS_ROOT=${cublas}`] : []),
 ];
-const run = (cmd) =>
-  spawnSync(
-    process.execPath,
-    [cmakeJs, cmd, '--log-level', 'warn', '--out', out, ...defs, ...(cmd === 'build' ? ['--target', 'biaslearn_cuda'] : [])],
-    { cwd: root, stdio: 'inherit' },
-  );
+const run = (step) => cmakeJs(step, ['--out', out, ...defs, ...(step === 'build' ? ['--target', 'biaslearn_cuda'] : [])]);
 
 function fail(what) {
   console.error(`\nbiaslearn: the CUDA module was not built (${what} failed; see the message above).`);

@@ -14,10 +14,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cmakeJs, root } from './cmake_js.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const truthy = (v) => v !== undefined && v !== '' && v !== '0' && v !== 'false';
 const forced = truthy(env.BIASLEARN_BUILD_FROM_SOURCE) || truthy(env.npm_config_build_from_source);
@@ -53,13 +52,12 @@ function loadError(path) {
 
 function sourceBuild(why) {
   log(`building from source (${why}); needs CMake and a C++17 compiler`);
-  const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
   const defs = [];
   if (!checkout) {
     defs.push(`--CDBIASLEARN_NATIVE_ARCH=${wantNative ? 'ON' : 'OFF'}`);
     if (!wantNative && process.arch === 'x64') defs.push('--CDBIASLEARN_ARCH=x86-64-v2');
   } else if (wantNative) defs.push('--CDBIASLEARN_NATIVE_ARCH=ON');
-  const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn', ...defs], { cwd: root, stdio: 'inherit' });
+  const r = cmakeJs('compile', defs);
   if (r.status !== 0) {
     console.error(
       'biaslearn: the source build failed. Install CMake, a C++17 compiler and Python 3 ' +

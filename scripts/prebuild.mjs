@@ -8,25 +8,16 @@
 // libstdc++. Other platforms get one `generic` build.
 //
 // Options: --variants v2,v3,v4 (a subset), --out-root <dir> (build folders, default build-prebuild).
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cmakeJs, option, root } from './cmake_js.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const outRoot = opt('--out-root') ?? join(root, 'build-prebuild');
+const outRoot = option('--out-root') ?? join(root, 'build-prebuild');
 const x64 = process.arch === 'x64';
-const levels = (opt('--variants') ?? 'v2,v3,v4').split(',').map((v) => `x86-64-${v.trim()}`);
+const levels = (option('--variants') ?? 'v2,v3,v4').split(',').map((v) => `x86-64-${v.trim()}`);
 const variants = x64 ? levels.map((l) => ({ name: l, arch: l })) : [{ name: 'generic', arch: '' }];
 const dest = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 mkdirSync(dest, { recursive: true });
-const cmakeJs = createRequire(import.meta.url).resolve('cmake-js/bin/cmake-js');
 
 for (const v of variants) {
   const out = join(outRoot, v.name);
@@ -34,10 +25,7 @@ for (const v of variants) {
   console.log(`biaslearn prebuild: ${v.name} (-march=${v.arch || '<compiler default>'}) in ${out}`);
   // configure, then build: `cmake-js compile` would reuse an existing folder's configuration.
   for (const step of ['configure', 'build']) {
-    const r = spawnSync(process.execPath, [cmakeJs, step, '--log-level', 'warn', '--out', out, ...defs], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    const r = cmakeJs(step, ['--out', out, ...defs]);
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
   copyFileSync(join(out, 'Release', 'biaslearn.node'), join(dest, `biaslearn.${v.name}.node`));
