@@ -16,6 +16,7 @@ import { applyThreads } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, seconds } from './format.js';
+import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
 import { floatParser, intParser } from './parse.js';
 import { EpochProgress, fitWithProgress } from './progress.js';
@@ -39,6 +40,8 @@ interface RnnFlags {
   clip?: number;
   tau?: number;
   seed: number;
+  /** Set when --seed was omitted and the seed was drawn at random. */
+  seedDrawn?: boolean;
   eigen: 'auto' | 'on' | 'off';
   threads?: number;
   backend: BackendName;
@@ -71,7 +74,7 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .option('--input-scale <s>', 'input weights ~ U(-s, s)/sqrt(inputs) (default: per task)', floatParser({ min: 0 }))
     .addOption(new Option('--activation <name>', 'hidden activation (identity: a linear RNN)').choices(ACTIVATIONS).default('tanh-rational'))
     .option('--tau <steps>', 'forecast horizon of lorenz / mackey-glass (default 27 / 6)', intParser(1))
-    .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0)
+    .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff))
     .optionsGroup('Training:')
     .option('--rule <rule>', 'bptt | tbptt:K[:online] | rflo[:batch][:sym] (rflo: random feedback, update every step)', ruleParser, parseRule('bptt'))
     .option('--epochs <n>', 'passes over the training sequences (default: per task)', intParser(1))
@@ -99,7 +102,8 @@ Examples:
   biaslearn rnn --task reaching --rule rflo --epochs 500`,
     )
     .action(async (flags: RnnFlags) => {
-      await runRnn(flags, ctx);
+      const { seed, drawn } = resolveCliSeed(flags.seed as number | undefined);
+      await runRnn({ ...flags, seed, seedDrawn: drawn }, ctx);
     });
   return cmd;
 }
@@ -144,7 +148,7 @@ function describeRun(out: OutStream, task: RnnTask, rnn: RNN, flags: RnnFlags, p
     out,
     `model: RNN ${task.inputSize}-${plan.options.hidden}-${task.outputSize}, ${flags.activation}, ${c.form === 'residual' ? 'residual r + phi' : `alpha ${c.alpha}`}, g ${c.recurrentGain}; ` +
       `learns ${learned.map((t) => t.name).join(', ')} (${learned.reduce((s, t) => s + t.size, 0)} values); ${formatRule(flags.rule)}, ${flags.optimizer} lr ${fmtLr(plan.lr)}, ` +
-      `batch ${plan.batchSize}, ${plan.epochs} epochs, seed ${flags.seed}, ${rnn.backend}`,
+      `batch ${plan.batchSize}, ${plan.epochs} epochs, ${seedText(flags.seed, flags.seedDrawn === true)}, ${rnn.backend}`,
   );
 }
 

@@ -19,6 +19,7 @@ import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type DataSpec, type LoadedData } from './data.js';
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
+import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
 import { intListParser, intParser, validationParser } from './parse.js';
 import { TrainingProgress, fitWithProgress } from './progress.js';
@@ -27,6 +28,8 @@ interface TrainFlags extends DataFlags, CommonTrainingFlags {
   hidden?: number[];
   train: TrainableSet;
   seed: number;
+  /** Set when --seed was omitted and the seed was drawn at random. */
+  seedDrawn?: boolean;
   validationSplit?: number | 'test';
   earlyStopping?: number;
   out?: string;
@@ -39,7 +42,7 @@ export function registerTrain(program: Command, ctx: CliContext): Command {
     .optionsGroup('Model:')
     .option('--hidden <widths>', 'hidden widths, comma-separated for depth, e.g. 1024,1024 (default: 4096; 512 for spirals)', intListParser('hidden widths'))
     .addOption(new Option('--train <set>', 'what learns: bias = every bias, weights frozen; readout = last layer; full = everything').choices(TRAINABLE_SETS).default('bias'))
-    .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0);
+    .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff));
   addModelOptions(cmd);
   cmd.optionsGroup('Data:');
   addDataOptions(cmd);
@@ -68,7 +71,8 @@ Examples:
   biaslearn train --data mnist --hidden 1024,1024 --train full --lr 1e-3 --out runs/mnist-full`,
     )
     .action(async (flags: TrainFlags) => {
-      await runTrain(flags, ctx);
+      const { seed, drawn } = resolveCliSeed(flags.seed as number | undefined);
+      await runTrain({ ...flags, seed, seedDrawn: drawn }, ctx);
     });
   return cmd;
 }
@@ -99,7 +103,7 @@ function describeRun(out: OutStream, { data, train, validation }: Splits, model:
   println(out, `data: ${data.description}`);
   println(
     out,
-    `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, seed ${flags.seed}; ` +
+    `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, ${seedText(flags.seed, flags.seedDrawn === true)}; ` +
       `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'} x ${train.n} samples${valText}, batch ${batchSize}, ` +
       `${flags.optimizer} lr ${fmtLr(run.lr)}${flags.lrSchedule === 'constant' ? '' : ` (${flags.lrSchedule})`}, ${model.backend}`,
   );
