@@ -4,7 +4,10 @@
  */
 export * from './errors.js';
 export * from './data/index.js';
-export { MLP, type EvaluateOptions } from './model/mlp.js';
+export { MLP, type EvaluateOptions, type MLPPredictOptions } from './model/mlp.js';
+export { PREDICT_OUTPUTS, type PredictOutput, type FitTargets, type ArrayFitOptions } from './model/outputs.js';
+export type { MultitaskArrayFitOptions } from './multitask/model.js';
+export { METRIC_ALIASES, canonicalMetric } from './train/metric_names.js';
 export { libraryVersion } from './util/package_root.js';
 export {
   ACTIVATIONS,

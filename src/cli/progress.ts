@@ -77,12 +77,12 @@ export interface ProgressOptions {
   epochs: number;
 }
 
-/** "loss 0.4123  acc 0.8512  val_loss ...  lr 1e-2  1.23s  45.1k samples/s" */
+/** "loss 0.4123  accuracy 0.8512  val_loss ...  lr 1e-2  1.23s  45.1k samples/s" */
 export function epochSummary(logs: Logs): string {
   const parts = [`loss ${fixed(logs.loss)}`];
-  if (logs.acc !== undefined) parts.push(`acc ${fixed(logs.acc)}`);
+  if (logs.accuracy !== undefined) parts.push(`accuracy ${fixed(logs.accuracy)}`);
   if (logs.val_loss !== undefined) parts.push(`val_loss ${fixed(logs.val_loss)}`);
-  if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
+  if (logs.val_accuracy !== undefined) parts.push(`val_accuracy ${fixed(logs.val_accuracy)}`);
   if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
   if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
   if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
@@ -107,7 +107,7 @@ export class TrainingProgress extends BarProgress {
       label: epochLabel(info.epoch, this.opts.epochs, this.opts.prefix),
       speed: rate(info.samplesPerSec),
       loss: fixed(info.loss),
-      acc: info.acc === undefined ? '' : ` | acc ${fixed(info.acc)}`,
+      acc: info.accuracy === undefined ? '' : ` | accuracy ${fixed(info.accuracy)}`,
     });
   }
 
@@ -152,8 +152,8 @@ export class MultitaskProgress extends BarProgress {
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.stopBar();
     const state = this.fitState as MultitaskFitState;
-    const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
-    if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
+    const parts = [`loss ${fixed(logs.loss)}`, `accuracy ${fixed(logs.accuracy)}`];
+    if (logs.val_accuracy !== undefined) parts.push(`val_accuracy ${fixed(logs.val_accuracy)}`);
     if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
     if (this.mt.config.train === 'mask') parts.push(`slope ${state.slope.toPrecision(3)}`);
     if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));

@@ -37,6 +37,10 @@ import {
   type MultitaskOptions,
   type TaskInfo,
 } from './config.js';
+import { withMetricAliases } from '../train/metric_names.js';
+import { multitaskSummary, multitaskToString } from '../model/model_summary.js';
+import { datasetFromArrays, expectPredictOutput, softmaxRows, type FitTargets, type PredictOutput } from '../model/outputs.js';
+import { printSummary } from '../model/summary.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
 
@@ -109,6 +113,15 @@ export interface MultitaskPredictOptions {
   gates?: 'hard' | 'soft';
   /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
   slope?: number;
+  /** 'logits' (default, as in earlier releases) or 'probabilities' (softmax over the task's classes; padding gets 0). */
+  output?: PredictOutput;
+}
+
+/** Options of `fit(x, y, options)` on one task's arrays: fit's options plus the task, with validationData as `[x, y]`. */
+export interface MultitaskArrayFitOptions extends Omit<MultitaskFitOptions, 'validationData' | 'tasks'> {
+  /** The task the rows belong to (name). */
+  task: string;
+  validationData?: [Float32Array, FitTargets];
 }
 
 const FIT_OPTION_KEYS = new Set([
@@ -116,14 +129,18 @@ const FIT_OPTION_KEYS = new Set([
   ...optionKeys<Omit<MultitaskFitOptions, keyof FitLoopOptions>>({ schedule: true, tasks: true, cacheInputLayer: true }),
 ]);
 const EVALUATE_OPTION_KEYS = optionKeys<MultitaskEvaluateOptions>({ batchSize: true, gates: true, slope: true });
-const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true });
+const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true, output: true });
 
 /** Per-task metrics per epoch (train running sums and, with validation data, validation). */
 export interface TaskHistory {
   loss: number[];
-  acc: number[];
+  accuracy: number[];
   val_loss: number[];
-  val_acc: number[];
+  val_accuracy: number[];
+  /** @deprecated alias of `accuracy` (non-enumerable). */
+  readonly acc: number[];
+  /** @deprecated alias of `val_accuracy` (non-enumerable). */
+  readonly val_acc: number[];
 }
 
 /**
@@ -139,7 +156,7 @@ export class MultitaskHistory extends History {
 
   constructor(tasks: readonly string[] = []) {
     super();
-    for (const t of tasks) this.perTask[t] = { loss: [], acc: [], val_loss: [], val_acc: [] };
+    for (const t of tasks) this.perTask[t] = withMetricAliases<Omit<TaskHistory, 'acc' | 'val_acc'>>({ loss: [], accuracy: [], val_loss: [], val_accuracy: [] }, true) as TaskHistory;
   }
 
   override onEpochEnd(_epoch: number, logs: Logs): void {
@@ -148,10 +165,10 @@ export class MultitaskHistory extends History {
     Object.entries(this.perTask).forEach(([name, h], k) => {
       const c = r.count[k]!;
       h.loss.push(c > 0 ? r.lossSum[k]! / c : NaN);
-      h.acc.push(c > 0 ? r.correct[k]! / c : NaN);
+      h.accuracy.push(c > 0 ? r.correct[k]! / c : NaN);
       const pv = s.validation?.perTask[name];
       h.val_loss.push(pv ? pv.loss : NaN);
-      h.val_acc.push(pv ? pv.accuracy : NaN);
+      h.val_accuracy.push(pv ? pv.accuracy : NaN);
     });
     this.phase.push(s.phase);
     this.slope.push(s.slope);
@@ -348,7 +365,11 @@ export class MultitaskModel {
    * Inside callbacks `this.model` is this model and `this.fitState` the phase's
    * {@link MultitaskFitState}. Refuses a concurrent fit.
    */
-  async fit(data: MultitaskDataset, options: MultitaskFitOptions = {}): Promise<MultitaskHistory> {
+  async fit(data: MultitaskDataset, options?: MultitaskFitOptions): Promise<MultitaskHistory>;
+  /** Keras-style: rows x [n, inputSize] and class ids y of one task (`options.task`); trains that task. */
+  async fit(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions): Promise<MultitaskHistory>;
+  async fit(a: MultitaskDataset | Float32Array, b?: FitTargets | MultitaskFitOptions, c?: MultitaskArrayFitOptions): Promise<MultitaskHistory> {
+    const [data, options] = a instanceof Float32Array ? this.arrayFitArguments(a, b as FitTargets, c) : [a, (b ?? {}) as MultitaskFitOptions];
     if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
       throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
     }
@@ -425,6 +446,17 @@ export class MultitaskModel {
     return result;
   }
 
+  /** fit(x, y, { task }) as fit(data, options): the rows as a one-task MultitaskDataset. */
+  private arrayFitArguments(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions | undefined): [MultitaskDataset, MultitaskFitOptions] {
+    if (typeof options?.task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected options.task (a task name: ${this.taskNames.join(', ')}) for fit(x, y, options)`);
+    const { task, validationData, ...rest } = options;
+    const classes = this.config.tasks[this.taskIndex(task)]!.classes;
+    const one = (xs: unknown, ys: unknown, what: string): MultitaskDataset =>
+      MultitaskDataset.fromTasks([{ name: task, data: datasetFromArrays(xs, ys, this.inputSize, classes, true, what) }]);
+    const val = validationData === undefined ? {} : { validationData: one(validationData[0], validationData[1], 'validationData x') };
+    return [one(x, y, 'x'), { ...rest, ...val }];
+  }
+
   private taskIdsFor(task: string | number | Int32Array, n: number): Int32Array {
     if (task instanceof Int32Array) {
       if (task.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} task ids (one per row), got ${task.length}`);
@@ -453,6 +485,7 @@ export class MultitaskModel {
     const ids = this.taskIdsFor(task, n);
     const hard = (options.gates ?? 'hard') === 'hard';
     const slope = options.slope ?? this.config.maskSlope.end;
+    const output = expectPredictOutput(options.output);
     const h = this.native.live();
     const R = h.readoutWidth;
     const off = h.readoutOffsets;
@@ -466,7 +499,7 @@ export class MultitaskModel {
       const src = i * R + off[k]!;
       out.set(raw.subarray(src, src + cls[k]!), i * O);
     }
-    return out;
+    return output === 'probabilities' ? softmaxRows(out, O) : out;
   }
 
   /** Predicted class per row (argmax of the task's logits). */
@@ -697,6 +730,20 @@ export class MultitaskModel {
       throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
     }
     return model;
+  }
+
+  /**
+   * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
+   * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
+   * also receives it line by line.
+   */
+  summary(printFn?: (line: string) => void): string {
+    return printSummary(multitaskSummary(this), printFn);
+  }
+
+  /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
+  toString(): string {
+    return multitaskToString(this);
   }
 
   /** Frees native memory now (otherwise when garbage-collected). */

@@ -24,7 +24,7 @@ function curveRows(h: HistoryLike, trainKey: string, valKey: string): PlotRow[] 
 
 /**
  * Loss per epoch (train and, when recorded, validation); a second panel with accuracy when the
- * history has `acc`. Epochs are numbered from 1.
+ * history has `accuracy` (or, from earlier releases, `acc`). Epochs are numbered from 1.
  */
 export function lossCurvePlot(history: HistoryLike, opts: { title?: string } = {}): VegaLiteSpec {
   const h: HistoryLike = { epoch: history.epoch, history: history.history };
@@ -33,8 +33,10 @@ export function lossCurvePlot(history: HistoryLike, opts: { title?: string } = {
   const x = { field: 'epoch', title: 'epoch', format: 'd' };
   const series = { field: 'split', title: 'data', order: ['train', 'validation'] };
   const panels: VegaLitePanel[] = [linePanel({ data: curveRows(h, 'loss', 'val_loss'), x, y: { field: 'value', title: 'loss' }, series, title: 'Loss' })];
-  if (h.history.acc || h.history.val_acc) {
-    panels.push(linePanel({ data: curveRows(h, 'acc', 'val_acc'), x, y: { field: 'value', title: 'accuracy' }, series, title: 'Accuracy' }));
+  // Histories of earlier releases (JSON files) hold acc / val_acc; current ones accuracy / val_accuracy.
+  const [acc, valAcc] = h.history.accuracy || h.history.val_accuracy ? ['accuracy', 'val_accuracy'] : ['acc', 'val_acc'];
+  if (h.history[acc] || h.history[valAcc]) {
+    panels.push(linePanel({ data: curveRows(h, acc, valAcc), x, y: { field: 'value', title: 'accuracy' }, series, title: 'Accuracy' }));
   }
   return concatPlots(panels, opts.title ? { title: opts.title } : {});
 }

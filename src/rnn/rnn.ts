@@ -24,6 +24,8 @@ import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RN
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, type NativeSeqDataset } from './native.js';
 import { SequenceDataset } from './sequences.js';
+import { rnnSummary, rnnToString } from '../model/model_summary.js';
+import { printSummary } from '../model/summary.js';
 
 /** How inputs reach the network during a pass. */
 export interface RunModeOptions {
@@ -394,6 +396,20 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
 
+
+  /**
+   * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
+   * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
+   * also receives it line by line.
+   */
+  summary(printFn?: (line: string) => void): string {
+    return printSummary(rnnSummary(this), printFn);
+  }
+
+  /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
+  toString(): string {
+    return rnnToString(this);
+  }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {

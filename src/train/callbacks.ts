@@ -8,14 +8,20 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../util/validate.js';
 import type { FitModel } from './fit_target.js';
+import { canonicalMetric } from './metric_names.js';
 
-/** Metrics of one epoch: loss, acc (classification), val_loss, val_acc, lr, seconds, samplesPerSec. */
+/**
+ * Metrics of one epoch: loss, accuracy (classification), val_loss, val_accuracy, lr, seconds,
+ * samplesPerSec. `acc` and `val_acc` read as aliases of accuracy and val_accuracy (non-enumerable).
+ */
 export type Logs = Record<string, number>;
 
 export interface BatchLogs {
   batch: number;
   size: number;
   loss: number;
+  accuracy?: number;
+  /** @deprecated alias of `accuracy` (non-enumerable). */
   acc?: number;
 }
 
@@ -26,6 +32,8 @@ export interface ProgressInfo {
   samplesTotal: number;
   /** Running mean loss and accuracy over the epoch so far. */
   loss: number;
+  accuracy?: number;
+  /** @deprecated alias of `accuracy` (non-enumerable). */
   acc?: number;
   samplesPerSec: number;
 }
@@ -183,7 +191,7 @@ export class EarlyStopping extends Callback {
 
   constructor(opts: EarlyStoppingOptions = {}) {
     super();
-    this.monitor = opts.monitor ?? 'val_loss';
+    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
     this.minDelta = Math.abs(opts.minDelta ?? 0);
     this.patience = opts.patience ?? 0;
     this.modeOpt = opts.mode ?? 'auto';
@@ -244,7 +252,7 @@ export class ReduceLROnPlateau extends Callback {
 
   constructor(opts: ReduceLROnPlateauOptions = {}) {
     super();
-    this.monitor = opts.monitor ?? 'val_loss';
+    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
     this.factor = opts.factor ?? 0.1;
     this.patience = opts.patience ?? 2;
     this.minDelta = opts.minDelta ?? 1e-4;

@@ -13,6 +13,7 @@ import { EpochMetrics } from './epoch_metrics.js';
 import type { FitSource, FitTarget, SplittableSource } from './fit_target.js';
 import { History } from './history.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from './fit_options.js';
+import { withMetricAliases } from './metric_names.js';
 import { constantLr } from './schedules.js';
 
 /** What a model's own `fit` adds to the loop. */
@@ -100,7 +101,7 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
       logs.lr = lr;
       logs.seconds = seconds;
       logs.samplesPerSec = meter.seen / Math.max(seconds, 1e-9);
-      await callbacks.onEpochEnd(epoch, logs);
+      await callbacks.onEpochEnd(epoch, withMetricAliases(logs));
     }
     await callbacks.onTrainEnd({});
   } finally {
@@ -144,12 +145,12 @@ class FitLoop<D extends FitSource, R> {
     return meter;
   }
 
-  /** val_loss (and val_acc) after an epoch; a non-finite loss is E_DIVERGED. */
+  /** val_loss (and val_accuracy) after an epoch; a non-finite loss is E_DIVERGED. */
   async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
     const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
     if (!Number.isFinite(v.loss)) {
       throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
     }
-    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_acc: v.accuracy };
+    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_accuracy: v.accuracy };
   }
 }

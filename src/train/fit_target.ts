@@ -56,7 +56,7 @@ export interface FitModel {
  * every step and validation.
  */
 export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> {
-  /** True when PassStats.correct counts correct predictions (logs then carry acc and val_acc). */
+  /** True when PassStats.correct counts correct predictions (logs then carry accuracy and val_accuracy). */
   readonly isClassifier?: boolean;
   /** The optimizer's base learning rate (the schedule's input). */
   readonly baseLr: number;

@@ -4,10 +4,12 @@
  * callback has seen (and possibly added to) them.
  */
 import { Callback, type Logs } from './callbacks.js';
+import { canonicalMetric, withMetricAliases } from './metric_names.js';
 
 export class History extends Callback {
   readonly epoch: number[] = [];
-  readonly history: Record<string, number[]> = {};
+  /** One array per metric (`accuracy`, `val_accuracy`...; `acc` / `val_acc` read as aliases). */
+  readonly history: Record<string, number[]> = withMetricAliases({}, true);
 
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.record(epoch, logs);
@@ -26,7 +28,8 @@ export class History extends Callback {
   /** The last value of a metric, if recorded. */
   last(metric: string): number | undefined {
     const arr = this.history[metric];
-    return arr && arr.length ? arr[arr.length - 1] : undefined;
+    const a = arr ?? this.history[canonicalMetric(metric)];
+    return a && a.length ? a[a.length - 1] : undefined;
   }
 
   toJSON(): { epoch: number[]; history: Record<string, number[]> } {
