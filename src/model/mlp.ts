@@ -24,6 +24,7 @@ import { NativeHandle, callNative } from './native_handle.js';
 import { datasetFromArrays, expectPredictOutput, fitArguments, softmaxRows, type ArrayFitOptions, type FitTargets, type PredictOutput } from './outputs.js';
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
+import { inputCacheMessage } from '../train/status.js';
 
 function toNativeSpec(c: MLPConfig): NativeMlpSpec {
   return {
@@ -164,6 +165,12 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
     return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache));
+  }
+
+  /** @internal What the first step will build: the input-layer cache P = X W_0^T [n, H_0], with its size. */
+  preparation(data: Dataset, options: TrainStepOptions): string | undefined {
+    if (!this.usesInputCache(data, options.cacheInputLayer ?? false)) return undefined;
+    return inputCacheMessage(data.n, this.inputSize, this.config.layers[0]!.out);
   }
 
   /** @internal Frees the input-layer cache when fit ends. */

@@ -41,6 +41,7 @@ import { withMetricAliases } from '../train/metric_names.js';
 import { multitaskSummary, multitaskToString } from '../model/model_summary.js';
 import { datasetFromArrays, expectPredictOutput, softmaxRows, type FitTargets, type PredictOutput } from '../model/outputs.js';
 import { printSummary } from '../model/summary.js';
+import { inputCacheMessage } from '../train/status.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
 
@@ -783,6 +784,12 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
 
   trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, run: TrainStepOptions): Promise<PassStats> {
     return this.target.trainIndices(data, indices, batchSize, lr, { ...run, slope: this.state.slope, running: this.state.running });
+  }
+
+  /** The input-layer cache the first step builds (when it does), with its size. */
+  preparation(data: Dataset, run: TrainStepOptions): string | undefined {
+    if (!this.target.usesInputCache(data, run.cacheInputLayer ?? false)) return undefined;
+    return inputCacheMessage(data.n, this.target.inputSize, this.target.config.hidden[0]!);
   }
 
   async evaluate(data: Dataset, options: { batchSize?: number }): Promise<MultitaskEvaluateResult> {

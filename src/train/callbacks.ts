@@ -46,6 +46,7 @@ export interface FitState {
 
 /** The hooks a callback may define, in the order fit calls them. */
 export interface CallbackHooks {
+  /** Before the first epoch; logs hold `epochs` (the last epoch + 1) and `initialEpoch`. */
   onTrainBegin?(logs?: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
   /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
@@ -55,9 +56,11 @@ export interface CallbackHooks {
   /** Callbacks see (and may add to) the epoch's logs before History records them. */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onTrainEnd?(logs?: Logs): void | Promise<void>;
+  /** A one-line message about a long step outside the epochs (e.g. "building the input-layer cache ..."). */
+  onStatus?(message: string): void | Promise<void>;
 }
 
-const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd'] as const satisfies readonly (keyof CallbackHooks)[];
+const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd', 'onStatus'] as const satisfies readonly (keyof CallbackHooks)[];
 
 /** What `this` is inside a hook: the model fit was called on (`M`) and the run's state. */
 export interface CallbackContext<M = FitModel> {
@@ -90,7 +93,7 @@ export type FitCallback<M = FitModel> = Callback<FitModel> | PlainCallback<M>;
 
 /** Wraps plain functions as a callback. */
 export class LambdaCallback extends Callback {
-  constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress'>>) {
+  constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress' | 'onStatus'>>) {
     super();
     Object.assign(this, hooks);
   }
@@ -154,6 +157,9 @@ export class CallbackList<M = FitModel> {
   }
   async onTrainEnd(logs: Logs = {}): Promise<void> {
     for (const c of this.callbacks) await c.onTrainEnd?.(logs);
+  }
+  async onStatus(message: string): Promise<void> {
+    for (const c of this.callbacks) await c.onStatus?.(message);
   }
 }
 

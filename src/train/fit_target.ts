@@ -66,6 +66,11 @@ export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> 
   trainIndices(data: D, indices: Int32Array, batchSize: number, lr: number, run: R): Promise<PassStats>;
   /** Validation metrics after an epoch, in the run's mode. */
   evaluate(data: D, options: { batchSize?: number }, run: R): Promise<EvaluateResult>;
+  /**
+   * A one-line message about a long step the first training call will take (e.g. building the
+   * input-layer cache), with its size, sent to the callbacks' onStatus before the first epoch.
+   */
+  preparation?(data: D, run: R): string | undefined;
   /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
   endFit?(): Promise<void>;
   getLearned(): Promise<Record<string, Float32Array>>;
