@@ -56,6 +56,20 @@ export {
 } from './train/callbacks.js';
 export { ProgressBar, LiveBar, epochLabel, epochSummary, type ProgressBarOptions, type TextStream, type BarStyle, type Verbosity } from './train/progress_bar.js';
 export { CSVLogger, JsonLinesLogger, type CSVLoggerOptions, type JsonLinesLoggerOptions } from './train/loggers.js';
+export {
+  ModelCheckpoint,
+  restoreTraining,
+  formatCheckpointPath,
+  hasOptimizerState,
+  readOptimizerState,
+  writeOptimizerState,
+  optimizerStatePath,
+  type ModelCheckpointOptions,
+  type OptimizerState,
+  type OptimizerStateAccess,
+  type TrainingState,
+  type ResumeInfo,
+} from './train/model_checkpoint.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
 export type { FitTarget, FitSource, FitModel, SplittableSource, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
 export { Rng } from './util/rng.js';

@@ -20,7 +20,8 @@ import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
-import { println, type OutStream } from './io.js';
+import { InterruptedError, println, type OutStream } from './io.js';
+import { LastEpoch, saveInterrupted } from './interrupt_save.js';
 import { intListParser, intParser, validationParser } from './parse.js';
 import { TrainingProgress, fitWithProgress } from './progress.js';
 
@@ -164,11 +165,19 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
     describeRun(stderr, splits, model, flags, { arch, batchSize, lr: options.optimizer.lr });
     const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: true, epochs: flags.epochs });
     const early = flags.earlyStopping !== undefined ? new EarlyStopping({ monitor: 'val_loss', patience: flags.earlyStopping, restoreBestWeights: true }) : undefined;
-    const callbacks: Callback[] = early ? [progress, early] : [progress];
+    const last = new LastEpoch();
+    const callbacks: Callback[] = early ? [progress, early, last] : [progress, last];
     const tTrain = performance.now();
+    const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const history = await fitWithProgress(progress, (signal) =>
       model.fit(train, { epochs: flags.epochs, batchSize, seed: flags.seed, ...(validation ? { validationData: validation } : {}), callbacks, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
-    );
+    ).catch(async (err: unknown) => {
+      if (!(err instanceof InterruptedError)) throw err;
+      const config = trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer });
+      const written = await saveInterrupted(outDir, model, last, { command: 'train', createdAt: new Date().toISOString(), config, model: model.config }, metadata);
+      if (written) println(stderr, `interrupted: saved the last finished epoch (${last.history.epoch.length}) to ${written.summary}`);
+      throw err;
+    });
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = samplesPerSecond(history, train.n);
     if (early && early.stoppedEpoch >= 0) {
@@ -195,7 +204,6 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
       runtime: environmentInfo(),
     };
     const title = `${flags.train} learning, MLP ${arch}, ${data.spec.name}`;
-    const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const written = await writeRun(outDir, { model, metadata, figures: [{ file: 'loss.svg', spec: lossCurvePlot(history, { title }) }], metrics, startedAt: tStart });
     println(stdout, `test accuracy: ${fixed(test.accuracy)} (loss ${fixed(test.loss)}, ${test.n} samples)`);
     println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${written.summary}`);
