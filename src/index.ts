@@ -7,6 +7,9 @@ export * from './data/index.js';
 export { MLP, type EvaluateOptions, type MLPPredictOptions } from './model/mlp.js';
 export { PREDICT_OUTPUTS, type PredictOutput, type FitTargets, type ArrayFitOptions } from './model/outputs.js';
 export type { MultitaskArrayFitOptions } from './multitask/model.js';
+export { readNpy, writeNpy, encodeNpy, decodeNpy, type NpyArray, type NpyData } from './io/npy.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensor, type LoadedTensor } from './io/safetensors.js';
+export { EXPORT_FORMATS, exportTensors, type ExportFormat, type ExportOptions } from './io/model_export.js';
 export { METRIC_ALIASES, canonicalMetric } from './train/metric_names.js';
 export { libraryVersion } from './util/package_root.js';
 export {

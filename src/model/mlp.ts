@@ -24,6 +24,7 @@ import { NativeHandle, callNative } from './native_handle.js';
 import { datasetFromArrays, expectPredictOutput, fitArguments, softmaxRows, type ArrayFitOptions, type FitTargets, type PredictOutput } from './outputs.js';
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 import { inputCacheMessage } from '../train/status.js';
 
 function toNativeSpec(c: MLPConfig): NativeMlpSpec {
@@ -303,6 +304,20 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
 
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`).
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
+  }
 
   /**
    * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned

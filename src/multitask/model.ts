@@ -41,6 +41,7 @@ import { withMetricAliases } from '../train/metric_names.js';
 import { multitaskSummary, multitaskToString } from '../model/model_summary.js';
 import { datasetFromArrays, expectPredictOutput, softmaxRows, type FitTargets, type PredictOutput } from '../model/outputs.js';
 import { printSummary } from '../model/summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 import { inputCacheMessage } from '../train/status.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 import { multitaskNative, type NativeMultitaskMlp, type NativeMultitaskSpec, type NativeMultitaskStats } from './native.js';
@@ -731,6 +732,20 @@ export class MultitaskModel {
       throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
     }
     return model;
+  }
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`). ONNX needs `task`: the graph of that task ('bias' and 'full' modes).
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
   }
 
   /**

@@ -26,6 +26,7 @@ import { rnnNative, type NativeRnn, type NativeRnnSpec, type NativeRunOptions, t
 import { SequenceDataset } from './sequences.js';
 import { rnnSummary, rnnToString } from '../model/model_summary.js';
 import { printSummary } from '../model/summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 
 /** How inputs reach the network during a pass. */
 export interface RunModeOptions {
@@ -396,6 +397,20 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
 
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`). RNNs export safetensors only.
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
+  }
 
   /**
    * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
