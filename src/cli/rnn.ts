@@ -162,7 +162,7 @@ function thinHistory(history: HistoryLike, most: number): HistoryLike {
 /** Spectra of gain x W and of the Jacobian at a fixed point for the task's resting input: the figure and metrics.json's `dynamics`. */
 async function dynamicsReport(rnn: RNN, task: RnnTask, title: string, out: OutStream): Promise<{ figure: RunFigure; dynamics: Record<string, unknown>; seconds: number }> {
   const m = rnn.config.hidden;
-  if (m >= 512) println(out, `eigenvalues of two ${m} x ${m} matrices (ml-matrix, single-threaded)...`);
+  if (m >= 512) println(out, `eigenvalues of two ${m} x ${m} matrices (LAPACK on worker threads, about ${Math.max(1, Math.round((m / 1024) ** 3 * 3))} s)...`);
   const t0 = performance.now();
   const cue = task.fixedPointInput;
   const a = await analyzeDynamics(rnn, { input: cue });
