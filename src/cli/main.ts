@@ -17,6 +17,7 @@ import { registerTrain } from './train.js';
 import { registerMultitask } from './multitask.js';
 import { registerAnalyze } from './analyze.js';
 import { registerRnn } from './rnn.js';
+import { registerReport } from './report.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -48,7 +49,7 @@ Exit codes: 0 ok, 1 runtime error ("error [CODE]: ..."), 2 usage error, 130 inte
 Run 'biaslearn <command> --help' for a command's flags.`,
     );
   configureErrors(program, io);
-  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn]) {
+  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn, registerReport]) {
     const sub = register(program, ctx);
     configureErrors(sub, io);
   }
