@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'E_DISPOSED' // the model was disposed
   | 'E_NATIVE'; // an unexpected failure inside native code
 
+/** The error every biaslearn failure throws: `code` is stable (see {@link ErrorCode}), the message says what was expected. */
 export class BiasLearnError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

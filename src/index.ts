@@ -9,7 +9,7 @@ export { PREDICT_OUTPUTS, type PredictOutput, type FitTargets, type ArrayFitOpti
 export type { MultitaskArrayFitOptions } from './multitask/model.js';
 export { readNpy, writeNpy, encodeNpy, decodeNpy, type NpyArray, type NpyData } from './io/npy.js';
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensor, type LoadedTensor } from './io/safetensors.js';
-export { EXPORT_FORMATS, exportTensors, type ExportFormat, type ExportOptions } from './io/model_export.js';
+export { EXPORT_FORMATS, exportTensors, type ExportFormat, type ExportOptions, type AnyModel } from './io/model_export.js';
 export { METRIC_ALIASES, canonicalMetric } from './train/metric_names.js';
 export { libraryVersion } from './util/package_root.js';
 export {
@@ -35,7 +35,7 @@ export {
   type LayerConfig,
   type LoadOptions,
 } from './model/config.js';
-export { activationMath, LEAKY_RELU_SLOPE } from './model/activation.js';
+export { activationMath, LEAKY_RELU_SLOPE, type ActivationMath } from './model/activation.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit } from './train/fit.js';
 export type { FitOptions, FitLoopOptions } from './train/fit_options.js';
@@ -71,6 +71,7 @@ export {
   type OptimizerState,
   type OptimizerStateAccess,
   type TrainingState,
+  type SavingModel,
   type ResumeInfo,
 } from './train/model_checkpoint.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';

@@ -12,6 +12,7 @@ export interface RuntimeInfo {
   threads: number;
 }
 
+/** The native runtime: version, backends, BLAS, threads, activations. */
 export function runtimeInfo(): RuntimeInfo {
   const i = native().info();
   const backends: BackendName[] = ['cpu'];

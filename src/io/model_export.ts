@@ -37,7 +37,7 @@ export interface ExportOptions {
   task?: string;
 }
 
-type AnyModel = MLP | RNN | MultitaskModel;
+export type AnyModel = MLP | RNN | MultitaskModel;
 
 function kindOf(m: AnyModel): 'mlp' | 'rnn' | 'multitask-mlp' {
   return m.config.kind;

@@ -245,10 +245,12 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return this.native.live().params();
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));

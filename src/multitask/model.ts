@@ -177,6 +177,7 @@ export class MultitaskHistory extends History {
     this.record(this.epoch.length, logs);
   }
 
+  /** History's JSON plus the per-task curves, phases and gate slopes. */
   override toJSON(): { epoch: number[]; history: Record<string, number[]>; perTask: Record<string, TaskHistory>; phase: string[]; slope: number[] } {
     return { ...super.toJSON(), perTask: this.perTask, phase: this.phase, slope: this.slope };
   }
@@ -231,12 +232,14 @@ export class MultitaskModel {
     this.native = new NativeHandle(handle);
   }
 
+  /** Builds the model; frozen weights are generated off the JS thread. */
   static async create(options: MultitaskOptions): Promise<MultitaskModel> {
     const config = resolveMultitaskConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
     return MultitaskModel.fromConfig(config, backend);
   }
 
+  /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: MultitaskConfig, backend: BackendName = 'cpu'): Promise<MultitaskModel> {
     const handle = await callNative(() => multitaskNative(backend).createMultitaskMlp(toNativeSpec(config), backend));
     return new MultitaskModel(config, backend, handle);
@@ -579,10 +582,12 @@ export class MultitaskModel {
     return this.native.exclusive((h) => h.getTensor(name));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     for (const p of this.native.live().params()) {
       const v = values[p.name];

@@ -264,6 +264,7 @@ export interface LoadedTasks {
   spec: { tasks: string[]; dirs: Record<string, string>; seed: number; testFraction: number; limit?: number; testLimit?: number };
 }
 
+/** The folder a base task's files are looked up in by default. */
 export function defaultTaskDir(base: BaseTask): string {
   return base === 'fashion-mnist' ? FASHION_MNIST_DEFAULT_DIR : join(defaultSharedDataDir(), base);
 }

@@ -168,6 +168,7 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return RNN.fromConfig(config, backend);
   }
 
+  /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: RNNConfig, backend: BackendName = 'cpu'): Promise<RNN> {
     const handle = await callNative(() => rnnNative(backend).createRnn(toNativeSpec(config), backend));
     return new RNN(config, backend, handle);
@@ -366,16 +367,19 @@ export class RNN implements FitTarget<SequenceDataset, NativeRunOptions> {
     return this.native.exclusive((h) => h.getTensor(name));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
   }
 
 
+  /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
   }

@@ -48,6 +48,7 @@ export interface FitState {
 export interface CallbackHooks {
   /** Before the first epoch; logs hold `epochs` (the last epoch + 1) and `initialEpoch`. */
   onTrainBegin?(logs?: Logs): void | Promise<void>;
+  /** At the start of every epoch; logs hold the epoch's learning rate `lr`. */
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
   /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
   onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
@@ -55,6 +56,7 @@ export interface CallbackHooks {
   onProgress?(info: ProgressInfo): void | Promise<void>;
   /** Callbacks see (and may add to) the epoch's logs before History records them. */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  /** After the last epoch (also after early stopping); not called when fit throws. */
   onTrainEnd?(logs?: Logs): void | Promise<void>;
   /** A one-line message about a long step outside the epochs (e.g. "building the input-layer cache ..."). */
   onStatus?(message: string): void | Promise<void>;
@@ -140,24 +142,31 @@ export class CallbackList<M = FitModel> {
     return this.callbacks.some((c) => typeof c.onProgress === 'function');
   }
 
+  /** Runs every callback's onTrainBegin, in order. */
   async onTrainBegin(logs: Logs = {}): Promise<void> {
     for (const c of this.callbacks) await c.onTrainBegin?.(logs);
   }
+  /** Runs every callback's onEpochBegin, in order. */
   async onEpochBegin(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.callbacks) await c.onEpochBegin?.(epoch, logs);
   }
+  /** Runs every callback's onBatchEnd, in order. */
   async onBatchEnd(batch: number, logs: BatchLogs): Promise<void> {
     for (const c of this.callbacks) await c.onBatchEnd?.(batch, logs);
   }
+  /** Runs every callback's onProgress, in order. */
   async onProgress(info: ProgressInfo): Promise<void> {
     for (const c of this.callbacks) await c.onProgress?.(info);
   }
+  /** Runs every callback's onEpochEnd, in order. */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.callbacks) await c.onEpochEnd?.(epoch, logs);
   }
+  /** Runs every callback's onTrainEnd, in order. */
   async onTrainEnd(logs: Logs = {}): Promise<void> {
     for (const c of this.callbacks) await c.onTrainEnd?.(logs);
   }
+  /** Runs every callback's onStatus, in order. */
   async onStatus(message: string): Promise<void> {
     for (const c of this.callbacks) await c.onStatus?.(message);
   }

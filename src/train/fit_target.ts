@@ -15,6 +15,7 @@ export interface FitSource {
 
 /** A source that can hold out a seeded fraction of itself (enables fit's `validationSplit`). */
 export interface SplittableSource<D extends FitSource> extends FitSource {
+  /** Holds out `fraction` of the samples (seeded): the rest trains. */
   split(fraction: number, seed: number): { train: D; validation: D };
 }
 
@@ -46,7 +47,9 @@ export interface EvaluateResult {
 export interface FitModel {
   /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
+  /** Sets every learned tensor. */
   setLearned(values: Record<string, Float32Array>): Promise<void>;
+  /** Writes a checkpoint (atomic). */
   save(path: string, options?: { metadata?: Record<string, unknown> }): Promise<void>;
 }
 
@@ -73,7 +76,9 @@ export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> 
   preparation?(data: D, run: R): string | undefined;
   /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
   endFit?(): Promise<void>;
+  /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
+  /** Sets every learned tensor. */
   setLearned(values: Record<string, Float32Array>): Promise<void>;
 }
 

@@ -20,6 +20,7 @@ export class History extends Callback {
     Object.assign(this, { model: undefined, fitState: undefined });
   }
 
+  /** Appends one epoch's logs. */
   record(epoch: number, logs: Record<string, number>): void {
     this.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
@@ -32,6 +33,7 @@ export class History extends Callback {
     return a && a.length ? a[a.length - 1] : undefined;
   }
 
+  /** The epochs and metric arrays (canonical names only) for JSON files. */
   toJSON(): { epoch: number[]; history: Record<string, number[]> } {
     return { epoch: this.epoch, history: this.history };
   }

@@ -31,7 +31,9 @@ export interface OptimizerState {
 
 /** What a model offers so that checkpoints can hold its optimizer state (optional). */
 export interface OptimizerStateAccess {
+  /** A copy of the optimizer's state. */
   getOptimizerState(): Promise<OptimizerState>;
+  /** Restores a state from getOptimizerState (same model configuration). */
   setOptimizerState(state: OptimizerState): Promise<void>;
 }
 
@@ -70,8 +72,9 @@ export interface ModelCheckpointOptions {
   metadata?: Record<string, unknown>;
 }
 
-/** A model ModelCheckpoint can save. */
-interface SavingModel {
+/** A model ModelCheckpoint can save (every model kind). */
+export interface SavingModel {
+  /** Writes a checkpoint (atomic) with `metadata` in its header. */
   save(path: string, options?: { metadata?: Record<string, unknown> }): Promise<void>;
 }
 

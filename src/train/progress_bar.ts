@@ -11,6 +11,7 @@ import { Callback, type Logs, type ProgressInfo } from './callbacks.js';
 
 /** A text stream (process.stderr, or anything with write); `isTTY` enables the live bar. */
 export interface TextStream {
+  /** Writes text (no newline added). */
   write(s: string): unknown;
   isTTY?: boolean;
 }

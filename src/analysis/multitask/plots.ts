@@ -41,6 +41,7 @@ export function heatmapRows(analysis: TaskVarianceAnalysis, maxRows = 400): { ro
   return { rows, strip, unitsPerRow: per };
 }
 
+/** A units x tasks heatmap of normalised task variance, units sorted by cluster, with a cluster strip. */
 export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: HeatmapOptions = {}): VegaLiteSpec {
   const { rows, strip, unitsPerRow } = heatmapRows(analysis, opts.maxRows ?? 400);
   const tasks = analysis.report.tasks;
