@@ -199,3 +199,34 @@ describe('Ctrl-C in the CLI', () => {
     back.dispose();
   });
 });
+
+describe('Ctrl-C in the rnn command', () => {
+  it('rnn: SIGINT during training saves the last copied epoch and exits 130', async () => {
+    const { runCli } = await import('../src/cli/main.js');
+    const out = join(work, 'cli-interrupt-rnn');
+    let stderr = '';
+    let sent = false;
+    const io = {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          if (!sent && /^epoch \d+\/\d+ /m.test(stderr)) {
+            sent = true;
+            setImmediate(() => process.emit('SIGINT'));
+          }
+          return true;
+        },
+      },
+    };
+    const code = await runCli(['rnn', '--task', 'cosine', '--hidden', '16', '--epochs', '100000', '--seed', '1', '--quiet', '--eigen', 'off', '--out', out], io);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted: saved the last finished epoch/);
+    const { readFileSync } = await import('node:fs');
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.interrupted).toBe(true);
+    expect(metrics.epochsRun).toBeGreaterThanOrEqual(1);
+    const back = await RNN.load(join(out, 'model.blck'));
+    back.dispose();
+  }, 60_000);
+});

@@ -8,16 +8,41 @@ import { Callback, type Logs } from '../train/callbacks.js';
 import type { FitModel } from '../train/fit_target.js';
 import { History } from '../train/history.js';
 import { writeRun, type WrittenRun } from './files.js';
+import { InterruptedError, println, type OutStream } from './io.js';
 
-/** Keeps the learned values and History of the last finished epoch. */
+/**
+ * Keeps the learned values and History of the last finished epoch. With `minIntervalMs` (the
+ * RNN's thousands of tiny epochs) the values are copied at most that often, and an interrupt
+ * keeps the last copied epoch.
+ */
 export class LastEpoch extends Callback {
   readonly history = new History();
   values: Record<string, Float32Array> | null = null;
+  private lastCopy = -Infinity;
+  private readonly pending: { epoch: number; logs: Logs }[] = [];
+
+  constructor(private readonly minIntervalMs = 0) {
+    super();
+  }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    this.pending.push({ epoch, logs: { ...logs } });
+    if (performance.now() - this.lastCopy < this.minIntervalMs) return;
     this.values = await this.model.getLearned();
-    this.history.record(epoch, { ...logs });
+    this.lastCopy = performance.now();
+    for (const p of this.pending.splice(0)) this.history.record(p.epoch, p.logs);
   }
+}
+
+/** A `.catch` handler for fit: on an interrupt, `save` (then the message), and rethrow. */
+export function saveOnInterrupt(out: OutStream, last: LastEpoch, save: () => Promise<WrittenRun | null>): (err: unknown) => Promise<never> {
+  return async (err) => {
+    if (err instanceof InterruptedError) {
+      const written = await save();
+      if (written) println(out, `interrupted: saved the last finished epoch (${last.history.epoch.length}) to ${written.summary}`);
+    }
+    throw err;
+  };
 }
 
 /**

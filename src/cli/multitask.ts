@@ -17,6 +17,7 @@ import { UsageError, println, type OutStream } from './io.js';
 import { floatParser, intListParser, intParser } from './parse.js';
 import { MultitaskProgress, fitWithProgress } from './progress.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 
 export { MultitaskProgress } from './progress.js';
 
@@ -264,8 +265,13 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
     describeRun(stderr, data, model, flags, plan.batchSize);
     const progress = new MultitaskProgress(stderr, model, { bar: !flags.quiet, epochs: flags.epochs });
     const tTrain = performance.now();
+    const last = new LastEpoch();
     const history = await fitWithProgress(progress, (signal) =>
-      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress], signal }),
+      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress, last], signal }),
+    ).catch(
+      saveOnInterrupt(stderr, last, () =>
+        saveInterrupted(outDir, model, last, { command: 'multitask', createdAt: new Date().toISOString(), model: model.config }, { data: data.spec, cli: { command: 'multitask' } }),
+      ),
     );
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = meanSamplesPerSec(history);

@@ -20,6 +20,7 @@ import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
 import { floatParser, intParser } from './parse.js';
 import { EpochProgress, fitWithProgress } from './progress.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 
 interface RnnFlags {
   task: TaskName;
@@ -200,7 +201,11 @@ async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
     describeRun(stderr, task, rnn, flags, plan);
     const progress = new EpochProgress(stderr, epochs, !flags.quiet);
     const tTrain = performance.now();
-    const history = await fitWithProgress(progress, (signal) => rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress], signal, shuffle: true }));
+    // Ctrl-C keeps the last epoch copied (at most once a second: RNN epochs can be tiny).
+    const last = new LastEpoch(1000);
+    const history = await fitWithProgress(progress, (signal) => rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress, last], signal, shuffle: true })).catch(
+      saveOnInterrupt(stderr, last, () => saveInterrupted(outDir, rnn, last, { command: 'rnn', createdAt: new Date().toISOString(), task: task.name, model: rnn.config }, { cli: { command: 'rnn', task: task.name } })),
+    );
     const trainSeconds = elapsedSeconds(tTrain);
 
     const tEval = performance.now();

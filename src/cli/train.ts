@@ -20,8 +20,8 @@ import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
-import { InterruptedError, println, type OutStream } from './io.js';
-import { LastEpoch, saveInterrupted } from './interrupt_save.js';
+import { println, type OutStream } from './io.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 import { intListParser, intParser, validationParser } from './parse.js';
 import { TrainingProgress, fitWithProgress } from './progress.js';
 
@@ -171,13 +171,12 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
     const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const history = await fitWithProgress(progress, (signal) =>
       model.fit(train, { epochs: flags.epochs, batchSize, seed: flags.seed, ...(validation ? { validationData: validation } : {}), callbacks, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
-    ).catch(async (err: unknown) => {
-      if (!(err instanceof InterruptedError)) throw err;
-      const config = trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer });
-      const written = await saveInterrupted(outDir, model, last, { command: 'train', createdAt: new Date().toISOString(), config, model: model.config }, metadata);
-      if (written) println(stderr, `interrupted: saved the last finished epoch (${last.history.epoch.length}) to ${written.summary}`);
-      throw err;
-    });
+    ).catch(
+      saveOnInterrupt(stderr, last, () => {
+        const config = trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer });
+        return saveInterrupted(outDir, model, last, { command: 'train', createdAt: new Date().toISOString(), config, model: model.config }, metadata);
+      }),
+    );
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = samplesPerSecond(history, train.n);
     if (early && early.stoppedEpoch >= 0) {
