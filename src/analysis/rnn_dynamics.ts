@@ -353,9 +353,10 @@ export async function analyzeDynamics(
   const p = await rnnParameters(rnn);
   const H = p.hidden;
   await pause();
-  // W's spectrum runs on a worker while the fixed point is searched on this thread.
-  const weightSpectrum = spectrumAsync(p.W, H);
+  // The fixed point first, then the spectra together on workers: LAPACK's threads do not compete
+  // with the JavaScript iteration for the cores (which showed as event-loop lag).
   const fixedPoint = await findFixedPointAsync(p, o);
+  const weightSpectrum = spectrumAsync(p.W, H);
   // The Jacobian spectra run concurrently with W's (one libuv worker each).
   // Each Jacobian is an O(m^2) build on this thread (~20 ms at m = 1024): one per turn of the event loop.
   await pause();
