@@ -12,7 +12,7 @@
  * calling thread (O(m^3) in JavaScript: about 3 s at m = 200, minutes at m = 1024).
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
-import { eigenvaluesAsync, solveLinear } from './linalg.js';
+import { eigenvaluesAsync, heldMatrix, solveLinear } from './linalg.js';
 import { ValidationError } from '../errors.js';
 import { activationMath, type Activation } from '../model/activation.js';
 import type { RNN } from '../rnn/rnn.js';
@@ -157,12 +157,32 @@ type Request = { kind: 'pause' } | { kind: 'solve'; M: Float64Array; n: number; 
 type Search<T> = Generator<Request, T, Float64Array | undefined>;
 const PAUSE: Request = { kind: 'pause' };
 
-function* iterateFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, damping: number, maxIterations: number, tolerance: number): Search<FixedPointResult> {
+/** F(r) for the search: {@link rnnStep} for a fixed input, or a faster equivalent (native W r). */
+type StepFn = (r: Float64Array) => Float64Array;
+
+/** F(r, x) with W r by a native dgemv (W held natively) and B x + b computed once. */
+function nativeStep(p: RNNParameters, input: ArrayLike<number> | undefined): StepFn | undefined {
+  const H = p.hidden;
+  const mv = heldMatrix(p.W, H, H);
+  if (!mv) return undefined;
+  const xi = checkState(p, new Float64Array(H), input);
+  const c = preActivation({ ...p, W: new Float64Array(H * H) }, new Float64Array(H), xi);
+  const z = new Float64Array(H);
+  const f = activationMath(p.activation).f;
+  return (r) => {
+    mv(r, z);
+    const out = new Float64Array(H);
+    for (let h = 0; h < H; h++) out[h] = p.decay * r[h]! + p.gain * f(z[h]! + c[h]!);
+    return out;
+  };
+}
+
+function* iterateFixedPoint(step: StepFn, p: RNNParameters, start: Float64Array, damping: number, maxIterations: number, tolerance: number): Search<FixedPointResult> {
   let r = start;
   let best = r;
   let bestRes = Infinity;
   for (let it = 0; it < maxIterations; it++) {
-    const f = rnnStep(p, r, input);
+    const f = step(r);
     let res = 0;
     for (let h = 0; h < p.hidden; h++) res = Math.max(res, Math.abs(f[h]! - r[h]!));
     if (res < bestRes) {
@@ -177,8 +197,8 @@ function* iterateFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayL
   return { state: best, residual: bestRes, iterations: maxIterations, converged: false, damping };
 }
 
-function maxAbsResidual(p: RNNParameters, r: Float64Array, input: ArrayLike<number> | undefined): { res: number; g: Float64Array; l2: number } {
-  const f = rnnStep(p, r, input);
+function maxAbsResidual(step: StepFn, r: Float64Array): { res: number; g: Float64Array; l2: number } {
+  const f = step(r);
   const g = f.map((v, h) => v - r[h]!);
   let res = 0;
   let l2 = 0;
@@ -190,14 +210,16 @@ function maxAbsResidual(p: RNNParameters, r: Float64Array, input: ArrayLike<numb
 }
 
 /** Newton's method on G(r) = F(r) - r with backtracking: (J - I) delta = -G. */
-function* newtonFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, iterations: number, tolerance: number): Search<FixedPointResult> {
+function* newtonFixedPoint(F: StepFn, p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, iterations: number, tolerance: number): Search<FixedPointResult> {
   const H = p.hidden;
   let r = start;
-  let { res, g, l2 } = maxAbsResidual(p, r, input);
+  let { res, g, l2 } = maxAbsResidual(F, r);
   for (let it = 0; it < iterations; it++) {
     if (!Number.isFinite(res)) break;
     if (res <= tolerance) return { state: r, residual: res, iterations: it, converged: true, damping: 'newton' };
+    yield PAUSE;
     const J = rnnJacobian(p, r, input);
+    yield PAUSE;
     const M = Float64Array.from(J);
     for (let i = 0; i < H; i++) M[i * H + i]! -= 1;
     const delta = yield { kind: 'solve', M, n: H, rhs: g.map((v) => -v) };
@@ -206,7 +228,7 @@ function* newtonFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLi
     let moved = false;
     while (step > 1e-4) {
       const cand = r.map((v, h) => v + step * delta[h]!);
-      const c = maxAbsResidual(p, cand, input);
+      const c = maxAbsResidual(F, cand);
       if (c.l2 < l2) {
         r = cand;
         res = c.res;
@@ -227,7 +249,7 @@ function* newtonFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLi
  * (see {@link FixedPointOptions.damping}). Returns the best state seen when none converges.
  */
 export function findFixedPoint(p: RNNParameters, o: FixedPointOptions = {}): FixedPointResult {
-  const search = fixedPointSearch(p, o);
+  const search = fixedPointSearch(p, o, (r) => rnnStep(p, r, o.input));
   for (let step = search.next(); ; ) {
     if (step.done) return step.value;
     const req = step.value;
@@ -248,10 +270,11 @@ function solveSync(M: Float64Array, n: number, rhs: Float64Array): Float64Array 
 
 /**
  * {@link findFixedPoint} without blocking the event loop: iterations pause every ~10 ms
- * (setImmediate) and Newton's solves run natively (LAPACK dgesv) on a worker thread.
+ * (setImmediate), W r is a native dgemv, and Newton's solves run natively (LAPACK dgesv) on a
+ * worker thread. Same search; float64 sums in another order (results agree to ~1e-12).
  */
 export async function findFixedPointAsync(p: RNNParameters, o: FixedPointOptions = {}): Promise<FixedPointResult> {
-  const search = fixedPointSearch(p, o);
+  const search = fixedPointSearch(p, o, nativeStep(p, o.input) ?? ((r) => rnnStep(p, r, o.input)));
   let last = performance.now();
   for (let step = search.next(); ; ) {
     if (step.done) return step.value;
@@ -269,7 +292,7 @@ export async function findFixedPointAsync(p: RNNParameters, o: FixedPointOptions
   }
 }
 
-function* fixedPointSearch(p: RNNParameters, o: FixedPointOptions): Search<FixedPointResult> {
+function* fixedPointSearch(p: RNNParameters, o: FixedPointOptions, step: StepFn): Search<FixedPointResult> {
   const auto = o.damping === undefined || o.damping === 'auto';
   const dampings = auto ? [1, 0.1] : [expectNumber('damping', o.damping, 0, 1, { exclusiveMin: true })];
   const maxIterations = expectInt('maxIterations', o.maxIterations ?? 3000, 1);
@@ -287,11 +310,11 @@ function* fixedPointSearch(p: RNNParameters, o: FixedPointOptions): Search<Fixed
   for (const start of starts) {
     let bestHere: FixedPointResult | undefined;
     for (const d of dampings) {
-      const r = yield* iterateFixedPoint(p, start, o.input, d, maxIterations, tolerance);
+      const r = yield* iterateFixedPoint(step, p, start, d, maxIterations, tolerance);
       if (keep(r)) return r;
       if (!bestHere || r.residual < bestHere.residual) bestHere = r;
     }
-    if (auto && keep(yield* newtonFixedPoint(p, bestHere!.state, o.input, newtonIterations, tolerance))) return best!;
+    if (auto && keep(yield* newtonFixedPoint(step, p, bestHere!.state, o.input, newtonIterations, tolerance))) return best!;
   }
   return best!;
 }
