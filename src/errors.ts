@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'E_DOWNLOAD' // a dataset download failed (HTTP error, interrupted transfer, wrong size or SHA-256)
   | 'E_NATIVE'; // an unexpected failure inside native code
 
+/** The error every biaslearn failure throws: `code` is stable (see {@link ErrorCode}), the message says what was expected. */
 export class BiasLearnError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -4,7 +4,13 @@
  */
 export * from './errors.js';
 export * from './data/index.js';
-export { MLP, type EvaluateOptions } from './model/mlp.js';
+export { MLP, type EvaluateOptions, type MLPPredictOptions } from './model/mlp.js';
+export { PREDICT_OUTPUTS, type PredictOutput, type FitTargets, type ArrayFitOptions } from './model/outputs.js';
+export type { MultitaskArrayFitOptions } from './multitask/model.js';
+export { readNpy, writeNpy, encodeNpy, decodeNpy, type NpyArray, type NpyData } from './io/npy.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensor, type LoadedTensor } from './io/safetensors.js';
+export { EXPORT_FORMATS, exportTensors, type ExportFormat, type ExportOptions, type AnyModel } from './io/model_export.js';
+export { METRIC_ALIASES, canonicalMetric } from './train/metric_names.js';
 export { libraryVersion } from './util/package_root.js';
 export {
   ACTIVATIONS,
@@ -29,8 +35,7 @@ export {
   type LayerConfig,
   type LoadOptions,
 } from './model/config.js';
-export { activationMath, LEAKY_RELU_SLOPE } from './model/activation.js';
-export type { OptimizerState } from './model/optimizer_state.js';
+export { activationMath, LEAKY_RELU_SLOPE, type ActivationMath } from './model/activation.js';
 export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
 export { fit } from './train/fit.js';
 export type { FitOptions, FitLoopOptions } from './train/fit_options.js';
@@ -52,6 +57,23 @@ export {
   type EarlyStoppingOptions,
   type ReduceLROnPlateauOptions,
 } from './train/callbacks.js';
+export { ProgressBar, LiveBar, epochLabel, epochSummary, type ProgressBarOptions, type TextStream, type BarStyle, type Verbosity } from './train/progress_bar.js';
+export { CSVLogger, JsonLinesLogger, type CSVLoggerOptions, type JsonLinesLoggerOptions } from './train/loggers.js';
+export {
+  ModelCheckpoint,
+  restoreTraining,
+  formatCheckpointPath,
+  hasOptimizerState,
+  readOptimizerState,
+  writeOptimizerState,
+  optimizerStatePath,
+  type ModelCheckpointOptions,
+  type OptimizerStateAccess,
+  type TrainingState,
+  type SavingModel,
+  type ResumeInfo,
+} from './train/model_checkpoint.js';
+export type { OptimizerState } from './model/optimizer_state.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
 export type { FitTarget, FitSource, FitModel, SplittableSource, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
 export { Rng } from './util/rng.js';

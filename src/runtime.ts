@@ -25,6 +25,7 @@ interface BuildInfo {
   blasCore?: string;
 }
 
+/** The native runtime: version, backends, BLAS, threads, activations. */
 export function runtimeInfo(): RuntimeInfo {
   const i = native().info();
   const backends: BackendName[] = ['cpu'];

@@ -250,7 +250,7 @@ describe('CallbackList', () => {
         },
       ],
     });
-    expect(seenKeys[0]).toEqual(['loss', 'acc', 'lr', 'seconds', 'samplesPerSec', 'extra']);
+    expect(seenKeys[0]).toEqual(['loss', 'accuracy', 'lr', 'seconds', 'samplesPerSec', 'extra']);
     expect(h.history.extra).toEqual([1, 1]);
     model.dispose();
   });

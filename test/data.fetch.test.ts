@@ -151,7 +151,7 @@ describe('fetching over HTTP (local server)', () => {
   it('a corrupted file fails with E_DOWNLOAD (SHA-256 mismatch) and stores nothing', async () => {
     const { files, remotes } = tinySet(7, 2);
     const bad = Buffer.from(files['t10k-images-idx3-ubyte.gz']!);
-    bad[bad.length >> 1] ^= 0xff;
+    bad[bad.length >> 1]! ^= 0xff;
     serve('/corrupt', { ...files, 't10k-images-idx3-ubyte.gz': bad });
     const dir = join(work, 'corrupt');
     const e = await rejection(fetchFiles(remotes, dir, `${base}/corrupt/`));

@@ -70,7 +70,7 @@ describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
     const metrics = JSON.parse(readFileSync(join(work, 'bias', 'metrics.json'), 'utf8'));
     expect(Object.keys(metrics.test.perTask)).toEqual(['mnist', 'kmnist', 'mnist:classes0-4']);
     expect(metrics.test.perTask.mnist.accuracy).toBeGreaterThan(0.3);
-    expect(metrics.history.perTask.kmnist.val_acc.length).toBe(2);
+    expect(metrics.history.perTask.kmnist.val_accuracy.length).toBe(2);
     expect(Object.keys(metrics.singleTask)).toEqual(['mnist', 'kmnist', 'mnist:classes0-4']);
     expect(readFileSync(join(work, 'bias', 'accuracy.svg'), 'utf8').startsWith('<svg')).toBe(true);
     const { header, tensors } = await readCheckpoint(join(work, 'bias', 'model.blck'));

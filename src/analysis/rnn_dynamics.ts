@@ -5,11 +5,14 @@
  *   J(r, x) = dF/dr = decay I + gain diag(phi'(W r + B x + b)) W        (its Jacobian)
  *
  * a fixed point r* = F(r*, x) found by (optionally damped) iteration for a constant input x,
- * and eigenvalues of J(r*, x) and of W through ml-matrix's EigenvalueDecomposition (a port of
- * JAMA's Hessenberg QR). The decomposition is O(m^3) in JavaScript: about 3 s at m = 200 and
- * one to two minutes at m = 1024 on one core.
+ * and eigenvalues of J(r*, x) and of W. {@link analyzeDynamics} runs the eigenvalue problems and
+ * Newton's linear solves natively through LAPACK on a worker thread (src/analysis/linalg.ts) and
+ * yields to the event loop between fixed-point iterations, so the JavaScript thread stays
+ * responsive; the synchronous {@link eigenvalues} and {@link findFixedPoint} use ml-matrix on the
+ * calling thread (O(m^3) in JavaScript: about 3 s at m = 200, minutes at m = 1024).
  */
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
+import { eigenvaluesAsync, heldMatrix, solveLinear } from './linalg.js';
 import { ValidationError } from '../errors.js';
 import { activationMath, type Activation } from '../model/activation.js';
 import type { RNN } from '../rnn/rnn.js';
@@ -149,12 +152,37 @@ export interface FixedPointResult {
   damping: number | 'newton';
 }
 
-function iterateFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, damping: number, maxIterations: number, tolerance: number): FixedPointResult {
+/** What the fixed-point search asks its driver for: a pause (async driver: yield to the event loop) or a solve M x = rhs. */
+type Request = { kind: 'pause' } | { kind: 'solve'; M: Float64Array; n: number; rhs: Float64Array };
+type Search<T> = Generator<Request, T, Float64Array | undefined>;
+const PAUSE: Request = { kind: 'pause' };
+
+/** F(r) for the search: {@link rnnStep} for a fixed input, or a faster equivalent (native W r). */
+type StepFn = (r: Float64Array) => Float64Array;
+
+/** F(r, x) with W r by a native dgemv (W held natively) and B x + b computed once. */
+function nativeStep(p: RNNParameters, input: ArrayLike<number> | undefined): StepFn | undefined {
+  const H = p.hidden;
+  const mv = heldMatrix(p.W, H, H);
+  if (!mv) return undefined;
+  const xi = checkState(p, new Float64Array(H), input);
+  const c = preActivation({ ...p, W: new Float64Array(H * H) }, new Float64Array(H), xi);
+  const z = new Float64Array(H);
+  const f = activationMath(p.activation).f;
+  return (r) => {
+    mv(r, z);
+    const out = new Float64Array(H);
+    for (let h = 0; h < H; h++) out[h] = p.decay * r[h]! + p.gain * f(z[h]! + c[h]!);
+    return out;
+  };
+}
+
+function* iterateFixedPoint(step: StepFn, p: RNNParameters, start: Float64Array, damping: number, maxIterations: number, tolerance: number): Search<FixedPointResult> {
   let r = start;
   let best = r;
   let bestRes = Infinity;
   for (let it = 0; it < maxIterations; it++) {
-    const f = rnnStep(p, r, input);
+    const f = step(r);
     let res = 0;
     for (let h = 0; h < p.hidden; h++) res = Math.max(res, Math.abs(f[h]! - r[h]!));
     if (res < bestRes) {
@@ -164,12 +192,13 @@ function iterateFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLi
     if (!Number.isFinite(res)) break;
     if (res <= tolerance) return { state: r, residual: res, iterations: it, converged: true, damping };
     r = r.map((v, h) => v + damping * (f[h]! - v));
+    yield PAUSE;
   }
   return { state: best, residual: bestRes, iterations: maxIterations, converged: false, damping };
 }
 
-function maxAbsResidual(p: RNNParameters, r: Float64Array, input: ArrayLike<number> | undefined): { res: number; g: Float64Array; l2: number } {
-  const f = rnnStep(p, r, input);
+function maxAbsResidual(step: StepFn, r: Float64Array): { res: number; g: Float64Array; l2: number } {
+  const f = step(r);
   const g = f.map((v, h) => v - r[h]!);
   let res = 0;
   let l2 = 0;
@@ -181,28 +210,25 @@ function maxAbsResidual(p: RNNParameters, r: Float64Array, input: ArrayLike<numb
 }
 
 /** Newton's method on G(r) = F(r) - r with backtracking: (J - I) delta = -G. */
-function newtonFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, iterations: number, tolerance: number): FixedPointResult {
+function* newtonFixedPoint(F: StepFn, p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, iterations: number, tolerance: number): Search<FixedPointResult> {
   const H = p.hidden;
   let r = start;
-  let { res, g, l2 } = maxAbsResidual(p, r, input);
+  let { res, g, l2 } = maxAbsResidual(F, r);
   for (let it = 0; it < iterations; it++) {
     if (!Number.isFinite(res)) break;
     if (res <= tolerance) return { state: r, residual: res, iterations: it, converged: true, damping: 'newton' };
+    yield PAUSE;
     const J = rnnJacobian(p, r, input);
-    const M = new Matrix(H, H);
-    for (let i = 0; i < H; i++) for (let j = 0; j < H; j++) M.set(i, j, J[i * H + j]! - (i === j ? 1 : 0));
-    const rhs = Matrix.columnVector(Array.from(g, (v) => -v));
-    let delta: Float64Array;
-    try {
-      delta = Float64Array.from(solve(M, rhs).getColumn(0));
-    } catch {
-      break;
-    }
+    yield PAUSE;
+    const M = Float64Array.from(J);
+    for (let i = 0; i < H; i++) M[i * H + i]! -= 1;
+    const delta = yield { kind: 'solve', M, n: H, rhs: g.map((v) => -v) };
+    if (!delta) break;
     let step = 1;
     let moved = false;
     while (step > 1e-4) {
       const cand = r.map((v, h) => v + step * delta[h]!);
-      const c = maxAbsResidual(p, cand, input);
+      const c = maxAbsResidual(F, cand);
       if (c.l2 < l2) {
         r = cand;
         res = c.res;
@@ -223,6 +249,50 @@ function newtonFixedPoint(p: RNNParameters, start: Float64Array, input: ArrayLik
  * (see {@link FixedPointOptions.damping}). Returns the best state seen when none converges.
  */
 export function findFixedPoint(p: RNNParameters, o: FixedPointOptions = {}): FixedPointResult {
+  const search = fixedPointSearch(p, o, (r) => rnnStep(p, r, o.input));
+  for (let step = search.next(); ; ) {
+    if (step.done) return step.value;
+    const req = step.value;
+    step = search.next(req.kind === 'solve' ? solveSync(req.M, req.n, req.rhs) : undefined);
+  }
+}
+
+/** Newton's solve on the calling thread (ml-matrix); undefined when singular. */
+function solveSync(M: Float64Array, n: number, rhs: Float64Array): Float64Array | undefined {
+  const m = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m.set(i, j, M[i * n + j]!);
+  try {
+    return Float64Array.from(solve(m, Matrix.columnVector(Array.from(rhs))).getColumn(0));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * {@link findFixedPoint} without blocking the event loop: iterations pause every ~10 ms
+ * (setImmediate), W r is a native dgemv, and Newton's solves run natively (LAPACK dgesv) on a
+ * worker thread. Same search; float64 sums in another order (results agree to ~1e-12).
+ */
+export async function findFixedPointAsync(p: RNNParameters, o: FixedPointOptions = {}): Promise<FixedPointResult> {
+  const search = fixedPointSearch(p, o, nativeStep(p, o.input) ?? ((r) => rnnStep(p, r, o.input)));
+  let last = performance.now();
+  for (let step = search.next(); ; ) {
+    if (step.done) return step.value;
+    const req = step.value;
+    if (req.kind === 'solve') {
+      step = search.next(await solveLinear(req.M, req.n, req.rhs, 1).catch(() => undefined));
+      last = performance.now();
+      continue;
+    }
+    if (performance.now() - last > 10) {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+    step = search.next(undefined);
+  }
+}
+
+function* fixedPointSearch(p: RNNParameters, o: FixedPointOptions, step: StepFn): Search<FixedPointResult> {
   const auto = o.damping === undefined || o.damping === 'auto';
   const dampings = auto ? [1, 0.1] : [expectNumber('damping', o.damping, 0, 1, { exclusiveMin: true })];
   const maxIterations = expectInt('maxIterations', o.maxIterations ?? 3000, 1);
@@ -240,11 +310,11 @@ export function findFixedPoint(p: RNNParameters, o: FixedPointOptions = {}): Fix
   for (const start of starts) {
     let bestHere: FixedPointResult | undefined;
     for (const d of dampings) {
-      const r = iterateFixedPoint(p, start, o.input, d, maxIterations, tolerance);
+      const r = yield* iterateFixedPoint(step, p, start, d, maxIterations, tolerance);
       if (keep(r)) return r;
       if (!bestHere || r.residual < bestHere.residual) bestHere = r;
     }
-    if (auto && keep(newtonFixedPoint(p, bestHere!.state, o.input, newtonIterations, tolerance))) return best!;
+    if (auto && keep(yield* newtonFixedPoint(step, p, bestHere!.state, o.input, newtonIterations, tolerance))) return best!;
   }
   return best!;
 }
@@ -265,6 +335,19 @@ export function eigenvalues(matrix: ArrayLike<number>, n: number): Eigenvalues {
   const e = new EigenvalueDecomposition(m, { assumeSymmetric: false });
   const re = Float64Array.from(e.realEigenvalues);
   const im = Float64Array.from(e.imaginaryEigenvalues);
+  let rho = 0;
+  for (let i = 0; i < re.length; i++) rho = Math.max(rho, Math.hypot(re[i]!, im[i]!));
+  return { re, im, spectralRadius: rho };
+}
+
+/** Lets the event loop run (timers, I/O) before the next synchronous step. */
+function pause(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** {@link eigenvalues} off the JavaScript thread (LAPACK dgeev on a worker; ml-matrix without LAPACK). */
+export async function spectrumAsync(matrix: ArrayLike<number>, n: number): Promise<Eigenvalues> {
+  const { re, im } = await eigenvaluesAsync(matrix, n);
   let rho = 0;
   for (let i = 0; i < re.length; i++) rho = Math.max(rho, Math.hypot(re[i]!, im[i]!));
   return { re, im, spectralRadius: rho };
@@ -292,13 +375,23 @@ export async function analyzeDynamics(
 ): Promise<DynamicsAnalysis> {
   const p = await rnnParameters(rnn);
   const H = p.hidden;
-  const fixedPoint = findFixedPoint(p, o);
+  await pause();
+  // The fixed point first, then the spectra together on workers: LAPACK's threads do not compete
+  // with the JavaScript iteration for the cores (which showed as event-loop lag).
+  const fixedPoint = await findFixedPointAsync(p, o);
+  const weightSpectrum = spectrumAsync(p.W, H);
+  // The Jacobian spectra run concurrently with W's (one libuv worker each).
+  // Each Jacobian is an O(m^2) build on this thread (~20 ms at m = 1024): one per turn of the event loop.
+  await pause();
+  const jacobian = spectrumAsync(rnnJacobian(p, fixedPoint.state, o.input), H);
+  await pause();
+  const initial = o.initialState ?? false ? spectrumAsync(rnnJacobian(p, p.r0.slice(0, H), o.input), H) : undefined;
   const out: DynamicsAnalysis = {
-    weightSpectrum: eigenvalues(p.W, H),
+    weightSpectrum: await weightSpectrum,
     fixedPoint,
-    fixedPointJacobian: eigenvalues(rnnJacobian(p, fixedPoint.state, o.input), H),
+    fixedPointJacobian: await jacobian,
     fixedPointOutput: rnnReadout(p, fixedPoint.state),
   };
-  if (o.initialState ?? false) out.initialStateJacobian = eigenvalues(rnnJacobian(p, p.r0.slice(0, H), o.input), H);
+  if (initial) out.initialStateJacobian = await initial;
   return out;
 }

@@ -19,6 +19,7 @@ import { registerAnalyze } from './analyze.js';
 import { registerRnn } from './rnn.js';
 import { registerData } from './data_command.js';
 import { registerBuildCuda } from './build_cuda.js';
+import { registerReport } from './report.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -50,7 +51,7 @@ Exit codes: 0 ok, 1 runtime error ("error [CODE]: ..."), 2 usage error, 130 inte
 Run 'biaslearn <command> --help' for a command's flags.`,
     );
   configureErrors(program, io);
-  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn, registerData, registerBuildCuda]) {
+  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn, registerData, registerBuildCuda, registerReport]) {
     const sub = register(program, ctx);
     configureErrors(sub, io);
   }

@@ -16,6 +16,8 @@ import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
 import { UsageError, println, type OutStream } from './io.js';
 import { floatParser, intListParser, intParser } from './parse.js';
 import { MultitaskProgress, fitWithProgress } from './progress.js';
+import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 
 export { MultitaskProgress } from './progress.js';
 
@@ -38,6 +40,8 @@ interface MultitaskFlags extends MultitaskDataFlags, CommonTrainingFlags {
   schedule: 'joint' | 'sequential';
   readout: ReadoutKind;
   seed: number;
+  /** Set when --seed was omitted and the seed was drawn at random. */
+  seedDrawn?: boolean;
   maskSlope?: [number, number];
   maskInit?: number;
   inputCache: 'auto' | 'on' | 'off';
@@ -97,7 +101,7 @@ export function registerMultitask(program: Command, ctx: CliContext): Command {
     .addOption(new Option('--train <mode>', 'bias = a bias vector per task, weights frozen; mask = unit gates per task, weights and biases frozen; full = shared learned weights + per-task biases').choices(MULTITASK_TRAIN_MODES).default('bias'))
     .addOption(new Option('--schedule <how>', 'joint = mixed batches of every task; sequential = one task after another (earlier tasks frozen)').choices(['joint', 'sequential'] as const).default('joint'))
     .addOption(new Option('--readout <kind>', 'auto = shared when every task has the same classes, else per-task frozen readouts').choices(READOUT_KINDS).default('auto'))
-    .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0)
+    .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff))
     .option('--mask-slope <start,end>', 'mask learning: gate sigmoid slope, annealed geometrically over the epochs (default: 1,50); hard step at test', slopeParser)
     .option('--mask-init <theta>', 'mask learning: initial gate logit of every unit (default: 0)', floatParser());
   addModelOptions(cmd);
@@ -125,7 +129,8 @@ Examples:
   biaslearn multitask --tasks mnist,mnist:classes0-4,fashion-mnist:parity --schedule sequential --epochs 3`,
     )
     .action(async (flags: MultitaskFlags) => {
-      await runMultitask(flags, ctx);
+      const { seed, drawn } = resolveCliSeed(flags.seed as number | undefined);
+      await runMultitask({ ...flags, seed, seedDrawn: drawn }, ctx);
     });
   return cmd;
 }
@@ -184,7 +189,7 @@ function describeRun(out: OutStream, data: LoadedTasks, model: MultitaskModel, f
   for (const line of data.description) println(out, `task ${line}`);
   println(
     out,
-    `model: ${data.train.inputSize}-${flags.hidden.join('-')}, ${data.train.tasks.length} tasks, train ${flags.train} (${learned} learned values), ${model.config.readout} readout, ${flags.activation}, seed ${flags.seed}; ` +
+    `model: ${data.train.inputSize}-${flags.hidden.join('-')}, ${data.train.tasks.length} tasks, train ${flags.train} (${learned} learned values), ${model.config.readout} readout, ${flags.activation}, ${seedText(flags.seed, flags.seedDrawn === true)}; ` +
       `${flags.schedule} ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}${flags.schedule === 'sequential' ? ' per task' : ''} x ${data.train.n} samples, batch ${batchSize}, ${flags.optimizer} lr ${fmtLr(model.config.optimizer.lr)} (${flags.lrSchedule}), ${model.backend}`,
   );
 }
@@ -260,8 +265,13 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
     describeRun(stderr, data, model, flags, plan.batchSize);
     const progress = new MultitaskProgress(stderr, model, { bar: !flags.quiet, epochs: flags.epochs });
     const tTrain = performance.now();
+    const last = new LastEpoch();
     const history = await fitWithProgress(progress, (signal) =>
-      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress], signal }),
+      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress, last], signal }),
+    ).catch(
+      saveOnInterrupt(stderr, last, () =>
+        saveInterrupted(outDir, model, last, { command: 'multitask', createdAt: new Date().toISOString(), model: model.config }, { data: data.spec, cli: { command: 'multitask' } }),
+      ),
     );
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = meanSamplesPerSec(history);

@@ -2,45 +2,16 @@
  * Training progress on stderr. On a TTY a cli-progress bar, driven by fit's onProgress hook (every
  * ~200 ms between native chunks; it does not force per-batch steps) or, for the RNN's many tiny
  * epochs, by the epoch count. Without a TTY (or with --quiet) lines instead. One bar type
- * ({@link LiveBar}) serves the MLP, multi-task and RNN displays.
+ * (the library's {@link LiveBar}, src/train/progress_bar.ts) serves the MLP, multi-task and RNN
+ * displays; the MLP's display is the library's ProgressBar callback itself.
  */
-import cliProgress from 'cli-progress';
 import type { MultitaskEvaluateResult, MultitaskFitState, MultitaskModel } from '../multitask/model.js';
 import { Callback, type Logs, type ProgressInfo } from '../train/callbacks.js';
+import { LiveBar, ProgressBar, epochLabel, type BarStyle } from '../train/progress_bar.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { withInterrupt, type OutStream } from './io.js';
 
-/** What differs between the bars: the line format (cli-progress tokens), width and ETA smoothing. */
-export interface BarStyle {
-  format: string;
-  barsize: number;
-  etaBuffer: number;
-}
-
-/** A bar that starts on its first update; stop() removes it and restores the cursor (also on errors). */
-export class LiveBar {
-  private bar: cliProgress.SingleBar | null = null;
-  constructor(
-    private readonly out: OutStream,
-    private readonly style: BarStyle,
-  ) {}
-
-  update(value: number, total: number, payload: Record<string, unknown>): void {
-    if (this.bar) {
-      this.bar.update(value, payload);
-      return;
-    }
-    const { format, barsize, etaBuffer } = this.style;
-    const options = { stream: this.out as NodeJS.WritableStream, format, barsize, etaBuffer, hideCursor: true, clearOnComplete: true, fps: 10 };
-    this.bar = new cliProgress.SingleBar(options, cliProgress.Presets.shades_classic);
-    this.bar.start(total, value, payload);
-  }
-
-  stop(): void {
-    this.bar?.stop();
-    this.bar = null;
-  }
-}
+export { LiveBar, epochLabel, epochSummary, type BarStyle } from '../train/progress_bar.js';
 
 /** A progress callback with an optional live bar (only on a TTY), removed when training ends. */
 abstract class BarProgress extends Callback {
@@ -60,12 +31,6 @@ abstract class BarProgress extends Callback {
   }
 }
 
-/** "epoch  3/12", after an optional prefix such as "[3/12] width 256 bias seed 0". */
-export function epochLabel(epoch: number, epochs: number, prefix?: string): string {
-  const e = `epoch ${String(epoch + 1).padStart(String(epochs).length)}/${epochs}`;
-  return prefix ? `${prefix} ${e}` : e;
-}
-
 export interface ProgressOptions {
   /** Show a live bar (only honoured when the stream is a TTY). */
   bar: boolean;
@@ -77,43 +42,10 @@ export interface ProgressOptions {
   epochs: number;
 }
 
-/** "loss 0.4123  acc 0.8512  val_loss ...  lr 1e-2  1.23s  45.1k samples/s" */
-export function epochSummary(logs: Logs): string {
-  const parts = [`loss ${fixed(logs.loss)}`];
-  if (logs.acc !== undefined) parts.push(`acc ${fixed(logs.acc)}`);
-  if (logs.val_loss !== undefined) parts.push(`val_loss ${fixed(logs.val_loss)}`);
-  if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
-  if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
-  if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));
-  if (logs.samplesPerSec !== undefined) parts.push(`${rate(logs.samplesPerSec)} samples/s`);
-  return parts.join('  ');
-}
-
-/** MLP training (train, sweep): a bar per epoch (samples/s, running loss and accuracy), a line per epoch. */
-export class TrainingProgress extends BarProgress {
-  constructor(
-    private readonly out: OutStream,
-    private readonly opts: ProgressOptions,
-  ) {
-    super(out, opts.bar, {
-      format: '{label} {bar} {percentage}% | {value}/{total} | {speed} samples/s | loss {loss}{acc} | ETA {eta_formatted}',
-      barsize: 24,
-      etaBuffer: 20,
-    });
-  }
-
-  override onProgress(info: ProgressInfo): void {
-    this.bar?.update(info.samplesDone, info.samplesTotal, {
-      label: epochLabel(info.epoch, this.opts.epochs, this.opts.prefix),
-      speed: rate(info.samplesPerSec),
-      loss: fixed(info.loss),
-      acc: info.acc === undefined ? '' : ` | acc ${fixed(info.acc)}`,
-    });
-  }
-
-  override onEpochEnd(epoch: number, logs: Logs): void {
-    this.stopBar();
-    if (this.opts.epochLines) this.out.write(`${epochLabel(epoch, this.opts.epochs, this.opts.prefix)}  ${epochSummary(logs)}\n`);
+/** MLP training (train, sweep): the library's {@link ProgressBar} (a bar per epoch on a TTY, a line per epoch). */
+export class TrainingProgress extends ProgressBar {
+  constructor(out: OutStream, opts: ProgressOptions) {
+    super({ stream: out, verbose: opts.bar ? 1 : 2, epochs: opts.epochs, epochLines: opts.epochLines, ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}) });
   }
 }
 
@@ -152,8 +84,8 @@ export class MultitaskProgress extends BarProgress {
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.stopBar();
     const state = this.fitState as MultitaskFitState;
-    const parts = [`loss ${fixed(logs.loss)}`, `acc ${fixed(logs.acc)}`];
-    if (logs.val_acc !== undefined) parts.push(`val_acc ${fixed(logs.val_acc)}`);
+    const parts = [`loss ${fixed(logs.loss)}`, `accuracy ${fixed(logs.accuracy)}`];
+    if (logs.val_accuracy !== undefined) parts.push(`val_accuracy ${fixed(logs.val_accuracy)}`);
     if (logs.lr !== undefined) parts.push(`lr ${fmtLr(logs.lr)}`);
     if (this.mt.config.train === 'mask') parts.push(`slope ${state.slope.toPrecision(3)}`);
     if (logs.seconds !== undefined) parts.push(seconds(logs.seconds));

@@ -16,9 +16,11 @@ import { applyThreads } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, seconds } from './format.js';
+import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
 import { floatParser, intParser } from './parse.js';
 import { EpochProgress, fitWithProgress } from './progress.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 
 interface RnnFlags {
   task: TaskName;
@@ -39,6 +41,8 @@ interface RnnFlags {
   clip?: number;
   tau?: number;
   seed: number;
+  /** Set when --seed was omitted and the seed was drawn at random. */
+  seedDrawn?: boolean;
   eigen: 'auto' | 'on' | 'off';
   threads?: number;
   backend: BackendName;
@@ -71,7 +75,7 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .option('--input-scale <s>', 'input weights ~ U(-s, s)/sqrt(inputs) (default: per task)', floatParser({ min: 0 }))
     .addOption(new Option('--activation <name>', 'hidden activation (identity: a linear RNN)').choices(ACTIVATIONS).default('tanh-rational'))
     .option('--tau <steps>', 'forecast horizon of lorenz / mackey-glass (default 27 / 6)', intParser(1))
-    .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0)
+    .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff))
     .optionsGroup('Training:')
     .option('--rule <rule>', 'bptt | tbptt:K[:online] | rflo[:batch][:sym] (rflo: random feedback, update every step)', ruleParser, parseRule('bptt'))
     .option('--epochs <n>', 'passes over the training sequences (default: per task)', intParser(1))
@@ -99,7 +103,8 @@ Examples:
   biaslearn rnn --task reaching --rule rflo --epochs 500`,
     )
     .action(async (flags: RnnFlags) => {
-      await runRnn(flags, ctx);
+      const { seed, drawn } = resolveCliSeed(flags.seed as number | undefined);
+      await runRnn({ ...flags, seed, seedDrawn: drawn }, ctx);
     });
   return cmd;
 }
@@ -144,7 +149,7 @@ function describeRun(out: OutStream, task: RnnTask, rnn: RNN, flags: RnnFlags, p
     out,
     `model: RNN ${task.inputSize}-${plan.options.hidden}-${task.outputSize}, ${flags.activation}, ${c.form === 'residual' ? 'residual r + phi' : `alpha ${c.alpha}`}, g ${c.recurrentGain}; ` +
       `learns ${learned.map((t) => t.name).join(', ')} (${learned.reduce((s, t) => s + t.size, 0)} values); ${formatRule(flags.rule)}, ${flags.optimizer} lr ${fmtLr(plan.lr)}, ` +
-      `batch ${plan.batchSize}, ${plan.epochs} epochs, seed ${flags.seed}, ${rnn.backend}`,
+      `batch ${plan.batchSize}, ${plan.epochs} epochs, ${seedText(flags.seed, flags.seedDrawn === true)}, ${rnn.backend}`,
   );
 }
 
@@ -158,7 +163,7 @@ function thinHistory(history: HistoryLike, most: number): HistoryLike {
 /** Spectra of gain x W and of the Jacobian at a fixed point for the task's resting input: the figure and metrics.json's `dynamics`. */
 async function dynamicsReport(rnn: RNN, task: RnnTask, title: string, out: OutStream): Promise<{ figure: RunFigure; dynamics: Record<string, unknown>; seconds: number }> {
   const m = rnn.config.hidden;
-  if (m >= 512) println(out, `eigenvalues of two ${m} x ${m} matrices (ml-matrix, single-threaded)...`);
+  if (m >= 512) println(out, `eigenvalues of two ${m} x ${m} matrices (LAPACK on worker threads, about ${Math.max(1, Math.round((m / 1024) ** 3 * 3))} s)...`);
   const t0 = performance.now();
   const cue = task.fixedPointInput;
   const a = await analyzeDynamics(rnn, { input: cue });
@@ -196,7 +201,11 @@ async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
     describeRun(stderr, task, rnn, flags, plan);
     const progress = new EpochProgress(stderr, epochs, !flags.quiet);
     const tTrain = performance.now();
-    const history = await fitWithProgress(progress, (signal) => rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress], signal, shuffle: true }));
+    // Ctrl-C keeps the last epoch copied (at most once a second: RNN epochs can be tiny).
+    const last = new LastEpoch(1000);
+    const history = await fitWithProgress(progress, (signal) => rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress, last], signal, shuffle: true })).catch(
+      saveOnInterrupt(stderr, last, () => saveInterrupted(outDir, rnn, last, { command: 'rnn', createdAt: new Date().toISOString(), task: task.name, model: rnn.config }, { cli: { command: 'rnn', task: task.name } })),
+    );
     const trainSeconds = elapsedSeconds(tTrain);
 
     const tEval = performance.now();

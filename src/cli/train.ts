@@ -19,7 +19,9 @@ import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type DataSpec, type LoadedData } from './data.js';
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
+import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
+import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 import { intListParser, intParser, validationParser } from './parse.js';
 import { TrainingProgress, fitWithProgress } from './progress.js';
 
@@ -27,6 +29,8 @@ interface TrainFlags extends DataFlags, CommonTrainingFlags {
   hidden?: number[];
   train: TrainableSet;
   seed: number;
+  /** Set when --seed was omitted and the seed was drawn at random. */
+  seedDrawn?: boolean;
   validationSplit?: number | 'test';
   earlyStopping?: number;
   out?: string;
@@ -39,7 +43,7 @@ export function registerTrain(program: Command, ctx: CliContext): Command {
     .optionsGroup('Model:')
     .option('--hidden <widths>', 'hidden widths, comma-separated for depth, e.g. 1024,1024 (default: 4096; 512 for spirals)', intListParser('hidden widths'))
     .addOption(new Option('--train <set>', 'what learns: bias = every bias, weights frozen; readout = last layer; full = everything').choices(TRAINABLE_SETS).default('bias'))
-    .option('--seed <n>', 'seed of the frozen random weights and of shuffling', intParser(0, 0xffffffff), 0);
+    .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff));
   addModelOptions(cmd);
   cmd.optionsGroup('Data:');
   addDataOptions(cmd);
@@ -68,7 +72,8 @@ Examples:
   biaslearn train --data mnist --hidden 1024,1024 --train full --lr 1e-3 --out runs/mnist-full`,
     )
     .action(async (flags: TrainFlags) => {
-      await runTrain(flags, ctx);
+      const { seed, drawn } = resolveCliSeed(flags.seed as number | undefined);
+      await runTrain({ ...flags, seed, seedDrawn: drawn }, ctx);
     });
   return cmd;
 }
@@ -99,7 +104,7 @@ function describeRun(out: OutStream, { data, train, validation }: Splits, model:
   println(out, `data: ${data.description}`);
   println(
     out,
-    `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, seed ${flags.seed}; ` +
+    `model: MLP ${arch}, train ${flags.train} (${learned} learned values), ${flags.activation}, ${seedText(flags.seed, flags.seedDrawn === true)}; ` +
       `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'} x ${train.n} samples${valText}, batch ${batchSize}, ` +
       `${flags.optimizer} lr ${fmtLr(run.lr)}${flags.lrSchedule === 'constant' ? '' : ` (${flags.lrSchedule})`}, ${model.backend}`,
   );
@@ -160,10 +165,17 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
     describeRun(stderr, splits, model, flags, { arch, batchSize, lr: options.optimizer.lr });
     const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: true, epochs: flags.epochs });
     const early = flags.earlyStopping !== undefined ? new EarlyStopping({ monitor: 'val_loss', patience: flags.earlyStopping, restoreBestWeights: true }) : undefined;
-    const callbacks: Callback[] = early ? [progress, early] : [progress];
+    const last = new LastEpoch();
+    const callbacks: Callback[] = early ? [progress, early, last] : [progress, last];
     const tTrain = performance.now();
+    const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const history = await fitWithProgress(progress, (signal) =>
       model.fit(train, { epochs: flags.epochs, batchSize, seed: flags.seed, ...(validation ? { validationData: validation } : {}), callbacks, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
+    ).catch(
+      saveOnInterrupt(stderr, last, () => {
+        const config = trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer });
+        return saveInterrupted(outDir, model, last, { command: 'train', createdAt: new Date().toISOString(), config, model: model.config }, metadata);
+      }),
     );
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = samplesPerSecond(history, train.n);
@@ -191,7 +203,6 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
       runtime: environmentInfo(),
     };
     const title = `${flags.train} learning, MLP ${arch}, ${data.spec.name}`;
-    const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const written = await writeRun(outDir, { model, metadata, figures: [{ file: 'loss.svg', spec: lossCurvePlot(history, { title }) }], metrics, startedAt: tStart });
     println(stdout, `test accuracy: ${fixed(test.accuracy)} (loss ${fixed(test.loss)}, ${test.n} samples)`);
     println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${written.summary}`);

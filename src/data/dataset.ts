@@ -117,6 +117,7 @@ function gatherInts(src: Int32Array, indices: Int32Array): Int32Array {
   return out;
 }
 
+/** Row-major float32 inputs [n, inputSize] with class labels or regression targets; built by the static factories. */
 export class Dataset {
   /** Inputs, row-major [n, inputSize], all finite. */
   readonly x: Float32Array;

@@ -15,7 +15,8 @@
 /** Negative-side slope of 'leaky-relu'. */
 export const LEAKY_RELU_SLOPE = 0.01;
 
-interface ActivationMath {
+/** An activation and its derivative in float64. */
+export interface ActivationMath {
   /** a = act(z) */
   f(z: number): number;
   /** act'(z) */

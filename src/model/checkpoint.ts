@@ -119,6 +119,7 @@ export async function writeFileAtomic(path: string, data: Buffer): Promise<void>
   }
 }
 
+/** Reads and checks a checkpoint file (header and tensors); E_IO / E_FORMAT errors name the path. */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let buf: Buffer;
   try {

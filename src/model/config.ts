@@ -6,6 +6,7 @@ import { ValidationError } from '../errors.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import type { BackendName } from '../native/binding.js';
 import { ACTIVATIONS, type Activation } from './activation.js';
+import { freshSeed } from '../util/seed.js';
 
 export { ACTIVATIONS, type Activation };
 export const LOSSES = ['softmax-cross-entropy', 'mse'] as const;
@@ -60,7 +61,11 @@ export interface MLPOptions {
   loss?: LossName;
   /** Default 'bias'. */
   train?: TrainableSet;
-  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
+  /**
+   * Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default: a
+   * fresh random seed (crypto), recorded in `config.seed`, the checkpoint and `summary()`; pass a
+   * seed to reproduce a model.
+   */
   seed?: number;
   /** Hidden-layer weight distribution; one spec for all, or one per layer (hidden + readout). */
   weightInit?: Partial<InitSpec> | Partial<InitSpec>[];
@@ -235,7 +240,7 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   hidden.forEach((h, i) => { expectInt(`hidden[${i}]`, h, 1); });
   const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);
   const loss = expectOneOf('loss', o.loss ?? 'softmax-cross-entropy', LOSSES);
-  const seed = expectInt('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const seed = expectInt('seed', o.seed ?? freshSeed(), 0, Number.MAX_SAFE_INTEGER);
   const sizes = [inputSize, ...hidden, outputSize];
   const L = sizes.length - 1;
   const train = o.train ?? 'bias';

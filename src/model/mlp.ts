@@ -7,7 +7,7 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
-import { type OptimizerState, readOptimizerState, writeOptimizerState } from './optimizer_state.js';
+import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from './optimizer_state.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
@@ -21,6 +21,11 @@ import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expec
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
+import { datasetFromArrays, expectPredictOutput, fitArguments, softmaxRows, type ArrayFitOptions, type FitTargets, type PredictOutput } from './outputs.js';
+import { mlpSummary, mlpToString } from './model_summary.js';
+import { printSummary } from './summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
+import { inputCacheMessage } from '../train/status.js';
 
 function toNativeSpec(c: MLPConfig): Binding.MlpSpec {
   return {
@@ -45,8 +50,12 @@ export interface EvaluateOptions {
 
 const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...optionKeys<Omit<FitOptions, keyof FitLoopOptions>>({ cacheInputLayer: true })]);
 const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ batchSize: true });
-/** MLP.predict takes no options yet: any key is refused. */
-const PREDICT_OPTION_KEYS = new Set<string>();
+/** Options of {@link MLP.predict}. */
+export interface MLPPredictOptions {
+  /** 'logits' (default: raw outputs, as in earlier releases) or 'probabilities' (row softmax; classifiers only). */
+  output?: PredictOutput;
+}
+const PREDICT_OPTION_KEYS = optionKeys<MLPPredictOptions>({ output: true });
 
 export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   readonly config: MLPConfig;
@@ -111,13 +120,18 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
 
   /**
    * Trains on `data` (see {@link FitOptions}); returns a History. Inside callbacks `this.model`
-   * is this MLP. Refuses a concurrent fit.
+   * is this MLP. Refuses a concurrent fit. Also callable Keras-style as `fit(x, y, options)`:
+   * x row-major [n, inputSize] and y the class ids (classifiers) or targets [n, outputSize],
+   * with `validationData` a Dataset or `[xVal, yVal]`.
    */
-  async fit(data: Dataset, options: FitOptions<MLP> = {}): Promise<History> {
+  async fit(data: Dataset, options?: FitOptions<MLP>): Promise<History>;
+  async fit(x: Float32Array, y: FitTargets, options?: ArrayFitOptions<FitOptions<MLP>>): Promise<History>;
+  async fit(a: Dataset | Float32Array, b?: FitTargets | FitOptions<MLP>, c?: ArrayFitOptions<FitOptions<MLP>>): Promise<History> {
+    const { data, options } = fitArguments<FitOptions<MLP>>(a, b, c, (x, y, what) => datasetFromArrays(x, y, this.inputSize, this.outputSize, this.isClassifier, what));
     expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
     const { cacheInputLayer, ...loop } = options;
     const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
-    return exclusiveFit(this, () => runFit(this, data, loop, { run, model: this }));
+    return exclusiveFit(this, () => runFit(this, data as Dataset, loop, { run, model: this }));
   }
 
   /** Largest input-layer cache (bytes) that `cacheInputLayer: 'auto'` builds. */
@@ -147,6 +161,12 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, cache, clip));
   }
 
+  /** @internal What the first step will build: the input-layer cache P = X W_0^T [n, H_0], with its size. */
+  preparation(data: Dataset, options: TrainStepOptions): string | undefined {
+    if (!this.usesInputCache(data, options.cacheInputLayer ?? false)) return undefined;
+    return inputCacheMessage(data.n, this.inputSize, this.config.layers[0]!.out);
+  }
+
   /** @internal Frees the input-layer cache when fit ends. */
   async endFit(): Promise<void> {
     if (!this.native.disposed) await this.native.exclusive((h) => h.dropInputCache());
@@ -169,9 +189,14 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return { loss: loss / data.n, n: data.n, ...(this.isClassifier ? { accuracy: correct / data.n } : {}) };
   }
 
-  /** Outputs (logits for classification) for row-major inputs [n, inputSize] or a Dataset. No options yet. */
-  async predict(x: Float32Array | Dataset, options: Record<string, never> = {}): Promise<Float32Array> {
+  /**
+   * Outputs [n, outputSize] for row-major inputs [n, inputSize] or a Dataset: logits by default
+   * (as in earlier releases), or softmax probabilities with `{ output: 'probabilities' }`.
+   */
+  async predict(x: Float32Array | Dataset, options: MLPPredictOptions = {}): Promise<Float32Array> {
     expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
+    const output = expectPredictOutput(options.output);
+    if (output === 'probabilities' && !this.isClassifier) throw new ValidationError('E_CONFIG', "output 'probabilities' needs a classifier (loss softmax-cross-entropy)");
     const input = x instanceof Dataset ? x.x : x;
     if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
@@ -179,7 +204,8 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
       throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
     }
     expectFinite('x', input, this.inputSize);
-    return this.native.exclusive((h) => h.predict(input));
+    const out = await this.native.exclusive((h) => h.predict(input));
+    return output === 'probabilities' ? softmaxRows(out, this.outputSize) : out;
   }
 
   /** Predicted class (argmax of the logits) per row. */
@@ -212,10 +238,12 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return this.native.live().params().map(({ name, size }) => ({ name, size }));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
@@ -223,12 +251,12 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
 
   /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
   getOptimizerState(): Promise<OptimizerState> {
-    return readOptimizerState(this.native);
+    return optimizerStateOf(this.native);
   }
 
   /** Restores an optimizer state read from a model of the same configuration. */
   setOptimizerState(state: OptimizerState): Promise<void> {
-    return writeOptimizerState(this.native, state);
+    return restoreOptimizerState(this.native, state);
   }
 
 
@@ -282,6 +310,34 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
 
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`).
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
+  }
+
+  /**
+   * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
+   * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
+   * also receives it line by line.
+   */
+  summary(printFn?: (line: string) => void): string {
+    return printSummary(mlpSummary(this), printFn);
+  }
+
+  /** One line: "MLP(784-4096-10, relu, train bias, 4,106 learned / 3,252,224 frozen, seed 7, cpu)". */
+  toString(): string {
+    return mlpToString(this);
+  }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {

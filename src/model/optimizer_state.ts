@@ -18,12 +18,12 @@ export interface OptimizerState {
 }
 
 /** A copy of the state of the model behind `native`. */
-export function readOptimizerState(native: NativeHandle<Binding.Model>): Promise<OptimizerState> {
+export function optimizerStateOf(native: NativeHandle<Binding.Model>): Promise<OptimizerState> {
   return native.exclusive((h) => h.getOptimizerState());
 }
 
 /** Restores a state read from a model of the same configuration (names, sizes, step counts checked natively). */
-export async function writeOptimizerState(native: NativeHandle<Binding.Model>, state: OptimizerState): Promise<void> {
+export async function restoreOptimizerState(native: NativeHandle<Binding.Model>, state: OptimizerState): Promise<void> {
   if (typeof state !== 'object' || state === null || !Array.isArray(state.steps) || typeof state.tensors !== 'object' || state.tensors === null) {
     throw new ValidationError('E_INVALID_ARG', `expected { steps: number[], tensors: { name: Float32Array } } for the optimizer state, got ${describe(state)}`);
   }

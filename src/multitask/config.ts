@@ -58,7 +58,7 @@ export interface MultitaskOptions {
   /** Hidden activation. Default relu. */
   activation?: Exclude<Activation, 'identity'>;
   readout?: ReadoutKind;
-  /** Seed of every frozen weight: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
+  /** Seed of every frozen weight: an integer in [0, 2^53 - 1]. Default: a fresh random seed (crypto), recorded in `config.seed`. */
   seed?: number;
   /** Hidden-layer weight distribution (defaults: the MLP's). */
   weightInit?: Partial<InitSpec>;
@@ -166,7 +166,7 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
     activation: o.activation ?? 'relu',
     // Same defaults as an MLP with the same trainable set: frozen readout (bias, mask) or learned (full).
     train: train === 'full' ? 'full' : 'bias',
-    seed: o.seed ?? 0,
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.weightInit !== undefined ? { weightInit: o.weightInit } : {}),
     ...(o.readoutInit !== undefined ? { readoutInit: o.readoutInit } : {}),
     ...(o.biasInit !== undefined ? { biasInit: o.biasInit } : {}),

@@ -31,6 +31,7 @@ export interface TaskEntry extends TaskInfo {
 
 const unions = new WeakMap<Dataset, MultitaskDataset>();
 
+/** Several classification tasks as one union of rows with a task id per row (see the module comment). */
 export class MultitaskDataset {
   readonly tasks: readonly TaskEntry[];
   /** Every row of every task, grouped by task in task order. Labels are each task's own. */

@@ -15,7 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
-import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../model/optimizer_state.js';
+import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from '../model/optimizer_state.js';
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
@@ -38,6 +38,12 @@ import {
   type MultitaskOptions,
   type TaskInfo,
 } from './config.js';
+import { withMetricAliases } from '../train/metric_names.js';
+import { multitaskSummary, multitaskToString } from '../model/model_summary.js';
+import { datasetFromArrays, expectPredictOutput, softmaxRows, type FitTargets, type PredictOutput } from '../model/outputs.js';
+import { printSummary } from '../model/summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
+import { inputCacheMessage } from '../train/status.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 
 function toNativeSpec(c: MultitaskConfig): Binding.MultitaskSpec {
@@ -101,6 +107,15 @@ export interface MultitaskPredictOptions {
   gates?: 'hard' | 'soft';
   /** Slope of the soft gates. Default: config.maskSlope.end (the slope a fit ends at). */
   slope?: number;
+  /** 'logits' (default, as in earlier releases) or 'probabilities' (softmax over the task's classes; padding gets 0). */
+  output?: PredictOutput;
+}
+
+/** Options of `fit(x, y, options)` on one task's arrays: fit's options plus the task, with validationData as `[x, y]`. */
+export interface MultitaskArrayFitOptions extends Omit<MultitaskFitOptions, 'validationData' | 'tasks'> {
+  /** The task the rows belong to (name). */
+  task: string;
+  validationData?: [Float32Array, FitTargets];
 }
 
 const FIT_OPTION_KEYS = new Set([
@@ -108,14 +123,18 @@ const FIT_OPTION_KEYS = new Set([
   ...optionKeys<Omit<MultitaskFitOptions, keyof FitLoopOptions>>({ schedule: true, tasks: true, cacheInputLayer: true }),
 ]);
 const EVALUATE_OPTION_KEYS = optionKeys<MultitaskEvaluateOptions>({ batchSize: true, gates: true, slope: true });
-const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true });
+const PREDICT_OPTION_KEYS = optionKeys<MultitaskPredictOptions>({ gates: true, slope: true, output: true });
 
 /** Per-task metrics per epoch (train running sums and, with validation data, validation). */
 export interface TaskHistory {
   loss: number[];
-  acc: number[];
+  accuracy: number[];
   val_loss: number[];
-  val_acc: number[];
+  val_accuracy: number[];
+  /** @deprecated alias of `accuracy` (non-enumerable). */
+  readonly acc: number[];
+  /** @deprecated alias of `val_accuracy` (non-enumerable). */
+  readonly val_acc: number[];
 }
 
 /**
@@ -131,7 +150,7 @@ export class MultitaskHistory extends History {
 
   constructor(tasks: readonly string[] = []) {
     super();
-    for (const t of tasks) this.perTask[t] = { loss: [], acc: [], val_loss: [], val_acc: [] };
+    for (const t of tasks) this.perTask[t] = withMetricAliases<Omit<TaskHistory, 'acc' | 'val_acc'>>({ loss: [], accuracy: [], val_loss: [], val_accuracy: [] }, true) as TaskHistory;
   }
 
   override onEpochEnd(_epoch: number, logs: Logs): void {
@@ -140,16 +159,17 @@ export class MultitaskHistory extends History {
     Object.entries(this.perTask).forEach(([name, h], k) => {
       const c = r.count[k]!;
       h.loss.push(c > 0 ? r.lossSum[k]! / c : NaN);
-      h.acc.push(c > 0 ? r.correct[k]! / c : NaN);
+      h.accuracy.push(c > 0 ? r.correct[k]! / c : NaN);
       const pv = s.validation?.perTask[name];
       h.val_loss.push(pv ? pv.loss : NaN);
-      h.val_acc.push(pv ? pv.accuracy : NaN);
+      h.val_accuracy.push(pv ? pv.accuracy : NaN);
     });
     this.phase.push(s.phase);
     this.slope.push(s.slope);
     this.record(this.epoch.length, logs);
   }
 
+  /** History's JSON plus the per-task curves, phases and gate slopes. */
   override toJSON(): { epoch: number[]; history: Record<string, number[]>; perTask: Record<string, TaskHistory>; phase: string[]; slope: number[] } {
     return { ...super.toJSON(), perTask: this.perTask, phase: this.phase, slope: this.slope };
   }
@@ -204,12 +224,14 @@ export class MultitaskModel {
     this.native = new NativeHandle(handle);
   }
 
+  /** Builds the model; frozen weights are generated off the JS thread. */
   static async create(options: MultitaskOptions): Promise<MultitaskModel> {
     const config = resolveMultitaskConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
     return MultitaskModel.fromConfig(config, backend);
   }
 
+  /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: MultitaskConfig, backend: BackendName = 'cpu'): Promise<MultitaskModel> {
     const handle = await callNative(() => nativeFor(backend).createMultitaskMlp(toNativeSpec(config), backend));
     return new MultitaskModel(config, backend, handle);
@@ -341,7 +363,11 @@ export class MultitaskModel {
    * Inside callbacks `this.model` is this model and `this.fitState` the phase's
    * {@link MultitaskFitState}. Refuses a concurrent fit.
    */
-  async fit(data: MultitaskDataset, options: MultitaskFitOptions = {}): Promise<MultitaskHistory> {
+  async fit(data: MultitaskDataset, options?: MultitaskFitOptions): Promise<MultitaskHistory>;
+  /** Keras-style: rows x [n, inputSize] and class ids y of one task (`options.task`); trains that task. */
+  async fit(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions): Promise<MultitaskHistory>;
+  async fit(a: MultitaskDataset | Float32Array, b?: FitTargets | MultitaskFitOptions, c?: MultitaskArrayFitOptions): Promise<MultitaskHistory> {
+    const [data, options] = a instanceof Float32Array ? this.arrayFitArguments(a, b as FitTargets, c) : [a, (b ?? {}) as MultitaskFitOptions];
     if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
       throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
     }
@@ -418,6 +444,17 @@ export class MultitaskModel {
     return result;
   }
 
+  /** fit(x, y, { task }) as fit(data, options): the rows as a one-task MultitaskDataset. */
+  private arrayFitArguments(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions | undefined): [MultitaskDataset, MultitaskFitOptions] {
+    if (typeof options?.task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected options.task (a task name: ${this.taskNames.join(', ')}) for fit(x, y, options)`);
+    const { task, validationData, ...rest } = options;
+    const classes = this.config.tasks[this.taskIndex(task)]!.classes;
+    const one = (xs: unknown, ys: unknown, what: string): MultitaskDataset =>
+      MultitaskDataset.fromTasks([{ name: task, data: datasetFromArrays(xs, ys, this.inputSize, classes, true, what) }]);
+    const val = validationData === undefined ? {} : { validationData: one(validationData[0], validationData[1], 'validationData x') };
+    return [one(x, y, 'x'), { ...rest, ...val }];
+  }
+
   private taskIdsFor(task: string | number | Int32Array, n: number): Int32Array {
     if (task instanceof Int32Array) {
       if (task.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} task ids (one per row), got ${task.length}`);
@@ -446,6 +483,7 @@ export class MultitaskModel {
     const ids = this.taskIdsFor(task, n);
     const hard = (options.gates ?? 'hard') === 'hard';
     const slope = options.slope ?? this.config.maskSlope.end;
+    const output = expectPredictOutput(options.output);
     const h = this.native.live();
     const R = h.readoutWidth;
     const off = h.readoutOffsets;
@@ -459,7 +497,7 @@ export class MultitaskModel {
       const src = i * R + off[k]!;
       out.set(raw.subarray(src, src + cls[k]!), i * O);
     }
-    return out;
+    return output === 'probabilities' ? softmaxRows(out, O) : out;
   }
 
   /** Predicted class per row (argmax of the task's logits). */
@@ -537,10 +575,12 @@ export class MultitaskModel {
     return this.native.exclusive((h) => h.getTensor(name));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     for (const p of this.native.live().params()) {
       const v = values[p.name];
@@ -553,12 +593,12 @@ export class MultitaskModel {
 
   /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
   getOptimizerState(): Promise<OptimizerState> {
-    return readOptimizerState(this.native);
+    return optimizerStateOf(this.native);
   }
 
   /** Restores an optimizer state read from a model of the same configuration. */
   setOptimizerState(state: OptimizerState): Promise<void> {
-    return writeOptimizerState(this.native, state);
+    return restoreOptimizerState(this.native, state);
   }
 
   /**
@@ -702,6 +742,34 @@ export class MultitaskModel {
     return model;
   }
 
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`). ONNX needs `task`: the graph of that task ('bias' and 'full' modes).
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
+  }
+
+  /**
+   * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
+   * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
+   * also receives it line by line.
+   */
+  summary(printFn?: (line: string) => void): string {
+    return printSummary(multitaskSummary(this), printFn);
+  }
+
+  /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
+  toString(): string {
+    return multitaskToString(this);
+  }
+
   /** Frees native memory now (otherwise when garbage-collected). */
   dispose(): void {
     this.native.dispose();
@@ -739,6 +807,12 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
 
   trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, run: TrainStepOptions): Promise<PassStats> {
     return this.target.trainIndices(data, indices, batchSize, lr, { ...run, slope: this.state.slope, running: this.state.running });
+  }
+
+  /** The input-layer cache the first step builds (when it does), with its size. */
+  preparation(data: Dataset, run: TrainStepOptions): string | undefined {
+    if (!this.target.usesInputCache(data, run.cacheInputLayer ?? false)) return undefined;
+    return inputCacheMessage(data.n, this.target.inputSize, this.target.config.hidden[0]!);
   }
 
   async evaluate(data: Dataset, options: { batchSize?: number }): Promise<MultitaskEvaluateResult> {

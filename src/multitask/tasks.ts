@@ -269,6 +269,7 @@ export interface LoadedTasks {
   spec: { tasks: string[]; dirs: Record<string, string>; seed: number; testFraction: number; limit?: number; testLimit?: number };
 }
 
+/** The folder a base task's files are looked up in by default. */
 export function defaultTaskDir(base: BaseTask): string {
   return datasetDir(base);
 }

@@ -12,6 +12,7 @@
 import { ValidationError } from '../errors.js';
 import { ACTIVATIONS, resolveInit, resolveOptimizer, type Activation, type InitSpec, type OptimizerConfig, type OptimizerOptions } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
+import { freshSeed } from '../util/seed.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 
 export const RNN_TRAINABLE_SETS = ['bias', 'readout', 'full'] as const;
@@ -128,7 +129,7 @@ export interface RNNOptions {
   rule?: string | RuleSpec;
   /** Global gradient-norm clip before each update (0: off). Default 0. */
   clip?: number;
-  /** Seed of every frozen tensor: an integer in [0, 2^53 - 1] (distinct seeds never alias). Default 0. */
+  /** Seed of every frozen tensor: an integer in [0, 2^53 - 1]. Default: a fresh random seed (crypto), recorded in `config.seed`. */
   seed?: number;
   optimizer?: OptimizerOptions;
   backend?: BackendName;
@@ -251,7 +252,7 @@ export function resolveRNNConfig(o: RNNOptions): RNNConfig {
   const hidden = expectInt('hidden', o.hidden, 1, 1 << 20);
   const outputSize = expectInt('outputSize', o.outputSize, 1, 1 << 20);
   const activation = expectOneOf('activation', o.activation ?? RNN_DEFAULTS.activation, ACTIVATIONS);
-  const seed = expectInt('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const seed = expectInt('seed', o.seed ?? freshSeed(), 0, Number.MAX_SAFE_INTEGER);
   const conditions = expectInt('conditions', o.conditions ?? 1, 1, 1 << 20);
   let decay: number;
   let gain: number;

@@ -40,6 +40,15 @@ export function trajectoryPlot(
       const enc = layer.encoding as Record<string, Record<string, unknown>> | undefined;
       if (enc?.color) enc.color.legend = { labelLimit: 400 };
     }
+    // The target is drawn again on top, dashed and wider, so the network's line never hides it.
+    const target = curves.find((c) => c.label.startsWith('target'));
+    if (target) {
+      (panel.layer as VegaLitePanel[]).push({
+        transform: [{ filter: { field: 'curve', equal: target.label } }],
+        mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 3, opacity: 0.9 },
+        encoding: { y: { field: 'value', type: 'quantitative' }, color: { field: 'curve', type: 'nominal', scale: { domain: curves.map((c) => c.label) }, legend: null } },
+      });
+    }
     if (opts.marks?.length) {
       (panel.layer as VegaLitePanel[]).push({
         data: { values: opts.marks.map((m) => ({ t: m.step + t0, label: m.label })) },

@@ -10,7 +10,7 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
-import { type OptimizerState, readOptimizerState, writeOptimizerState } from '../model/optimizer_state.js';
+import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from '../model/optimizer_state.js';
 import { NativeHandle, callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
@@ -25,6 +25,9 @@ import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, option
 import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { SequenceDataset } from './sequences.js';
+import { rnnSummary, rnnToString } from '../model/model_summary.js';
+import { printSummary } from '../model/summary.js';
+import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 
 /** How inputs reach the network during a pass. */
 export interface RunModeOptions {
@@ -145,6 +148,7 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     return RNN.fromConfig(config, backend);
   }
 
+  /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: RNNConfig, backend: BackendName = 'cpu'): Promise<RNN> {
     const handle = await callNative(() => nativeFor(backend).createRnn(toNativeSpec(config), backend));
     return new RNN(config, backend, handle);
@@ -343,10 +347,12 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     return this.native.exclusive((h) => h.getTensor(name));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
@@ -354,15 +360,16 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
 
   /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
   getOptimizerState(): Promise<OptimizerState> {
-    return readOptimizerState(this.native);
+    return optimizerStateOf(this.native);
   }
 
   /** Restores an optimizer state read from a model of the same configuration. */
   setOptimizerState(state: OptimizerState): Promise<void> {
-    return writeOptimizerState(this.native, state);
+    return restoreOptimizerState(this.native, state);
   }
 
 
+  /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
   }
@@ -384,6 +391,34 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
 
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph: outputs `logits` and `probabilities`). RNNs export safetensors only.
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this, path);
+  }
+
+  /**
+   * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
+   * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
+   * also receives it line by line.
+   */
+  summary(printFn?: (line: string) => void): string {
+    return printSummary(rnnSummary(this), printFn);
+  }
+
+  /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
+  toString(): string {
+    return rnnToString(this);
+  }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {

@@ -38,6 +38,7 @@ function f32(name: string, v: unknown, length: number): Float32Array {
   return v;
 }
 
+/** Sequences for an RNN: inputs [n, T, I], targets [n, T, O] and an optional condition per sequence. */
 export class SequenceDataset {
   /** [n, steps, inputSize] */
   readonly inputs: Float32Array;

@@ -34,6 +34,7 @@ export interface TaskReport {
   summary: string;
 }
 
+/** Evaluates a trained RNN on its task and returns the task's report (metrics and figures). */
 export type TaskReporter = (task: RnnTask, rnn: ReportedRnn, options: TaskReportOptions) => Promise<TaskReport>;
 
 const fixed = (v: number | undefined, digits = 4): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));

@@ -5,6 +5,7 @@
 import { ValidationError } from '../errors.js';
 
 export type Vector = Float64Array;
+/** A vector field dx/dt = f(t, x), written into `out`. */
 export type Field = (t: number, x: Vector, out: Vector) => void;
 
 /** One RK4 step of size h from x (in place). */

@@ -8,14 +8,20 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../util/validate.js';
 import type { FitModel } from './fit_target.js';
+import { canonicalMetric } from './metric_names.js';
 
-/** Metrics of one epoch: loss, acc (classification), val_loss, val_acc, lr, seconds, samplesPerSec. */
+/**
+ * Metrics of one epoch: loss, accuracy (classification), val_loss, val_accuracy, lr, seconds,
+ * samplesPerSec. `acc` and `val_acc` read as aliases of accuracy and val_accuracy (non-enumerable).
+ */
 export type Logs = Record<string, number>;
 
 export interface BatchLogs {
   batch: number;
   size: number;
   loss: number;
+  accuracy?: number;
+  /** @deprecated alias of `accuracy` (non-enumerable). */
   acc?: number;
 }
 
@@ -26,6 +32,8 @@ export interface ProgressInfo {
   samplesTotal: number;
   /** Running mean loss and accuracy over the epoch so far. */
   loss: number;
+  accuracy?: number;
+  /** @deprecated alias of `accuracy` (non-enumerable). */
   acc?: number;
   samplesPerSec: number;
 }
@@ -38,7 +46,9 @@ export interface FitState {
 
 /** The hooks a callback may define, in the order fit calls them. */
 export interface CallbackHooks {
+  /** Before the first epoch; logs hold `epochs` (the last epoch + 1) and `initialEpoch`. */
   onTrainBegin?(logs?: Logs): void | Promise<void>;
+  /** At the start of every epoch; logs hold the epoch's learning rate `lr`. */
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
   /** Defining this makes `fit` return to JavaScript after every batch (slower for tiny batches). */
   onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
@@ -46,10 +56,13 @@ export interface CallbackHooks {
   onProgress?(info: ProgressInfo): void | Promise<void>;
   /** Callbacks see (and may add to) the epoch's logs before History records them. */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  /** After the last epoch (also after early stopping); not called when fit throws. */
   onTrainEnd?(logs?: Logs): void | Promise<void>;
+  /** A one-line message about a long step outside the epochs (e.g. "building the input-layer cache ..."). */
+  onStatus?(message: string): void | Promise<void>;
 }
 
-const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd'] as const satisfies readonly (keyof CallbackHooks)[];
+const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd', 'onStatus'] as const satisfies readonly (keyof CallbackHooks)[];
 
 /** What `this` is inside a hook: the model fit was called on (`M`) and the run's state. */
 export interface CallbackContext<M = FitModel> {
@@ -84,7 +97,7 @@ export type FitCallback<M = FitModel> = Callback<FitModel> | PlainCallback<M>;
 
 /** Wraps plain functions as a callback. */
 export class LambdaCallback extends Callback {
-  constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress'>>) {
+  constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress' | 'onStatus'>>) {
     super();
     Object.assign(this, hooks);
   }
@@ -131,23 +144,33 @@ export class CallbackList<M = FitModel> {
     return this.callbacks.some((c) => typeof c.onProgress === 'function');
   }
 
+  /** Runs every callback's onTrainBegin, in order. */
   async onTrainBegin(logs: Logs = {}): Promise<void> {
     for (const c of this.callbacks) await c.onTrainBegin?.(logs);
   }
+  /** Runs every callback's onEpochBegin, in order. */
   async onEpochBegin(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.callbacks) await c.onEpochBegin?.(epoch, logs);
   }
+  /** Runs every callback's onBatchEnd, in order. */
   async onBatchEnd(batch: number, logs: BatchLogs): Promise<void> {
     for (const c of this.callbacks) await c.onBatchEnd?.(batch, logs);
   }
+  /** Runs every callback's onProgress, in order. */
   async onProgress(info: ProgressInfo): Promise<void> {
     for (const c of this.callbacks) await c.onProgress?.(info);
   }
+  /** Runs every callback's onEpochEnd, in order. */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     for (const c of this.callbacks) await c.onEpochEnd?.(epoch, logs);
   }
+  /** Runs every callback's onTrainEnd, in order. */
   async onTrainEnd(logs: Logs = {}): Promise<void> {
     for (const c of this.callbacks) await c.onTrainEnd?.(logs);
+  }
+  /** Runs every callback's onStatus, in order. */
+  async onStatus(message: string): Promise<void> {
+    for (const c of this.callbacks) await c.onStatus?.(message);
   }
 }
 
@@ -185,7 +208,7 @@ export class EarlyStopping extends Callback {
 
   constructor(opts: EarlyStoppingOptions = {}) {
     super();
-    this.monitor = opts.monitor ?? 'val_loss';
+    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
     this.minDelta = Math.abs(opts.minDelta ?? 0);
     this.patience = opts.patience ?? 0;
     this.modeOpt = opts.mode ?? 'auto';
@@ -246,7 +269,7 @@ export class ReduceLROnPlateau extends Callback {
 
   constructor(opts: ReduceLROnPlateauOptions = {}) {
     super();
-    this.monitor = opts.monitor ?? 'val_loss';
+    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
     this.factor = opts.factor ?? 0.1;
     this.patience = opts.patience ?? 2;
     this.minDelta = opts.minDelta ?? 1e-4;

@@ -6,6 +6,7 @@
 import { BiasLearnError } from '../errors.js';
 import type { BatchLogs, Logs, ProgressInfo } from './callbacks.js';
 import type { PassStats } from './fit_target.js';
+import { withMetricAliases } from './metric_names.js';
 
 export class EpochMetrics {
   private lossSum = 0;
@@ -34,7 +35,7 @@ export class EpochMetrics {
       this.lossSum += loss;
       this.correct += stats.correct[b]!;
       this.seen += size;
-      out.push({ batch: this.batches++, size, loss: loss / size, ...(this.classifier ? { acc: stats.correct[b]! / size } : {}) });
+      out.push(withMetricAliases({ batch: this.batches++, size, loss: loss / size, ...(this.classifier ? { accuracy: stats.correct[b]! / size } : {}) }));
     }
     return out;
   }
@@ -44,21 +45,21 @@ export class EpochMetrics {
   }
 
   progress(epochs: number, samplesTotal: number): ProgressInfo {
-    return {
+    return withMetricAliases({
       epoch: this.epoch,
       epochs,
       samplesDone: this.seen,
       samplesTotal,
       loss: this.lossSum / this.seen,
-      ...(this.classifier ? { acc: this.correct / this.seen } : {}),
+      ...(this.classifier ? { accuracy: this.correct / this.seen } : {}),
       samplesPerSec: this.seen / Math.max(this.seconds, 1e-9),
-    };
+    });
   }
 
-  /** The epoch's training logs: loss and (classifiers) acc. */
+  /** The epoch's training logs: loss and (classifiers) accuracy (`acc` an alias). */
   logs(): Logs {
     const logs: Logs = { loss: this.lossSum / this.seen };
-    if (this.classifier) logs.acc = this.correct / this.seen;
-    return logs;
+    if (this.classifier) logs.accuracy = this.correct / this.seen;
+    return withMetricAliases(logs);
   }
 }

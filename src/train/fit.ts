@@ -13,7 +13,9 @@ import { EpochMetrics } from './epoch_metrics.js';
 import type { FitSource, FitTarget, SplittableSource } from './fit_target.js';
 import { History } from './history.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from './fit_options.js';
+import { withMetricAliases } from './metric_names.js';
 import { constantLr } from './schedules.js';
+import { ProgressBar } from './progress_bar.js';
 
 /** What a model's own `fit` adds to the loop. */
 export interface FitRunParts<R, M> {
@@ -71,6 +73,9 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
   target.checkFitData(data, 'training data');
   if (data.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for training data');
   const epochs = expectInt('epochs', options.epochs ?? 1, 1);
+  const initialEpoch = expectInt('initialEpoch', options.initialEpoch ?? 0, 0);
+  if (initialEpoch >= epochs) throw new ValidationError('E_INVALID_ARG', `expected initialEpoch < epochs (epochs is the last epoch + 1), got initialEpoch ${initialEpoch}, epochs ${epochs}`);
+  const verbose = expectInt('verbose', options.verbose ?? 0, 0, 2);
   const batchSize = expectInt('batchSize', options.batchSize ?? 32, 1);
   const seed = expectInt('seed', options.seed ?? 0, 0);
   const chunkMs = expectNumber('chunkMs', options.chunkMs ?? 200, 1);
@@ -81,14 +86,19 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
 
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
-  const callbacks = new CallbackList([...(parts.callbacks ?? []), ...user, history], parts.model, state);
+  const display = verbose > 0 ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
+  const callbacks = new CallbackList([...(parts.callbacks ?? []), ...user, ...display, history], parts.model, state);
   const loop = new FitLoop(target, train, parts.run, callbacks, state, { epochs, batchSize, chunkMs, signal: options.signal });
   const schedule = options.lrSchedule ?? constantLr;
   const shuffle = options.shuffle ?? true;
   const rng = new Rng(seed ^ 0x5eed);
   try {
-    await callbacks.onTrainBegin({});
-    for (let epoch = 0; epoch < epochs && !state.stopTraining; epoch++) {
+    await callbacks.onTrainBegin({ epochs, initialEpoch });
+    // Resuming: the shuffling stream continues where epochs 0..initialEpoch-1 left it.
+    if (shuffle) for (let e = 0; e < initialEpoch; e++) rng.permutation(train.n);
+    const status = target.preparation?.(train, parts.run);
+    if (status) await callbacks.onStatus(status);
+    for (let epoch = initialEpoch; epoch < epochs && !state.stopTraining; epoch++) {
       const lr = schedule(epoch, target.baseLr) * state.lrScale;
       if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`);
       await callbacks.onEpochBegin(epoch, { lr });
@@ -100,7 +110,7 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
       logs.lr = lr;
       logs.seconds = seconds;
       logs.samplesPerSec = meter.seen / Math.max(seconds, 1e-9);
-      await callbacks.onEpochEnd(epoch, logs);
+      await callbacks.onEpochEnd(epoch, withMetricAliases(logs));
     }
     await callbacks.onTrainEnd({});
   } finally {
@@ -144,12 +154,12 @@ class FitLoop<D extends FitSource, R> {
     return meter;
   }
 
-  /** val_loss (and val_acc) after an epoch; a non-finite loss is E_DIVERGED. */
+  /** val_loss (and val_accuracy) after an epoch; a non-finite loss is E_DIVERGED. */
   async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
     const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
     if (!Number.isFinite(v.loss)) {
       throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
     }
-    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_acc: v.accuracy };
+    return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_accuracy: v.accuracy };
   }
 }

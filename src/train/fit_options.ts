@@ -10,7 +10,15 @@ import type { LrSchedule } from './schedules.js';
 
 /** Options of the loop itself, whatever the data `D`; `M` is the model callbacks see as `this.model`. */
 export interface FitLoopOptions<D extends FitSource = Dataset, M = FitModel> {
+  /** Index of the last epoch + 1 (Keras): with `initialEpoch` 5 and `epochs` 10, epochs 5..9 run. Default 1. */
   epochs?: number;
+  /**
+   * Epoch to start at (resuming a run, Keras's initial_epoch). The shuffling stream and the
+   * learning-rate schedule continue as if epochs 0..initialEpoch-1 had run in this call. Default 0.
+   */
+  initialEpoch?: number;
+  /** 0 (default): silent; 1: a progress bar on a TTY and a line per epoch on stderr; 2: a line per epoch. */
+  verbose?: 0 | 1 | 2;
   batchSize?: number;
   /** Shuffle every epoch (seeded). Default true. */
   shuffle?: boolean;
@@ -41,6 +49,8 @@ export interface FitOptions<M = FitModel> extends FitLoopOptions<Dataset, M> {
 
 export const FIT_LOOP_OPTION_KEYS = optionKeys<FitLoopOptions>({
   epochs: true,
+  initialEpoch: true,
+  verbose: true,
   batchSize: true,
   shuffle: true,
   seed: true,

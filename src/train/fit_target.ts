@@ -15,6 +15,7 @@ export interface FitSource {
 
 /** A source that can hold out a seeded fraction of itself (enables fit's `validationSplit`). */
 export interface SplittableSource<D extends FitSource> extends FitSource {
+  /** Holds out `fraction` of the samples (seeded): the rest trains. */
   split(fraction: number, seed: number): { train: D; validation: D };
 }
 
@@ -48,7 +49,9 @@ export interface EvaluateResult {
 export interface FitModel {
   /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
+  /** Sets every learned tensor. */
   setLearned(values: Record<string, Float32Array>): Promise<void>;
+  /** Writes a checkpoint (atomic). */
   save(path: string, options?: { metadata?: Record<string, unknown> }): Promise<void>;
 }
 
@@ -58,7 +61,7 @@ export interface FitModel {
  * every step and validation.
  */
 export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> {
-  /** True when PassStats.correct counts correct predictions (logs then carry acc and val_acc). */
+  /** True when PassStats.correct counts correct predictions (logs then carry accuracy and val_accuracy). */
   readonly isClassifier?: boolean;
   /** The optimizer's base learning rate (the schedule's input). */
   readonly baseLr: number;
@@ -68,9 +71,16 @@ export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> 
   trainIndices(data: D, indices: Int32Array, batchSize: number, lr: number, run: R): Promise<PassStats>;
   /** Validation metrics after an epoch, in the run's mode. */
   evaluate(data: D, options: { batchSize?: number }, run: R): Promise<EvaluateResult>;
+  /**
+   * A one-line message about a long step the first training call will take (e.g. building the
+   * input-layer cache), with its size, sent to the callbacks' onStatus before the first epoch.
+   */
+  preparation?(data: D, run: R): string | undefined;
   /** Called once when fit ends (success or failure): release per-fit resources such as caches. */
   endFit?(): Promise<void>;
+  /** Copies of every learned tensor, by name. */
   getLearned(): Promise<Record<string, Float32Array>>;
+  /** Sets every learned tensor. */
   setLearned(values: Record<string, Float32Array>): Promise<void>;
 }
 

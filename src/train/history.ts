@@ -4,10 +4,12 @@
  * callback has seen (and possibly added to) them.
  */
 import { Callback, type Logs } from './callbacks.js';
+import { canonicalMetric, withMetricAliases } from './metric_names.js';
 
 export class History extends Callback {
   readonly epoch: number[] = [];
-  readonly history: Record<string, number[]> = {};
+  /** One array per metric (`accuracy`, `val_accuracy`...; `acc` / `val_acc` read as aliases). */
+  readonly history: Record<string, number[]> = withMetricAliases({}, true);
 
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.record(epoch, logs);
@@ -18,6 +20,7 @@ export class History extends Callback {
     Object.assign(this, { model: undefined, fitState: undefined });
   }
 
+  /** Appends one epoch's logs. */
   record(epoch: number, logs: Record<string, number>): void {
     this.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) {
@@ -29,9 +32,11 @@ export class History extends Callback {
   /** The last value of a metric, if recorded. */
   last(metric: string): number | undefined {
     const arr = this.history[metric];
-    return arr?.length ? arr[arr.length - 1] : undefined;
+    const a = arr ?? this.history[canonicalMetric(metric)];
+    return a?.length ? a[a.length - 1] : undefined;
   }
 
+  /** The epochs and metric arrays (canonical names only) for JSON files. */
   toJSON(): { epoch: number[]; history: Record<string, number[]> } {
     return { epoch: this.epoch, history: this.history };
   }

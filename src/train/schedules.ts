@@ -1,6 +1,7 @@
 /** Learning-rate schedules: the rate for an epoch (0-based) from the optimizer's base rate. */
 import { ValidationError } from '../errors.js';
 
+/** The learning rate of an epoch from the optimizer's base rate. */
 export type LrSchedule = (epoch: number, baseLr: number) => number;
 
 export const constantLr: LrSchedule = (_epoch, baseLr) => baseLr;

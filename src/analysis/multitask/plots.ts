@@ -41,13 +41,17 @@ export function heatmapRows(analysis: TaskVarianceAnalysis, maxRows = 400): { ro
   return { rows, strip, unitsPerRow: per };
 }
 
+/** A units x tasks heatmap of normalised task variance, units sorted by cluster, with a cluster strip. */
 export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: HeatmapOptions = {}): VegaLiteSpec {
   const { rows, strip, unitsPerRow } = heatmapRows(analysis, opts.maxRows ?? 400);
   const tasks = analysis.report.tasks;
   const nRows = strip.length;
   const height = Math.min(640, Math.max(200, nRows * 2));
   const clusters = analysis.report.clusters.map((c) => `C${c.id}`);
-  const y = { field: 'row', type: 'ordinal', axis: null, sort: 'ascending' };
+  // Unrounded, unpadded bands: rows of a fractional pixel height still fill the whole canvas
+  // (rounded steps left up to a third of it empty below the last row).
+  const fill = { round: false, paddingInner: 0, paddingOuter: 0 };
+  const y = { field: 'row', type: 'ordinal', axis: null, sort: 'ascending', scale: fill };
   const stripPanel: VegaLitePanel = {
     data: { values: strip },
     width: 18,
@@ -65,7 +69,7 @@ export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: Heatma
     height,
     mark: { type: 'rect' },
     encoding: {
-      x: { field: 'task', type: 'nominal', title: 'task', sort: tasks, axis: { labelAngle: -45 } },
+      x: { field: 'task', type: 'nominal', title: 'task', sort: tasks, axis: { labelAngle: -45 }, scale: fill },
       y,
       color: { field: 'ntv', type: 'quantitative', title: 'NTV', scale: { scheme: 'viridis', domain: [0, 1] } },
     },
