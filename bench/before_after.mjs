@@ -56,15 +56,26 @@ const rows = [];
 for (const bench of BENCHES) {
   const keys = runs.after[bench.name][0].rows.map(bench.key);
   for (const key of keys) {
-    const pick = (side) => runs[side][bench.name].map((j) => j.rows.find((r) => bench.key(r) === key)?.[bench.rate]).filter(Number.isFinite);
+    const pick = (side) =>
+      runs[side][bench.name].map((j) => j.rows.find((r) => bench.key(r) === key)?.[bench.rate]).filter(Number.isFinite);
     const b = pick('before');
     const a = pick('after');
     if (!b.length || !a.length) continue;
-    rows.push({ bench: bench.name, row: key, unit: bench.rate, before: median(b), after: median(a), ratio: median(a) / median(b), beforeRuns: b, afterRuns: a });
+    rows.push({
+      bench: bench.name,
+      row: key,
+      unit: bench.rate,
+      before: median(b),
+      after: median(a),
+      ratio: median(a) / median(b),
+      beforeRuns: b,
+      afterRuns: a,
+    });
   }
 }
 // sgemm ceiling (GFLOP/s) each run measured, as its own JSON reports it
-const ceilings = (side) => Object.fromEntries(BENCHES.map((b) => [b.name, runs[side][b.name].map((j) => j.sgemmGflops ?? j.sgemm ?? null)]));
+const ceilings = (side) =>
+  Object.fromEntries(BENCHES.map((b) => [b.name, runs[side][b.name].map((j) => j.sgemmGflops ?? j.sgemm ?? null)]));
 const result = {
   benchmark: 'before-after',
   date: new Date().toISOString(),

@@ -31,7 +31,13 @@ const h = await model.fit(train, {
 });
 console.log(
   JSON.stringify({
-    H: +H, lr: +lr, hiddenScale: +hs, readoutScale: +rs, batch: +(bs ?? 256), dist: dist ?? 'uniform', schedule: sched === 'cos' ? 'cosine' : 'constant',
+    H: +H,
+    lr: +lr,
+    hiddenScale: +hs,
+    readoutScale: +rs,
+    batch: +(bs ?? 256),
+    dist: dist ?? 'uniform',
+    schedule: sched === 'cos' ? 'cosine' : 'constant',
     val_acc: h.history.val_acc.map((v) => +v.toFixed(4)),
     acc: h.history.acc.map((v) => +v.toFixed(4)),
     seconds: (Date.now() - t0) / 1000,

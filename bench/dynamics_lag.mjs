@@ -17,10 +17,20 @@ const initialState = process.argv.includes('--initial-state');
 
 const runs = [];
 // Random biases (uniform +-0.5) move the fixed point off the origin, so the iteration (and Newton) do real work.
-const cases = gains.flatMap((gain) => [{ gain, bias: 0 }, { gain, bias: 0.5 }]);
+const cases = gains.flatMap((gain) => [
+  { gain, bias: 0 },
+  { gain, bias: 0.5 },
+]);
 for (const { gain, bias } of cases) {
   const biasInit = bias ? { dist: 'uniform', scale: bias, relative: false } : undefined;
-  const rnn = await RNN.create({ inputSize: 1, hidden: H, outputSize: 1, seed: 1, recurrentGain: gain, ...(biasInit ? { biasInit } : {}) });
+  const rnn = await RNN.create({
+    inputSize: 1,
+    hidden: H,
+    outputSize: 1,
+    seed: 1,
+    recurrentGain: gain,
+    ...(biasInit ? { biasInit } : {}),
+  });
   const lags = [];
   let last = performance.now();
   const timer = setInterval(() => {
@@ -42,14 +52,25 @@ for (const { gain, bias } of cases) {
     maxLagMs: lags[lags.length - 1] ?? 0,
     p99LagMs: lags[Math.floor(lags.length * 0.99)] ?? 0,
     ticks: lags.length,
-    fixedPoint: { converged: a.fixedPoint.converged, iterations: a.fixedPoint.iterations, damping: a.fixedPoint.damping, residual: a.fixedPoint.residual },
+    fixedPoint: {
+      converged: a.fixedPoint.converged,
+      iterations: a.fixedPoint.iterations,
+      damping: a.fixedPoint.damping,
+      residual: a.fixedPoint.residual,
+    },
     weightSpectralRadius: a.weightSpectrum.spectralRadius,
   };
   console.log(JSON.stringify(run));
   runs.push(run);
   rnn.dispose();
 }
-const result = { bench: 'dynamics-lag', lapack: lapackAvailable(), createdAt: new Date().toISOString(), runtime: runtimeInfo(), runs };
+const result = {
+  bench: 'dynamics-lag',
+  lapack: lapackAvailable(),
+  createdAt: new Date().toISOString(),
+  runtime: runtimeInfo(),
+  runs,
+};
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);

@@ -37,7 +37,11 @@ const result = {
   date: new Date().toISOString(),
   command: `node bench/event_loop_lag.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   runtime: runtimeInfo(),
-  hidden: H, samples: n, epochs, cacheInputLayer: cache, fitSeconds: seconds,
+  hidden: H,
+  samples: n,
+  epochs,
+  cacheInputLayer: cache,
+  fitSeconds: seconds,
   ticks: lags.length,
   maxLagMs: lags[lags.length - 1],
   p99LagMs: lags[Math.floor(lags.length * 0.99)],
@@ -46,4 +50,6 @@ const result = {
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
-console.log(`fit ${seconds.toFixed(1)} s, ${lags.length} ticks of a 10 ms timer: max lag ${result.maxLagMs.toFixed(1)} ms, p99 ${result.p99LagMs.toFixed(1)} ms, median ${result.medianLagMs.toFixed(2)} ms`);
+console.log(
+  `fit ${seconds.toFixed(1)} s, ${lags.length} ticks of a 10 ms timer: max lag ${result.maxLagMs.toFixed(1)} ms, p99 ${result.p99LagMs.toFixed(1)} ms, median ${result.medianLagMs.toFixed(2)} ms`,
+);

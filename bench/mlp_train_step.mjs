@@ -115,10 +115,14 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 
-console.log(`sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  [layer shape ${before.layerShape.toFixed(1)}/${after.layerShape.toFixed(1)}, ${square}^3 ${before.square.toFixed(1)}/${after.square.toFixed(1)}]`);
+console.log(
+  `sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  [layer shape ${before.layerShape.toFixed(1)}/${after.layerShape.toFixed(1)}, ${square}^3 ${before.square.toFixed(1)}/${after.square.toFixed(1)}]`,
+);
 console.log('| width | batch | mode | samples/s | useful GFLOP/s | fraction of sgemm | bias speed-up over full |');
 console.log('|---:|---:|---|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.width} | ${r.batch} | ${r.mode} | ${r.samplesPerSec.toFixed(0)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? `${r.speedupOverFull.toFixed(2)}x` : ''} |`);
+  console.log(
+    `| ${r.width} | ${r.batch} | ${r.mode} | ${r.samplesPerSec.toFixed(0)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? `${r.speedupOverFull.toFixed(2)}x` : ''} |`,
+  );
 }
 console.log(`wrote ${out}`);

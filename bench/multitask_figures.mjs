@@ -28,7 +28,11 @@ const SEVEN = 'mnist,kmnist,fashion-mnist,mnist:perm1,kmnist:perm2,mnist:rot90,k
 mkdirSync(dir, { recursive: true });
 
 const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
-const result = { ...previous, date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version } };
+const result = {
+  ...previous,
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version },
+};
 function save() {
   writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
@@ -53,10 +57,35 @@ const CLI = 'dist/cli/main.js';
 
 if (only.has('1')) {
   const o = join(dir, 'three-task-bias');
-  const c = run([CLI, 'multitask', '--tasks', 'mnist,kmnist,fashion-mnist', '--hidden', hidden, '--train', 'bias', '--epochs', epochs, '--single-task-baseline', '--quiet', '--out', o], 'three-task-bias');
+  const c = run(
+    [
+      CLI,
+      'multitask',
+      '--tasks',
+      'mnist,kmnist,fashion-mnist',
+      '--hidden',
+      hidden,
+      '--train',
+      'bias',
+      '--epochs',
+      epochs,
+      '--single-task-baseline',
+      '--quiet',
+      '--out',
+      o,
+    ],
+    'three-task-bias',
+  );
   const m = JSON.parse(readFileSync(join(o, 'metrics.json'), 'utf8'));
   const perTask = Object.fromEntries(
-    Object.keys(m.test.perTask).map((t) => [t, { multiTask: m.test.perTask[t].accuracy, singleTask: m.singleTask[t].accuracy, differencePoints: 100 * (m.test.perTask[t].accuracy - m.singleTask[t].accuracy) }]),
+    Object.keys(m.test.perTask).map((t) => [
+      t,
+      {
+        multiTask: m.test.perTask[t].accuracy,
+        singleTask: m.singleTask[t].accuracy,
+        differencePoints: 100 * (m.test.perTask[t].accuracy - m.singleTask[t].accuracy),
+      },
+    ]),
   );
   result.threeTask = {
     ...c,
@@ -75,14 +104,34 @@ if (only.has('1')) {
 
 if (only.has('2')) {
   const o = join(dir, 'throughput.json');
-  const c = run(['bench/multitask_throughput.mjs', '--widths', '4096,16384', '--batch', '256', '--tasks', '7', '--seconds', '2', '--rounds', '5', '--out', o], 'throughput');
+  const c = run(
+    [
+      'bench/multitask_throughput.mjs',
+      '--widths',
+      '4096,16384',
+      '--batch',
+      '256',
+      '--tasks',
+      '7',
+      '--seconds',
+      '2',
+      '--rounds',
+      '5',
+      '--out',
+      o,
+    ],
+    'throughput',
+  );
   const b = JSON.parse(readFileSync(o, 'utf8'));
   result.throughput = {
     ...c,
     command: c.command.replace(/^node /, 'node '),
     rows: b.rows.map(({ rounds: _r, ...r }) => r),
     mixedOverSingle: Object.fromEntries(
-      [...new Set(b.rows.map((r) => r.width))].map((w) => [w, b.rows.find((r) => r.width === w && r.config.startsWith('mixed')).ratioToSingleTaskBatch]),
+      [...new Set(b.rows.map((r) => r.width))].map((w) => [
+        w,
+        b.rows.find((r) => r.width === w && r.config.startsWith('mixed')).ratioToSingleTaskBatch,
+      ]),
     ),
   };
   result.throughput.atLeast90Percent = Object.values(result.throughput.mixedOverSingle).every((v) => v >= 0.9);
@@ -93,9 +142,18 @@ if (only.has('3')) {
   const ob = join(dir, 'seven-task-bias');
   const om = join(dir, 'seven-task-mask');
   const oa = join(dir, 'seven-task-analysis');
-  const cb = run([CLI, 'multitask', '--tasks', SEVEN, '--hidden', hidden, '--train', 'bias', '--epochs', epochs, '--quiet', '--out', ob], 'seven-task-bias');
-  const cm = run([CLI, 'multitask', '--tasks', SEVEN, '--hidden', hidden, '--train', 'mask', '--epochs', epochs, '--quiet', '--out', om], 'seven-task-mask');
-  const ca = run([CLI, 'analyze', join(ob, 'model.blck'), '--compare', join(om, 'model.blck'), '--out', oa], 'seven-task-analysis');
+  const cb = run(
+    [CLI, 'multitask', '--tasks', SEVEN, '--hidden', hidden, '--train', 'bias', '--epochs', epochs, '--quiet', '--out', ob],
+    'seven-task-bias',
+  );
+  const cm = run(
+    [CLI, 'multitask', '--tasks', SEVEN, '--hidden', hidden, '--train', 'mask', '--epochs', epochs, '--quiet', '--out', om],
+    'seven-task-mask',
+  );
+  const ca = run(
+    [CLI, 'analyze', join(ob, 'model.blck'), '--compare', join(om, 'model.blck'), '--out', oa],
+    'seven-task-analysis',
+  );
   const rep = JSON.parse(readFileSync(join(oa, 'report.json'), 'utf8'));
   const a = rep.analysis;
   result.sevenTask = {
@@ -104,17 +162,38 @@ if (only.has('3')) {
     hidden: Number(hidden),
     epochs: Number(epochs),
     tasks: SEVEN.split(','),
-    accuracy: Object.fromEntries(Object.keys(rep.accuracy).map((t) => [t, { bias: rep.accuracy[t].accuracy, mask: rep.compare.accuracy[t].accuracy }])),
+    accuracy: Object.fromEntries(
+      Object.keys(rep.accuracy).map((t) => [t, { bias: rep.accuracy[t].accuracy, mask: rep.compare.accuracy[t].accuracy }]),
+    ),
     meanTaskAccuracy: { bias: rep.meanTaskAccuracy, mask: rep.compare.meanTaskAccuracy },
-    clusters: { k: a.kSelection.chosen, criterion: a.kSelection.criterion, kRange: [a.kSelection.kMin, a.kSelection.kMax], keptUnits: a.keptUnits, units: a.units, sizes: a.clusters.map((c) => c.size), dominant: a.clusters.map((c) => c.dominantTask), margins: a.clusters.map((c) => c.margin) },
+    clusters: {
+      k: a.kSelection.chosen,
+      criterion: a.kSelection.criterion,
+      kRange: [a.kSelection.kMin, a.kSelection.kMax],
+      keptUnits: a.keptUnits,
+      units: a.units,
+      sizes: a.clusters.map((c) => c.size),
+      dominant: a.clusters.map((c) => c.dominantTask),
+      margins: a.clusters.map((c) => c.margin),
+    },
     specialisedClusterPerTask: Object.fromEntries(Object.entries(a.perTask).map(([t, p]) => [t, p.specialisedClusters])),
     everyTaskHasSpecialisedCluster: a.everyTaskHasSpecialisedCluster,
     spearmanBiasVsVariancePerTask: Object.fromEntries(Object.entries(a.perTask).map(([t, p]) => [t, p.spearmanBiasVsVariance])),
     spearmanBiasVsVariancePerCluster: a.clusters.map((c) => c.spearmanBiasVsVariance),
-    activeFraction: Object.fromEntries(Object.entries(a.perTask).map(([t, p]) => [t, { bias: p.activeFraction, mask: rep.compare.analysis.perTask[t].activeFraction }])),
-    mask: { k: rep.compare.analysis.kSelection.chosen, everyTaskHasSpecialisedCluster: rep.compare.analysis.everyTaskHasSpecialisedCluster },
+    activeFraction: Object.fromEntries(
+      Object.entries(a.perTask).map(([t, p]) => [
+        t,
+        { bias: p.activeFraction, mask: rep.compare.analysis.perTask[t].activeFraction },
+      ]),
+    ),
+    mask: {
+      k: rep.compare.analysis.kSelection.chosen,
+      everyTaskHasSpecialisedCluster: rep.compare.analysis.everyTaskHasSpecialisedCluster,
+    },
     varianceProfileCorrelation: rep.compare.varianceProfileCorrelation,
-    figures: ['heatmap.svg', 'clusters.svg', 'heatmap-compare.svg', 'clusters-compare.svg', 'accuracy.svg'].map((f) => join(oa, f)),
+    figures: ['heatmap.svg', 'clusters.svg', 'heatmap-compare.svg', 'clusters-compare.svg', 'accuracy.svg'].map((f) =>
+      join(oa, f),
+    ),
   };
   save();
 }

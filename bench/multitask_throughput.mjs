@@ -60,24 +60,63 @@ async function timeIt(step) {
 
 const rows = [];
 for (const H of widths) {
-  const mk = async (k) => MultitaskModel.create({ inputSize: I, hidden: H, tasks: (k === 1 ? one : data).tasks, train: 'bias', seed: 1, backend });
+  const mk = async (k) =>
+    MultitaskModel.create({ inputSize: I, hidden: H, tasks: (k === 1 ? one : data).tasks, train: 'bias', seed: 1, backend });
   const mt = await mk(K);
   const mt1 = await mk(1);
   const mlp = await MLP.create({ inputSize: I, hidden: [H], outputSize: O, train: 'bias', seed: 1, backend });
   const lr = 1e-3;
   const configs = [
-    { name: `mixed ${K}-task batch`, step: async (cache) => { await mt.trainIndices(data, mixedOrder.subarray(0, perTask), batch, lr, { cacheInputLayer: cache }); return perTask; } },
-    { name: `single-task batch (${K}-task model)`, step: async (cache) => { await mt.trainIndices(data, singleOrder, batch, lr, { cacheInputLayer: cache }); return perTask; } },
-    { name: 'one-task model', step: async (cache) => { await mt1.trainIndices(one, singleOrder, batch, lr, { cacheInputLayer: cache }); return perTask; } },
-    { name: 'MLP (single task)', step: async (cache) => { await mlp.trainIndices(tasks[0].data, singleOrder, batch, lr, { cacheInputLayer: cache }); return perTask; } },
+    {
+      name: `mixed ${K}-task batch`,
+      step: async (cache) => {
+        await mt.trainIndices(data, mixedOrder.subarray(0, perTask), batch, lr, { cacheInputLayer: cache });
+        return perTask;
+      },
+    },
+    {
+      name: `single-task batch (${K}-task model)`,
+      step: async (cache) => {
+        await mt.trainIndices(data, singleOrder, batch, lr, { cacheInputLayer: cache });
+        return perTask;
+      },
+    },
+    {
+      name: 'one-task model',
+      step: async (cache) => {
+        await mt1.trainIndices(one, singleOrder, batch, lr, { cacheInputLayer: cache });
+        return perTask;
+      },
+    },
+    {
+      name: 'MLP (single task)',
+      step: async (cache) => {
+        await mlp.trainIndices(tasks[0].data, singleOrder, batch, lr, { cacheInputLayer: cache });
+        return perTask;
+      },
+    },
   ];
   for (const cache of withCache ? [false, true] : [false]) {
     for (const c of configs) await c.step(cache); // warm-up: workspace, caches, upload
     const rates = configs.map(() => []);
-    for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) rates[i].push(await timeIt(() => configs[i].step(cache)));
+    for (let r = 0; r < rounds; r++)
+      for (let i = 0; i < configs.length; i++) rates[i].push(await timeIt(() => configs[i].step(cache)));
     const med = rates.map(median);
-    configs.forEach((c, i) => { rows.push({ width: H, batch, tasks: K, inputCache: cache, config: c.name, samplesPerSec: med[i], rounds: rates[i], ratioToSingleTaskBatch: med[i] / med[1] }); });
-    console.log(`H=${H} cache=${cache}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}, mixed/MLP ${(med[0] / med[3]).toFixed(3)}`);
+    configs.forEach((c, i) => {
+      rows.push({
+        width: H,
+        batch,
+        tasks: K,
+        inputCache: cache,
+        config: c.name,
+        samplesPerSec: med[i],
+        rounds: rates[i],
+        ratioToSingleTaskBatch: med[i] / med[1],
+      });
+    });
+    console.log(
+      `H=${H} cache=${cache}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}, mixed/MLP ${(med[0] / med[3]).toFixed(3)}`,
+    );
     if (cache) for (const m of [mt, mt1, mlp]) await m.endFit();
   }
   mt.dispose();
@@ -89,10 +128,17 @@ const result = {
   benchmark: 'multitask-throughput',
   date: new Date().toISOString(),
   command: `node bench/multitask_throughput.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version, loadavg: os.loadavg() },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    totalMemGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    loadavg: os.loadavg(),
+  },
   runtime: runtimeInfo(),
   backend,
-  notes: 'bias mode, shared frozen readout, Adam; samples/s = median over rounds of (samples / seconds) of trainIndices calls of 8 batches; rounds alternate between configurations',
+  notes:
+    'bias mode, shared frozen readout, Adam; samples/s = median over rounds of (samples / seconds) of trainIndices calls of 8 batches; rounds alternate between configurations',
   rows,
 };
 mkdirSync(dirname(out), { recursive: true });
@@ -100,5 +146,8 @@ writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log('| width | input cache | configuration | samples/s | vs single-task batch |');
 console.log('|---:|---|---|---:|---:|');
-for (const r of rows) console.log(`| ${r.width} | ${r.inputCache ? 'on' : 'off'} | ${r.config} | ${r.samplesPerSec.toFixed(0)} | ${(100 * r.ratioToSingleTaskBatch).toFixed(1)}% |`);
+for (const r of rows)
+  console.log(
+    `| ${r.width} | ${r.inputCache ? 'on' : 'off'} | ${r.config} | ${r.samplesPerSec.toFixed(0)} | ${(100 * r.ratioToSingleTaskBatch).toFixed(1)}% |`,
+  );
 console.log(`wrote ${out}`);

@@ -52,8 +52,14 @@ const spec = (H, k) => ({
   input: I,
   hidden: [H],
   activation: 'relu',
-  weightInit: [{ dist: 'uniform', scale: Math.sqrt(6), relative: true }, { dist: 'uniform', scale: 30, relative: true }],
-  biasInit: [{ dist: 'zeros', scale: 0, relative: false }, { dist: 'zeros', scale: 0, relative: false }],
+  weightInit: [
+    { dist: 'uniform', scale: Math.sqrt(6), relative: true },
+    { dist: 'uniform', scale: 30, relative: true },
+  ],
+  biasInit: [
+    { dist: 'zeros', scale: 0, relative: false },
+    { dist: 'zeros', scale: 0, relative: false },
+  ],
   classes: Array(k).fill(O),
   perTaskReadout: false,
   mode: 'bias',
@@ -70,34 +76,62 @@ async function timeIt(step) {
 }
 
 const ds = await native.createMultitaskDataset('cpu', x, I, labels, task, Int32Array.from(Array(K).fill(O)));
-const ds1 = await native.createMultitaskDataset('cpu', x.subarray(0, perTask * I), I, labels.subarray(0, perTask), new Int32Array(perTask), Int32Array.from([O]));
+const ds1 = await native.createMultitaskDataset(
+  'cpu',
+  x.subarray(0, perTask * I),
+  I,
+  labels.subarray(0, perTask),
+  new Int32Array(perTask),
+  Int32Array.from([O]),
+);
 const rows = [];
 for (const H of widths) {
   const mt = await native.createMultitaskMlp(spec(H, K), 'cpu');
   const mt1 = await native.createMultitaskMlp(spec(H, 1), 'cpu');
   const configs = [
-    { name: `mixed ${K}-task batch`, step: async () => {
-      await mt.train(ds, mixedOrder, batch, 1e-3, 1, false);
-      return perTask;
-    } },
-    { name: `single-task batch (${K}-task model)`, step: async () => {
-      await mt.train(ds, singleOrder, batch, 1e-3, 1, false);
-      return perTask;
-    } },
-    { name: 'one-task model', step: async () => {
-      await mt1.train(ds1, singleOrder, batch, 1e-3, 1, false);
-      return perTask;
-    } },
+    {
+      name: `mixed ${K}-task batch`,
+      step: async () => {
+        await mt.train(ds, mixedOrder, batch, 1e-3, 1, false);
+        return perTask;
+      },
+    },
+    {
+      name: `single-task batch (${K}-task model)`,
+      step: async () => {
+        await mt.train(ds, singleOrder, batch, 1e-3, 1, false);
+        return perTask;
+      },
+    },
+    {
+      name: 'one-task model',
+      step: async () => {
+        await mt1.train(ds1, singleOrder, batch, 1e-3, 1, false);
+        return perTask;
+      },
+    },
   ];
   for (const c of configs) await c.step();
   const rates = configs.map(() => []);
   for (let r = 0; r < rounds; r++) for (let i = 0; i < configs.length; i++) rates[i].push(await timeIt(configs[i].step));
   const med = rates.map(median);
-  configs.forEach((c, i) => { rows.push({ width: H, config: c.name, samplesPerSec: med[i], ratioToSingleTaskBatch: med[i] / med[1], rounds: rates[i] }); });
-  console.log(`H=${H}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}`);
+  configs.forEach((c, i) => {
+    rows.push({ width: H, config: c.name, samplesPerSec: med[i], ratioToSingleTaskBatch: med[i] / med[1], rounds: rates[i] });
+  });
+  console.log(
+    `H=${H}: ${configs.map((c, i) => `${c.name} ${med[i].toFixed(0)}/s`).join(', ')}; mixed/single ${(med[0] / med[1]).toFixed(3)}`,
+  );
   mt.dispose();
   mt1.dispose();
 }
-const result = { benchmark: 'multitask-throughput-raw', date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version }, info: native.info(), batch, tasks: K, rows };
+const result = {
+  benchmark: 'multitask-throughput-raw',
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+  info: native.info(),
+  batch,
+  tasks: K,
+  rows,
+};
 if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result.rows.map(({ rounds: _r, ...r }) => r)));

@@ -76,12 +76,26 @@ if (only.includes('rules')) {
   for (const rule of ['bptt', 'tbptt:1', 'rflo', 'tbptt:10', 'rflo:sym', 'rflo:batch']) {
     const name = `cosine-${rule.replace(/:/g, '-')}`;
     // every rule runs here, back to back, so the wall times compare
-    const r = rnn(name, ['--task', 'cosine', '--hidden', '200', '--train', 'bias', '--learn-state', '--rule', rule, '--eigen', 'off'], { keepSvgs: false });
+    const r = rnn(
+      name,
+      ['--task', 'cosine', '--hidden', '200', '--train', 'bias', '--learn-state', '--rule', rule, '--eigen', 'off'],
+      { keepSvgs: false },
+    );
     const m = r.metrics;
     const stepsPerEpoch = rule.startsWith('rflo') && !rule.includes('batch') ? m.task.steps : 1;
-    rows.push({ rule, command: r.command, nmse4Periods: m.evaluation.test.nmse, nmse8Periods: m.evaluation.extended.nmse, trainSeconds: m.timings.trainSeconds, optimizerSteps: m.history.epoch.length * stepsPerEpoch });
+    rows.push({
+      rule,
+      command: r.command,
+      nmse4Periods: m.evaluation.test.nmse,
+      nmse8Periods: m.evaluation.extended.nmse,
+      trainSeconds: m.timings.trainSeconds,
+      optimizerSteps: m.history.epoch.length * stepsPerEpoch,
+    });
   }
-  summary.figures.rules = { goal: 'RFLO against BPTT and tBPTT(1) on the cosine task (bias + initial state, 200 units, 1500 epochs): final error and wall time', rows };
+  summary.figures.rules = {
+    goal: 'RFLO against BPTT and tBPTT(1) on the cosine task (bias + initial state, 200 units, 1500 epochs): final error and wall time',
+    rows,
+  };
   save();
 }
 
@@ -89,9 +103,22 @@ if (only.includes('vanderpol')) {
   const rows = [];
   for (const g of ['0.5', '0.8', '1.0', '1.5', '2.0']) {
     for (const train of ['bias', 'full']) {
-      const r = rnn(`vanderpol-g${g}-${train}`, ['--task', 'vanderpol', '--gain', g, '--train', train, '--eigen', 'off'], { keepSvgs: false });
-      rows.push({ gain: Number(g), train, command: r.command, nmse: r.metrics.evaluation.test.nmse, nmseExtended: r.metrics.evaluation.extended.nmse, finalTrainLoss: r.metrics.history.history.loss.at(-1), trainSeconds: r.metrics.timings.trainSeconds });
-      summary.figures.vanderpol = { goal: 'Van der Pol generation, gain g in {0.5, 0.8, 1.0, 1.5, 2.0}: final error for bias-only (+ initial state) and full training', rows };
+      const r = rnn(`vanderpol-g${g}-${train}`, ['--task', 'vanderpol', '--gain', g, '--train', train, '--eigen', 'off'], {
+        keepSvgs: false,
+      });
+      rows.push({
+        gain: Number(g),
+        train,
+        command: r.command,
+        nmse: r.metrics.evaluation.test.nmse,
+        nmseExtended: r.metrics.evaluation.extended.nmse,
+        finalTrainLoss: r.metrics.history.history.loss.at(-1),
+        trainSeconds: r.metrics.timings.trainSeconds,
+      });
+      summary.figures.vanderpol = {
+        goal: 'Van der Pol generation, gain g in {0.5, 0.8, 1.0, 1.5, 2.0}: final error for bias-only (+ initial state) and full training',
+        rows,
+      };
       save();
     }
   }
@@ -135,7 +162,13 @@ if (only.includes('lorenz')) {
 if (only.includes('mackey')) {
   const r = rnn('mackey-glass', ['--task', 'mackey-glass', '--train', 'bias', '--rule', 'bptt', '--eigen', 'off']);
   const e = r.metrics.evaluation;
-  summary.figures.mackeyGlass = { command: r.command, teacherForcedR2: e.teacherForced.r2, closedLoopR2: e.closedLoop.r2, closedLoopFirstTauR2: e.closedLoopFirstTau?.r2, ...brief(r.metrics) };
+  summary.figures.mackeyGlass = {
+    command: r.command,
+    teacherForcedR2: e.teacherForced.r2,
+    closedLoopR2: e.closedLoop.r2,
+    closedLoopFirstTauR2: e.closedLoopFirstTau?.r2,
+    ...brief(r.metrics),
+  };
   save();
 }
 

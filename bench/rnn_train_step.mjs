@@ -49,7 +49,8 @@ const order = Int32Array.from({ length: B }, (_, i) => i);
 
 async function ceiling() {
   const shapes = {};
-  for (const m of widths) shapes[`step${m}`] = (await measureSgemm({ M: B, N: m, K: m, transB: true, reps: m >= 4096 ? 5 : 30, backend })).gflops;
+  for (const m of widths)
+    shapes[`step${m}`] = (await measureSgemm({ M: B, N: m, K: m, transB: true, reps: m >= 4096 ? 5 : 30, backend })).gflops;
   shapes.square2048 = (await measureSgemm({ M: 2048, N: 2048, K: 2048, reps: 5, backend })).gflops;
   return { ...shapes, ceiling: Math.max(...Object.values(shapes)) };
 }
@@ -74,7 +75,15 @@ const rows = [];
 for (const m of widths) {
   for (const mode of modes) {
     const sps = await timeMode(mode, m);
-    rows.push({ width: m, mode, batch: B, steps: T, trainStepsPerSec: sps, sequencesPerSec: sps * B, usefulGflops: (usefulFlops(mode, m) * sps) / 1e9 });
+    rows.push({
+      width: m,
+      mode,
+      batch: B,
+      steps: T,
+      trainStepsPerSec: sps,
+      sequencesPerSec: sps * B,
+      usefulGflops: (usefulFlops(mode, m) * sps) / 1e9,
+    });
   }
 }
 const after = await ceiling();
@@ -90,7 +99,13 @@ const result = {
   benchmark: 'rnn-train-step',
   date: new Date().toISOString(),
   command: `node bench/rnn_train_step.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version, loadavg: os.loadavg() },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    totalMemGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    loadavg: os.loadavg(),
+  },
   runtime: runtimeInfo(),
   backend,
   rule: 'bptt',
@@ -101,10 +116,14 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 
-console.log(`sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  ${JSON.stringify(before)} / ${JSON.stringify(after)}`);
+console.log(
+  `sgemm ceiling (${backend}, ${result.runtime.gemm}): ${sgemm.toFixed(1)} GFLOP/s  ${JSON.stringify(before)} / ${JSON.stringify(after)}`,
+);
 console.log(`| m | train | train steps/s (T=${T}, B=${B}) | useful GFLOP/s | fraction of sgemm | bias speed-up over full |`);
 console.log('|---:|---|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.width} | ${r.mode} | ${r.trainStepsPerSec.toFixed(2)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? `${r.speedupOverFull.toFixed(2)}x` : ''} |`);
+  console.log(
+    `| ${r.width} | ${r.mode} | ${r.trainStepsPerSec.toFixed(2)} | ${r.usefulGflops.toFixed(1)} | ${(100 * r.fractionOfSgemm).toFixed(1)}% | ${r.speedupOverFull ? `${r.speedupOverFull.toFixed(2)}x` : ''} |`,
+  );
 }
 console.log(`wrote ${out}`);

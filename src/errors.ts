@@ -64,7 +64,15 @@ export function fromNativeError(err: unknown): BiasLearnError {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const code = typeof e?.code === 'string' && e.code.startsWith('E_') ? (e.code as ErrorCode) : 'E_NATIVE';
   if (code === 'E_BACKEND_UNAVAILABLE') return new BackendUnavailableError(message);
-  if (code === 'E_SHAPE' || code === 'E_DTYPE' || code === 'E_NONFINITE' || code === 'E_LABEL_RANGE' || code === 'E_EMPTY' || code === 'E_INVALID_ARG' || code === 'E_CONFIG') {
+  if (
+    code === 'E_SHAPE' ||
+    code === 'E_DTYPE' ||
+    code === 'E_NONFINITE' ||
+    code === 'E_LABEL_RANGE' ||
+    code === 'E_EMPTY' ||
+    code === 'E_INVALID_ARG' ||
+    code === 'E_CONFIG'
+  ) {
     return new ValidationError(code, message);
   }
   return new BiasLearnError(code, message, { cause: err });

@@ -8,7 +8,14 @@ export { MLP, type EvaluateOptions, type MLPPredictOptions } from './model/mlp.j
 export { PREDICT_OUTPUTS, type PredictOutput, type FitTargets, type ArrayFitOptions } from './model/outputs.js';
 export type { MultitaskArrayFitOptions } from './multitask/model.js';
 export { readNpy, writeNpy, encodeNpy, decodeNpy, type NpyArray, type NpyData } from './io/npy.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensor, type LoadedTensor } from './io/safetensors.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  encodeSafetensors,
+  decodeSafetensors,
+  type NamedTensor,
+  type LoadedTensor,
+} from './io/safetensors.js';
 export { EXPORT_FORMATS, exportTensors, type ExportFormat, type ExportOptions, type AnyModel } from './io/model_export.js';
 export { METRIC_ALIASES, canonicalMetric } from './train/metric_names.js';
 export { libraryVersion } from './util/package_root.js';
@@ -57,7 +64,16 @@ export {
   type EarlyStoppingOptions,
   type ReduceLROnPlateauOptions,
 } from './train/callbacks.js';
-export { ProgressBar, LiveBar, epochLabel, epochSummary, type ProgressBarOptions, type TextStream, type BarStyle, type Verbosity } from './train/progress_bar.js';
+export {
+  ProgressBar,
+  LiveBar,
+  epochLabel,
+  epochSummary,
+  type ProgressBarOptions,
+  type TextStream,
+  type BarStyle,
+  type Verbosity,
+} from './train/progress_bar.js';
 export { CSVLogger, JsonLinesLogger, type CSVLoggerOptions, type JsonLinesLoggerOptions } from './train/loggers.js';
 export {
   ModelCheckpoint,
@@ -75,14 +91,27 @@ export {
 } from './train/model_checkpoint.js';
 export type { OptimizerState } from './model/optimizer_state.js';
 export { constantLr, stepDecay, cosineDecay, type LrSchedule } from './train/schedules.js';
-export type { FitTarget, FitSource, FitModel, SplittableSource, EvaluateResult, PassStats, TrainStepOptions } from './train/fit_target.js';
+export type {
+  FitTarget,
+  FitSource,
+  FitModel,
+  SplittableSource,
+  EvaluateResult,
+  PassStats,
+  TrainStepOptions,
+} from './train/fit_target.js';
 export { Rng } from './util/rng.js';
 export { runtimeInfo, setThreads, cudaAvailable, measureSgemm, type RuntimeInfo } from './runtime.js';
 export { generateWeights, type WeightDistribution } from './model/weights.js';
 export type { BackendName } from './native/binding.js';
 export * from './multitask/index.js';
 export * as multitaskAnalysis from './analysis/multitask/index.js';
-export { analyzeTaskVariance, compareVarianceProfiles, type TaskVarianceReport, type ProfileComparison } from './analysis/multitask/index.js';
+export {
+  analyzeTaskVariance,
+  compareVarianceProfiles,
+  type TaskVarianceReport,
+  type ProfileComparison,
+} from './analysis/multitask/index.js';
 export * from './rnn/index.js';
 export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';

@@ -64,7 +64,14 @@ export function setThreads(threads: number): void {
  * (BLAS / cuBLAS): C[M,N] = A[M,K] B[K,N] (B transposed when `transB`), median of `reps` runs.
  * Returns GFLOP/s (2*M*N*K flops per product). Used by benchmarks as the ceiling.
  */
-export async function measureSgemm(opts: { M: number; N: number; K: number; reps?: number; transB?: boolean; backend?: BackendName }): Promise<{ gflops: number; seconds: number }> {
+export async function measureSgemm(opts: {
+  M: number;
+  N: number;
+  K: number;
+  reps?: number;
+  transB?: boolean;
+  backend?: BackendName;
+}): Promise<{ gflops: number; seconds: number }> {
   const M = expectInt('M', opts.M, 1);
   const N = expectInt('N', opts.N, 1);
   const K = expectInt('K', opts.K, 1);

@@ -25,7 +25,9 @@ describe('native linalg', () => {
     it(`eigenvalues n=${n} match ml-matrix`, async () => {
       const a = randomMatrix(new Rng(n), n, n);
       const got = await eigenvaluesAsync(a, n);
-      const e = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))));
+      const e = new EigenvalueDecomposition(
+        new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))),
+      );
       const want = sortedPairs(e.realEigenvalues, e.imaginaryEigenvalues);
       const mine = sortedPairs(got.re, got.im);
       for (let i = 0; i < n; i++) {
@@ -51,10 +53,16 @@ describe('native linalg', () => {
   }
 
   it('singular values of a 5 x 9 and a 9 x 5 matrix match ml-matrix', async () => {
-    for (const [m, n] of [[5, 9], [9, 5]] as const) {
+    for (const [m, n] of [
+      [5, 9],
+      [9, 5],
+    ] as const) {
       const a = randomMatrix(new Rng(m * n + m), m, n);
       const s = await singularValues(a, m, n);
-      const want = new SingularValueDecomposition(new Matrix(Array.from({ length: m }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))), { autoTranspose: true }).diagonal;
+      const want = new SingularValueDecomposition(
+        new Matrix(Array.from({ length: m }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))),
+        { autoTranspose: true },
+      ).diagonal;
       expect(s).toHaveLength(5);
       for (let i = 0; i < 5; i++) expect(Math.abs(s[i]! - want[i]!)).toBeLessThan(1e-10);
     }

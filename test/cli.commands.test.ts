@@ -22,17 +22,24 @@ interface Result {
 
 function cli(args: string[], timeout = 60_000): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 function sourcesNewerThanDist(): boolean {
   if (!existsSync(main)) return true;
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
   return walk(join(root, 'src')).some((src) => {
     const out = join(root, 'dist', relative(join(root, 'src'), src)).replace(/\.ts$/, '.js');
     return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
@@ -42,7 +49,11 @@ function sourcesNewerThanDist(): boolean {
 beforeAll(() => {
   if (sourcesNewerThanDist()) {
     try {
-      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
+        { cwd: root, stdio: 'pipe' },
+      );
     } catch (err) {
       // Type errors elsewhere still emit JavaScript; only a missing CLI is fatal.
       if (!existsSync(main)) throw err;
@@ -71,7 +82,29 @@ describe('biaslearn --help / --version / info', () => {
   it('train --help documents its flags with defaults', async () => {
     const r = await cli(['train', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--data', '--data-dir', '--images', '--labels', '--hidden', '--train', '--epochs', '--batch-size', '--lr', '--optimizer', '--activation', '--seed', '--validation-split', '--hidden-scale', '--readout-scale', '--threads', '--backend', '--out', '--early-stopping', '--lr-schedule', '--quiet']) {
+    for (const flag of [
+      '--data',
+      '--data-dir',
+      '--images',
+      '--labels',
+      '--hidden',
+      '--train',
+      '--epochs',
+      '--batch-size',
+      '--lr',
+      '--optimizer',
+      '--activation',
+      '--seed',
+      '--validation-split',
+      '--hidden-scale',
+      '--readout-scale',
+      '--threads',
+      '--backend',
+      '--out',
+      '--early-stopping',
+      '--lr-schedule',
+      '--quiet',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toMatch(/--epochs <n>\s+training epochs \(default: 5\)/);
@@ -164,17 +197,38 @@ describe('biaslearn errors', () => {
 describe('biaslearn sweep', () => {
   it('trains every combination and writes sweep.json and an SVG plot', async () => {
     const out = join(work, 'sweep1');
-    const r = await cli(['sweep', '--widths', '16,32', '--train', 'bias,full', '--seeds', '1', '--epochs', '1', '--samples', '900', '--out', out]);
+    const r = await cli([
+      'sweep',
+      '--widths',
+      '16,32',
+      '--train',
+      'bias,full',
+      '--seeds',
+      '1',
+      '--epochs',
+      '1',
+      '--samples',
+      '900',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
     expect(sweep.complete).toBe(true);
     expect(sweep.rows).toHaveLength(4);
     for (const row of sweep.rows) {
-      expect(Object.keys(row)).toEqual(expect.arrayContaining(['width', 'train', 'seed', 'testAccuracy', 'trainSeconds', 'samplesPerSec']));
+      expect(Object.keys(row)).toEqual(
+        expect.arrayContaining(['width', 'train', 'seed', 'testAccuracy', 'trainSeconds', 'samplesPerSec']),
+      );
       expect(row.testAccuracy).toBeGreaterThanOrEqual(0);
       expect(row.testAccuracy).toBeLessThanOrEqual(1);
     }
-    expect(sweep.rows.map((x: { width: number; train: string }) => `${x.width}/${x.train}`)).toEqual(['16/bias', '16/full', '32/bias', '32/full']);
+    expect(sweep.rows.map((x: { width: number; train: string }) => `${x.width}/${x.train}`)).toEqual([
+      '16/bias',
+      '16/full',
+      '32/bias',
+      '32/full',
+    ]);
     // Per-mode default learning rates.
     // the library's per-set defaults (defaultLearningRate): adam 5e-2 bias, 1e-3 full
     expect(sweep.rows.find((x: { train: string }) => x.train === 'bias').lr).toBe(defaultLearningRate('bias'));

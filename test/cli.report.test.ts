@@ -62,20 +62,60 @@ describe('biaslearn report', () => {
   async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
-    const io: CliIO = { stdout: { write: (s: string) => ((stdout += s), true) }, stderr: { write: (s: string) => ((stderr += s), true) } };
+    const io: CliIO = {
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
+    };
     return { code: await runCli(argv, io), stdout, stderr };
   }
 
   it('writes one offline page comparing the runs; headless Chromium renders every chart without errors', async () => {
     const runs = join(work, 'runs');
     for (const seed of ['1', '2']) {
-      const r = await run('train', '--samples', '200', '--hidden', '16', '--epochs', '3', '--seed', seed, '--quiet', '--out', join(runs, `train-${seed}`));
+      const r = await run(
+        'train',
+        '--samples',
+        '200',
+        '--hidden',
+        '16',
+        '--epochs',
+        '3',
+        '--seed',
+        seed,
+        '--quiet',
+        '--out',
+        join(runs, `train-${seed}`),
+      );
       expect(r.code, r.stderr).toBe(0);
     }
     mkdirSync(join(runs, 'sweep'));
-    writeFileSync(join(runs, 'sweep', 'sweep.json'), JSON.stringify({ command: 'sweep', rows: [16, 64].flatMap((width) => [0, 1].map((seed) => ({ width, train: 'bias', seed, testAccuracy: 0.5 + width / 200 + seed / 100 }))) }));
+    writeFileSync(
+      join(runs, 'sweep', 'sweep.json'),
+      JSON.stringify({
+        command: 'sweep',
+        rows: [16, 64].flatMap((width) =>
+          [0, 1].map((seed) => ({ width, train: 'bias', seed, testAccuracy: 0.5 + width / 200 + seed / 100 })),
+        ),
+      }),
+    );
     mkdirSync(join(runs, 'mt'));
-    writeFileSync(join(runs, 'mt', 'metrics.json'), JSON.stringify({ command: 'multitask', history: { epoch: [0], history: { loss: [0.5] }, perTask: { a: { val_accuracy: [0.8] }, b: { val_accuracy: [0.6] } } } }));
+    writeFileSync(
+      join(runs, 'mt', 'metrics.json'),
+      JSON.stringify({
+        command: 'multitask',
+        history: { epoch: [0], history: { loss: [0.5] }, perTask: { a: { val_accuracy: [0.8] }, b: { val_accuracy: [0.6] } } },
+      }),
+    );
     const r = await run('report', runs);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/report of 4 runs \(3 interactive charts\)/);
@@ -84,7 +124,11 @@ describe('biaslearn report', () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="?https?:/);
     expect(html).toContain('train-1');
     if (!browser) return;
-    const dom = execFileSync(browser, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=10000', '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+    const dom = execFileSync(
+      browser,
+      ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=10000', '--dump-dom', `file://${file}`],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 },
+    );
     const status = JSON.parse(/<pre id="report-status">([^<]*)<\/pre>/.exec(dom)![1]!.replace(/&quot;/g, '"'));
     expect(status).toEqual({ charts: 3, rendered: 3, errors: [] });
     for (let i = 0; i < 3; i++) expect(dom, `chart ${i}`).toMatch(new RegExp(`id="chart-${i}"[^>]*>\\s*<svg[^>]*class="marks"`));

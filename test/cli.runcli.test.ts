@@ -62,7 +62,8 @@ describe('usage errors exit 2 with one line', () => {
   it('help <command> and --help exit 0 on stdout', async () => {
     const r = await run('help', 'sweep');
     expect(r.code).toBe(0);
-    for (const flag of ['--widths', '--train', '--seeds', '--epochs', '--batch-size', '--out', '--data']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--widths', '--train', '--seeds', '--epochs', '--batch-size', '--out', '--data'])
+      expect(r.stdout).toContain(flag);
     expect((await run('eval', '--help')).stdout).toContain('--json');
   });
 });
@@ -82,7 +83,23 @@ describe('idx data and checkpoints', () => {
     await writeIdx(images, [n, 4, 4], px);
     await writeIdx(labels, [n], y);
     const out = join(work, 'idx-run');
-    const r = await run('train', '--data', 'idx', '--images', images, '--labels', labels, '--hidden', '16', '--epochs', '2', '--validation-split', '0', '--out', out);
+    const r = await run(
+      'train',
+      '--data',
+      'idx',
+      '--images',
+      images,
+      '--labels',
+      labels,
+      '--hidden',
+      '16',
+      '--epochs',
+      '2',
+      '--validation-split',
+      '0',
+      '--out',
+      out,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/IDX \(192 train \/ 48 test/);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
@@ -142,6 +159,14 @@ describe('parsers and helpers', () => {
   });
 
   it('formats tables with numeric columns right-aligned', () => {
-    expect(table(['width', 'bias'], [['16', '0.5000'], ['1024', '0.7500']])).toBe('width    bias\n-----  ------\n   16  0.5000\n 1024  0.7500');
+    expect(
+      table(
+        ['width', 'bias'],
+        [
+          ['16', '0.5000'],
+          ['1024', '0.7500'],
+        ],
+      ),
+    ).toBe('width    bias\n-----  ------\n   16  0.5000\n 1024  0.7500');
   });
 });

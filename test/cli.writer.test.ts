@@ -68,10 +68,16 @@ describe('writeRun', () => {
 
   it('without a model or figures: only the metrics file, under the name given; no timings added', async () => {
     const dir = freshDir();
-    const written = await writeRun(dir, { metrics: { command: 'sweep', rows: [{ width: 7, acc: 0.5 }] }, metricsFile: 'sweep.json' });
+    const written = await writeRun(dir, {
+      metrics: { command: 'sweep', rows: [{ width: 7, acc: 0.5 }] },
+      metricsFile: 'sweep.json',
+    });
     expect(written.files).toEqual(['sweep.json']);
     expect(readdirSync(dir)).toEqual(['sweep.json']);
-    expect(JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'))).toEqual({ command: 'sweep', rows: [{ width: 7, acc: 0.5 }] });
+    expect(JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'))).toEqual({
+      command: 'sweep',
+      rows: [{ width: 7, acc: 0.5 }],
+    });
     // written again (sweep rewrites its file after every run): replaced whole, no temp files left
     await writeRun(dir, { metrics: { command: 'sweep', rows: [] }, metricsFile: 'sweep.json' });
     expect(readdirSync(dir)).toEqual(['sweep.json']);
@@ -81,7 +87,15 @@ describe('writeRun', () => {
   it('significantDigits rounds non-integer numbers only, at every depth', async () => {
     const dir = freshDir();
     const values = Array.from({ length: 7 }, (_, i) => Math.PI * 10 ** (i - 3) * (i % 2 ? -1 : 1));
-    const metrics = { big: 123456789, ints: [1, -7, 0], values, nested: { x: [{ y: 1 / 3 }] }, inf: Infinity, s: 'a', timings: { a: 1 / 7 } };
+    const metrics = {
+      big: 123456789,
+      ints: [1, -7, 0],
+      values,
+      nested: { x: [{ y: 1 / 3 }] },
+      inf: Infinity,
+      s: 'a',
+      timings: { a: 1 / 7 },
+    };
     await writeRun(dir, { metrics, significantDigits: 7 });
     const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
     expect(m.big).toBe(123456789);
@@ -117,7 +131,10 @@ describe('writeRun', () => {
     expect((err as BiasLearnError).code).toBe('E_IO');
     expect((err as Error).message).toContain(join(missing, 'metrics.json'));
     const dir = freshDir();
-    const bad = await writeRun(dir, { figures: [{ file: join('sub', 'x.svg'), spec: lossCurvePlot(history) }], metrics: { a: 1 } }).catch((e: unknown) => e);
+    const bad = await writeRun(dir, {
+      figures: [{ file: join('sub', 'x.svg'), spec: lossCurvePlot(history) }],
+      metrics: { a: 1 },
+    }).catch((e: unknown) => e);
     expect((bad as BiasLearnError).code).toBe('E_IO');
     expect((bad as Error).message).toMatch(/cannot write SVG/);
     expect(existsSync(join(dir, 'metrics.json'))).toBe(false);

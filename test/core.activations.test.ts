@@ -63,14 +63,38 @@ describe.each(probe.backends)('every activation on %s', (backend: BackendName) =
       const z = points(name);
       const n = z.length;
       const mod = nativeFor(backend);
-      const fwd = await mod.runKernel(backend, 'bias_act', { B: 1, H: n, act: ACT[name], Z: z.slice(), bias: new Float32Array(n) });
+      const fwd = await mod.runKernel(backend, 'bias_act', {
+        B: 1,
+        H: n,
+        act: ACT[name],
+        Z: z.slice(),
+        bias: new Float32Array(n),
+      });
       const a = fwd.Z!;
-      assertClose(`${name} forward`, a, Array.from(z, (v) => actRef(name, v)), 1e-6, 1e-5);
+      assertClose(
+        `${name} forward`,
+        a,
+        Array.from(z, (v) => actRef(name, v)),
+        1e-6,
+        1e-5,
+      );
       expect(a.every(Number.isFinite)).toBe(true);
-      const back = await mod.runKernel(backend, 'act_backward', { B: 1, H: n, act: ACT[name], G: new Float32Array(n).fill(1), A: a });
+      const back = await mod.runKernel(backend, 'act_backward', {
+        B: 1,
+        H: n,
+        act: ACT[name],
+        G: new Float32Array(n).fill(1),
+        A: a,
+      });
       const g = back.G!;
       // the kernel's formula, on the output it was given
-      assertClose(`${name} act_backward vs act'(a)`, g, Array.from(a, (v) => actGradRef(name, v)), 1e-6, 1e-5);
+      assertClose(
+        `${name} act_backward vs act'(a)`,
+        g,
+        Array.from(a, (v) => actGradRef(name, v)),
+        1e-6,
+        1e-5,
+      );
       // and that formula is the derivative at z (away from the kinks)
       const far = (v: number) => kinks(name).every((k) => Math.abs(v - k) > 1e-6);
       const idx = Array.from(z.keys()).filter((i) => far(z[i]!));
@@ -106,7 +130,16 @@ describe('every model kind takes every activation', () => {
       mlp2.dispose();
 
       if (activation !== 'identity') {
-        const mt = await MultitaskModel.create({ inputSize: 4, hidden: 6, tasks: [{ name: 'a', classes: 2 }, { name: 'b', classes: 3 }], activation, seed: 2 });
+        const mt = await MultitaskModel.create({
+          inputSize: 4,
+          hidden: 6,
+          tasks: [
+            { name: 'a', classes: 2 },
+            { name: 'b', classes: 3 },
+          ],
+          activation,
+          seed: 2,
+        });
         expect(mt.config.activation).toBe(activation);
         // rows of the 2-class task are padded with -Infinity to 3 columns
         expect((await mt.predict(x, Int32Array.from([0, 1, 0, 1, 1]))).every((v) => !Number.isNaN(v) && v < Infinity)).toBe(true);
@@ -115,7 +148,13 @@ describe('every model kind takes every activation', () => {
 
       const rnn = await RNN.create({ inputSize: 2, hidden: 5, outputSize: 1, activation, seed: 3 });
       expect(rnn.config.activation).toBe(activation);
-      const data = SequenceDataset.create({ inputs: randomNormalF32(new Rng(4), 2 * 6 * 2, 1), targets: new Float32Array(2 * 6), steps: 6, inputSize: 2, outputSize: 1 });
+      const data = SequenceDataset.create({
+        inputs: randomNormalF32(new Rng(4), 2 * 6 * 2, 1),
+        targets: new Float32Array(2 * 6),
+        steps: 6,
+        inputSize: 2,
+        outputSize: 1,
+      });
       const { outputs } = await rnn.predict(data);
       await rnn.save(join(dir, 'rnn.blck'));
       const rnn2 = await RNN.load(join(dir, 'rnn.blck'));

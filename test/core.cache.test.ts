@@ -38,7 +38,8 @@ describe('input-layer cache', () => {
       const lp = await plain.getLearned();
       const lc = await cached.getLearned();
       for (const name of Object.keys(lp)) expect(maxRelDiff(lc[name]!, lp[name]!)).toBeLessThan(1e-4);
-      for (let e = 0; e < 3; e++) expect(Math.abs(hc.history.loss![e]! - hp.history.loss![e]!)).toBeLessThan(1e-4 * (1 + hp.history.loss![e]!));
+      for (let e = 0; e < 3; e++)
+        expect(Math.abs(hc.history.loss![e]! - hp.history.loss![e]!)).toBeLessThan(1e-4 * (1 + hp.history.loss![e]!));
       // and it learned something, so the comparison is not between two untouched models
       expect(hc.history.loss![2]!).toBeLessThan(hc.history.loss![0]!);
     });

@@ -30,7 +30,14 @@ function data(seed: number, n = 200): Dataset {
 }
 
 async function trainedModel(train: TrainableSet, seed = 4): Promise<MLP> {
-  const model = await MLP.create({ inputSize: INPUT, hidden: [HIDDEN], outputSize: OUT, train, seed, biasInit: { dist: 'uniform', scale: 0.1, relative: false } });
+  const model = await MLP.create({
+    inputSize: INPUT,
+    hidden: [HIDDEN],
+    outputSize: OUT,
+    train,
+    seed,
+    biasInit: { dist: 'uniform', scale: 0.1, relative: false },
+  });
   await model.fit(data(seed), { epochs: 1, batchSize: 32, seed: 1 }); // 7 steps
   return model;
 }
@@ -45,7 +52,12 @@ function fixCrc(buf: Buffer): Buffer {
   return buf;
 }
 
-async function expectFileError(promise: Promise<unknown>, code: 'E_IO' | 'E_FORMAT', path: string, mention?: RegExp): Promise<void> {
+async function expectFileError(
+  promise: Promise<unknown>,
+  code: 'E_IO' | 'E_FORMAT',
+  path: string,
+  mention?: RegExp,
+): Promise<void> {
   const err = await promise.then(
     () => {
       throw new Error(`expected ${code} for ${path}, but it succeeded`);
@@ -76,7 +88,14 @@ describe('save / load round trip', () => {
         const lb = await loaded.getLearned();
         for (const name of Object.keys(la)) expect(sameBits(la[name]!, lb[name]!), name).toBe(true);
         // the training actually changed the learned values, so the round trip is not trivial
-        const fresh = await MLP.create({ inputSize: INPUT, hidden: [HIDDEN], outputSize: OUT, train, seed: 4, biasInit: { dist: 'uniform', scale: 0.1, relative: false } });
+        const fresh = await MLP.create({
+          inputSize: INPUT,
+          hidden: [HIDDEN],
+          outputSize: OUT,
+          train,
+          seed: 4,
+          biasInit: { dist: 'uniform', scale: 0.1, relative: false },
+        });
         const lf = await fresh.getLearned();
         expect(Object.keys(lf).some((name) => !sameBits(lf[name]!, la[name]!))).toBe(true);
         fresh.dispose();
@@ -91,7 +110,12 @@ describe('save / load round trip', () => {
   }
 
   it('a per-layer trainable set and metadata survive the round trip', async () => {
-    const train = { layers: [{ weight: true, bias: false }, { weight: false, bias: true }] };
+    const train = {
+      layers: [
+        { weight: true, bias: false },
+        { weight: false, bias: true },
+      ],
+    };
     const model = await trainedModel(train, 8);
     const path = join(dir, 'perlayer.blck');
     await model.save(path, { metadata: { note: 'hello', epoch: 3 } });
@@ -120,7 +144,12 @@ describe('file contents', () => {
       expect(headerBytes(buf)).toBeLessThan(4096); // the header is small JSON
       const { header, tensors } = await readCheckpoint(path);
       expect(header.tensors.reduce((s, t) => s + t.length, 0)).toBe(learned);
-      expect(Object.keys(tensors).sort()).toEqual(model.learnedTensors().map((t) => t.name).sort());
+      expect(Object.keys(tensors).sort()).toEqual(
+        model
+          .learnedTensors()
+          .map((t) => t.name)
+          .sort(),
+      );
       if (train === 'bias') {
         expect(learned).toBe(HIDDEN + OUT);
         // ~ 1 KB of biases + header against ~ 75 KB of frozen weights
@@ -245,7 +274,10 @@ describe('loading bad files', () => {
   it('a valid CRC over a tensor list that does not fit the model -> E_FORMAT naming the path', async () => {
     // the last tensor renamed to one the model does not have
     const { header, tensors } = await readCheckpoint(join(dir, 'good.blck'));
-    const json = JSON.stringify({ ...header, tensors: [...header.tensors.slice(0, -1), { name: 'layers.9.bias', length: header.tensors.at(-1)!.length }] });
+    const json = JSON.stringify({
+      ...header,
+      tensors: [...header.tensors.slice(0, -1), { name: 'layers.9.bias', length: header.tensors.at(-1)!.length }],
+    });
     const body = Buffer.from(json, 'utf8');
     const start = Math.ceil((16 + body.length) / 4) * 4;
     const total = Object.values(tensors).reduce((s, t) => s + t.length, 0);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { MLP, defaultSharedDataDir, loadMnist } from '../src/index.js';
 
 const MNIST_DIR = join(defaultSharedDataDir(), 'mnist');
-const HAVE_MNIST = existsSync(join(MNIST_DIR, 't10k-images-idx3-ubyte.gz')) || existsSync(join(MNIST_DIR, 't10k-images-idx3-ubyte'));
+const HAVE_MNIST =
+  existsSync(join(MNIST_DIR, 't10k-images-idx3-ubyte.gz')) || existsSync(join(MNIST_DIR, 't10k-images-idx3-ubyte'));
 if (!HAVE_MNIST) console.log(`[core.e2e] skipped: no MNIST test set in ${MNIST_DIR}`);
 
 // Measured on this machine (2 cores, OpenBLAS) with the library defaults (frozen readout

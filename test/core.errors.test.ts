@@ -28,7 +28,12 @@ async function errorOf(f: () => unknown): Promise<unknown> {
   throw new Error('expected an error, but the call succeeded');
 }
 
-async function expectCode(f: () => unknown, code: string, cls: typeof BiasLearnError = BiasLearnError, mention?: string | RegExp): Promise<BiasLearnError> {
+async function expectCode(
+  f: () => unknown,
+  code: string,
+  cls: typeof BiasLearnError = BiasLearnError,
+  mention?: string | RegExp,
+): Promise<BiasLearnError> {
   const err = await errorOf(f);
   expect(err).toBeInstanceOf(cls);
   expect((err as BiasLearnError).code).toBe(code);
@@ -74,9 +79,23 @@ describe('MLP.create rejects bad configurations with ValidationError', () => {
   }
 
   it('a per-layer train list of the wrong length -> E_CONFIG; nothing to train -> E_CONFIG', async () => {
-    await expectCode(() => MLP.create({ ...BASE, train: { layers: [{ weight: true, bias: true }] } }), 'E_CONFIG', ValidationError, 'got 1');
     await expectCode(
-      () => MLP.create({ ...BASE, train: { layers: [{ weight: false, bias: false }, { weight: false, bias: false }] } }),
+      () => MLP.create({ ...BASE, train: { layers: [{ weight: true, bias: true }] } }),
+      'E_CONFIG',
+      ValidationError,
+      'got 1',
+    );
+    await expectCode(
+      () =>
+        MLP.create({
+          ...BASE,
+          train: {
+            layers: [
+              { weight: false, bias: false },
+              { weight: false, bias: false },
+            ],
+          },
+        }),
       'E_CONFIG',
       ValidationError,
       'nothing to train',
@@ -89,7 +108,12 @@ describe('predict rejects bad inputs', () => {
   it('wrong length -> E_SHAPE, Float64Array -> E_DTYPE, NaN / Inf -> E_NONFINITE, empty -> E_EMPTY', async () => {
     const model = await MLP.create(BASE);
     await expectCode(() => model.predict(new Float32Array(7)), 'E_SHAPE', ValidationError, 'got 7');
-    await expectCode(() => model.predict(new Float64Array(8) as unknown as Float32Array), 'E_DTYPE', ValidationError, 'Float64Array');
+    await expectCode(
+      () => model.predict(new Float64Array(8) as unknown as Float32Array),
+      'E_DTYPE',
+      ValidationError,
+      'Float64Array',
+    );
     await expectCode(() => model.predict([1, 2, 3, 4] as unknown as Float32Array), 'E_DTYPE', ValidationError);
     const nan = new Float32Array(8).fill(0.5);
     nan[6] = NaN;
@@ -119,15 +143,30 @@ describe('predict rejects bad inputs', () => {
 describe('datasets and fit', () => {
   it('a label out of range -> E_LABEL_RANGE naming the label', async () => {
     const x = new Float32Array(3 * 4).fill(0.1);
-    await expectCode(() => Dataset.classification(x, 4, Int32Array.from([0, 3, 1]), 3), 'E_LABEL_RANGE', ValidationError, 'got 3');
-    await expectCode(() => Dataset.classification(x, 4, Int32Array.from([0, -1, 1]), 3), 'E_LABEL_RANGE', ValidationError, 'got -1');
+    await expectCode(
+      () => Dataset.classification(x, 4, Int32Array.from([0, 3, 1]), 3),
+      'E_LABEL_RANGE',
+      ValidationError,
+      'got 3',
+    );
+    await expectCode(
+      () => Dataset.classification(x, 4, Int32Array.from([0, -1, 1]), 3),
+      'E_LABEL_RANGE',
+      ValidationError,
+      'got -1',
+    );
   });
 
   it('fit with the wrong input size -> E_SHAPE; wrong class count -> E_SHAPE', async () => {
     const model = await MLP.create(BASE);
     await expectCode(() => model.fit(classification(10, 5, 3)), 'E_SHAPE', ValidationError, 'got 5');
     await expectCode(() => model.fit(classification(10, 4, 4)), 'E_SHAPE', ValidationError, 'got 4');
-    await expectCode(() => model.fit(classification(10, 4, 3), { validationData: classification(10, 6, 3) }), 'E_SHAPE', ValidationError, 'got 6');
+    await expectCode(
+      () => model.fit(classification(10, 4, 3), { validationData: classification(10, 6, 3) }),
+      'E_SHAPE',
+      ValidationError,
+      'got 6',
+    );
     model.dispose();
   });
 
@@ -165,9 +204,21 @@ describe('datasets and fit', () => {
 
   describe('an absurd learning rate rejects with E_DIVERGED instead of returning NaN', () => {
     const CASES: { what: string; opts: MLPOptions; ds: () => Dataset }[] = [
-      { what: "sgd lr 1e30, 'full', softmax-cross-entropy", opts: { ...BASE, train: 'full', optimizer: { type: 'sgd', lr: 1e30 } }, ds: () => classification(64, 4, 3) },
-      { what: "sgd lr 1e30, 'bias', mse", opts: { ...BASE, loss: 'mse', optimizer: { type: 'sgd', lr: 1e30 } }, ds: () => regression(64, 4, 3) },
-      { what: "sgd lr 1e38, 'bias', softmax-cross-entropy", opts: { ...BASE, optimizer: { type: 'sgd', lr: 1e38 } }, ds: () => classification(64, 4, 3) },
+      {
+        what: "sgd lr 1e30, 'full', softmax-cross-entropy",
+        opts: { ...BASE, train: 'full', optimizer: { type: 'sgd', lr: 1e30 } },
+        ds: () => classification(64, 4, 3),
+      },
+      {
+        what: "sgd lr 1e30, 'bias', mse",
+        opts: { ...BASE, loss: 'mse', optimizer: { type: 'sgd', lr: 1e30 } },
+        ds: () => regression(64, 4, 3),
+      },
+      {
+        what: "sgd lr 1e38, 'bias', softmax-cross-entropy",
+        opts: { ...BASE, optimizer: { type: 'sgd', lr: 1e38 } },
+        ds: () => classification(64, 4, 3),
+      },
     ];
     for (const c of CASES) {
       it(c.what, async () => {
@@ -245,13 +296,22 @@ describe('datasets and fit', () => {
 
 describe('backends and kernels', () => {
   it.skipIf(cudaAvailable())("backend 'cuda' when unavailable -> BackendUnavailableError with a reason", async () => {
-    const err = await expectCode(() => MLP.create({ ...BASE, backend: 'cuda' }), 'E_BACKEND_UNAVAILABLE', BackendUnavailableError);
+    const err = await expectCode(
+      () => MLP.create({ ...BASE, backend: 'cuda' }),
+      'E_BACKEND_UNAVAILABLE',
+      BackendUnavailableError,
+    );
     expect(err.message).toMatch(/cuda/i);
     expect(err.message.length).toBeGreaterThan(30); // says why (not built / no device), not just "unavailable"
   });
 
   it('runKernel with an unknown op -> E_INVALID_ARG; an unknown backend -> E_INVALID_ARG', async () => {
-    await expect(native().runKernel('cpu', 'matmul_please', {})).rejects.toMatchObject({ code: 'E_INVALID_ARG', message: expect.stringContaining('matmul_please') });
-    await expect(Promise.resolve().then(() => native().runKernel('tpu', 'gemm', {}))).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
+    await expect(native().runKernel('cpu', 'matmul_please', {})).rejects.toMatchObject({
+      code: 'E_INVALID_ARG',
+      message: expect.stringContaining('matmul_please'),
+    });
+    await expect(Promise.resolve().then(() => native().runKernel('tpu', 'gemm', {}))).rejects.toMatchObject({
+      code: 'E_INVALID_ARG',
+    });
   });
 });

@@ -149,7 +149,11 @@ describe('callbacks', () => {
     const model = await MLP.create(SMALL);
     const ds = classification(45, 6, 3);
     const batches: BatchLogs[] = [];
-    const h = await model.fit(ds, { epochs: 1, batchSize: 10, callbacks: [new LambdaCallback({ onBatchEnd: (_b, logs) => void batches.push(logs) })] });
+    const h = await model.fit(ds, {
+      epochs: 1,
+      batchSize: 10,
+      callbacks: [new LambdaCallback({ onBatchEnd: (_b, logs) => void batches.push(logs) })],
+    });
     expect(batches.map((b) => b.size)).toEqual([10, 10, 10, 10, 5]);
     const weighted = batches.reduce((s, b) => s + b.loss * b.size, 0) / 45;
     expect(h.history.loss![0]).toBeCloseTo(weighted, 5);
@@ -164,7 +168,11 @@ describe('EarlyStopping', () => {
   it('stops once the monitored metric has not improved for `patience` epochs', async () => {
     const model = await MLP.create(SMALL);
     const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2 });
-    const h = await model.fit(classification(40, 6, 3), { epochs: 10, batchSize: 8, callbacks: [scriptedMetric('score', SCRIPT), es] });
+    const h = await model.fit(classification(40, 6, 3), {
+      epochs: 10,
+      batchSize: 8,
+      callbacks: [scriptedMetric('score', SCRIPT), es],
+    });
     // epochs 3 and 4 did not improve on epoch 2: that is `patience` = 2 epochs, so training
     // stops after epoch 4 (as in Keras / tfjs-layers, and as the class comment says)
     expect(es.bestEpoch).toBe(2);
@@ -177,7 +185,11 @@ describe('EarlyStopping', () => {
   it('patience 0 stops at the first epoch without improvement', async () => {
     const model = await MLP.create(SMALL);
     const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 0 });
-    const h = await model.fit(classification(40, 6, 3), { epochs: 10, batchSize: 8, callbacks: [scriptedMetric('score', SCRIPT), es] });
+    const h = await model.fit(classification(40, 6, 3), {
+      epochs: 10,
+      batchSize: 8,
+      callbacks: [scriptedMetric('score', SCRIPT), es],
+    });
     expect(h.epoch).toEqual([0, 1, 2, 3]);
     expect(es.stoppedEpoch).toBe(3);
     model.dispose();
@@ -201,7 +213,11 @@ describe('EarlyStopping', () => {
     const model = await MLP.create(SMALL);
     const rec = new Recorder();
     const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2, restoreBestWeights: true });
-    await model.fit(classification(60, 6, 3), { epochs: 10, batchSize: 8, callbacks: [rec, scriptedMetric('score', SCRIPT), es] });
+    await model.fit(classification(60, 6, 3), {
+      epochs: 10,
+      batchSize: 8,
+      callbacks: [rec, scriptedMetric('score', SCRIPT), es],
+    });
     expect(es.bestEpoch).toBe(2);
     const last = rec.snapshots[rec.snapshots.length - 1]!;
     expect(rec.snapshots.length).toBeGreaterThan(3);
@@ -214,7 +230,11 @@ describe('EarlyStopping', () => {
     const model = await MLP.create(SMALL);
     const rec = new Recorder();
     const es = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 1 });
-    await model.fit(classification(60, 6, 3), { epochs: 10, batchSize: 8, callbacks: [rec, scriptedMetric('score', SCRIPT), es] });
+    await model.fit(classification(60, 6, 3), {
+      epochs: 10,
+      batchSize: 8,
+      callbacks: [rec, scriptedMetric('score', SCRIPT), es],
+    });
     expect(sameLearned(await model.getLearned(), rec.snapshots[rec.snapshots.length - 1]!)).toBe(true);
     model.dispose();
   });
@@ -228,14 +248,20 @@ describe('ReduceLROnPlateau and schedules', () => {
     const h = await model.fit(classification(40, 6, 3), {
       epochs: 5,
       batchSize: 8,
-      callbacks: [scriptedMetric('score', flat), new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1 })],
+      callbacks: [
+        scriptedMetric('score', flat),
+        new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1 }),
+      ],
     });
     expect(h.history.lr).toEqual([base, base, base / 2, base / 4, base / 8]);
     const model2 = await MLP.create({ ...SMALL, optimizer: { lr: base } });
     const h2 = await model2.fit(classification(40, 6, 3), {
       epochs: 5,
       batchSize: 8,
-      callbacks: [scriptedMetric('score', flat), new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1, minLr: base / 4 })],
+      callbacks: [
+        scriptedMetric('score', flat),
+        new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1, minLr: base / 4 }),
+      ],
     });
     expect(h2.history.lr).toEqual([base, base, base / 2, base / 4, base / 4]);
     model.dispose();
@@ -247,7 +273,10 @@ describe('ReduceLROnPlateau and schedules', () => {
     const h = await model.fit(classification(40, 6, 3), {
       epochs: 4,
       batchSize: 8,
-      callbacks: [scriptedMetric('score', [4, 3, 2, 1]), new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1 })],
+      callbacks: [
+        scriptedMetric('score', [4, 3, 2, 1]),
+        new ReduceLROnPlateau({ monitor: 'score', mode: 'min', factor: 0.5, patience: 1 }),
+      ],
     });
     expect(h.history.lr).toEqual([LR, LR, LR, LR]);
     model.dispose();
@@ -255,9 +284,15 @@ describe('ReduceLROnPlateau and schedules', () => {
 
   it('stepDecay gives base * gamma^floor(epoch / stepSize) per epoch', async () => {
     const model = await MLP.create({ ...SMALL, optimizer: { lr: 0.04 } });
-    const h = await model.fit(classification(40, 6, 3), { epochs: 5, batchSize: 8, lrSchedule: stepDecay({ stepSize: 2, gamma: 0.5 }) });
+    const h = await model.fit(classification(40, 6, 3), {
+      epochs: 5,
+      batchSize: 8,
+      lrSchedule: stepDecay({ stepSize: 2, gamma: 0.5 }),
+    });
     const expected = [0.04, 0.04, 0.02, 0.02, 0.01];
-    h.history.lr!.forEach((lr, e) => { expect(lr).toBeCloseTo(expected[e]!, 15); });
+    h.history.lr!.forEach((lr, e) => {
+      expect(lr).toBeCloseTo(expected[e]!, 15);
+    });
     model.dispose();
   });
 
@@ -265,9 +300,15 @@ describe('ReduceLROnPlateau and schedules', () => {
     const base = 0.05;
     const minLr = 0.001;
     const model = await MLP.create({ ...SMALL, optimizer: { lr: base } });
-    const h = await model.fit(classification(40, 6, 3), { epochs: 4, batchSize: 8, lrSchedule: cosineDecay({ epochs: 4, minLr }) });
+    const h = await model.fit(classification(40, 6, 3), {
+      epochs: 4,
+      batchSize: 8,
+      lrSchedule: cosineDecay({ epochs: 4, minLr }),
+    });
     const expected = [0, 1, 2, 3].map((e) => minLr + 0.5 * (base - minLr) * (1 + Math.cos((Math.PI * e) / 4)));
-    h.history.lr!.forEach((lr, e) => { expect(lr).toBeCloseTo(expected[e]!, 15); });
+    h.history.lr!.forEach((lr, e) => {
+      expect(lr).toBeCloseTo(expected[e]!, 15);
+    });
     expect(h.history.lr![0]).toBeCloseTo(base, 15);
     expect(h.history.lr![3]).toBeLessThan(h.history.lr![2]!);
     model.dispose();
@@ -338,7 +379,7 @@ describe('seeding', () => {
 });
 
 describe('learning', () => {
-  it("bias-only training learns the 3-arm spiral (loss falls by > 3x, held-out accuracy > 85 %)", async () => {
+  it('bias-only training learns the 3-arm spiral (loss falls by > 3x, held-out accuracy > 85 %)', async () => {
     const train = spiralClassification({ n: 1500, classes: 3, seed: 1, turns: 0.75 });
     const test = spiralClassification({ n: 600, classes: 3, seed: 2, turns: 0.75 });
     const model = await MLP.create({
@@ -390,7 +431,9 @@ describe('responsiveness', () => {
     const h = await model.fit(ds, { epochs: 1, batchSize: 32 });
     const elapsed = performance.now() - t0;
     clearInterval(timer);
-    console.log(`[core.fit] event loop during fit: max lag ${maxLag.toFixed(1)} ms over ${ticks} ticks, epoch took ${elapsed.toFixed(0)} ms`);
+    console.log(
+      `[core.fit] event loop during fit: max lag ${maxLag.toFixed(1)} ms over ${ticks} ticks, epoch took ${elapsed.toFixed(0)} ms`,
+    );
     expect(h.epoch).toEqual([0]);
     expect(ticks).toBeGreaterThan(elapsed / 10 / 3); // the timer really ran throughout
     expect(maxLag).toBeLessThan(50);

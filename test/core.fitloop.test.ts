@@ -84,7 +84,13 @@ class ToyTarget implements FitTarget<CountSource, { tag: string }> {
     if (!(data instanceof CountSource)) throw new BiasLearnError('E_INVALID_ARG', `expected a CountSource for ${what}`);
     return data;
   }
-  async trainIndices(_data: CountSource, indices: Int32Array, batchSize: number, lr: number, run: { tag: string }): Promise<PassStats> {
+  async trainIndices(
+    _data: CountSource,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    run: { tag: string },
+  ): Promise<PassStats> {
     const nb = Math.ceil(indices.length / batchSize);
     const stats = { lossSum: new Float32Array(nb), correct: new Float32Array(nb), size: new Int32Array(nb) };
     for (let b = 0; b < nb; b++) {
@@ -95,7 +101,11 @@ class ToyTarget implements FitTarget<CountSource, { tag: string }> {
     }
     return stats;
   }
-  async evaluate(data: CountSource, _options: { batchSize?: number }, run: { tag: string }): Promise<{ loss: number; n: number }> {
+  async evaluate(
+    data: CountSource,
+    _options: { batchSize?: number },
+    run: { tag: string },
+  ): Promise<{ loss: number; n: number }> {
     this.validated.push(run.tag);
     return { loss: data.n, n: data.n };
   }
@@ -109,16 +119,28 @@ class ToyTarget implements FitTarget<CountSource, { tag: string }> {
 
 describe('fit over any FitSource', () => {
   it('a source with only n: every epoch is a permutation of 0..n-1 in batches, run options reach every step', async () => {
-    for (const [n, batchSize] of [[7, 3], [1, 1], [13, 5]] as const) {
+    for (const [n, batchSize] of [
+      [7, 3],
+      [1, 1],
+      [13, 5],
+    ] as const) {
       const target = new ToyTarget();
-      const h = await fit(target, new CountSource(n), { epochs: 3, batchSize, seed: 9, validationData: new CountSource(4), run: { tag: 'r' } });
+      const h = await fit(target, new CountSource(n), {
+        epochs: 3,
+        batchSize,
+        seed: 9,
+        validationData: new CountSource(4),
+        run: { tag: 'r' },
+      });
       expect(h.epoch).toEqual([0, 1, 2]);
       const perEpoch = Math.ceil(n / batchSize);
       expect(target.steps).toHaveLength(3 * perEpoch);
       for (let e = 0; e < 3; e++) {
         const epochSteps = target.steps.slice(e * perEpoch, (e + 1) * perEpoch);
         expect(epochSteps.flatMap((s) => s.indices).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
-        expect(epochSteps.map((s) => s.indices.length)).toEqual(Array.from({ length: perEpoch }, (_, b) => Math.min(batchSize, n - b * batchSize)));
+        expect(epochSteps.map((s) => s.indices.length)).toEqual(
+          Array.from({ length: perEpoch }, (_, b) => Math.min(batchSize, n - b * batchSize)),
+        );
       }
       expect(new Set(target.steps.map((s) => `${s.tag} ${s.lr} ${s.batchSize}`))).toEqual(new Set([`r 0.5 ${batchSize}`]));
       // loss = mean over samples of the batch sums = (0 + 1 + ... + n-1) / n; no accuracy (not a classifier)
@@ -223,9 +245,13 @@ describe('CallbackList', () => {
     const state = { lrScale: 1, stopTraining: false };
     expect(() => new CallbackList([42], {}, state)).toThrow(/callbacks\[0\]/);
     expect(() => new CallbackList([{ onEpochEnd: 3 }], {}, state)).toThrow(/callbacks\[0\]\.onEpochEnd/);
-    expect(() => new CallbackList([{ onEpochEnd() {} }, { onEpochEnds() {} }], {}, state)).toThrow(/unknown hook 'onEpochEnds' for callbacks\[1\]/);
+    expect(() => new CallbackList([{ onEpochEnd() {} }, { onEpochEnds() {} }], {}, state)).toThrow(
+      /unknown hook 'onEpochEnds' for callbacks\[1\]/,
+    );
     const model = await MLP.create({ inputSize: 3, hidden: 4, outputSize: 2 });
-    const e = await errorOf(() => model.fit(classification(5, 3, 2), { callbacks: [{ onTrainBegin() {}, onBatchEnded() {} } as never] }));
+    const e = await errorOf(() =>
+      model.fit(classification(5, 3, 2), { callbacks: [{ onTrainBegin() {}, onBatchEnded() {} } as never] }),
+    );
     expect(e.code).toBe('E_INVALID_ARG');
     expect(e.message).toMatch(/onBatchEnded/);
     model.dispose();
@@ -292,7 +318,14 @@ describe('this.model inside a callback is the model fit was called on', () => {
 
   it('RNN and MultitaskModel: plain-object callbacks see (and can save) their model', async () => {
     const rnn = await RNN.create({ inputSize: 1, hidden: 4, outputSize: 1 });
-    const mt = await MultitaskModel.create({ inputSize: 3, hidden: 5, tasks: [{ name: 't0', classes: 2 }, { name: 't1', classes: 3 }] });
+    const mt = await MultitaskModel.create({
+      inputSize: 3,
+      hidden: 5,
+      tasks: [
+        { name: 't0', classes: 2 },
+        { name: 't1', classes: 3 },
+      ],
+    });
     try {
       let sawRnn = false;
       await rnn.fit(sequences(1, 3, 4, 1, 1), {
@@ -343,7 +376,16 @@ describe('this.model inside a callback is the model fit was called on', () => {
           },
         ],
       });
-      void rnn.fit(seq, { callbacks: [{ onTrainEnd: () => undefined }, { onEpochEnd() { void this.model.generate({ steps: 2 }); } }] });
+      void rnn.fit(seq, {
+        callbacks: [
+          { onTrainEnd: () => undefined },
+          {
+            onEpochEnd() {
+              void this.model.generate({ steps: 2 });
+            },
+          },
+        ],
+      });
     };
     expect(typeof typeOnly).toBe('function');
   });
@@ -355,7 +397,12 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
   it('no training-state fields after fit; callbacks see slope, running sums and validation in this.fitState', async () => {
     const train = tasks([3, 2], 20, 4, 2);
     const test = tasks([3, 2], 8, 4, 3);
-    const m = await MultitaskModel.create({ inputSize: 4, hidden: 7, train: 'mask', tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    const m = await MultitaskModel.create({
+      inputSize: 4,
+      hidden: 7,
+      train: 'mask',
+      tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
     try {
       const keysBefore = Object.keys(m).sort();
       const seen: { slope: number; counted: number; val: boolean }[] = [];
@@ -390,7 +437,14 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
 
   it('mask learning: fit equals a hand-run loop of trainIndices at maskSlopeAt(epoch), bit for bit', async () => {
     const data = tasks([3, 4], 17, 5, 4);
-    const opts = { inputSize: 5, hidden: [6, 5], train: 'mask' as const, seed: 7, maskSlope: { start: 0.5, end: 9 }, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) };
+    const opts = {
+      inputSize: 5,
+      hidden: [6, 5],
+      train: 'mask' as const,
+      seed: 7,
+      maskSlope: { start: 0.5, end: 9 },
+      tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    };
     const a = await MultitaskModel.create(opts);
     const b = await MultitaskModel.create(opts);
     try {
@@ -402,7 +456,10 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
       const losses: number[] = [];
       for (let e = 0; e < epochs; e++) {
         const order = rng.permutation(data.n);
-        const s = await b.trainIndices(data.union, order, batchSize, b.config.optimizer.lr, { slope: maskSlopeAt(b.config.maskSlope, e, epochs), cacheInputLayer: 'auto' });
+        const s = await b.trainIndices(data.union, order, batchSize, b.config.optimizer.lr, {
+          slope: maskSlopeAt(b.config.maskSlope, e, epochs),
+          cacheInputLayer: 'auto',
+        });
         losses.push(s.lossSum.reduce((x, y) => x + y, 0) / data.n);
       }
       const la = await a.getLearned();
@@ -419,7 +476,12 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
     const { MultitaskProgress } = await import('../src/cli/multitask.js');
     const train = tasks([2, 3], 12, 3, 7);
     const test = tasks([2, 3], 6, 3, 8);
-    const m = await MultitaskModel.create({ inputSize: 3, hidden: 4, train: 'mask', tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    const m = await MultitaskModel.create({
+      inputSize: 3,
+      hidden: 4,
+      train: 'mask',
+      tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
     try {
       let out = '';
       const progress = new MultitaskProgress({ write: (c: string) => (out += c) }, m, { bar: false, epochs: 2 });
@@ -429,7 +491,11 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
       expect(out).toContain(`slope ${slopes[1]}`);
       expect(out).toMatch(/val per task: t0 \d\.\d{3} t1 \d\.\d{3}/);
       out = '';
-      await m.fit(train, { epochs: 1, batchSize: 5, callbacks: [new MultitaskProgress({ write: (c: string) => (out += c) }, m, { bar: false, epochs: 1 })] });
+      await m.fit(train, {
+        epochs: 1,
+        batchSize: 5,
+        callbacks: [new MultitaskProgress({ write: (c: string) => (out += c) }, m, { bar: false, epochs: 1 })],
+      });
       expect(out).toMatch(/train per task: t0 \d\.\d{3} t1 \d\.\d{3}/);
     } finally {
       m.dispose();
@@ -438,7 +504,11 @@ describe('multi-task fit keeps its state in the run, not on the model', () => {
 
   it('a second multi-task fit while one runs: E_CONCURRENT', async () => {
     const data = tasks([2, 2], 30, 3, 5);
-    const m = await MultitaskModel.create({ inputSize: 3, hidden: 4, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    const m = await MultitaskModel.create({
+      inputSize: 3,
+      hidden: 4,
+      tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
     try {
       const first = m.fit(data, { epochs: 2, batchSize: 4, schedule: 'sequential' });
       expect((await errorOf(() => m.fit(data))).code).toBe('E_CONCURRENT');
@@ -482,7 +552,9 @@ describe('unknown option keys are refused with E_INVALID_ARG naming the key', ()
     await expectUnknownKey(() => m.predict(data.union, 't0', { hard: true } as never), 'hard');
     await expectUnknownKey(() => MultitaskModel.load('/nonexistent.blck', { device: 'cpu' } as never), 'device');
     // validationSplit keeps its own message
-    expect((await errorOf(() => m.fit(data, { validationSplit: 0.5 } as never))).message).toMatch(/validationSplit is not supported for multi-task data/);
+    expect((await errorOf(() => m.fit(data, { validationSplit: 0.5 } as never))).message).toMatch(
+      /validationSplit is not supported for multi-task data/,
+    );
     m.dispose();
   });
 

@@ -10,8 +10,17 @@ import { probeBackends } from './helpers/backends.js';
 import { ACT, ACT_NAMES, actGradRef, actRef } from './helpers/activations.js';
 import type { Activation } from '../src/index.js';
 
-
-function reference(dZ: Float32Array, W: Float32Array, A: Float32Array, B: number, O: number, H: number, act: Activation, beta: number, out0: Float32Array) {
+function reference(
+  dZ: Float32Array,
+  W: Float32Array,
+  A: Float32Array,
+  B: number,
+  O: number,
+  H: number,
+  act: Activation,
+  beta: number,
+  out0: Float32Array,
+) {
   const ref = new Float64Array(H);
   const mag = new Float64Array(H);
   for (let h = 0; h < H; h++) {
@@ -64,7 +73,17 @@ describe('small_fanout_backward', () => {
           const out0 = new Float32Array(H).map(() => (beta === 0 ? NaN : rng.normal())); // NaN must be overwritten when beta = 0
           const { ref, mag } = reference(dZ, W, A, B, O, H, act, beta, out0);
           for (const be of backends) {
-            const r = await nativeFor(be).runKernel(be, 'small_fanout_backward', { B, O, H, act: ACT[act], beta, dZ, W, A, out: out0.slice() });
+            const r = await nativeFor(be).runKernel(be, 'small_fanout_backward', {
+              B,
+              O,
+              H,
+              act: ACT[act],
+              beta,
+              dZ,
+              W,
+              A,
+              out: out0.slice(),
+            });
             const out = r.out!;
             let worst = 0;
             for (let h = 0; h < H; h++) {

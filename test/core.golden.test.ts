@@ -50,7 +50,13 @@ describe('golden checkpoints of release 0.1.0 predict bit for bit', () => {
   it('RNN bias + initial state', async () => {
     const m = await RNN.load(join(dir, 'rnn-bias.blck'));
     try {
-      const data = SequenceDataset.create({ inputs: f32('rnn.x.f32'), targets: f32('rnn.t.f32'), steps: 12, inputSize: 2, outputSize: 1 });
+      const data = SequenceDataset.create({
+        inputs: f32('rnn.x.f32'),
+        targets: f32('rnn.t.f32'),
+        steps: 12,
+        inputSize: 2,
+        outputSize: 1,
+      });
       const want = f32('rnn-bias.y.f32');
       const { outputs } = await m.predict(data);
       expect(outputs.length).toBe(want.length);

@@ -17,7 +17,13 @@ function arrays(seed: number, n: number): { x: Float32Array; y: Int32Array } {
 }
 
 async function mlp(): Promise<MLP> {
-  return MLP.create({ inputSize: I, hidden: [13], outputSize: O, seed: 5, biasInit: { dist: 'uniform', scale: 0.1, relative: false } });
+  return MLP.create({
+    inputSize: I,
+    hidden: [13],
+    outputSize: O,
+    seed: 5,
+    biasInit: { dist: 'uniform', scale: 0.1, relative: false },
+  });
 }
 
 describe('fit(x, y, options)', () => {
@@ -27,7 +33,12 @@ describe('fit(x, y, options)', () => {
     const a = await mlp();
     const b = await mlp();
     const ha = await a.fit(x, y, { epochs: 2, batchSize: 8, seed: 3, validationData: [v.x, v.y] });
-    const hb = await b.fit(Dataset.classification(x, I, y, O), { epochs: 2, batchSize: 8, seed: 3, validationData: Dataset.classification(v.x, I, v.y, O) });
+    const hb = await b.fit(Dataset.classification(x, I, y, O), {
+      epochs: 2,
+      batchSize: 8,
+      seed: 3,
+      validationData: Dataset.classification(v.x, I, v.y, O),
+    });
     expect(sameBits(await a.biases(0), await b.biases(0))).toBe(true);
     expect(ha.history.val_accuracy).toEqual(hb.history.val_accuracy);
     // number[] and Uint8Array labels are accepted too.
@@ -50,18 +61,31 @@ describe('fit(x, y, options)', () => {
     const { x, y } = arrays(4, 10);
     await expect(m.fit(x, y.subarray(0, 9), {})).rejects.toMatchObject({ code: 'E_SHAPE' });
     await expect(m.fit(x.subarray(0, 69), y, {})).rejects.toMatchObject({ code: 'E_SHAPE' });
-    await expect(m.fit(x, Int32Array.from(y, () => 7), {})).rejects.toMatchObject({ code: 'E_LABEL_RANGE' });
+    await expect(
+      m.fit(
+        x,
+        Int32Array.from(y, () => 7),
+        {},
+      ),
+    ).rejects.toMatchObject({ code: 'E_LABEL_RANGE' });
     await expect(m.fit(x, y, { validationData: [x] as never })).rejects.toBeInstanceOf(BiasLearnError);
     m.dispose();
   });
 
   it('multi-task: fit(x, y, { task }) trains that task as a one-task dataset would', async () => {
-    const tasks = [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }];
+    const tasks = [
+      { name: 'a', classes: 3 },
+      { name: 'b', classes: 2 },
+    ];
     const m1 = await MultitaskModel.create({ inputSize: I, hidden: 11, tasks, seed: 2 });
     const m2 = await MultitaskModel.create({ inputSize: I, hidden: 11, tasks, seed: 2 });
     const { x, y } = arrays(5, 20);
     await m1.fit(x, y, { task: 'a', epochs: 2, batchSize: 8, seed: 1 });
-    await m2.fit(MultitaskDataset.fromTasks([{ name: 'a', data: Dataset.classification(x, I, y, 3) }]), { epochs: 2, batchSize: 8, seed: 1 });
+    await m2.fit(MultitaskDataset.fromTasks([{ name: 'a', data: Dataset.classification(x, I, y, 3) }]), {
+      epochs: 2,
+      batchSize: 8,
+      seed: 1,
+    });
     const l1 = await m1.getLearned();
     const l2 = await m2.getLearned();
     for (const k of Object.keys(l1)) expect(sameBits(l1[k]!, l2[k]!), k).toBe(true);
@@ -97,7 +121,15 @@ describe('predict output', () => {
   });
 
   it('multi-task probabilities: per-row task ids, padding gets probability 0', async () => {
-    const m = await MultitaskModel.create({ inputSize: I, hidden: 9, tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }], seed: 1 });
+    const m = await MultitaskModel.create({
+      inputSize: I,
+      hidden: 9,
+      tasks: [
+        { name: 'a', classes: 3 },
+        { name: 'b', classes: 2 },
+      ],
+      seed: 1,
+    });
     const { x } = arrays(7, 4);
     const p = await m.predict(x, Int32Array.from([0, 1, 1, 0]), { output: 'probabilities' });
     expect(p).toHaveLength(12);
@@ -128,7 +160,15 @@ describe('summary() and toString()', () => {
     expect(r.summary()).toMatch(/recurrent\.weight\s+\[8, 8\]\s+64\s+frozen/);
     expect(r.summary()).toContain('Seed: 9');
     expect(String(r)).toMatch(/^RNN\(2-8-1, .*seed 9, cpu\)$/);
-    const m = await MultitaskModel.create({ inputSize: I, hidden: 9, tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }], seed: 3 });
+    const m = await MultitaskModel.create({
+      inputSize: I,
+      hidden: 9,
+      tasks: [
+        { name: 'a', classes: 3 },
+        { name: 'b', classes: 2 },
+      ],
+      seed: 3,
+    });
     expect(m.summary()).toMatch(/layers\.0\.weight\s+\[9, 7\]\s+63\s+frozen/);
     expect(m.summary()).toContain('Seed: 3');
     expect(String(m)).toMatch(/^MultitaskModel\(7-9, 2 tasks, train bias, .* seed 3, cpu\)$/);
@@ -146,7 +186,14 @@ describe('metric names', () => {
     const h = await m.fit(x, y, {
       epochs: 2,
       validationSplit: 0.2,
-      callbacks: [{ onEpochEnd(_e, logs) { seen = Object.keys(logs); alias = logs.acc!; } }],
+      callbacks: [
+        {
+          onEpochEnd(_e, logs) {
+            seen = Object.keys(logs);
+            alias = logs.acc!;
+          },
+        },
+      ],
     });
     expect(seen).toContain('accuracy');
     expect(seen).toContain('val_accuracy');

@@ -293,7 +293,11 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
   });
 
   describe('gather_labels', () => {
-    for (const [B, N] of [[1, 1], [7, 13], [1023, 50]] as const) {
+    for (const [B, N] of [
+      [1, 1],
+      [7, 13],
+      [1023, 50],
+    ] as const) {
       it(`B=${B} from N=${N}`, async () => {
         const rng = new Rng(2300 + B + N);
         const src = randomLabels(rng, N, 1 << 20);
@@ -308,8 +312,16 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
   describe('fill_weights', () => {
     // The reference is the distribution's contract plus the CPU generator (bit-identical on every
     // backend: common/philox.h, compiled without FMA contraction).
-    for (const [rows, cols] of [[1, 1], [7, 13], [300, 67]] as const) {
-      for (const [dist, code] of [['uniform', 0], ['normal', 1], ['zeros', 2]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [7, 13],
+      [300, 67],
+    ] as const) {
+      for (const [dist, code] of [
+        ['uniform', 0],
+        ['normal', 1],
+        ['zeros', 2],
+      ] as const) {
         it(`${dist} ${rows}x${cols}`, async () => {
           const a = 0.37;
           const r = await run(backend, 'fill_weights', { rows, cols, seed: 2 ** 33 + 5, stream: 3, dist: code, a });
@@ -392,7 +404,15 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
           const rvel = new Float64Array(n);
           for (let t = 1; t <= 3; t++) {
             const g = randomF32(rng, n, -1, 1);
-            const r = await run(backend, 'sgd', { p, g, vel, lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+            const r = await run(backend, 'sgd', {
+              p,
+              g,
+              vel,
+              lr,
+              momentum: c.momentum,
+              nesterov: c.nesterov,
+              weightDecay: c.weightDecay,
+            });
             for (let i = 0; i < n; i++) {
               const gi = g[i]! + c.weightDecay * rp[i]!;
               if (c.momentum === 0) {
@@ -415,11 +435,18 @@ describe.each(probe.backends)('kernels on %s', (backend) => {
 
   describe('argument checks', () => {
     it('rejects an unknown op with E_INVALID_ARG', async () => {
-      await expect(run(backend, 'no_such_op', {})).rejects.toMatchObject({ code: 'E_INVALID_ARG', message: expect.stringContaining('no_such_op') });
+      await expect(run(backend, 'no_such_op', {})).rejects.toMatchObject({
+        code: 'E_INVALID_ARG',
+        message: expect.stringContaining('no_such_op'),
+      });
     });
     it('rejects a missing argument with E_INVALID_ARG and a too-short array with E_SHAPE', async () => {
-      await expect(run(backend, 'column_sum', { B: 2, H: 2, beta: 0, out: new Float32Array(2) })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
-      await expect(run(backend, 'column_sum', { B: 2, H: 2, beta: 0, G: new Float32Array(3), out: new Float32Array(2) })).rejects.toMatchObject({
+      await expect(run(backend, 'column_sum', { B: 2, H: 2, beta: 0, out: new Float32Array(2) })).rejects.toMatchObject({
+        code: 'E_INVALID_ARG',
+      });
+      await expect(
+        run(backend, 'column_sum', { B: 2, H: 2, beta: 0, G: new Float32Array(3), out: new Float32Array(2) }),
+      ).rejects.toMatchObject({
         code: 'E_SHAPE',
       });
     });

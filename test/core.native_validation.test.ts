@@ -21,7 +21,8 @@ async function expectCode(p: Promise<unknown> | (() => unknown), code: string, w
 }
 
 const UNSAFE = [2 ** 32 + 8, 2 ** 53, -1, 1.5, NaN];
-const I = 5, O = 3;
+const I = 5,
+  O = 3;
 
 function classData(seed: number, n: number): Dataset {
   const rng = new Rng(seed);
@@ -31,7 +32,10 @@ function classData(seed: number, n: number): Dataset {
 function multitaskData(seed: number, n: number): MultitaskDataset {
   const rng = new Rng(seed);
   return MultitaskDataset.fromTasks(
-    [0, 1].map((k) => ({ name: `t${k}`, data: Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O) })),
+    [0, 1].map((k) => ({
+      name: `t${k}`,
+      data: Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O),
+    })),
   );
 }
 
@@ -63,7 +67,15 @@ describe('typed arrays changed after validation', () => {
     });
 
     it(`multi-task: labels or task ids set to ${bad} after validation give typed errors`, async () => {
-      const model = await MultitaskModel.create({ inputSize: I, hidden: 6, tasks: [{ name: 't0', classes: O }, { name: 't1', classes: O }], seed: 2 });
+      const model = await MultitaskModel.create({
+        inputSize: I,
+        hidden: 6,
+        tasks: [
+          { name: 't0', classes: O },
+          { name: 't1', classes: O },
+        ],
+        seed: 2,
+      });
       const a = multitaskData(2, 6);
       (a.union.targets as { labels: Int32Array }).labels[3] = bad;
       await expectCode(model.fit(a, { epochs: 1, batchSize: 4 }), 'E_LABEL_RANGE');
@@ -138,8 +150,9 @@ describe('lengths and ranges checked natively (direct calls to the addon)', () =
     await expectCode(() => nat.createDataset('cpu', x, I, Int32Array.from([0, 1]), O, null, 0), 'E_SHAPE');
     await expectCode(() => nat.createDataset('cpu', x, I, null, 0, new Float32Array(5), 2), 'E_SHAPE');
     await expectCode(() => nat.createDataset('cpu', x, 2 ** 32 + I, Int32Array.from([0, 1, 2]), O, null, 0), 'E_INVALID_ARG');
-    await expectCode(() =>
-      nat.createMultitaskDataset('cpu', x, I, Int32Array.from([0, 1, 2]), Int32Array.from([0, 5, 1]), Int32Array.from([O, O])),
+    await expectCode(
+      () =>
+        nat.createMultitaskDataset('cpu', x, I, Int32Array.from([0, 1, 2]), Int32Array.from([0, 5, 1]), Int32Array.from([O, O])),
       'E_INVALID_ARG',
     );
   });
@@ -175,7 +188,15 @@ describe('unsafe integers from JavaScript on every model kind', () => {
       await expectCode(mlp.evaluate(ds, { batchSize: v }), 'E_INVALID_ARG');
       await expectCode(mlp.trainIndices(ds, Int32Array.from([0, 1, 2]), v, 0.1), 'E_INVALID_ARG');
       mlp.dispose();
-      const mt = await MultitaskModel.create({ inputSize: I, hidden: 4, tasks: [{ name: 't0', classes: O }, { name: 't1', classes: O }], seed: 1 });
+      const mt = await MultitaskModel.create({
+        inputSize: I,
+        hidden: 4,
+        tasks: [
+          { name: 't0', classes: O },
+          { name: 't1', classes: O },
+        ],
+        seed: 1,
+      });
       const md = multitaskData(1, 4);
       await expectCode(mt.fit(md, { batchSize: v }), 'E_INVALID_ARG');
       await expectCode(mt.trainIndices(md, Int32Array.from([0, 1, 2]), v, 0.1), 'E_INVALID_ARG');
@@ -197,7 +218,10 @@ describe('unsafe integers from JavaScript on every model kind', () => {
     it(`seed ${v} is ${v === 2 ** 32 + 8 ? 'a valid seed' : 'E_INVALID_ARG'} (MLP, multi-task, RNN)`, async () => {
       if (v === 2 ** 32 + 8) return; // a safe integer below 2^53: valid (next test)
       await expectCode(MLP.create({ inputSize: I, hidden: 4, outputSize: O, seed: v }), 'E_INVALID_ARG');
-      await expectCode(MultitaskModel.create({ inputSize: I, hidden: 4, tasks: [{ name: 't0', classes: O }], seed: v }), 'E_INVALID_ARG');
+      await expectCode(
+        MultitaskModel.create({ inputSize: I, hidden: 4, tasks: [{ name: 't0', classes: O }], seed: v }),
+        'E_INVALID_ARG',
+      );
       await expectCode(RNN.create({ inputSize: 2, hidden: 4, outputSize: 1, seed: v }), 'E_INVALID_ARG');
     });
   }

@@ -7,7 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Dataset, MLP, MultitaskDataset, MultitaskModel, RNN, Rng, SequenceDataset, type OptimizerOptions } from '../src/index.js';
+import {
+  Dataset,
+  MLP,
+  MultitaskDataset,
+  MultitaskModel,
+  RNN,
+  Rng,
+  SequenceDataset,
+  type OptimizerOptions,
+} from '../src/index.js';
 import { randomLabels, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
 
 interface OptState {
@@ -17,7 +26,13 @@ interface OptState {
 }
 
 /** One step of `opt` in float64 on every tensor of `p` with gradients `g` (clipped to `clip` first). */
-function refStep(p: Record<string, Float64Array>, g: Record<string, Float64Array>, s: OptState, opt: Required<OptimizerOptions>, clip: number): void {
+function refStep(
+  p: Record<string, Float64Array>,
+  g: Record<string, Float64Array>,
+  s: OptState,
+  opt: Required<OptimizerOptions>,
+  clip: number,
+): void {
   let sq = 0;
   for (const name of Object.keys(g)) for (const x of g[name]!) sq += x * x;
   const scale = clip > 0 && Math.sqrt(sq) > clip ? clip / Math.sqrt(sq) : 1;
@@ -32,7 +47,10 @@ function refStep(p: Record<string, Float64Array>, g: Record<string, Float64Array
       let gi = g[name]![i]! * scale;
       if (opt.type === 'sgd') {
         gi += opt.weightDecay * w[i]!;
-        if (opt.momentum === 0) { w[i]! -= opt.lr * gi; continue; }
+        if (opt.momentum === 0) {
+          w[i]! -= opt.lr * gi;
+          continue;
+        }
         m[i] = opt.momentum * m[i]! + gi;
         w[i]! -= opt.lr * (opt.nesterov ? gi + opt.momentum * m[i]! : m[i]!);
         continue;
@@ -41,7 +59,8 @@ function refStep(p: Record<string, Float64Array>, g: Record<string, Float64Array
       else gi += opt.weightDecay * w[i]!;
       m[i] = opt.beta1 * m[i]! + (1 - opt.beta1) * gi;
       v[i] = opt.beta2 * v[i]! + (1 - opt.beta2) * gi * gi;
-      const mh = m[i]! / (1 - opt.beta1 ** s.t), vh = v[i]! / (1 - opt.beta2 ** s.t);
+      const mh = m[i]! / (1 - opt.beta1 ** s.t),
+        vh = v[i]! / (1 - opt.beta2 ** s.t);
       w[i]! -= (opt.lr * mh) / (Math.sqrt(vh) + opt.eps);
     }
   }
@@ -70,7 +89,9 @@ describe('MLP optimizer against a float64 reference', () => {
     for (const train of ['bias', 'full'] as const) {
       it(`${c.name}, train '${train}': two steps`, async () => {
         const rng = new Rng(11);
-        const n = 7, I = 5, O = 3;
+        const n = 7,
+          I = 5,
+          O = 3;
         const data = Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O);
         const model = await MLP.create({ inputSize: I, hidden: [9, 4], outputSize: O, train, seed: 5, optimizer: c.opt });
         const opt = model.config.optimizer;
@@ -90,11 +111,26 @@ describe('MLP optimizer against a float64 reference', () => {
 
   it('clipping scales the applied gradient: a tiny clip moves an SGD step by exactly lr * clip', async () => {
     const rng = new Rng(2);
-    const n = 16, I = 6, O = 4;
+    const n = 16,
+      I = 6,
+      O = 4;
     const data = Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O);
-    const model = await MLP.create({ inputSize: I, hidden: 8, outputSize: O, train: 'bias', seed: 1, optimizer: { type: 'sgd', lr: 1 } });
+    const model = await MLP.create({
+      inputSize: I,
+      hidden: 8,
+      outputSize: O,
+      train: 'bias',
+      seed: 1,
+      optimizer: { type: 'sgd', lr: 1 },
+    });
     const before = f64(await model.getLearned());
-    await model.trainIndices(data, Int32Array.from({ length: n }, (_, i) => i), n, 1, { clip: 1e-3 });
+    await model.trainIndices(
+      data,
+      Int32Array.from({ length: n }, (_, i) => i),
+      n,
+      1,
+      { clip: 1e-3 },
+    );
     const after = await model.getLearned();
     let sq = 0;
     for (const k of Object.keys(before)) for (let i = 0; i < before[k]!.length; i++) sq += (after[k]![i]! - before[k]![i]!) ** 2;
@@ -105,12 +141,21 @@ describe('MLP optimizer against a float64 reference', () => {
 
 describe('clip as a model option (MLP and multi-task, as the RNN)', () => {
   const rng = new Rng(31);
-  const n = 13, I = 7, O = 3;
+  const n = 13,
+    I = 7,
+    O = 3;
   const data = Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, O), O);
   const all = Int32Array.from({ length: n }, (_, i) => i);
 
   it('MLP create({ clip }) steps exactly as a per-step clip, differs from no clip, and survives save/load', async () => {
-    const base = { inputSize: I, hidden: [11], outputSize: O, train: 'bias' as const, seed: 3, optimizer: { type: 'sgd' as const, lr: 0.5 } };
+    const base = {
+      inputSize: I,
+      hidden: [11],
+      outputSize: O,
+      train: 'bias' as const,
+      seed: 3,
+      optimizer: { type: 'sgd' as const, lr: 0.5 },
+    };
     const viaConfig = await MLP.create({ ...base, clip: 2e-3 });
     const perStep = await MLP.create(base);
     const unclipped = await MLP.create(base);
@@ -133,8 +178,20 @@ describe('clip as a model option (MLP and multi-task, as the RNN)', () => {
   });
 
   it('multi-task create({ clip }) steps exactly as a per-step clip', async () => {
-    const mt = MultitaskDataset.fromTasks([{ name: 'a', data }, { name: 'b', data }]);
-    const base = { inputSize: I, hidden: 9, seed: 4, tasks: [{ name: 'a', classes: O }, { name: 'b', classes: O }], optimizer: { type: 'sgd' as const, lr: 0.5 } };
+    const mt = MultitaskDataset.fromTasks([
+      { name: 'a', data },
+      { name: 'b', data },
+    ]);
+    const base = {
+      inputSize: I,
+      hidden: 9,
+      seed: 4,
+      tasks: [
+        { name: 'a', classes: O },
+        { name: 'b', classes: O },
+      ],
+      optimizer: { type: 'sgd' as const, lr: 0.5 },
+    };
     const viaConfig = await MultitaskModel.create({ ...base, clip: 1e-3 });
     const perStep = await MultitaskModel.create(base);
     const idx = Int32Array.from({ length: mt.n }, (_, i) => i);
@@ -153,7 +210,10 @@ describe('multi-task optimizer against a float64 reference', () => {
   function tasks(seed: number, classes: number[], n: number, I: number): MultitaskDataset {
     const rng = new Rng(seed);
     return MultitaskDataset.fromTasks(
-      classes.map((c, k) => ({ name: `t${k}`, data: Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, c), c) })),
+      classes.map((c, k) => ({
+        name: `t${k}`,
+        data: Dataset.classification(randomNormalF32(rng, n * I), I, randomLabels(rng, n, c), c),
+      })),
     );
   }
 
@@ -165,7 +225,11 @@ describe('multi-task optimizer against a float64 reference', () => {
         const model = await MultitaskModel.create({
           inputSize: I,
           hidden: [7],
-          tasks: [{ name: 't0', classes: 3 }, { name: 't1', classes: 3 }, { name: 't2', classes: 3 }],
+          tasks: [
+            { name: 't0', classes: 3 },
+            { name: 't1', classes: 3 },
+            { name: 't2', classes: 3 },
+          ],
           train,
           seed: 9,
           maskInit: 0.5,
@@ -176,7 +240,7 @@ describe('multi-task optimizer against a float64 reference', () => {
         const batch = data.select(['t0', 't1']);
         const idx = Int32Array.from({ length: batch.n }, (_, i) => i);
         const p = f64(await model.getLearned());
-        const t2Before = (await model.taskVectors('t2'));
+        const t2Before = await model.taskVectors('t2');
         const state: OptState = { m: {}, v: {}, t: 0 };
         for (let step = 0; step < 2; step++) {
           const g = f64((await model.gradients(batch)).grads);
@@ -203,8 +267,15 @@ describe('RNN optimizer (the same ParamSet) against a float64 reference', () => 
   for (const c of OPTS) {
     it(`${c.name}: two BPTT steps`, async () => {
       const rng = new Rng(4);
-      const n = 3, T = 5;
-      const data = SequenceDataset.create({ inputs: randomNormalF32(rng, n * T * 2), targets: randomNormalF32(rng, n * T), steps: T, inputSize: 2, outputSize: 1 });
+      const n = 3,
+        T = 5;
+      const data = SequenceDataset.create({
+        inputs: randomNormalF32(rng, n * T * 2),
+        targets: randomNormalF32(rng, n * T),
+        steps: T,
+        inputSize: 2,
+        outputSize: 1,
+      });
       const rnn = await RNN.create({ inputSize: 2, hidden: 6, outputSize: 1, train: 'full', seed: 8, optimizer: c.opt });
       const opt = rnn.config.optimizer;
       const p = f64(await rnn.getLearned());

@@ -5,7 +5,16 @@
  * bad states are typed errors.
  */
 import { describe, expect, it } from 'vitest';
-import { Dataset, MLP, MultitaskDataset, MultitaskModel, type OptimizerOptions, RNN, Rng, SequenceDataset } from '../src/index.js';
+import {
+  Dataset,
+  MLP,
+  MultitaskDataset,
+  MultitaskModel,
+  type OptimizerOptions,
+  RNN,
+  Rng,
+  SequenceDataset,
+} from '../src/index.js';
 import { randomLabels, randomNormalF32, sameBits } from './helpers/numeric.js';
 
 const OPTIMIZERS: { opt: OptimizerOptions; buffers: string[] }[] = [
@@ -49,9 +58,19 @@ describe('optimizer state: resume bit for bit', () => {
   }
 
   it('multi-task (bias, Adam): per-task step counts survive, only the trained task moves on', async () => {
-    const tasks = ['a', 'b', 'c'].map((name, k) => ({ name, data: Dataset.classification(randomNormalF32(rng, 11 * I), I, randomLabels(rng, 11, 2 + k), 2 + k) }));
+    const tasks = ['a', 'b', 'c'].map((name, k) => ({
+      name,
+      data: Dataset.classification(randomNormalF32(rng, 11 * I), I, randomLabels(rng, 11, 2 + k), 2 + k),
+    }));
     const data = MultitaskDataset.fromTasks(tasks);
-    const make = () => MultitaskModel.create({ inputSize: I, hidden: 6, seed: 3, tasks: tasks.map((t) => ({ name: t.name, classes: t.data.outputSize })), optimizer: { type: 'adam', lr: 0.05 } });
+    const make = () =>
+      MultitaskModel.create({
+        inputSize: I,
+        hidden: 6,
+        seed: 3,
+        tasks: tasks.map((t) => ({ name: t.name, classes: t.data.outputSize })),
+        optimizer: { type: 'adam', lr: 0.05 },
+      });
     const a = await make();
     await a.trainIndices(data, all(22), 4, 0.05); // tasks a and b only (rows 0..21)
     const state = await a.getOptimizerState();
@@ -68,8 +87,22 @@ describe('optimizer state: resume bit for bit', () => {
 
   it('RNN (bias + initial state, Adam, BPTT)', async () => {
     const T = 9;
-    const seqs = SequenceDataset.create({ inputs: randomNormalF32(rng, 5 * T * 2), targets: randomNormalF32(rng, 5 * T), steps: T, inputSize: 2, outputSize: 1 });
-    const make = () => RNN.create({ inputSize: 2, hidden: 13, outputSize: 1, learnInitialState: true, seed: 4, optimizer: { type: 'adam', lr: 0.02 } });
+    const seqs = SequenceDataset.create({
+      inputs: randomNormalF32(rng, 5 * T * 2),
+      targets: randomNormalF32(rng, 5 * T),
+      steps: T,
+      inputSize: 2,
+      outputSize: 1,
+    });
+    const make = () =>
+      RNN.create({
+        inputSize: 2,
+        hidden: 13,
+        outputSize: 1,
+        learnInitialState: true,
+        seed: 4,
+        optimizer: { type: 'adam', lr: 0.02 },
+      });
     const a = await make();
     await a.fit(seqs, { epochs: 2, batchSize: 2, shuffle: false });
     const b = await make();
@@ -87,12 +120,16 @@ describe('optimizer state: bad input is a typed error', () => {
     const m = await MLP.create({ inputSize: I, hidden: [5], outputSize: 3, seed: 1, optimizer: { type: 'adam', lr: 0.01 } });
     const good = await m.getOptimizerState();
     const name = Object.keys(good.tensors)[0]!;
-    await expect(m.setOptimizerState({ steps: good.steps, tensors: { ...good.tensors, [name]: new Float32Array(1) } })).rejects.toMatchObject({ code: 'E_SHAPE' });
+    await expect(
+      m.setOptimizerState({ steps: good.steps, tensors: { ...good.tensors, [name]: new Float32Array(1) } }),
+    ).rejects.toMatchObject({ code: 'E_SHAPE' });
     const { [name]: _dropped, ...missing } = good.tensors;
     await expect(m.setOptimizerState({ steps: good.steps, tensors: missing })).rejects.toMatchObject({ code: 'E_DTYPE' });
     await expect(m.setOptimizerState({ steps: [1, 2], tensors: good.tensors })).rejects.toMatchObject({ code: 'E_SHAPE' });
     await expect(m.setOptimizerState({ steps: [-1], tensors: good.tensors })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
-    await expect(m.setOptimizerState({ steps: [2 ** 53], tensors: good.tensors })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
+    await expect(m.setOptimizerState({ steps: [2 ** 53], tensors: good.tensors })).rejects.toMatchObject({
+      code: 'E_INVALID_ARG',
+    });
     const nan = { ...good.tensors, [name]: new Float32Array(good.tensors[name]!.length).fill(Number.NaN) };
     await expect(m.setOptimizerState({ steps: good.steps, tensors: nan })).rejects.toMatchObject({ code: 'E_NONFINITE' });
     await expect(m.setOptimizerState(null as never)).rejects.toMatchObject({ code: 'E_INVALID_ARG' });

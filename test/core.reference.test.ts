@@ -14,7 +14,15 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { ACTIVATIONS, Dataset, LOSSES, MLP, Rng, type LossName, type TrainableSet } from '../src/index.js';
 import { assertClose, randomLabels, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
-import { finiteDiffGrad, refForward, refForwardFull, refLoss, refSampleLosses, referenceFromModel, type RefTargets } from './helpers/reference_mlp.js';
+import {
+  finiteDiffGrad,
+  refForward,
+  refForwardFull,
+  refLoss,
+  refSampleLosses,
+  referenceFromModel,
+  type RefTargets,
+} from './helpers/reference_mlp.js';
 
 const FD_STEP = 1e-4;
 const GRAD_TOL = 1e-3;
@@ -23,7 +31,9 @@ let worstGradError = 0;
 let worstGradCase = '';
 
 afterAll(() => {
-  console.log(`[core.reference] worst gradient relative error ||g - fd|| / ||fd|| = ${worstGradError.toExponential(2)} (${worstGradCase})`);
+  console.log(
+    `[core.reference] worst gradient relative error ||g - fd|| / ||fd|| = ${worstGradError.toExponential(2)} (${worstGradCase})`,
+  );
 });
 
 function makeData(
@@ -88,7 +98,14 @@ describe('predict matches the float64 reference forward pass', () => {
   }
 
   it('1030 rows (more than one 1024-row chunk) match row by row', async () => {
-    const model = await MLP.create({ inputSize: 9, hidden: [31], outputSize: 4, activation: 'tanh', seed: 77, biasInit: { dist: 'normal', scale: 0.3, relative: false } });
+    const model = await MLP.create({
+      inputSize: 9,
+      hidden: [31],
+      outputSize: 4,
+      activation: 'tanh',
+      seed: 77,
+      biasInit: { dist: 'normal', scale: 0.3, relative: false },
+    });
     const rng = new Rng(77);
     const n = 1030;
     const x = randomNormalF32(rng, n * 9, 1);
@@ -104,7 +121,15 @@ describe('predict matches the float64 reference forward pass', () => {
 
   for (const loss of LOSSES) {
     it(`evaluate gives the reference mean loss${loss === 'softmax-cross-entropy' ? ' and accuracy' : ''} (${loss})`, async () => {
-      const model = await MLP.create({ inputSize: 6, hidden: [11], outputSize: 4, activation: 'sigmoid', loss, seed: 5, biasInit: { dist: 'uniform', scale: 1, relative: false } });
+      const model = await MLP.create({
+        inputSize: 6,
+        hidden: [11],
+        outputSize: 4,
+        activation: 'sigmoid',
+        loss,
+        seed: 5,
+        biasInit: { dist: 'uniform', scale: 1, relative: false },
+      });
       const rng = new Rng(55);
       const n = 300;
       const { ds, targets } = makeData(rng, n, 6, 4, loss);
@@ -149,13 +174,24 @@ const GRAD_CASES: GradCase[] = [
   },
   {
     label: 'per-layer [bias | weight]',
-    train: { layers: [{ weight: false, bias: true }, { weight: true, bias: false }] },
+    train: {
+      layers: [
+        { weight: false, bias: true },
+        { weight: true, bias: false },
+      ],
+    },
     hidden: [7],
     expected: ['layers.0.bias', 'layers.1.weight'],
   },
   {
     label: 'per-layer [frozen | weight | bias]',
-    train: { layers: [{ weight: false, bias: false }, { weight: true, bias: false }, { weight: false, bias: true }] },
+    train: {
+      layers: [
+        { weight: false, bias: false },
+        { weight: true, bias: false },
+        { weight: false, bias: true },
+      ],
+    },
     hidden: [7, 6],
     expected: ['layers.1.weight', 'layers.2.bias'],
   },
@@ -206,7 +242,10 @@ describe('gradients match central finite differences of the float64 reference lo
                   worstGradError = err;
                   worstGradCase = `${gc.label} ${loss} ${activation} n=${n} ${name}`;
                 }
-                expect(err, `${name}: ||g - fd|| / ||fd|| (||fd|| = ${Math.sqrt(fd.reduce((s, v) => s + v * v, 0)).toExponential(2)})`).toBeLessThanOrEqual(GRAD_TOL);
+                expect(
+                  err,
+                  `${name}: ||g - fd|| / ||fd|| (||fd|| = ${Math.sqrt(fd.reduce((s, v) => s + v * v, 0)).toExponential(2)})`,
+                ).toBeLessThanOrEqual(GRAD_TOL);
               }
               // gradients() must not update anything
               const after = await model.getLearned();

@@ -35,14 +35,23 @@ const rng = new Rng(3);
 const x = randomNormalF32(rng, 61 * I);
 const y = randomLabels(rng, 61, O);
 
-async function sameLearned(a: { getLearned(): Promise<Record<string, Float32Array>> }, b: { getLearned(): Promise<Record<string, Float32Array>> }): Promise<void> {
+async function sameLearned(
+  a: { getLearned(): Promise<Record<string, Float32Array>> },
+  b: { getLearned(): Promise<Record<string, Float32Array>> },
+): Promise<void> {
   const la = await a.getLearned();
   const lb = await b.getLearned();
   for (const k of Object.keys(la)) expect(firstBitDiff(la[k]!, lb[k]!), k).toBe(-1);
 }
 
 async function resumeCase(options: MLPOptions, tag: string): Promise<void> {
-  const fitOptions = { epochs: 10, batchSize: 8, seed: 11, validationSplit: 0.2, lrSchedule: stepDecay({ stepSize: 3, gamma: 0.5 }) };
+  const fitOptions = {
+    epochs: 10,
+    batchSize: 8,
+    seed: 11,
+    validationSplit: 0.2,
+    lrSchedule: stepDecay({ stepSize: 3, gamma: 0.5 }),
+  };
   const straight = await MLP.create(options);
   await straight.fit(x, y, fitOptions);
   const first = await MLP.create(options);
@@ -63,7 +72,10 @@ describe('resume bit for bit', () => {
   });
 
   it('SGD, full training of every weight', async () => {
-    await resumeCase({ inputSize: I, hidden: [7], outputSize: O, seed: 4, train: 'full', optimizer: { type: 'sgd', lr: 0.01 } }, 'sgd-full');
+    await resumeCase(
+      { inputSize: I, hidden: [7], outputSize: O, seed: 4, train: 'full', optimizer: { type: 'sgd', lr: 0.01 } },
+      'sgd-full',
+    );
   });
 
   it('Adam: 10 epochs = 5 + load + resume 5 (optimizer state restored)', async () => {
@@ -87,14 +99,25 @@ describe('resume bit for bit', () => {
 
   it('RNN (SGD): 6 epochs = 3 + load + resume 3', async () => {
     const r = new Rng(5);
-    const seqs = SequenceDataset.create({ inputs: Float32Array.from({ length: 6 * 5 * 2 }, () => r.normal()), targets: Float32Array.from({ length: 6 * 5 }, () => r.normal()), steps: 5, inputSize: 2, outputSize: 1 });
+    const seqs = SequenceDataset.create({
+      inputs: Float32Array.from({ length: 6 * 5 * 2 }, () => r.normal()),
+      targets: Float32Array.from({ length: 6 * 5 }, () => r.normal()),
+      steps: 5,
+      inputSize: 2,
+      outputSize: 1,
+    });
     const opts = { inputSize: 2, hidden: 8, outputSize: 1, seed: 3, optimizer: { type: 'sgd' as const, lr: 0.01 } };
     const a = await RNN.create(opts);
     await a.fit(seqs, { epochs: 6, batchSize: 2, seed: 4 });
     const b = await RNN.create(opts);
     await b.fit(seqs, { epochs: 3, batchSize: 2, seed: 4, callbacks: [new ModelCheckpoint(join(work, 'rnn-{epoch}.blck'))] });
     const c = await RNN.load(join(work, 'rnn-3.blck'));
-    await c.fit(seqs, { epochs: 6, batchSize: 2, seed: 4, initialEpoch: (await restoreTraining(join(work, 'rnn-3.blck'), c)).initialEpoch });
+    await c.fit(seqs, {
+      epochs: 6,
+      batchSize: 2,
+      seed: 4,
+      initialEpoch: (await restoreTraining(join(work, 'rnn-3.blck'), c)).initialEpoch,
+    });
     await sameLearned(a, c);
     for (const m of [a, b, c]) m.dispose();
   });
@@ -103,7 +126,11 @@ describe('resume bit for bit', () => {
 describe('ModelCheckpoint', () => {
   it('saveBestOnly with mode max on val_accuracy (alias val_acc accepted), training state in the metadata', async () => {
     const m = await MLP.create({ inputSize: I, hidden: [17], outputSize: O, seed: 2 });
-    const ck = new ModelCheckpoint(join(work, 'best', 'best.blck'), { monitor: 'val_acc', saveBestOnly: true, metadata: { note: 'x' } });
+    const ck = new ModelCheckpoint(join(work, 'best', 'best.blck'), {
+      monitor: 'val_acc',
+      saveBestOnly: true,
+      metadata: { note: 'x' },
+    });
     const h = await m.fit(x, y, { epochs: 6, validationSplit: 0.3, seed: 1, callbacks: [ck] });
     const accs = h.history.val_accuracy!;
     const improved = accs.filter((a, i) => accs.slice(0, i).every((b) => a > b)).length;
@@ -133,7 +160,10 @@ describe('ModelCheckpoint', () => {
 
   it('writes and restores an optimizer state through OptimizerStateAccess (a model that has one)', async () => {
     const path = join(work, 'opt', 'fake.blck');
-    const state = { steps: [7], tensors: { 'layers.0.bias.exp_avg': Float32Array.from([1, 2]), 'layers.0.bias.exp_avg_sq': Float32Array.from([3, 4]) } };
+    const state = {
+      steps: [7],
+      tensors: { 'layers.0.bias.exp_avg': Float32Array.from([1, 2]), 'layers.0.bias.exp_avg_sq': Float32Array.from([3, 4]) },
+    };
     let restored: typeof state | undefined;
     const fake = {
       async save(p: string, o?: { metadata?: Record<string, unknown> }) {
@@ -184,7 +214,10 @@ describe('Ctrl-C in the CLI', () => {
         },
       },
     };
-    const code = await runCli(['train', '--samples', '4000', '--hidden', '64', '--epochs', '50', '--seed', '1', '--quiet', '--out', out], io);
+    const code = await runCli(
+      ['train', '--samples', '4000', '--hidden', '64', '--epochs', '50', '--seed', '1', '--quiet', '--out', out],
+      io,
+    );
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted: saved the last finished epoch \((\d+)\)/);
     const { readFileSync } = await import('node:fs');
@@ -219,7 +252,25 @@ describe('Ctrl-C in the rnn command', () => {
         },
       },
     };
-    const code = await runCli(['rnn', '--task', 'cosine', '--hidden', '16', '--epochs', '100000', '--seed', '1', '--quiet', '--eigen', 'off', '--out', out], io);
+    const code = await runCli(
+      [
+        'rnn',
+        '--task',
+        'cosine',
+        '--hidden',
+        '16',
+        '--epochs',
+        '100000',
+        '--seed',
+        '1',
+        '--quiet',
+        '--eigen',
+        'off',
+        '--out',
+        out,
+      ],
+      io,
+    );
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted: saved the last finished epoch/);
     const { readFileSync } = await import('node:fs');

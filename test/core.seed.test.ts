@@ -53,7 +53,10 @@ describe('unseeded models', () => {
     const r1 = await RNN.create({ inputSize: 1, hidden: 8, outputSize: 1 });
     const r2 = await RNN.create({ inputSize: 1, hidden: 8, outputSize: 1 });
     expect(r1.config.seed).not.toBe(r2.config.seed);
-    const tasks = [{ name: 'a', classes: 2 }, { name: 'b', classes: 2 }];
+    const tasks = [
+      { name: 'a', classes: 2 },
+      { name: 'b', classes: 2 },
+    ];
     const m1 = await MultitaskModel.create({ inputSize: 4, hidden: 8, tasks });
     const m2 = await MultitaskModel.create({ inputSize: 4, hidden: 8, tasks });
     expect(m1.config.seed).not.toBe(m2.config.seed);
@@ -64,7 +67,15 @@ describe('unseeded models', () => {
 describe('CLI', () => {
   async function run(...argv: string[]): Promise<{ code: number; stderr: string }> {
     let stderr = '';
-    const io: CliIO = { stdout: { write: () => true }, stderr: { write: (s: string) => ((stderr += s), true) } };
+    const io: CliIO = {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
+    };
     return { code: await runCli(argv, io), stderr };
   }
 
@@ -80,7 +91,20 @@ describe('CLI', () => {
   });
 
   it('train --seed 3 prints "seed 3" only', async () => {
-    const r = await run('train', '--samples', '120', '--hidden', '8', '--epochs', '1', '--quiet', '--seed', '3', '--out', join(work, 'run3'));
+    const r = await run(
+      'train',
+      '--samples',
+      '120',
+      '--hidden',
+      '8',
+      '--epochs',
+      '1',
+      '--quiet',
+      '--seed',
+      '3',
+      '--out',
+      join(work, 'run3'),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/seed 3;/);
     expect(r.stderr).not.toMatch(/random/);

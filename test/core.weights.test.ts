@@ -73,9 +73,15 @@ describe('generateWeights determinism', () => {
   it("'zeros' gives exact zeros; invalid arguments are ValidationErrors", async () => {
     const z = await gen(3, 4, 1, 0, 'zeros', 5);
     expect(Array.from(z)).toEqual(new Array(12).fill(0));
-    await expect(generateWeights({ rows: 0, cols: 3, seed: 0, stream: 0, dist: 'uniform', a: 1 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(generateWeights({ rows: 2, cols: 3, seed: -1, stream: 0, dist: 'uniform', a: 1 })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
-    await expect(generateWeights({ rows: 2, cols: 3, seed: 0, stream: 0, dist: 'cauchy' as 'uniform', a: 1 })).rejects.toMatchObject({
+    await expect(generateWeights({ rows: 0, cols: 3, seed: 0, stream: 0, dist: 'uniform', a: 1 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(generateWeights({ rows: 2, cols: 3, seed: -1, stream: 0, dist: 'uniform', a: 1 })).rejects.toMatchObject({
+      code: 'E_INVALID_ARG',
+    });
+    await expect(
+      generateWeights({ rows: 2, cols: 3, seed: 0, stream: 0, dist: 'cauchy' as 'uniform', a: 1 }),
+    ).rejects.toMatchObject({
       code: 'E_INVALID_ARG',
       message: expect.stringContaining('cauchy'),
     });
@@ -184,7 +190,13 @@ describe('distributions (1e6 samples, generous bounds)', () => {
 describe('MLP weights use the documented streams and fan-in-relative scale', () => {
   it('a layer with fan-in 784 and scale s has max |w| <= s/sqrt(784), and uses nearly all of that range', async () => {
     const s = 1.7;
-    const model = await MLP.create({ inputSize: 784, hidden: [256], outputSize: 10, seed: 9, weightInit: { dist: 'uniform', scale: s, relative: true } });
+    const model = await MLP.create({
+      inputSize: 784,
+      hidden: [256],
+      outputSize: 10,
+      seed: 9,
+      weightInit: { dist: 'uniform', scale: s, relative: true },
+    });
     const w = await model.weights(0);
     expect(w.length).toBe(256 * 784);
     let maxAbs = 0;
@@ -221,7 +233,13 @@ describe('MLP weights use the documented streams and fan-in-relative scale', () 
     expect(firstBitDiff(await model.weights(1), w1)).toBe(-1);
     expect(firstBitDiff(await model.biases(1), b1)).toBe(-1);
     // a different model seed gives different frozen weights
-    const other = await MLP.create({ inputSize: 784, hidden: [64], outputSize: 10, seed: seed + 1, weightInit: { dist: 'uniform', scale: 2, relative: true } });
+    const other = await MLP.create({
+      inputSize: 784,
+      hidden: [64],
+      outputSize: 10,
+      seed: seed + 1,
+      weightInit: { dist: 'uniform', scale: 2, relative: true },
+    });
     expect(diffFraction(await other.weights(0), w0)).toBeGreaterThan(0.99);
     other.dispose();
     model.dispose();
@@ -240,7 +258,15 @@ describe('one CPU thread', () => {
       setThreads(threads);
       const r = await native().runKernel('cpu', 'column_sum', { B, H, beta: 0, G, out: new Float32Array(H) });
       const f = await native().runKernel('cpu', 'small_fanout_backward', {
-        B, O: 3, H, act: 2, beta: 0, dZ: G.subarray(0, B * 3), W: G.subarray(0, 3 * H), A: G, out: new Float32Array(H),
+        B,
+        O: 3,
+        H,
+        act: 2,
+        beta: 0,
+        dZ: G.subarray(0, B * 3),
+        W: G.subarray(0, 3 * H),
+        A: G,
+        out: new Float32Array(H),
       });
       return [r.out!, f.out!];
     };

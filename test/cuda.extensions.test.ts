@@ -39,7 +39,8 @@ import { assertClose, randomF32, randomLabels, relNormError, sameBits } from './
 
 const probe = await probeBackends();
 const hasCuda = probe.backends.includes('cuda');
-if (!hasCuda) console.warn(`[cuda.extensions.test] skipping every CUDA extension check: ${probe.cudaSkipReason ?? 'CUDA unavailable'}`);
+if (!hasCuda)
+  console.warn(`[cuda.extensions.test] skipping every CUDA extension check: ${probe.cudaSkipReason ?? 'CUDA unavailable'}`);
 
 const ACTS = ACT_NAMES;
 type Args = Record<string, number | boolean | Float32Array | Int32Array>;
@@ -128,7 +129,8 @@ describe.skipIf(!hasCuda)('CUDA multi-task kernels against the CPU backend', () 
       exact('gate_rows', g.cuda.A!, g.cpu.A!);
       const dA = randomF32(rng, B * H);
       const scale = new Float64Array(K * H);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) scale[task[b]! * H + h]! += Math.abs(dA[b * H + h]! * U[b * H + h]!);
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++) scale[task[b]! * H + h]! += Math.abs(dA[b * H + h]! * U[b * H + h]!);
       for (let i = 0; i < K * H; i++) scale[i]! *= slope * gates[i]! * (1 - gates[i]!);
       for (const inPlace of [false, true]) {
         const args = { B, H, K, dA, U, gates, task, slope, inPlace };
@@ -164,14 +166,19 @@ describe.skipIf(!hasCuda)('CUDA multi-task kernels against the CPU backend', () 
         const K = classes.length;
         const off = new Int32Array(K);
         let R = perTask ? 0 : 4;
-        if (perTask) for (let k = 0; k < K; k++) { off[k] = R; R += classes[k]!; }
+        if (perTask)
+          for (let k = 0; k < K; k++) {
+            off[k] = R;
+            R += classes[k]!;
+          }
         const logits = randomF32(rng, B * R, -5, 5);
         const task = randomLabels(rng, B, K);
         const labels = Int32Array.from(task, (t) => rng.int(classes[t]!));
         const args = { B, R, K, scale: 1 / B, logits, labels, task, off, classes };
         const r = await both('mt', 'softmax_xent_task', args);
         assertClose('dlogits', r.cuda.dlogits!, r.cpu.dlogits!, 1e-7, 1e-5);
-        for (let i = 0; i < B * R; i++) if (r.cpu.dlogits![i] === 0) expect(r.cuda.dlogits![i], `dlogits[${i}] is 0 on the cpu`).toBe(0);
+        for (let i = 0; i < B * R; i++)
+          if (r.cpu.dlogits![i] === 0) expect(r.cuda.dlogits![i], `dlogits[${i}] is 0 on the cpu`).toBe(0);
         const loss = (s: Float32Array) => Array.from({ length: K }, (_, k) => s[2 * k]!);
         const hits = (s: Float32Array) => Array.from({ length: K }, (_, k) => s[2 * k + 1]!);
         assertClose('per-task loss sums', loss(r.cuda.stats!), loss(r.cpu.stats!), 1e-4, 1e-5);
@@ -215,7 +222,8 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   for (const n of [1, 7, 33, 1023, 40001]) {
     it(`axpby n=${n}, with and without y`, async () => {
       const rng = new Rng(2 + n);
-      const x = randomF32(rng, n), y = randomF32(rng, n);
+      const x = randomF32(rng, n),
+        y = randomF32(rng, n);
       const r = await both('rnn', 'axpby', { n, x, y, a: 0.7, b: -1.3 });
       assertClose('axpby', r.cuda.out!, r.cpu.out!, 1e-6, 1e-5);
       const s = await both('rnn', 'axpby', { n, x, a: 2.5, b: 0 });
@@ -231,13 +239,16 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   ] as const) {
     it(`rnn_step and rnn_step_backward B=${B} H=${H}, every activation`, async () => {
       const rng = new Rng(3 + B + H);
-      const Z = randomF32(rng, B * H, -9, 9), bias = randomF32(rng, H), Rp = randomF32(rng, B * H);
+      const Z = randomF32(rng, B * H, -9, 9),
+        bias = randomF32(rng, H),
+        Rp = randomF32(rng, B * H);
       for (const act of ACTS) {
         const s = await both('rnn', 'rnn_step', { B, H, act: ACT[act], decay: 0.3, gain: 0.7, Z, bias, Rp });
         assertClose(`rnn_step ${act} phi`, s.cuda.Z!, s.cpu.Z!, 1e-6, 1e-5);
         assertClose(`rnn_step ${act} Rn`, s.cuda.Rn!, s.cpu.Rn!, 1e-6, 1e-5);
-        const Dr = randomF32(rng, B * H), DYA = randomF32(rng, B * H);
-        const Phi = s.cpu.Z!;  // the same activation output on both backends
+        const Dr = randomF32(rng, B * H),
+          DYA = randomF32(rng, B * H);
+        const Phi = s.cpu.Z!; // the same activation output on both backends
         const b = await both('rnn', 'rnn_step_backward', { B, H, act: ACT[act], gain: 0.7, Dr, DYA, Phi });
         exact(`rnn_step_backward ${act} Dr`, b.cuda.Dr!, b.cpu.Dr!);
         assertClose(`rnn_step_backward ${act} dZ`, b.cuda.dZ!, b.cpu.dZ!, 1e-6, 1e-5);
@@ -255,7 +266,10 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   ] as const) {
     it(`seq_mse T=${T} B=${B} O=${O}, with and without Yprev`, async () => {
       const rng = new Rng(9 + T + B + O);
-      const Y = randomF32(rng, T * B * O), Tg = randomF32(rng, T * B * O), w = randomF32(rng, T * B, 0, 1), v = randomF32(rng, T * B, 0, 2);
+      const Y = randomF32(rng, T * B * O),
+        Tg = randomF32(rng, T * B * O),
+        w = randomF32(rng, T * B, 0, 1),
+        v = randomF32(rng, T * B, 0, 2);
       const Yprev = randomF32(rng, B * O);
       for (const prev of [true, false]) {
         const args = { T, B, O, scale: 1 / B, Y, Tg, w, v, ...(prev ? { Yprev } : {}) };
@@ -276,7 +290,8 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   ] as const) {
     it(`scatter_add_rows B=${B} D=${D} C=${C}, beta 0 and 0.25`, async () => {
       const rng = new Rng(10 + B + D + C);
-      const src = randomF32(rng, B * D), out0 = randomF32(rng, C * D);
+      const src = randomF32(rng, B * D),
+        out0 = randomF32(rng, C * D);
       const idx = randomLabels(rng, B, C);
       for (const beta of [0, 0.25]) {
         const args = { B, D, C, alpha: 0.5, beta, src, idx, out: out0 };
@@ -297,7 +312,9 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   ] as const) {
     it(`column_dot rows=${rows} H=${H}, beta 0 and 1`, async () => {
       const rng = new Rng(11 + rows + H);
-      const A = randomF32(rng, rows * H), Bm = randomF32(rng, rows * H), out0 = randomF32(rng, H);
+      const A = randomF32(rng, rows * H),
+        Bm = randomF32(rng, rows * H),
+        out0 = randomF32(rng, H);
       for (const beta of [0, 1]) {
         const args = { rows, H, beta, A, Bm, out: out0 };
         const r = await both('rnn', 'column_dot', args);
@@ -317,7 +334,9 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
   ] as const) {
     it(`outer_trace and trace_grad B=${B} H=${H} K=${K}`, async () => {
       const rng = new Rng(12 + B + H + K);
-      const P = randomF32(rng, B * H * K), D = randomF32(rng, B * H), X = randomF32(rng, B * K);
+      const P = randomF32(rng, B * H * K),
+        D = randomF32(rng, B * H),
+        X = randomF32(rng, B * K);
       const t = await both('rnn', 'outer_trace', { B, H, K, decay: 0.6, gain: 0.4, P, D, X });
       assertClose('outer_trace', t.cuda.P!, t.cpu.P!, 1e-6, 1e-5);
       const E = randomF32(rng, B * H);
@@ -327,7 +346,9 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
         const args = { B, H, K, beta, P: Pn, E, G };
         const r = await both('rnn', 'trace_grad', args);
         const scale = Array.from(G, (x) => Math.abs(beta * x));
-        for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let k = 0; k < K; k++) scale[h * K + k]! += Math.abs(E[b * H + h]! * Pn[(b * H + h) * K + k]!);
+        for (let b = 0; b < B; b++)
+          for (let h = 0; h < H; h++)
+            for (let k = 0; k < K; k++) scale[h * K + k]! += Math.abs(E[b * H + h]! * Pn[(b * H + h) * K + k]!);
         assertClose(`trace_grad beta ${beta}`, r.cuda.G!, r.cpu.G!, 1e-6, 1e-5, scale);
         await cudaTwice('rnn', 'trace_grad', args, 'G');
       }
@@ -352,7 +373,8 @@ describe.skipIf(!hasCuda)('CUDA RNN kernels against the CPU backend', () => {
       [1023, 33, 40, 33],
       [33, 2, 5, 2],
     ] as const) {
-      const src = randomF32(rng, rows * lds), dst = randomF32(rng, rows * ldd);
+      const src = randomF32(rng, rows * lds),
+        dst = randomF32(rng, rows * ldd);
       const r = await both('rnn', 'copy2d', { rows, cols, ldd, lds, src, dst });
       exact(`copy2d ${rows}x${cols}`, r.cuda.dst!, r.cpu.dst!);
     }
@@ -385,7 +407,12 @@ function teacherTask(seed: number, n: number, I: number, classes: number): Datas
   return Dataset.classification(x, I, y, classes);
 }
 
-function expectSameTensors(cuda: Record<string, Float32Array>, cpu: Record<string, Float32Array>, tol: number, what: string): void {
+function expectSameTensors(
+  cuda: Record<string, Float32Array>,
+  cpu: Record<string, Float32Array>,
+  tol: number,
+  what: string,
+): void {
   expect(Object.keys(cuda).sort()).toEqual(Object.keys(cpu).sort());
   for (const k of Object.keys(cpu)) {
     const e = relNormError(cuda[k]!, cpu[k]!);
@@ -444,7 +471,10 @@ describe.skipIf(!hasCuda)('CUDA end to end: the same models train alike on cpu a
 
   for (const rule of ['bptt', 'tbptt:4:online', 'rflo']) {
     it(`RNN (${rule}; 2 learned initial states, ${rule === 'rflo' ? 'bias' : 'full'} training, clip 1): gradients and 2 passes`, async () => {
-      const n = 10, T = 9, I = 3, O = 2;
+      const n = 10,
+        T = 9,
+        I = 3,
+        O = 2;
       const rng = new Rng(8);
       const data = SequenceDataset.create({
         inputs: Float32Array.from({ length: n * T * I }, () => rng.normal()),

@@ -60,31 +60,73 @@ describe('Dataset construction', () => {
 
   it('rejects labels out of range naming the sample', () => {
     const x = new Float32Array(6);
-    expectValidation(() => Dataset.classification(x, 2, new Int32Array([0, 3, 1]), 3), 'E_LABEL_RANGE', /\[0, 3\)/, /sample 1/, /got 3/);
+    expectValidation(
+      () => Dataset.classification(x, 2, new Int32Array([0, 3, 1]), 3),
+      'E_LABEL_RANGE',
+      /\[0, 3\)/,
+      /sample 1/,
+      /got 3/,
+    );
     expectValidation(() => Dataset.classification(x, 2, new Int32Array([0, 1, -1]), 3), 'E_LABEL_RANGE', /sample 2/, /got -1/);
   });
 
   it('rejects wrong typed arrays', () => {
     const labels = new Int32Array(2);
-    expectValidation(() => Dataset.classification(new Float64Array(4) as unknown as Float32Array, 2, labels, 2), 'E_DTYPE', /expected a Float32Array for x, got Float64Array\(4\)/);
-    expectValidation(() => Dataset.classification(new Float32Array(4), 2, new Uint8Array(2) as unknown as Int32Array, 2), 'E_DTYPE', /Int32Array for labels/);
-    expectValidation(() => Dataset.regression(new Float32Array(4), 2, [1, 2] as unknown as Float32Array, 1), 'E_DTYPE', /values/, /array\(2\)/);
+    expectValidation(
+      () => Dataset.classification(new Float64Array(4) as unknown as Float32Array, 2, labels, 2),
+      'E_DTYPE',
+      /expected a Float32Array for x, got Float64Array\(4\)/,
+    );
+    expectValidation(
+      () => Dataset.classification(new Float32Array(4), 2, new Uint8Array(2) as unknown as Int32Array, 2),
+      'E_DTYPE',
+      /Int32Array for labels/,
+    );
+    expectValidation(
+      () => Dataset.regression(new Float32Array(4), 2, [1, 2] as unknown as Float32Array, 1),
+      'E_DTYPE',
+      /values/,
+      /array\(2\)/,
+    );
   });
 
   it('rejects an empty dataset', () => {
-    expectValidation(() => Dataset.classification(new Float32Array(0), 4, new Int32Array(0), 2), 'E_EMPTY', /at least one sample/);
+    expectValidation(
+      () => Dataset.classification(new Float32Array(0), 4, new Int32Array(0), 2),
+      'E_EMPTY',
+      /at least one sample/,
+    );
     expectValidation(() => Dataset.regression(new Float32Array(0), 4, new Float32Array(0), 1), 'E_EMPTY');
   });
 
   it('rejects shape mismatches', () => {
-    expectValidation(() => Dataset.classification(new Float32Array(7), 3, new Int32Array(2), 2), 'E_SHAPE', /multiple of inputSize 3 for x, got 7/);
-    expectValidation(() => Dataset.classification(new Float32Array(6), 3, new Int32Array(3), 2), 'E_SHAPE', /expected 2 labels/, /got 3/);
-    expectValidation(() => Dataset.regression(new Float32Array(6), 3, new Float32Array(5), 2), 'E_SHAPE', /expected 4 elements/, /got 5/);
+    expectValidation(
+      () => Dataset.classification(new Float32Array(7), 3, new Int32Array(2), 2),
+      'E_SHAPE',
+      /multiple of inputSize 3 for x, got 7/,
+    );
+    expectValidation(
+      () => Dataset.classification(new Float32Array(6), 3, new Int32Array(3), 2),
+      'E_SHAPE',
+      /expected 2 labels/,
+      /got 3/,
+    );
+    expectValidation(
+      () => Dataset.regression(new Float32Array(6), 3, new Float32Array(5), 2),
+      'E_SHAPE',
+      /expected 4 elements/,
+      /got 5/,
+    );
   });
 
   it('rejects bad sizes', () => {
     expectValidation(() => Dataset.classification(new Float32Array(6), 0, new Int32Array(2), 2), 'E_INVALID_ARG', /inputSize/);
-    expectValidation(() => Dataset.classification(new Float32Array(6), 3, new Int32Array(2), 2.5), 'E_INVALID_ARG', /numClasses/, /2\.5/);
+    expectValidation(
+      () => Dataset.classification(new Float32Array(6), 3, new Int32Array(2), 2.5),
+      'E_INVALID_ARG',
+      /numClasses/,
+      /2\.5/,
+    );
     expectValidation(() => Dataset.regression(new Float32Array(6), 3, new Float32Array(2), -1), 'E_INVALID_ARG', /width/);
   });
 });
@@ -217,8 +259,16 @@ describe('standardize and scale', () => {
 
   it('validates given stats', () => {
     const ds = toyClassification(4, 2);
-    expectValidation(() => ds.standardize({ mean: new Float32Array(3), std: new Float32Array(3).fill(1) }), 'E_SHAPE', /expected 2 elements/);
-    expectValidation(() => ds.standardize({ mean: new Float32Array(2), std: new Float32Array([1, 0]) }), 'E_INVALID_ARG', /stats\.std\[1\]/);
+    expectValidation(
+      () => ds.standardize({ mean: new Float32Array(3), std: new Float32Array(3).fill(1) }),
+      'E_SHAPE',
+      /expected 2 elements/,
+    );
+    expectValidation(
+      () => ds.standardize({ mean: new Float32Array(2), std: new Float32Array([1, 0]) }),
+      'E_INVALID_ARG',
+      /stats\.std\[1\]/,
+    );
     expectValidation(() => ds.standardize({ mean: new Float32Array([0, NaN]), std: new Float32Array(2).fill(1) }), 'E_NONFINITE');
   });
 

@@ -38,12 +38,54 @@ function filled<T extends IdxData>(make: (n: number) => T, n: number, f: (i: num
 
 const N = 7 * 3 * 2;
 const CASES: { name: string; data: IdxData }[] = [
-  { name: 'ubyte', data: filled((n) => new Uint8Array(n), N, (i) => (i * 37) % 256) },
-  { name: 'byte', data: filled((n) => new Int8Array(n), N, (i) => ((i * 37) % 256) - 128) },
-  { name: 'short', data: filled((n) => new Int16Array(n), N, (i) => (i * 1237) % 65536 - 32768) },
-  { name: 'int', data: filled((n) => new Int32Array(n), N, (i) => (i * 987654321) | 0) },
-  { name: 'float', data: filled((n) => new Float32Array(n), N, (i) => Math.fround(Math.sin(i) * 1e3)) },
-  { name: 'double', data: filled((n) => new Float64Array(n), N, (i) => Math.cos(i) * 1e-7 + i) },
+  {
+    name: 'ubyte',
+    data: filled(
+      (n) => new Uint8Array(n),
+      N,
+      (i) => (i * 37) % 256,
+    ),
+  },
+  {
+    name: 'byte',
+    data: filled(
+      (n) => new Int8Array(n),
+      N,
+      (i) => ((i * 37) % 256) - 128,
+    ),
+  },
+  {
+    name: 'short',
+    data: filled(
+      (n) => new Int16Array(n),
+      N,
+      (i) => ((i * 1237) % 65536) - 32768,
+    ),
+  },
+  {
+    name: 'int',
+    data: filled(
+      (n) => new Int32Array(n),
+      N,
+      (i) => (i * 987654321) | 0,
+    ),
+  },
+  {
+    name: 'float',
+    data: filled(
+      (n) => new Float32Array(n),
+      N,
+      (i) => Math.fround(Math.sin(i) * 1e3),
+    ),
+  },
+  {
+    name: 'double',
+    data: filled(
+      (n) => new Float64Array(n),
+      N,
+      (i) => Math.cos(i) * 1e-7 + i,
+    ),
+  },
 ];
 
 describe('IDX round trip', () => {
@@ -70,7 +112,11 @@ describe('IDX round trip', () => {
     expect(await readIdx(join(dir, 'one.idx'))).toEqual({ dims: [5], data: one });
 
     const sevenDims = [2, 1, 3, 1, 2, 1, 2];
-    const seven = filled((n) => new Float32Array(n), 24, (i) => i / 8);
+    const seven = filled(
+      (n) => new Float32Array(n),
+      24,
+      (i) => i / 8,
+    );
     await writeIdx(join(dir, 'seven.idx.gz'), sevenDims, seven); // .gz suffix: gzip by default
     const bytes = await readFile(join(dir, 'seven.idx.gz'));
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
@@ -110,7 +156,9 @@ describe('IDX errors', () => {
     const b = Buffer.alloc(4 + 4 * dims.length);
     b[2] = type;
     b[3] = dims.length;
-    dims.forEach((d, i) => { b.writeUInt32BE(d, 4 + 4 * i); });
+    dims.forEach((d, i) => {
+      b.writeUInt32BE(d, 4 + 4 * i);
+    });
     return b;
   };
 
@@ -160,7 +208,16 @@ describe('IDX errors', () => {
 
   it('corrupt gzip: damaged body and cut-off stream', async () => {
     const path = join(dir, 'corrupt.idx.gz');
-    const gz = gzipSync(encodeIdx([64, 64], filled((n) => new Uint8Array(n), 4096, (i) => (i * 7919) % 251)));
+    const gz = gzipSync(
+      encodeIdx(
+        [64, 64],
+        filled(
+          (n) => new Uint8Array(n),
+          4096,
+          (i) => (i * 7919) % 251,
+        ),
+      ),
+    );
     const damaged = Buffer.from(gz);
     for (let i = 20; i < 60; i++) damaged[i]! ^= 0x5a;
     await writeFile(path, damaged);

@@ -149,13 +149,19 @@ function title(what: string, present: boolean, reason: string): string {
 }
 
 describe('real datasets', () => {
-  it.skipIf(!hasMnist)(title('MNIST test split: 10000 x 784, labels in [0, 10)', hasMnist, `${sharedDir}/mnist/t10k-*.gz not found`), async () => {
-    checkMnistLike(await loadMnist({ split: 'test' }));
-  });
+  it.skipIf(!hasMnist)(
+    title('MNIST test split: 10000 x 784, labels in [0, 10)', hasMnist, `${sharedDir}/mnist/t10k-*.gz not found`),
+    async () => {
+      checkMnistLike(await loadMnist({ split: 'test' }));
+    },
+  );
 
-  it.skipIf(!hasKmnist)(title('KMNIST test split: 10000 x 784, labels in [0, 10)', hasKmnist, `${sharedDir}/kmnist/t10k-*.gz not found`), async () => {
-    checkMnistLike(await loadKmnist({ split: 'test' }));
-  });
+  it.skipIf(!hasKmnist)(
+    title('KMNIST test split: 10000 x 784, labels in [0, 10)', hasKmnist, `${sharedDir}/kmnist/t10k-*.gz not found`),
+    async () => {
+      checkMnistLike(await loadKmnist({ split: 'test' }));
+    },
+  );
 
   it.skipIf(!hasFashion)(
     title(
@@ -171,9 +177,12 @@ describe('real datasets', () => {
     },
   );
 
-  it.skipIf(!hasMnist)(title('MNIST shared dir has no train split: the error says so', hasMnist, 'shared MNIST not found'), async () => {
-    const e = await rejection(loadMnist({ split: 'train' }));
-    expect(e.code).toBe('E_IO');
-    expect(e.message).toMatch(/only the t10k test split/);
-  });
+  it.skipIf(!hasMnist)(
+    title('MNIST shared dir has no train split: the error says so', hasMnist, 'shared MNIST not found'),
+    async () => {
+      const e = await rejection(loadMnist({ split: 'train' }));
+      expect(e.code).toBe('E_IO');
+      expect(e.message).toMatch(/only the t10k test split/);
+    },
+  );
 });

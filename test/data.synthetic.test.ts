@@ -62,8 +62,12 @@ describe('syntheticRegression', () => {
   it('honours range and checks arguments', () => {
     const ds = syntheticRegression({ fn: 'step', n: 100, seed: 1, range: [2, 3] });
     for (const v of ds.x) expect(v >= 2 && v <= 3).toBe(true);
-    expect(() => syntheticRegression({ fn: 'sin', n: 10, seed: 1, dims: 2 })).toThrow(/expected dims 1 for function 'sin', got 2/);
-    expect(() => syntheticRegression({ fn: 'nope' as 'sin', n: 10, seed: 1 })).toThrow(expect.objectContaining({ code: 'E_INVALID_ARG' }));
+    expect(() => syntheticRegression({ fn: 'sin', n: 10, seed: 1, dims: 2 })).toThrow(
+      /expected dims 1 for function 'sin', got 2/,
+    );
+    expect(() => syntheticRegression({ fn: 'nope' as 'sin', n: 10, seed: 1 })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_ARG' }),
+    );
     expect(() => syntheticRegression({ fn: 'sin', n: 0, seed: 1 })).toThrow(/for n/);
     expect(() => syntheticRegression({ fn: 'sin', n: 5, seed: 1, noise: -1 })).toThrow(/for noise/);
     expect(() => syntheticRegression({ fn: 'sin', n: 5, seed: 1, range: [1, 1] })).toThrow(/range/);

@@ -44,7 +44,14 @@ const rng = new Rng(9);
 const x = randomNormalF32(rng, 11 * I);
 
 async function trained(activation: Activation, hidden = [13, 5]): Promise<MLP> {
-  const m = await MLP.create({ inputSize: I, hidden, outputSize: 3, activation, seed: 4, biasInit: { dist: 'uniform', scale: 0.5, relative: false } });
+  const m = await MLP.create({
+    inputSize: I,
+    hidden,
+    outputSize: 3,
+    activation,
+    seed: 4,
+    biasInit: { dist: 'uniform', scale: 0.5, relative: false },
+  });
   await m.fit(x, randomLabels(new Rng(2), 11, 3), { epochs: 2, batchSize: 4 });
   return m;
 }
@@ -72,7 +79,9 @@ describe('.npy', () => {
   it.skipIf(noNumpy)('numpy reads what writeNpy wrote and writeNpy reads what numpy wrote', async () => {
     const p = join(work, 'to_numpy.npy');
     await writeNpy(p, Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
-    expect(py(`import numpy as np; a = np.load('${p}'); print(a.dtype, a.shape, a.sum(), a[1, 2])`).trim()).toBe('float32 (2, 3) 21.0 6.0');
+    expect(py(`import numpy as np; a = np.load('${p}'); print(a.dtype, a.shape, a.sum(), a[1, 2])`).trim()).toBe(
+      'float32 (2, 3) 21.0 6.0',
+    );
     const q = join(work, 'from_numpy.npy');
     py(`import numpy as np; np.save('${q}', np.arange(12, dtype=np.float64).reshape(3, 4) / 4)`);
     const a = await readNpy(q);
@@ -101,7 +110,9 @@ describe('safetensors', () => {
     const m = await trained('relu', [6]);
     const file = join(work, 'official.safetensors');
     await m.export(file, { format: 'safetensors' });
-    const out = py(`from safetensors.numpy import load_file; t = load_file('${file}'); print(sorted((k, v.shape) for k, v in t.items()))`);
+    const out = py(
+      `from safetensors.numpy import load_file; t = load_file('${file}'); print(sorted((k, v.shape) for k, v in t.items()))`,
+    );
     expect(out.trim()).toBe("[('0.bias', (6,)), ('0.weight', (6, 7)), ('2.bias', (3,)), ('2.weight', (3, 6))]");
     m.dispose();
   });
@@ -125,7 +136,12 @@ describe('safetensors', () => {
     const file = join(work, 'names.safetensors');
     await m.export(file, { format: 'safetensors' });
     const { tensors, metadata } = await readSafetensors(file);
-    expect(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape]))).toEqual({ '0.weight': [6, 7], '0.bias': [6], '2.weight': [3, 6], '2.bias': [3] });
+    expect(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape]))).toEqual({
+      '0.weight': [6, 7],
+      '0.bias': [6],
+      '2.weight': [3, 6],
+      '2.bias': [3],
+    });
     expect(JSON.parse(metadata.config!).seed).toBe(4);
     expect(firstBitDiff(tensors['0.bias']!.data as Float32Array, await m.biases(0))).toBe(-1);
     m.dispose();
@@ -152,7 +168,15 @@ describe('safetensors', () => {
     expect(rt['recurrent.bias']!.shape).toEqual([6]);
     await r.importSafetensors(rf);
     await expect(r.export(join(work, 'rnn.onnx'), { format: 'onnx' })).rejects.toMatchObject({ code: 'E_CONFIG' });
-    const mt = await MultitaskModel.create({ inputSize: 3, hidden: [4], tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }], seed: 1 });
+    const mt = await MultitaskModel.create({
+      inputSize: 3,
+      hidden: [4],
+      tasks: [
+        { name: 'a', classes: 3 },
+        { name: 'b', classes: 2 },
+      ],
+      seed: 1,
+    });
     const mf = join(work, 'mt.safetensors');
     await mt.export(mf, { format: 'safetensors' });
     const mtt = (await readSafetensors(mf)).tensors;
@@ -164,7 +188,11 @@ describe('safetensors', () => {
   });
 });
 
-async function runOnnx(file: string, input: Float32Array, cols: number): Promise<{ logits: Float32Array; probabilities: Float32Array }> {
+async function runOnnx(
+  file: string,
+  input: Float32Array,
+  cols: number,
+): Promise<{ logits: Float32Array; probabilities: Float32Array }> {
   const session = await ort.InferenceSession.create(file);
   const out = await session.run({ x: new ort.Tensor('float32', input, [input.length / cols, cols]) });
   return { logits: out.logits!.data as Float32Array, probabilities: out.probabilities!.data as Float32Array };
@@ -185,8 +213,24 @@ describe('ONNX (onnxruntime-node)', () => {
 
   for (const readout of ['shared', 'per-task'] as const) {
     it(`multi-task (${readout} readout): each task's graph matches predict(x, task)`, async () => {
-      const tasks = readout === 'shared' ? [{ name: 'a', classes: 3 }, { name: 'b', classes: 3 }] : [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }];
-      const m = await MultitaskModel.create({ inputSize: I, hidden: [9, 4], tasks, readout, seed: 3, biasInit: { dist: 'uniform', scale: 0.5, relative: false } });
+      const tasks =
+        readout === 'shared'
+          ? [
+              { name: 'a', classes: 3 },
+              { name: 'b', classes: 3 },
+            ]
+          : [
+              { name: 'a', classes: 3 },
+              { name: 'b', classes: 2 },
+            ];
+      const m = await MultitaskModel.create({
+        inputSize: I,
+        hidden: [9, 4],
+        tasks,
+        readout,
+        seed: 3,
+        biasInit: { dist: 'uniform', scale: 0.5, relative: false },
+      });
       await m.fit(x, randomLabels(new Rng(1), 11, 2), { task: 'b', epochs: 2, batchSize: 4 });
       for (const t of tasks) {
         const file = join(work, `mt-${readout}-${t.name}.onnx`);

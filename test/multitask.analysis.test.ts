@@ -16,7 +16,17 @@ import type { ActivityStats } from '../src/multitask/model.js';
 import { renderVegaLiteSvg } from '../src/plot/render.js';
 import { assertClose, randomNormalF32 } from './helpers/numeric.js';
 
-const { averageRanks, pearson, spearman, normalizeTaskVariance, kmeans, silhouetteScore, chooseK, analyzeTaskVariance, compareVarianceProfiles } = multitaskAnalysis;
+const {
+  averageRanks,
+  pearson,
+  spearman,
+  normalizeTaskVariance,
+  kmeans,
+  silhouetteScore,
+  chooseK,
+  analyzeTaskVariance,
+  compareVarianceProfiles,
+} = multitaskAnalysis;
 
 describe('ranks and correlations', () => {
   it('average ranks give ties the mean of the ranks they span', () => {
@@ -48,22 +58,36 @@ describe('task variance', () => {
     const n = normalizeTaskVariance(v, 1e-3);
     expect(Array.from(n.units)).toEqual([0, 3]);
     expect(n.excluded).toBe(2);
-    expect(n.profiles).toEqual([[1, 0.25], [1, 1]]);
-    expect(n.raw).toEqual([[4, 1], [2, 2]]);
+    expect(n.profiles).toEqual([
+      [1, 0.25],
+      [1, 1],
+    ]);
+    expect(n.raw).toEqual([
+      [4, 1],
+      [2, 2],
+    ]);
   });
 
   it('MultitaskModel.activity matches a float64 computation of each unit over each task', async () => {
     const I = 5;
     const H = 13;
     const rng = new Rng(4);
-    const mk = (n: number, seed: number): Dataset => Dataset.classification(randomNormalF32(new Rng(seed), n * I, 1), I, new Int32Array(n), 3);
+    const mk = (n: number, seed: number): Dataset =>
+      Dataset.classification(randomNormalF32(new Rng(seed), n * I, 1), I, new Int32Array(n), 3);
     const data = MultitaskDataset.fromTasks([
       { name: 'a', data: mk(17, 1) },
       { name: 'b', data: mk(1, 2) },
       { name: 'c', data: mk(40, 3) },
     ]);
     for (const train of ['bias', 'mask'] as const) {
-      const m = await MultitaskModel.create({ inputSize: I, hidden: H, seed: 6, train, tasks: data.tasks, biasInit: { dist: 'normal', scale: 0.5, relative: false } });
+      const m = await MultitaskModel.create({
+        inputSize: I,
+        hidden: H,
+        seed: 6,
+        train,
+        tasks: data.tasks,
+        biasInit: { dist: 'normal', scale: 0.5, relative: false },
+      });
       try {
         const learned = await m.getLearned();
         for (const k of Object.keys(learned)) learned[k] = randomNormalF32(rng, learned[k]!.length, 0.5);
@@ -81,7 +105,7 @@ describe('task variance', () => {
             for (let h = 0; h < H; h++) {
               let s = b[k * H + h]!;
               for (let i = 0; i < I; i++) s += data.union.x[r * I + i]! * W[h * I + i]!;
-              let a = Math.max(s , 0);
+              let a = Math.max(s, 0);
               if (gate) a *= gate[k * H + h]! > 0 ? 1 : 0;
               row.push(a);
             }
@@ -106,7 +130,11 @@ describe('k-means and silhouette', () => {
   const blobs = (): number[][] => {
     const rng = new Rng(2);
     const pts: number[][] = [];
-    const centres = [[0, 0], [10, 0], [0, 10]];
+    const centres = [
+      [0, 0],
+      [10, 0],
+      [0, 10],
+    ];
     for (const c of centres) for (let i = 0; i < 20; i++) pts.push([c[0]! + 0.3 * rng.normal(), c[1]! + 0.3 * rng.normal()]);
     return pts;
   };
@@ -197,11 +225,22 @@ describe('analyzeTaskVariance', () => {
     expect(report.perTask.A!.engagedFraction).toBeCloseTo(28 / 60, 12);
     expect(report.perTask.A!.activeFraction).toBeCloseTo(56 / 60, 12);
     const { taskVarianceHeatmap, clusterBars, accuracyBars } = multitaskAnalysis;
-    const svg = await renderVegaLiteSvg(taskVarianceHeatmap({ report, clustering, normalized: normalizeTaskVariance(stats.variance) }, { maxRows: 20 }));
+    const svg = await renderVegaLiteSvg(
+      taskVarianceHeatmap({ report, clustering, normalized: normalizeTaskVariance(stats.variance) }, { maxRows: 20 }),
+    );
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('Normalised task variance');
-    expect((await renderVegaLiteSvg(clusterBars({ report, clustering, normalized: normalizeTaskVariance(stats.variance) }))).startsWith('<svg')).toBe(true);
-    const acc = await renderVegaLiteSvg(accuracyBars([{ task: 'A', model: 'bias', accuracy: 0.9 }, { task: 'A', model: 'mask', accuracy: 0.8 }]));
+    expect(
+      (
+        await renderVegaLiteSvg(clusterBars({ report, clustering, normalized: normalizeTaskVariance(stats.variance) }))
+      ).startsWith('<svg'),
+    ).toBe(true);
+    const acc = await renderVegaLiteSvg(
+      accuracyBars([
+        { task: 'A', model: 'bias', accuracy: 0.9 },
+        { task: 'A', model: 'mask', accuracy: 0.8 },
+      ]),
+    );
     expect(acc).toContain('90.0');
   });
 
@@ -212,7 +251,10 @@ describe('analyzeTaskVariance', () => {
     expect(same.pearson).toBeCloseTo(1, 12);
     expect(same.spearman).toBeCloseTo(1, 12);
     const rng = new Rng(1);
-    const other: ActivityStats = { ...stats, variance: stats.variance.map((v) => Float64Array.from(v, (x) => x * (0.5 + rng.uniform()))) };
+    const other: ActivityStats = {
+      ...stats,
+      variance: stats.variance.map((v) => Float64Array.from(v, (x) => x * (0.5 + rng.uniform()))),
+    };
     const c = compareVarianceProfiles(stats, other);
     expect(c.spearman).toBeGreaterThan(0.5);
     expect(c.spearman).toBeLessThan(1);

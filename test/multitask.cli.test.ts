@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIO } from '../src/cli/main.js';
-import { Dataset, MultitaskModel, applyTransforms, parseTaskList, parseTaskSpec, pixelPermutation, readCheckpoint, rotateImages } from '../src/index.js';
+import {
+  Dataset,
+  MultitaskModel,
+  applyTransforms,
+  parseTaskList,
+  parseTaskSpec,
+  pixelPermutation,
+  readCheckpoint,
+  rotateImages,
+} from '../src/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-mtcli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -23,9 +32,20 @@ async function run(...argv: string[]): Promise<{ code: number; stdout: string; s
 
 describe('task specs and derived tasks', () => {
   it('parses bases and transform chains; rejects unknown parts', () => {
-    expect(parseTaskSpec('mnist:perm1:rot90')).toEqual({ name: 'mnist:perm1:rot90', base: 'mnist', transforms: [{ kind: 'perm', seed: 1 }, { kind: 'rot', degrees: 90 }] });
+    expect(parseTaskSpec('mnist:perm1:rot90')).toEqual({
+      name: 'mnist:perm1:rot90',
+      base: 'mnist',
+      transforms: [
+        { kind: 'perm', seed: 1 },
+        { kind: 'rot', degrees: 90 },
+      ],
+    });
     expect(parseTaskSpec('fmnist:classes0-4').name).toBe('fashion-mnist:classes0-4');
-    expect(parseTaskList('mnist, kmnist ,fashion-mnist:parity').map((s) => s.name)).toEqual(['mnist', 'kmnist', 'fashion-mnist:parity']);
+    expect(parseTaskList('mnist, kmnist ,fashion-mnist:parity').map((s) => s.name)).toEqual([
+      'mnist',
+      'kmnist',
+      'fashion-mnist:parity',
+    ]);
     expect(() => parseTaskSpec('cifar')).toThrow(/unknown base task 'cifar'/);
     expect(() => parseTaskSpec('mnist:blur')).toThrow(/unknown transform 'blur'/);
     expect(() => parseTaskList('mnist,mnist')).toThrow(/listed twice/);
@@ -60,7 +80,23 @@ const haveData = existsSync(join(process.cwd(), '..', 'shared', 'data', 'mnist')
 
 describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
   it('trains, saves, and analyses (bias vs mask), writing reports and figures', async () => {
-    const common = ['--tasks', 'mnist,kmnist,mnist:classes0-4', '--hidden', '512', '--epochs', '2', '--batch-size', '32', '--limit', '600', '--test-limit', '300', '--quiet', '--seed', '3'];
+    const common = [
+      '--tasks',
+      'mnist,kmnist,mnist:classes0-4',
+      '--hidden',
+      '512',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+      '--limit',
+      '600',
+      '--test-limit',
+      '300',
+      '--quiet',
+      '--seed',
+      '3',
+    ];
     const a = await run('multitask', ...common, '--train', 'bias', '--out', join(work, 'bias'), '--single-task-baseline');
     expect(a.code, a.stderr).toBe(0);
     expect(a.stderr).toMatch(/task mnist: 600 train \/ 300 test, 10 classes/);
@@ -82,7 +118,18 @@ describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).toMatch(/slope/);
 
-    const r = await run('analyze', join(work, 'bias', 'model.blck'), '--compare', join(work, 'mask', 'model.blck'), '--out', join(work, 'an'), '--k-max', '5', '--restarts', '2');
+    const r = await run(
+      'analyze',
+      join(work, 'bias', 'model.blck'),
+      '--compare',
+      join(work, 'mask', 'model.blck'),
+      '--out',
+      join(work, 'an'),
+      '--k-max',
+      '5',
+      '--restarts',
+      '2',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/bias learning: \d+ of 512 units kept/);
     expect(r.stdout).toMatch(/variance profiles, bias learning vs mask learning: Pearson/);
@@ -91,7 +138,8 @@ describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
     expect(report.analysis.clusters.length).toBe(report.analysis.kSelection.chosen);
     expect(Object.keys(report.analysis.perTask)).toEqual(['mnist', 'kmnist', 'mnist:classes0-4']);
     expect(typeof report.compare.varianceProfileCorrelation.spearman).toBe('number');
-    for (const f of ['heatmap.svg', 'clusters.svg', 'accuracy.svg', 'heatmap-compare.svg']) expect(readFileSync(join(work, 'an', f), 'utf8').startsWith('<svg')).toBe(true);
+    for (const f of ['heatmap.svg', 'clusters.svg', 'accuracy.svg', 'heatmap-compare.svg'])
+      expect(readFileSync(join(work, 'an', f), 'utf8').startsWith('<svg')).toBe(true);
     // the saved model loads and reproduces its reported accuracy
     const back = await MultitaskModel.load(join(work, 'bias', 'model.blck'));
     expect(back.taskNames).toEqual(['mnist', 'kmnist', 'mnist:classes0-4']);
@@ -104,7 +152,17 @@ describe.skipIf(!haveData)('biaslearn multitask / analyze', () => {
     expect(bad.stderr).toMatch(/--tasks: unknown base task 'cifar'/);
     const trainMode = await run('multitask', '--train', 'weights');
     expect(trainMode.code).toBe(2);
-    const missing = await run('multitask', '--tasks', 'kmnist', '--kmnist-dir', join(work, 'nope'), '--hidden', '8', '--out', join(work, 'x'));
+    const missing = await run(
+      'multitask',
+      '--tasks',
+      'kmnist',
+      '--kmnist-dir',
+      join(work, 'nope'),
+      '--hidden',
+      '8',
+      '--out',
+      join(work, 'x'),
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error \[E_IO\]/);
     const notMt = await run('analyze', join(work, 'nope.blck'));

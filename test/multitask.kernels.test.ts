@@ -28,7 +28,6 @@ function run(backend: BackendName, op: string, args: Record<string, number | boo
   return multitaskNative(backend).runMultitaskKernel(backend, op, args);
 }
 
-
 /** Task ids in random order; task K-1 never appears when `skipLast`. */
 function tasksOf(rng: Rng, B: number, K: number, skipLast = false): Int32Array {
   return randomLabels(rng, B, skipLast && K > 1 ? K - 1 : K);
@@ -52,7 +51,8 @@ for (const backend of probe.backends) {
           const task = tasksOf(rng, B, K);
           const out = await run(backend, 'bias_act_gather', { B, H, K, act: ACT[act], Z, biases, task });
           const ref = new Float64Array(B * H);
-          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) ref[b * H + h] = actRef(act, Z[b * H + h]! + biases[task[b]! * H + h]!);
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++) ref[b * H + h] = actRef(act, Z[b * H + h]! + biases[task[b]! * H + h]!);
           assertClose('bias_act_gather', out.Z!, ref, 1e-6, 1e-6);
         });
       }
@@ -73,11 +73,21 @@ for (const backend of probe.backends) {
         if (K > 1) expect(Array.from(out.subarray((K - 1) * H, K * H)).every((v) => v === 0)).toBe(true);
         // Deterministic: task k's row equals column_sum over that task's rows alone, bit for bit.
         for (let k = 0; k < K - (K > 1 ? 1 : 0); k++) {
-          const rows = Array.from(task).map((t, b) => (t === k ? b : -1)).filter((b) => b >= 0);
+          const rows = Array.from(task)
+            .map((t, b) => (t === k ? b : -1))
+            .filter((b) => b >= 0);
           if (rows.length === 0) continue;
           const Gk = new Float32Array(rows.length * H);
-          rows.forEach((b, r) => { Gk.set(G.subarray(b * H, (b + 1) * H), r * H); });
-          const cs = await nativeFor(backend).runKernel(backend, 'column_sum', { B: rows.length, H, beta: 0, G: Gk, out: new Float32Array(H) });
+          rows.forEach((b, r) => {
+            Gk.set(G.subarray(b * H, (b + 1) * H), r * H);
+          });
+          const cs = await nativeFor(backend).runKernel(backend, 'column_sum', {
+            B: rows.length,
+            H,
+            beta: 0,
+            G: Gk,
+            out: new Float32Array(H),
+          });
           expect(sameBits(out.slice(k * H, (k + 1) * H), cs.out!)).toBe(true);
         }
       });
@@ -105,17 +115,28 @@ for (const backend of probe.backends) {
           const O = classes[t]!;
           let mx = -Infinity;
           let arg = 0;
-          for (let o = 0; o < O; o++) if (logits[b * R + o0 + o]! > mx) { mx = logits[b * R + o0 + o]!; arg = o; }
+          for (let o = 0; o < O; o++)
+            if (logits[b * R + o0 + o]! > mx) {
+              mx = logits[b * R + o0 + o]!;
+              arg = o;
+            }
           let s = 0;
           for (let o = 0; o < O; o++) s += Math.exp(logits[b * R + o0 + o]! - mx);
           loss[t]! += Math.log(s) + mx - logits[b * R + o0 + labels[b]!]!;
           hits[t]! += arg === labels[b]! ? 1 : 0;
-          for (let o = 0; o < O; o++) dref[b * R + o0 + o] = scale * (Math.exp(logits[b * R + o0 + o]! - mx) / s - (o === labels[b] ? 1 : 0));
+          for (let o = 0; o < O; o++)
+            dref[b * R + o0 + o] = scale * (Math.exp(logits[b * R + o0 + o]! - mx) / s - (o === labels[b] ? 1 : 0));
         }
         assertClose('dlogits', out.dlogits!, dref, 1e-7, 1e-5);
         for (let i = 0; i < B * R; i++) if (dref[i] === 0) expect(out.dlogits![i]).toBe(0);
         const stats = out.stats!;
-        assertClose('loss sums', Array.from({ length: K }, (_, k) => stats[2 * k]!), loss, 1e-4, 1e-5);
+        assertClose(
+          'loss sums',
+          Array.from({ length: K }, (_, k) => stats[2 * k]!),
+          loss,
+          1e-4,
+          1e-5,
+        );
         expect(Array.from({ length: K }, (_, k) => stats[2 * k + 1]!)).toEqual(Array.from(hits));
       });
     }
@@ -126,7 +147,13 @@ for (const backend of probe.backends) {
       theta[0] = 0;
       for (const slope of [0.5, 7]) {
         const soft = (await run(backend, 'task_gates', { theta, slope, hard: false })).gates!;
-        assertClose('soft gates', soft, Array.from(theta, (t) => 1 / (1 + Math.exp(-slope * t))), 1e-7, 1e-6);
+        assertClose(
+          'soft gates',
+          soft,
+          Array.from(theta, (t) => 1 / (1 + Math.exp(-slope * t))),
+          1e-7,
+          1e-6,
+        );
       }
       const hard = (await run(backend, 'task_gates', { theta, slope: 1, hard: true })).gates!;
       expect(Array.from(hard)).toEqual(Array.from(theta, (t) => (t > 0 ? 1 : 0)));
@@ -173,7 +200,8 @@ for (const backend of probe.backends) {
         const task = tasksOf(rng, B, K, true);
         const shift = randomF32(rng, K * H, -1, 1);
         for (const withShift of [false, true]) {
-          const out = (await run(backend, 'task_moments', { B, H, K, A, task, threshold: 0, ...(withShift ? { shift } : {}) })).out!;
+          const out = (await run(backend, 'task_moments', { B, H, K, A, task, threshold: 0, ...(withShift ? { shift } : {}) }))
+            .out!;
           const s1 = new Float64Array(K * H);
           const s2 = new Float64Array(K * H);
           const c = new Float64Array(K * H);
@@ -193,8 +221,20 @@ for (const backend of probe.backends) {
     }
 
     it('an out-of-range task id is a typed error (E_INVALID_ARG)', async () => {
-      await expect(run(backend, 'column_sum_scatter', { B: 2, H: 3, K: 2, G: new Float32Array(6), task: Int32Array.from([0, 2]) })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
-      await expect(run(backend, 'bias_act_gather', { B: 1, H: 1, K: 1, act: 0, Z: new Float32Array(1), biases: new Float32Array(1), task: Int32Array.from([-1]) })).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
+      await expect(
+        run(backend, 'column_sum_scatter', { B: 2, H: 3, K: 2, G: new Float32Array(6), task: Int32Array.from([0, 2]) }),
+      ).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
+      await expect(
+        run(backend, 'bias_act_gather', {
+          B: 1,
+          H: 1,
+          K: 1,
+          act: 0,
+          Z: new Float32Array(1),
+          biases: new Float32Array(1),
+          task: Int32Array.from([-1]),
+        }),
+      ).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
     });
   });
 }

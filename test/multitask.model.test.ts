@@ -15,7 +15,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Dataset, MLP, MultitaskDataset, MultitaskModel, Rng, ValidationError, readCheckpoint, type MultitaskOptions } from '../src/index.js';
+import {
+  Dataset,
+  MLP,
+  MultitaskDataset,
+  MultitaskModel,
+  Rng,
+  ValidationError,
+  readCheckpoint,
+  type MultitaskOptions,
+} from '../src/index.js';
 import { assertClose, randomNormalF32, relNormError, sameBits } from './helpers/numeric.js';
 import { actRef } from './helpers/activations.js';
 
@@ -81,11 +90,34 @@ async function refOf(m: MultitaskModel, slope: number, hard = false): Promise<Re
   const classes = m.config.tasks.map((t) => t.classes);
   const off: number[] = [];
   let R = 0;
-  if (m.config.readout === 'per-task') for (const c of classes) { off.push(R); R += c; }
-  else { R = classes[0]!; classes.forEach(() => { off.push(0); }); }
+  if (m.config.readout === 'per-task')
+    for (const c of classes) {
+      off.push(R);
+      R += c;
+    }
+  else {
+    R = classes[0]!;
+    classes.forEach(() => {
+      off.push(0);
+    });
+  }
   const activation = m.config.activation;
   const act = (z: number): number => actRef(activation, z);
-  return { W, b, theta: theta.length ? theta : null, Wr: Float64Array.from(await m.tensor('readout.weight')), br: Float64Array.from(await m.tensor('readout.bias')), hidden: m.config.hidden, I: m.config.inputSize, R, off, classes, act, slope, hard };
+  return {
+    W,
+    b,
+    theta: theta.length ? theta : null,
+    Wr: Float64Array.from(await m.tensor('readout.weight')),
+    br: Float64Array.from(await m.tensor('readout.bias')),
+    hidden: m.config.hidden,
+    I: m.config.inputSize,
+    R,
+    off,
+    classes,
+    act,
+    slope,
+    hard,
+  };
 }
 
 /** Logits of the task's columns for one row. */
@@ -156,27 +188,59 @@ function finiteDiff(r: Ref, name: string, data: MultitaskDataset, taskMap: numbe
   return g;
 }
 
-const BASE: Omit<MultitaskOptions, 'tasks'> = { inputSize: 6, hidden: 9, seed: 3, biasInit: { dist: 'uniform', scale: 0.5, relative: false } };
+const BASE: Omit<MultitaskOptions, 'tasks'> = {
+  inputSize: 6,
+  hidden: 9,
+  seed: 3,
+  biasInit: { dist: 'uniform', scale: 0.5, relative: false },
+};
 
 // ---------------------------------------------------------------- gradients
 
 describe('gradients match the float64 reference', () => {
   const CASES: { title: string; opts: Partial<MultitaskOptions>; classes: number[]; slope?: number }[] = [
     { title: 'bias, shared readout, relu, 1 hidden layer', opts: { train: 'bias' }, classes: [4, 4, 4] },
-    { title: 'bias, per-task readout (5, 3, 4 classes), tanh, 2 hidden layers', opts: { train: 'bias', activation: 'tanh', hidden: [7, 5] }, classes: [5, 3, 4] },
-    { title: 'mask, shared readout, sigmoid, slope 2.5', opts: { train: 'mask', activation: 'sigmoid', maskInit: 0.3 }, classes: [3, 3], slope: 2.5 },
-    { title: 'mask, per-task readout, relu, 2 hidden layers, slope 1.5', opts: { train: 'mask', hidden: [8, 6] }, classes: [2, 4, 3], slope: 1.5 },
+    {
+      title: 'bias, per-task readout (5, 3, 4 classes), tanh, 2 hidden layers',
+      opts: { train: 'bias', activation: 'tanh', hidden: [7, 5] },
+      classes: [5, 3, 4],
+    },
+    {
+      title: 'mask, shared readout, sigmoid, slope 2.5',
+      opts: { train: 'mask', activation: 'sigmoid', maskInit: 0.3 },
+      classes: [3, 3],
+      slope: 2.5,
+    },
+    {
+      title: 'mask, per-task readout, relu, 2 hidden layers, slope 1.5',
+      opts: { train: 'mask', hidden: [8, 6] },
+      classes: [2, 4, 3],
+      slope: 1.5,
+    },
     { title: 'full, per-task readout, tanh', opts: { train: 'full', activation: 'tanh' }, classes: [3, 5] },
     // every further activation
-    { title: 'bias, per-task readout, softplus, 2 hidden layers', opts: { train: 'bias', activation: 'softplus', hidden: [7, 5] }, classes: [3, 4] },
-    { title: 'mask, shared readout, leaky-relu, slope 2', opts: { train: 'mask', activation: 'leaky-relu', maskInit: 0.3 }, classes: [3, 3], slope: 2 },
+    {
+      title: 'bias, per-task readout, softplus, 2 hidden layers',
+      opts: { train: 'bias', activation: 'softplus', hidden: [7, 5] },
+      classes: [3, 4],
+    },
+    {
+      title: 'mask, shared readout, leaky-relu, slope 2',
+      opts: { train: 'mask', activation: 'leaky-relu', maskInit: 0.3 },
+      classes: [3, 3],
+      slope: 2,
+    },
     { title: 'full, per-task readout, hard-sigmoid', opts: { train: 'full', activation: 'hard-sigmoid' }, classes: [3, 5] },
     { title: 'bias, shared readout, tanh-rational', opts: { train: 'bias', activation: 'tanh-rational' }, classes: [4, 4] },
   ];
   for (const c of CASES) {
     it(c.title, async () => {
       const data = tasksData(c.classes, 5, 6, 2);
-      const m = await MultitaskModel.create({ ...BASE, ...c.opts, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+      const m = await MultitaskModel.create({
+        ...BASE,
+        ...c.opts,
+        tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+      });
       try {
         // perturb theta away from a constant so every gate differs
         if (c.opts.train === 'mask') {
@@ -226,7 +290,14 @@ describe('mixed-task batches', () => {
         shuffledY[i] = labels[src]!;
         shuffledT.push(mixedTasks[src]!);
       });
-      const m = await MultitaskModel.create({ inputSize: 11, hidden: 37, seed: 8, train, tasks: union.tasks.map((t) => ({ name: t.name, classes: t.classes })), biasInit: { dist: 'normal', scale: 0.3, relative: false } });
+      const m = await MultitaskModel.create({
+        inputSize: 11,
+        hidden: 37,
+        seed: 8,
+        train,
+        tasks: union.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+        biasInit: { dist: 'normal', scale: 0.3, relative: false },
+      });
       try {
         // The union groups rows by task; each task alone keeps its row order.
         const mixed = await m.gradients(union, { slope: 2 });
@@ -238,12 +309,32 @@ describe('mixed-task batches', () => {
           for (const [name, v] of Object.entries(g.grads)) for (let i = 0; i < v.length; i++) sum[name]![i]! += per[k]! * v[i]!;
         }
         for (const [name, g] of Object.entries(mixed.grads)) {
-          assertClose(`${name}: n * mixed vs sum_k n_k * per-task`, Array.from(g, (v) => v * union.n), sum[name]!, 1e-6, 1e-5);
+          assertClose(
+            `${name}: n * mixed vs sum_k n_k * per-task`,
+            Array.from(g, (v) => v * union.n),
+            sum[name]!,
+            1e-6,
+            1e-5,
+          );
         }
         // Interleaved rows (not grouped by task): the same gradients up to float rounding.
-        const native = (m as unknown as { native: { live(): { gradients(x: Float32Array, y: Int32Array, t: Int32Array, s: number): Promise<{ grads: Record<string, Float32Array> }> } } }).native.live();
+        const native = (
+          m as unknown as {
+            native: {
+              live(): {
+                gradients(
+                  x: Float32Array,
+                  y: Int32Array,
+                  t: Int32Array,
+                  s: number,
+                ): Promise<{ grads: Record<string, Float32Array> }>;
+              };
+            };
+          }
+        ).native.live();
         const gi = await native.gradients(shuffledX, shuffledY, Int32Array.from(shuffledT), 2);
-        for (const [name, g] of Object.entries(mixed.grads)) assertClose(`${name}: interleaved vs grouped`, gi.grads[name]!, g, 1e-7, 1e-5);
+        for (const [name, g] of Object.entries(mixed.grads))
+          assertClose(`${name}: interleaved vs grouped`, gi.grads[name]!, g, 1e-7, 1e-5);
       } finally {
         m.dispose();
       }
@@ -258,7 +349,12 @@ describe('predict and evaluate per task', () => {
     for (const train of ['bias', 'mask'] as const) {
       const classes = [5, 3, 4];
       const data = tasksData(classes, 7, 6, 4);
-      const m = await MultitaskModel.create({ ...BASE, train, maskInit: 0.5, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+      const m = await MultitaskModel.create({
+        ...BASE,
+        train,
+        maskInit: 0.5,
+        tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+      });
       try {
         if (train === 'mask') {
           const learned = await m.getLearned();
@@ -329,8 +425,15 @@ describe('predict and evaluate per task', () => {
       await expect(m.predict(x, Int32Array.from([0, 5]))).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
       expect(() => m.taskIndex('nope')).toThrow(/unknown task 'nope'/);
       // native path: bypass the TypeScript checks
-      const h = (m as unknown as { native: { live(): { predict(x: Float32Array, t: Int32Array, hard: boolean, s: number): Promise<Float32Array> } } }).native.live();
-      await expect(h.predict(x, Int32Array.from([0, 2]), true, 1)).rejects.toMatchObject({ code: 'E_INVALID_ARG', message: expect.stringMatching(/task id 2 out of range \[0, 2\)/) });
+      const h = (
+        m as unknown as {
+          native: { live(): { predict(x: Float32Array, t: Int32Array, hard: boolean, s: number): Promise<Float32Array> } };
+        }
+      ).native.live();
+      await expect(h.predict(x, Int32Array.from([0, 2]), true, 1)).rejects.toMatchObject({
+        code: 'E_INVALID_ARG',
+        message: expect.stringMatching(/task id 2 out of range \[0, 2\)/),
+      });
       // a dataset with a task the model does not have
       const other = MultitaskDataset.fromTasks([{ name: 'zzz', data: teacherTask(1, 4, 6, 3) }]);
       await expect(m.evaluate(other)).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
@@ -341,11 +444,35 @@ describe('predict and evaluate per task', () => {
       // the native dataset factory checks task ids too
       const { nativeFor: multitaskNative } = await import('../src/native/binding.js');
       await expect(
-        multitaskNative('cpu').createMultitaskDataset('cpu', new Float32Array(12), 6, Int32Array.from([0, 0]), Int32Array.from([0, 3]), Int32Array.from([3, 3])),
+        multitaskNative('cpu').createMultitaskDataset(
+          'cpu',
+          new Float32Array(12),
+          6,
+          Int32Array.from([0, 0]),
+          Int32Array.from([0, 3]),
+          Int32Array.from([3, 3]),
+        ),
       ).rejects.toMatchObject({ code: 'E_INVALID_ARG' });
       // config errors
-      await expect(MultitaskModel.create({ ...BASE, tasks: [{ name: 'a', classes: 3 }, { name: 'a', classes: 3 }] })).rejects.toMatchObject({ code: 'E_CONFIG' });
-      await expect(MultitaskModel.create({ ...BASE, readout: 'shared', tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 4 }] })).rejects.toMatchObject({ code: 'E_CONFIG' });
+      await expect(
+        MultitaskModel.create({
+          ...BASE,
+          tasks: [
+            { name: 'a', classes: 3 },
+            { name: 'a', classes: 3 },
+          ],
+        }),
+      ).rejects.toMatchObject({ code: 'E_CONFIG' });
+      await expect(
+        MultitaskModel.create({
+          ...BASE,
+          readout: 'shared',
+          tasks: [
+            { name: 'a', classes: 3 },
+            { name: 'b', classes: 4 },
+          ],
+        }),
+      ).rejects.toMatchObject({ code: 'E_CONFIG' });
     } finally {
       m.dispose();
     }
@@ -369,7 +496,12 @@ describe('training', () => {
   it('joint bias learning learns every task; training a subset leaves the others bit-identical', async () => {
     const train = tasksData([4, 4, 4], 300, 10, 11);
     const test = tasksData([4, 4, 4], 200, 10, 11);
-    const m = await MultitaskModel.create({ inputSize: 10, hidden: 256, seed: 1, tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    const m = await MultitaskModel.create({
+      inputSize: 10,
+      hidden: 256,
+      seed: 1,
+      tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
     try {
       const before = await m.evaluate(test);
       const h = await m.fit(train, { epochs: 6, batchSize: 32, seed: 1, validationData: test });
@@ -404,7 +536,14 @@ describe('training', () => {
       const train = tasksData([3, 5, 4], 200, 8, 21);
       const test = tasksData([3, 5, 4], 100, 8, 21);
       const first = train.select(['t0', 't1']);
-      const m = await MultitaskModel.create({ inputSize: 8, hidden: 64, seed: 2, train: mode, readout: 'per-task', tasks: first.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+      const m = await MultitaskModel.create({
+        inputSize: 8,
+        hidden: 64,
+        seed: 2,
+        train: mode,
+        readout: 'per-task',
+        tasks: first.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+      });
       let m2: MultitaskModel | undefined;
       try {
         await m.fit(first, { epochs: 2, batchSize: 16 });
@@ -437,7 +576,12 @@ describe('training', () => {
   it('sequential schedule: each task in turn; earlier tasks keep their validation accuracy exactly', async () => {
     const train = tasksData([4, 4], 200, 8, 31);
     const test = tasksData([4, 4], 100, 8, 31);
-    const m = await MultitaskModel.create({ inputSize: 8, hidden: 64, seed: 4, tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+    const m = await MultitaskModel.create({
+      inputSize: 8,
+      hidden: 64,
+      seed: 4,
+      tasks: train.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
     try {
       const h = await m.fit(train, { epochs: 2, batchSize: 16, schedule: 'sequential', validationData: test });
       expect(h.phase).toEqual(['t0', 't0', 't1', 't1']);
@@ -455,7 +599,14 @@ describe('training', () => {
   it('the input-layer cache gives the same training as the plain path (bias and mask)', async () => {
     for (const train of ['bias', 'mask'] as const) {
       const data = tasksData([4, 4], 100, 12, 41);
-      const make = () => MultitaskModel.create({ inputSize: 12, hidden: 48, seed: 5, train, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+      const make = () =>
+        MultitaskModel.create({
+          inputSize: 12,
+          hidden: 48,
+          seed: 5,
+          train,
+          tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+        });
       const a = await make();
       const b = await make();
       try {
@@ -494,7 +645,12 @@ describe('training', () => {
   it('checkpoints hold the seed and one vector per task, and round-trip exactly', async () => {
     for (const train of ['bias', 'mask', 'full'] as const) {
       const data = tasksData([3, 5], 60, 6, 51);
-      const m = await MultitaskModel.create({ ...BASE, train, readout: 'per-task', tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
+      const m = await MultitaskModel.create({
+        ...BASE,
+        train,
+        readout: 'per-task',
+        tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+      });
       try {
         await m.fit(data, { epochs: 1, batchSize: 8 });
         const path = join(dir, `${train}.blck`);
@@ -502,7 +658,13 @@ describe('training', () => {
         const { header, tensors } = await readCheckpoint(path);
         expect(header.model.kind).toBe('multitask-mlp');
         const names = Object.keys(tensors).sort();
-        if (train === 'bias') expect(names).toEqual(['tasks.0.layers.0.bias', 'tasks.0.readout.bias', 'tasks.1.layers.0.bias', 'tasks.1.readout.bias']);
+        if (train === 'bias')
+          expect(names).toEqual([
+            'tasks.0.layers.0.bias',
+            'tasks.0.readout.bias',
+            'tasks.1.layers.0.bias',
+            'tasks.1.readout.bias',
+          ]);
         if (train === 'mask') expect(names).toEqual(['tasks.0.layers.0.gate', 'tasks.1.layers.0.gate']);
         if (train === 'full') expect(names).toContain('layers.0.weight');
         expect(tensors['tasks.1.readout.bias']?.length ?? 5).toBe(5);

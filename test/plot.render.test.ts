@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accuracyVsWidthPlot, linePlot, lossCurvePlot, renderVegaLiteSvg, summarizeByWidth, writeSvg } from '../src/plot/index.js';
+import {
+  accuracyVsWidthPlot,
+  linePlot,
+  lossCurvePlot,
+  renderVegaLiteSvg,
+  summarizeByWidth,
+  writeSvg,
+} from '../src/plot/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'biaslearn-plot-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +42,7 @@ describe('accuracyVsWidthPlot', () => {
     const spec = accuracyVsWidthPlot(rows) as unknown as Record<string, any>;
     expect(spec.$schema).toMatch(/vega-lite/);
     expect(spec.encoding.x.scale.type).toBe('log');
-    
+
     // biome-ignore lint/suspicious/noExplicitAny: as above
     expect(spec.layer.map((l: any) => l.mark.type)).toEqual(['area', 'line']);
     expect(spec.layer[1].encoding.color.scale.domain).toEqual(['bias', 'readout', 'full']);
@@ -64,7 +71,10 @@ describe('accuracyVsWidthPlot', () => {
 
 describe('lossCurvePlot and linePlot', () => {
   it('renders loss and accuracy panels from a history', async () => {
-    const history = { epoch: [0, 1, 2], history: { loss: [1, 0.6, 0.4], acc: [0.5, 0.7, 0.8], val_loss: [0.9, 0.7, 0.6], val_acc: [0.55, 0.65, 0.7] } };
+    const history = {
+      epoch: [0, 1, 2],
+      history: { loss: [1, 0.6, 0.4], acc: [0.5, 0.7, 0.8], val_loss: [0.9, 0.7, 0.6], val_acc: [0.55, 0.65, 0.7] },
+    };
     const svg = await renderVegaLiteSvg(lossCurvePlot(history));
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('Loss');

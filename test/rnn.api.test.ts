@@ -83,7 +83,14 @@ describe('training', () => {
   it('every rule trains and reports per-batch losses; online rules take more steps', async () => {
     const data = randomSeqs(1, 6, 10, 2, 1);
     const idx = Int32Array.from({ length: 6 }, (_, i) => i);
-    for (const [rule, steps] of [['bptt', 2], ['tbptt:3', 2], ['tbptt:3:online', 8], ['rflo', 20], ['rflo:batch', 2], ['rflo:sym', 20]] as const) {
+    for (const [rule, steps] of [
+      ['bptt', 2],
+      ['tbptt:3', 2],
+      ['tbptt:3:online', 8],
+      ['rflo', 20],
+      ['rflo:batch', 2],
+      ['rflo:sym', 20],
+    ] as const) {
       const rnn = await RNN.create({ inputSize: 2, hidden: 16, outputSize: 1, learnInitialState: true, seed: 2 });
       const s = await rnn.trainSequences(data, idx, 3, 1e-2, { rule });
       expect(Array.from(s.size)).toEqual([3, 3]);
@@ -127,19 +134,35 @@ describe('modes', () => {
   it('closed loop with delay d equals teacher forcing on the network’s own delayed outputs', async () => {
     const rnn = await RNN.create({ inputSize: 3, hidden: 24, outputSize: 2, alpha: 0.7, seed: 5, readoutScale: 0.5 });
     const data = randomSeqs(5, 3, 12, 3, 2);
-    for (const [warmup, delay] of [[0, 1], [4, 3]] as const) {
+    for (const [warmup, delay] of [
+      [0, 1],
+      [4, 3],
+    ] as const) {
       const closed = await rnn.predict(data, { closedLoop: true, warmup, delay });
       const inputs = Float32Array.from(data.inputs);
       const start = Math.max(warmup, delay);
-      for (let s = 0; s < 3; s++) for (let t = start; t < 12; t++) for (let o = 0; o < 2; o++) inputs[(s * 12 + t) * 3 + o] = closed.outputs[(s * 12 + t - delay) * 2 + o]!;
-      const forced = await rnn.predict(SequenceDataset.create({ inputs, targets: data.targets, steps: 12, inputSize: 3, outputSize: 2 }));
+      for (let s = 0; s < 3; s++)
+        for (let t = start; t < 12; t++)
+          for (let o = 0; o < 2; o++) inputs[(s * 12 + t) * 3 + o] = closed.outputs[(s * 12 + t - delay) * 2 + o]!;
+      const forced = await rnn.predict(
+        SequenceDataset.create({ inputs, targets: data.targets, steps: 12, inputSize: 3, outputSize: 2 }),
+      );
       expect(relNormError(closed.outputs, forced.outputs)).toBeLessThan(1e-6);
     }
     rnn.dispose();
   });
 
   it('predicted states follow the float64 update r <- decay r + gain tanh(W r + B x + b) from the initial state', async () => {
-    const rnn = await RNN.create({ inputSize: 2, hidden: 9, outputSize: 1, alpha: 0.4, seed: 6, biasInit: { dist: 'normal', scale: 0.3, relative: false }, stateInit: { dist: 'uniform', scale: 0.5, relative: false }, learnInitialState: true });
+    const rnn = await RNN.create({
+      inputSize: 2,
+      hidden: 9,
+      outputSize: 1,
+      alpha: 0.4,
+      seed: 6,
+      biasInit: { dist: 'normal', scale: 0.3, relative: false },
+      stateInit: { dist: 'uniform', scale: 0.5, relative: false },
+      learnInitialState: true,
+    });
     const data = randomSeqs(6, 1, 7, 2, 1);
     const { states, outputs } = await rnn.predict(data, { states: true });
     const p = await rnnParameters(rnn);
@@ -156,7 +179,15 @@ describe('modes', () => {
   });
 
   it('generate: autonomous (no input) and constant-cue free running, per-condition initial states', async () => {
-    const auto = await RNN.create({ inputSize: 0, hidden: 16, outputSize: 1, learnInitialState: true, conditions: 2, seed: 7, stateInit: { dist: 'uniform', scale: 1, relative: false } });
+    const auto = await RNN.create({
+      inputSize: 0,
+      hidden: 16,
+      outputSize: 1,
+      learnInitialState: true,
+      conditions: 2,
+      seed: 7,
+      stateInit: { dist: 'uniform', scale: 1, relative: false },
+    });
     const a = await auto.generate({ steps: 30, condition: 0 });
     const b = await auto.generate({ steps: 30, condition: 1 });
     expect(a.outputs.length).toBe(30);
@@ -181,10 +212,24 @@ describe('determinism', () => {
     const trainAll = async (): Promise<Float32Array[]> => {
       const row: Float32Array[] = [];
       for (const rule of ['bptt', 'tbptt:4:online', 'rflo']) {
-        const rnn = await RNN.create({ inputSize: 3, hidden: 300, outputSize: 2, learnInitialState: true, conditions: 2, alpha: 0.5, seed: 8, train: rule === 'rflo' ? 'bias' : 'full', clip: 1 });
+        const rnn = await RNN.create({
+          inputSize: 3,
+          hidden: 300,
+          outputSize: 2,
+          learnInitialState: true,
+          conditions: 2,
+          alpha: 0.5,
+          seed: 8,
+          train: rule === 'rflo' ? 'bias' : 'full',
+          clip: 1,
+        });
         await rnn.trainSequences(data, idx, 5, 1e-2, { rule });
         const l = await rnn.getLearned();
-        row.push(...Object.keys(l).sort().map((k) => l[k]!));
+        row.push(
+          ...Object.keys(l)
+            .sort()
+            .map((k) => l[k]!),
+        );
         rnn.dispose();
       }
       return row;
@@ -195,15 +240,19 @@ describe('determinism', () => {
       results.push(await trainAll());
       if (threads === 2) {
         const again = await trainAll();
-        again.forEach((t, k) => { expect(firstBitDiff(t, results[1]![k]!), `run to run, tensor ${k}`).toBe(-1); });
+        again.forEach((t, k) => {
+          expect(firstBitDiff(t, results[1]![k]!), `run to run, tensor ${k}`).toBe(-1);
+        });
       }
     }
     setThreads(0);
     const builtin = runtimeInfo().gemm === 'builtin';
     for (let k = 0; k < results[0]!.length; k++) {
       for (const other of [1, 2]) {
-        if (builtin) expect(firstBitDiff(results[0]![k]!, results[other]![k]!), `tensor ${k}: 1 vs ${other + 1} threads`).toBe(-1);
-        else expect(relNormError(results[other]![k]!, results[0]![k]!), `tensor ${k}: 1 vs ${other + 1} threads`).toBeLessThan(1e-5);
+        if (builtin)
+          expect(firstBitDiff(results[0]![k]!, results[other]![k]!), `tensor ${k}: 1 vs ${other + 1} threads`).toBe(-1);
+        else
+          expect(relNormError(results[other]![k]!, results[0]![k]!), `tensor ${k}: 1 vs ${other + 1} threads`).toBeLessThan(1e-5);
       }
     }
   });
@@ -212,7 +261,17 @@ describe('determinism', () => {
 describe('checkpoints', () => {
   it('save/load round-trips bit for bit; the file holds only the learned values', async () => {
     const data = randomSeqs(9, 4, 10, 2, 1, 2);
-    const rnn = await RNN.create({ inputSize: 2, hidden: 300, outputSize: 1, learnInitialState: true, conditions: 2, alpha: 0.3, recurrentGain: 1.2, seed: 123, rule: 'tbptt:5' });
+    const rnn = await RNN.create({
+      inputSize: 2,
+      hidden: 300,
+      outputSize: 1,
+      learnInitialState: true,
+      conditions: 2,
+      alpha: 0.3,
+      recurrentGain: 1.2,
+      seed: 123,
+      rule: 'tbptt:5',
+    });
     await rnn.fit(data, { epochs: 3, batchSize: 2 });
     const path = join(dir, 'rnn.blck');
     await rnn.save(path, { metadata: { note: 'test' } });
@@ -245,10 +304,14 @@ describe('checkpoints', () => {
 
 describe('typed errors', () => {
   it('sequence length 0 -> E_EMPTY (TypeScript and native)', async () => {
-    const e = await errorOf(() => SequenceDataset.create({ targets: new Float32Array(0), steps: 0, inputSize: 1, outputSize: 1 }));
+    const e = await errorOf(() =>
+      SequenceDataset.create({ targets: new Float32Array(0), steps: 0, inputSize: 1, outputSize: 1 }),
+    );
     expect(e).toBeInstanceOf(ValidationError);
     expect(e.code).toBe('E_EMPTY');
-    await expect(Promise.resolve().then(() => rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 0, in: 0, out: 1 }))).rejects.toMatchObject({ code: 'E_EMPTY' });
+    await expect(
+      Promise.resolve().then(() => rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 0, in: 0, out: 1 })),
+    ).rejects.toMatchObject({ code: 'E_EMPTY' });
   });
 
   it('wrong input width -> E_SHAPE', async () => {
@@ -256,20 +319,38 @@ describe('typed errors', () => {
     const e = await errorOf(() => rnn.fit(randomSeqs(1, 2, 5, 3, 1)));
     expect(e.code).toBe('E_SHAPE');
     expect(e.message).toContain('expected 2 input columns');
-    expect((await errorOf(() => SequenceDataset.create({ inputs: new Float32Array(7), targets: new Float32Array(5), steps: 5, inputSize: 2, outputSize: 1 }))).code).toBe('E_SHAPE');
+    expect(
+      (
+        await errorOf(() =>
+          SequenceDataset.create({
+            inputs: new Float32Array(7),
+            targets: new Float32Array(5),
+            steps: 5,
+            inputSize: 2,
+            outputSize: 1,
+          }),
+        )
+      ).code,
+    ).toBe('E_SHAPE');
     rnn.dispose();
   });
 
   it('NaN in inputs or targets -> E_NONFINITE (TypeScript and native)', async () => {
     const inputs = new Float32Array(10).fill(1);
     inputs[7] = NaN;
-    const e = await errorOf(() => SequenceDataset.create({ inputs, targets: new Float32Array(5), steps: 5, inputSize: 2, outputSize: 1 }));
+    const e = await errorOf(() =>
+      SequenceDataset.create({ inputs, targets: new Float32Array(5), steps: 5, inputSize: 2, outputSize: 1 }),
+    );
     expect(e.code).toBe('E_NONFINITE');
     expect(e.message).toContain('NaN');
-    await expect(rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 5, in: 2, out: 1, x: inputs })).rejects.toMatchObject({ code: 'E_NONFINITE' });
+    await expect(rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 5, in: 2, out: 1, x: inputs })).rejects.toMatchObject({
+      code: 'E_NONFINITE',
+    });
     const y = new Float32Array(5);
     y[2] = Infinity;
-    await expect(rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 5, in: 0, out: 1, y })).rejects.toMatchObject({ code: 'E_NONFINITE' });
+    await expect(rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 5, in: 0, out: 1, y })).rejects.toMatchObject({
+      code: 'E_NONFINITE',
+    });
   });
 
   it('unknown rule -> E_INVALID_ARG (TypeScript and native); tbptt:0 too', async () => {
@@ -277,14 +358,38 @@ describe('typed errors', () => {
       const e = await errorOf(() => parseRule(bad));
       expect(e.code, bad).toBe('E_INVALID_ARG');
     }
-    expect((await errorOf(() => RNN.create({ inputSize: 1, hidden: 4, outputSize: 1, rule: 'magic' }))).code).toBe('E_INVALID_ARG');
+    expect((await errorOf(() => RNN.create({ inputSize: 1, hidden: 4, outputSize: 1, rule: 'magic' }))).code).toBe(
+      'E_INVALID_ARG',
+    );
     const h = await rnnNative('cpu').createRnn(
-      { inputSize: 1, hidden: 4, outputSize: 1, conditions: 1, activation: 'tanh', decay: 0, gain: 1, seed: 0, trainable: { recurrentWeight: false, inputWeight: false, readoutWeight: false, recurrentBias: true, readoutBias: false, initialState: false }, optimizer: { kind: 'adam' } } as never,
+      {
+        inputSize: 1,
+        hidden: 4,
+        outputSize: 1,
+        conditions: 1,
+        activation: 'tanh',
+        decay: 0,
+        gain: 1,
+        seed: 0,
+        trainable: {
+          recurrentWeight: false,
+          inputWeight: false,
+          readoutWeight: false,
+          recurrentBias: true,
+          readoutBias: false,
+          initialState: false,
+        },
+        optimizer: { kind: 'adam' },
+      } as never,
       'cpu',
     );
     const ds = await rnnNative('cpu').createSeqDataset('cpu', { n: 1, steps: 3, in: 1, out: 1, x: new Float32Array(3) });
-    expect(() => h.train(ds, Int32Array.of(0), 1, 0.1, { rule: 'magic' as 'bptt' })).toThrow(expect.objectContaining({ code: 'E_INVALID_ARG' }));
-    expect(() => h.train(ds, Int32Array.of(0), 1, 0.1, { rule: 'tbptt', window: 0 })).toThrow(expect.objectContaining({ code: 'E_INVALID_ARG' }));
+    expect(() => h.train(ds, Int32Array.of(0), 1, 0.1, { rule: 'magic' as 'bptt' })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_ARG' }),
+    );
+    expect(() => h.train(ds, Int32Array.of(0), 1, 0.1, { rule: 'tbptt', window: 0 })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_ARG' }),
+    );
     h.dispose();
   });
 
@@ -302,7 +407,13 @@ describe('typed errors', () => {
 
 describe('tasks', () => {
   it('are seeded, correctly shaped and finite', () => {
-    for (const make of [() => cosineTask(), () => vanDerPolTask(), () => lorenzTask({ samples: 3000 }), () => mackeyGlassTask({ samples: 2000 }), () => reachingTask()]) {
+    for (const make of [
+      () => cosineTask(),
+      () => vanDerPolTask(),
+      () => lorenzTask({ samples: 3000 }),
+      () => mackeyGlassTask({ samples: 2000 }),
+      () => reachingTask(),
+    ]) {
       const a = make();
       const b = make();
       expect(sameBits(a.train.targets, b.train.targets), a.name).toBe(true);
@@ -344,7 +455,15 @@ describe('tasks', () => {
 
 describe('dynamics analysis', () => {
   it('the Jacobian equals finite differences of the update; Newton finds a fixed point; eigenvalues are right', async () => {
-    const rnn = await RNN.create({ inputSize: 1, hidden: 12, outputSize: 1, alpha: 0.6, recurrentGain: 1.8, seed: 10, biasInit: { dist: 'normal', scale: 0.5, relative: false } });
+    const rnn = await RNN.create({
+      inputSize: 1,
+      hidden: 12,
+      outputSize: 1,
+      alpha: 0.6,
+      recurrentGain: 1.8,
+      seed: 10,
+      biasInit: { dist: 'normal', scale: 0.5, relative: false },
+    });
     const p = await rnnParameters(rnn);
     const r = Float64Array.from({ length: 12 }, (_, i) => Math.sin(i));
     const J = rnnJacobian(p, r, [0.5]);

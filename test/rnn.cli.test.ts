@@ -16,16 +16,23 @@ const work = mkdtempSync(join(tmpdir(), 'biaslearn-rnn-cli-'));
 
 function cli(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 beforeAll(() => {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
   const stale =
     !existsSync(main) ||
     walk(join(root, 'src')).some((src) => {
@@ -34,7 +41,11 @@ beforeAll(() => {
     });
   if (stale) {
     try {
-      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
+        { cwd: root, stdio: 'pipe' },
+      );
     } catch (err) {
       if (!existsSync(main)) throw err; // type errors elsewhere still emit JavaScript
     }
@@ -45,17 +56,46 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('biaslearn rnn', () => {
   it('--activation identity trains a linear RNN (gain 0.8: stable) and records it in the checkpoint', async () => {
-    const r = await cli(['rnn', '--task', 'cosine', '--hidden', '12', '--epochs', '3', '--activation', 'identity', '--gain', '0.8', '--out', 'linear', '--quiet']);
+    const r = await cli([
+      'rnn',
+      '--task',
+      'cosine',
+      '--hidden',
+      '12',
+      '--epochs',
+      '3',
+      '--activation',
+      'identity',
+      '--gain',
+      '0.8',
+      '--out',
+      'linear',
+      '--quiet',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const model = await RNN.load(join(work, 'linear', 'model.blck'));
     expect(model.config.activation).toBe('identity');
     model.dispose();
   });
   it('cosine: checkpoint, metrics.json, trajectory, loss and eigenvalue SVGs', async () => {
-    const r = await cli(['rnn', '--task', 'cosine', '--hidden', '40', '--epochs', '60', '--out', 'cos', '--quiet', '--eigen', 'on']);
+    const r = await cli([
+      'rnn',
+      '--task',
+      'cosine',
+      '--hidden',
+      '40',
+      '--epochs',
+      '60',
+      '--out',
+      'cos',
+      '--quiet',
+      '--eigen',
+      'on',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/free-running NMSE [\d.]+ over 100 steps/);
-    for (const f of ['model.blck', 'metrics.json', 'trajectories.svg', 'loss.svg', 'eigenvalues.svg']) expect(existsSync(join(work, 'cos', f)), f).toBe(true);
+    for (const f of ['model.blck', 'metrics.json', 'trajectories.svg', 'loss.svg', 'eigenvalues.svg'])
+      expect(existsSync(join(work, 'cos', f)), f).toBe(true);
     expect(readFileSync(join(work, 'cos', 'trajectories.svg'), 'utf8')).toMatch(/^<svg/);
     const m = JSON.parse(readFileSync(join(work, 'cos', 'metrics.json'), 'utf8'));
     expect(m.history.epoch).toHaveLength(60);
@@ -68,7 +108,22 @@ describe('biaslearn rnn', () => {
   });
 
   it('lorenz with tbptt: teacher-forced and closed-loop metrics', async () => {
-    const r = await cli(['rnn', '--task', 'lorenz', '--hidden', '24', '--epochs', '1', '--rule', 'tbptt:20', '--out', 'lor', '--quiet', '--eigen', 'off']);
+    const r = await cli([
+      'rnn',
+      '--task',
+      'lorenz',
+      '--hidden',
+      '24',
+      '--epochs',
+      '1',
+      '--rule',
+      'tbptt:20',
+      '--out',
+      'lor',
+      '--quiet',
+      '--eigen',
+      'off',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/teacher-forced; closed loop R\^2/);
     const m = JSON.parse(readFileSync(join(work, 'lor', 'metrics.json'), 'utf8'));
@@ -78,13 +133,19 @@ describe('biaslearn rnn', () => {
   });
 
   it('bad flags are usage errors (exit 2, one line)', async () => {
-    for (const args of [['rnn', '--rule', 'backprop'], ['rnn', '--rule', 'tbptt:0'], ['rnn', '--task', 'weather'], ['rnn', '--alpha', '0']]) {
+    for (const args of [
+      ['rnn', '--rule', 'backprop'],
+      ['rnn', '--rule', 'tbptt:0'],
+      ['rnn', '--task', 'weather'],
+      ['rnn', '--alpha', '0'],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
     const help = await cli(['rnn', '--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--task', '--hidden', '--train', '--rule', '--learn-state', '--alpha', '--gain', '--eigen', '--out']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--task', '--hidden', '--train', '--rule', '--learn-state', '--alpha', '--gain', '--eigen', '--out'])
+      expect(help.stdout).toContain(flag);
   });
 });

@@ -56,7 +56,11 @@ interface Trace {
 function forwardSeq(m: Ref, d: SequenceDataset, s: number, mode: Mode): Trace {
   const { I, H, O } = m;
   const T = d.steps;
-  const W = m.t['recurrent.weight']!, B = m.t['input.weight'], A = m.t['readout.weight']!, b = m.t['recurrent.bias']!, c = m.t['readout.bias']!;
+  const W = m.t['recurrent.weight']!,
+    B = m.t['input.weight'],
+    A = m.t['readout.weight']!,
+    b = m.t['recurrent.bias']!,
+    c = m.t['readout.bias']!;
   const cond = d.conditions[s]!;
   const tr: Trace = { x: [], r: [Float64Array.from(m.t.initial_state!.subarray(cond * H, cond * H + H))], p: [], y: [] };
   const start = Math.max(mode.warmup ?? 0, mode.delay ?? 1);
@@ -145,7 +149,9 @@ function zeros(m: Ref): Record<string, Float64Array> {
 function refBackward(m: Ref, d: SequenceDataset, mode: Mode, k = 0): Record<string, Float64Array> {
   const { I, H, O } = m;
   const T = d.steps;
-  const W = m.t['recurrent.weight']!, B = m.t['input.weight'], A = m.t['readout.weight']!;
+  const W = m.t['recurrent.weight']!,
+    B = m.t['input.weight'],
+    A = m.t['readout.weight']!;
   const g = zeros(m);
   const start = Math.max(mode.warmup ?? 0, mode.delay ?? 1);
   for (let s = 0; s < d.n; s++) {
@@ -237,18 +243,36 @@ function finiteDiff(m: Ref, d: SequenceDataset, name: string, mode: Mode, h = 1e
   return out;
 }
 
-function makeData(rng: Rng, n: number, T: number, I: number, O: number, opts: { conditions?: number; mask?: boolean; velocity?: boolean } = {}): SequenceDataset {
+function makeData(
+  rng: Rng,
+  n: number,
+  T: number,
+  I: number,
+  O: number,
+  opts: { conditions?: number; mask?: boolean; velocity?: boolean } = {},
+): SequenceDataset {
   const inputs = Float32Array.from({ length: n * T * I }, () => rng.normal());
   const targets = Float32Array.from({ length: n * T * O }, () => rng.normal() * 0.5);
   const lossWeights = opts.mask ? Float32Array.from({ length: n * T }, (_, i) => (i % T < 2 ? 0 : 1 + rng.uniform())) : undefined;
   const velocityWeights = opts.velocity ? Float32Array.from({ length: n * T }, (_, i) => (i % T >= T - 3 ? 2 : 0)) : undefined;
   const conditions = opts.conditions ? Int32Array.from({ length: n }, (_, i) => i % opts.conditions!) : undefined;
-  return SequenceDataset.create({ inputs, targets, steps: T, inputSize: I, outputSize: O, lossWeights, velocityWeights, conditions });
+  return SequenceDataset.create({
+    inputs,
+    targets,
+    steps: T,
+    inputSize: I,
+    outputSize: O,
+    lossWeights,
+    velocityWeights,
+    conditions,
+  });
 }
 
 let worst = 0;
 let worstCase = '';
-afterAll(() => console.log(`[rnn.gradients] worst BPTT-vs-finite-difference relative error ${worst.toExponential(2)} (${worstCase})`));
+afterAll(() =>
+  console.log(`[rnn.gradients] worst BPTT-vs-finite-difference relative error ${worst.toExponential(2)} (${worstCase})`),
+);
 
 interface GradCase {
   label: string;
@@ -259,26 +283,63 @@ interface GradCase {
   O?: number;
 }
 
-const BASE = { hidden: 7, recurrentGain: 1.2, biasInit: { dist: 'uniform' as const, scale: 0.3, relative: false }, stateInit: { dist: 'uniform' as const, scale: 0.5, relative: false } };
+const BASE = {
+  hidden: 7,
+  recurrentGain: 1.2,
+  biasInit: { dist: 'uniform' as const, scale: 0.3, relative: false },
+  stateInit: { dist: 'uniform' as const, scale: 0.5, relative: false },
+};
 
 const CASES: GradCase[] = [
   { label: 'bias + initial state, vanilla tanh', opts: { train: 'bias', learnInitialState: true } },
   { label: 'bias, leaky alpha 0.3, sigmoid', opts: { train: 'bias', alpha: 0.3, activation: 'sigmoid' } },
-  { label: 'bias + state, residual form', opts: { train: 'bias', form: 'residual', learnInitialState: true, recurrentGain: 0.3 } },
-  { label: 'per-condition initial states (3), masked steps', opts: { train: 'bias', learnInitialState: true, conditions: 3, alpha: 0.5 }, data: { conditions: 3, mask: true } },
-  { label: 'velocity penalty, readout bias', opts: { train: 'bias', learnInitialState: true, learnReadoutBias: true, alpha: 0.7 }, data: { velocity: true } },
+  {
+    label: 'bias + state, residual form',
+    opts: { train: 'bias', form: 'residual', learnInitialState: true, recurrentGain: 0.3 },
+  },
+  {
+    label: 'per-condition initial states (3), masked steps',
+    opts: { train: 'bias', learnInitialState: true, conditions: 3, alpha: 0.5 },
+    data: { conditions: 3, mask: true },
+  },
+  {
+    label: 'velocity penalty, readout bias',
+    opts: { train: 'bias', learnInitialState: true, learnReadoutBias: true, alpha: 0.7 },
+    data: { velocity: true },
+  },
   { label: 'full (W, B, A, b, c) + state', opts: { train: 'full', learnInitialState: true, alpha: 0.6 } },
   { label: 'readout (A, c)', opts: { train: 'readout' } },
   { label: 'no input (autonomous), bias + state', opts: { train: 'bias', learnInitialState: true }, I: 0 },
-  { label: 'closed loop, delay 1', opts: { train: 'full', learnInitialState: true, alpha: 0.5 }, mode: { closedLoop: true, warmup: 2, delay: 1 }, I: 3, O: 2 },
-  { label: 'closed loop, delay 3, bias only', opts: { train: 'bias', alpha: 0.8 }, mode: { closedLoop: true, warmup: 0, delay: 3 }, I: 2, O: 1 },
+  {
+    label: 'closed loop, delay 1',
+    opts: { train: 'full', learnInitialState: true, alpha: 0.5 },
+    mode: { closedLoop: true, warmup: 2, delay: 1 },
+    I: 3,
+    O: 2,
+  },
+  {
+    label: 'closed loop, delay 3, bias only',
+    opts: { train: 'bias', alpha: 0.8 },
+    mode: { closedLoop: true, warmup: 0, delay: 3 },
+    I: 2,
+    O: 1,
+  },
   // every further activation (the default above is 'tanh-rational')
-  { label: 'linear RNN (identity), bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'identity', recurrentGain: 0.6 } },
-  { label: 'linear RNN (identity), full, leaky alpha 0.5', opts: { train: 'full', activation: 'identity', alpha: 0.5, recurrentGain: 0.6 } },
+  {
+    label: 'linear RNN (identity), bias + state',
+    opts: { train: 'bias', learnInitialState: true, activation: 'identity', recurrentGain: 0.6 },
+  },
+  {
+    label: 'linear RNN (identity), full, leaky alpha 0.5',
+    opts: { train: 'full', activation: 'identity', alpha: 0.5, recurrentGain: 0.6 },
+  },
   { label: 'tanh (std::tanh), bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'tanh' } },
   { label: 'softplus, full, leaky alpha 0.5', opts: { train: 'full', activation: 'softplus', alpha: 0.5, recurrentGain: 0.8 } },
   { label: 'leaky-relu, bias + state', opts: { train: 'bias', learnInitialState: true, activation: 'leaky-relu' } },
-  { label: 'hard-sigmoid, bias + state, leaky alpha 0.5', opts: { train: 'bias', learnInitialState: true, activation: 'hard-sigmoid', alpha: 0.5 } },
+  {
+    label: 'hard-sigmoid, bias + state, leaky alpha 0.5',
+    opts: { train: 'bias', learnInitialState: true, activation: 'hard-sigmoid', alpha: 0.5 },
+  },
 ];
 
 describe('BPTT gradients equal central finite differences of the float64 loss', () => {
@@ -323,7 +384,15 @@ describe('BPTT gradients equal central finite differences of the float64 loss', 
 describe('truncated BPTT', () => {
   it('tbptt:k matches the float64 truncated backward for k = 1, 2, 5 (open and closed loop)', async () => {
     for (const mode of [{}, { closedLoop: true, warmup: 1, delay: 2 }] as Mode[]) {
-      const rnn = await RNN.create({ inputSize: 2, outputSize: 1, ...BASE, train: 'full', learnInitialState: true, alpha: 0.6, seed: 9 });
+      const rnn = await RNN.create({
+        inputSize: 2,
+        outputSize: 1,
+        ...BASE,
+        train: 'full',
+        learnInitialState: true,
+        alpha: 0.6,
+        seed: 9,
+      });
       const ref = await refOf(rnn);
       const data = makeData(new Rng(4), 3, 11, 2, 1, { velocity: true });
       for (const k of [1, 2, 5]) {
@@ -338,12 +407,21 @@ describe('truncated BPTT', () => {
   });
 
   it('tbptt:k with k >= T equals bptt bit for bit; k = 1 differs', async () => {
-    const rnn = await RNN.create({ inputSize: 3, outputSize: 2, hidden: 33, train: 'bias', learnInitialState: true, alpha: 0.5, seed: 2 });
+    const rnn = await RNN.create({
+      inputSize: 3,
+      outputSize: 2,
+      hidden: 33,
+      train: 'bias',
+      learnInitialState: true,
+      alpha: 0.5,
+      seed: 2,
+    });
     const data = makeData(new Rng(5), 4, 12, 3, 2);
     const bptt = await rnn.gradients(data, { rule: 'bptt' });
     for (const k of [12, 13, 1000]) {
       const t = await rnn.gradients(data, { rule: `tbptt:${k}` });
-      for (const name of Object.keys(bptt.grads)) expect(sameBits(t.grads[name]!, bptt.grads[name]!), `k=${k} ${name}`).toBe(true);
+      for (const name of Object.keys(bptt.grads))
+        expect(sameBits(t.grads[name]!, bptt.grads[name]!), `k=${k} ${name}`).toBe(true);
     }
     const one = await rnn.gradients(data, { rule: 'tbptt:1' });
     expect(relNormError(one.grads['recurrent.bias']!, bptt.grads['recurrent.bias']!)).toBeGreaterThan(1e-3);
@@ -353,13 +431,27 @@ describe('truncated BPTT', () => {
 
 describe('RFLO', () => {
   it('the accumulated estimate equals the float64 traces (m = 2 and 3, every tensor, leaky and vanilla)', async () => {
-    for (const [H, alpha] of [[2, 0.4], [3, 1]] as const) {
-      const rnn = await RNN.create({ inputSize: 2, outputSize: 1, hidden: H, train: 'full', learnInitialState: true, alpha, seed: 11, biasInit: BASE.biasInit, stateInit: BASE.stateInit });
+    for (const [H, alpha] of [
+      [2, 0.4],
+      [3, 1],
+    ] as const) {
+      const rnn = await RNN.create({
+        inputSize: 2,
+        outputSize: 1,
+        hidden: H,
+        train: 'full',
+        learnInitialState: true,
+        alpha,
+        seed: 11,
+        biasInit: BASE.biasInit,
+        stateInit: BASE.stateInit,
+      });
       const ref = await refOf(rnn);
       const data = makeData(new Rng(6), 2, 5, 2, 1, { velocity: true });
       const r = await rnn.gradients(data, { rule: 'rflo' });
       const want = refRflo(ref, data, {});
-      for (const name of Object.keys(r.grads)) expect(relNormError(r.grads[name]!, want[name]!, 1e-9), `m=${H} ${name}`).toBeLessThan(1e-5);
+      for (const name of Object.keys(r.grads))
+        expect(relNormError(r.grads[name]!, want[name]!, 1e-9), `m=${H} ${name}`).toBeLessThan(1e-5);
       // the readout gradient of RFLO is exact and local; the bias estimate is not the true gradient
       const exact = refBackward(ref, data, {});
       expect(relNormError(r.grads['recurrent.bias']!, exact['recurrent.bias']!)).toBeGreaterThan(1e-3);
@@ -373,9 +465,20 @@ describe('RFLO', () => {
     //   r2 = (1-alpha) r1 + alpha (w r1 + u x1 + b),  P2 = (1-alpha) alpha + alpha
     //   e_t = 2 (a r_{t+1} - target_t) / 2   (two steps, weights 1/2 each, one output)
     //   g_b = f e_0 P1 + f e_1 P2
-    const rnn = await RNN.create({ inputSize: 1, outputSize: 1, hidden: 1, activation: 'identity', alpha: 0.5, train: 'bias', biasInit: { dist: 'uniform', scale: 0.5, relative: false }, seed: 3 });
+    const rnn = await RNN.create({
+      inputSize: 1,
+      outputSize: 1,
+      hidden: 1,
+      activation: 'identity',
+      alpha: 0.5,
+      train: 'bias',
+      biasInit: { dist: 'uniform', scale: 0.5, relative: false },
+      seed: 3,
+    });
     const ref = await refOf(rnn);
-    const [w, u, a, f, b] = ['recurrent.weight', 'input.weight', 'readout.weight', 'feedback.weight', 'recurrent.bias'].map((k) => ref.t[k]![0]!);
+    const [w, u, a, f, b] = ['recurrent.weight', 'input.weight', 'readout.weight', 'feedback.weight', 'recurrent.bias'].map(
+      (k) => ref.t[k]![0]!,
+    );
     const x = [0.7, -1.1];
     const target = [0.25, -0.5];
     const alpha = 0.5;
@@ -386,7 +489,13 @@ describe('RFLO', () => {
     const P1 = alpha;
     const P2 = (1 - alpha) * alpha + alpha;
     const expected = f! * e0 * P1 + f! * e1 * P2;
-    const data = SequenceDataset.create({ inputs: Float32Array.from(x), targets: Float32Array.from(target), steps: 2, inputSize: 1, outputSize: 1 });
+    const data = SequenceDataset.create({
+      inputs: Float32Array.from(x),
+      targets: Float32Array.from(target),
+      steps: 2,
+      inputSize: 1,
+      outputSize: 1,
+    });
     const r = await rnn.gradients(data, { rule: 'rflo' });
     expect(r.grads['recurrent.bias']![0]).toBeCloseTo(expected, 6);
     rnn.dispose();
@@ -394,14 +503,28 @@ describe('RFLO', () => {
 
   it('online RFLO with SGD updates after every step exactly as the reference', async () => {
     const lr = 0.05;
-    const rnn = await RNN.create({ inputSize: 2, outputSize: 2, hidden: 3, train: 'bias', learnInitialState: true, learnReadoutBias: true, alpha: 0.5, seed: 21, optimizer: { type: 'sgd', lr }, biasInit: BASE.biasInit, stateInit: BASE.stateInit });
+    const rnn = await RNN.create({
+      inputSize: 2,
+      outputSize: 2,
+      hidden: 3,
+      train: 'bias',
+      learnInitialState: true,
+      learnReadoutBias: true,
+      alpha: 0.5,
+      seed: 21,
+      optimizer: { type: 'sgd', lr },
+      biasInit: BASE.biasInit,
+      stateInit: BASE.stateInit,
+    });
     const ref = await refOf(rnn);
     const data = makeData(new Rng(8), 2, 6, 2, 2);
     // reference: step by step over the batch of both sequences, forward with the current values
     const { H, O, I } = ref;
     const F = ref.t['feedback.weight']!;
     const T = data.steps;
-    const states = [0, 1].map((s) => Float64Array.from(ref.t.initial_state!.subarray(data.conditions[s]! * H, data.conditions[s]! * H + H)));
+    const states = [0, 1].map((s) =>
+      Float64Array.from(ref.t.initial_state!.subarray(data.conditions[s]! * H, data.conditions[s]! * H + H)),
+    );
     const Pb = [0, 1].map(() => new Float64Array(H));
     const prevY: Float64Array[] = [];
     let leak = 1;
@@ -411,7 +534,9 @@ describe('RFLO', () => {
       const gc = new Float64Array(O);
       const gr0 = new Float64Array(H);
       for (let s = 0; s < 2; s++) {
-        const W = ref.t['recurrent.weight']!, B = ref.t['input.weight']!, A = ref.t['readout.weight']!;
+        const W = ref.t['recurrent.weight']!,
+          B = ref.t['input.weight']!,
+          A = ref.t['readout.weight']!;
         const r = states[s]!;
         const rn = new Float64Array(H);
         const D = new Float64Array(H);

@@ -4,11 +4,27 @@
  * the resting input for the dynamics analysis.
  */
 import { describe, expect, it } from 'vitest';
-import { RNN, cosineTask, lorenzTask, mackeyGlassTask, makeTask, reachingErrors, reachingTask, vanDerPolTask, type RnnTask } from '../src/index.js';
+import {
+  RNN,
+  cosineTask,
+  lorenzTask,
+  mackeyGlassTask,
+  makeTask,
+  reachingErrors,
+  reachingTask,
+  vanDerPolTask,
+  type RnnTask,
+} from '../src/index.js';
 import { TASK_REPORTS } from '../src/tasks/index.js';
 
 async function withRnn<T>(task: RnnTask, hidden: number, work: (rnn: RNN) => Promise<T>): Promise<T> {
-  const rnn = await RNN.create({ inputSize: task.inputSize, hidden, outputSize: task.outputSize, seed: 5, learnInitialState: true });
+  const rnn = await RNN.create({
+    inputSize: task.inputSize,
+    hidden,
+    outputSize: task.outputSize,
+    seed: 5,
+    learnInitialState: true,
+  });
   try {
     return await work(rnn);
   } finally {
@@ -21,7 +37,8 @@ const TITLE = 'a title';
 describe('task.report', () => {
   it('has a report for every task kind and every named task', () => {
     expect(Object.keys(TASK_REPORTS).sort()).toEqual(['forecast', 'generation', 'reaching']);
-    for (const name of ['cosine', 'sine', 'vanderpol', 'reaching'] as const) expect(typeof makeTask(name).report).toBe('function');
+    for (const name of ['cosine', 'sine', 'vanderpol', 'reaching'] as const)
+      expect(typeof makeTask(name).report).toBe('function');
   });
 
   it('generation (cosine, period 7, odd length): free-running NMSE over the window and the extended window', async () => {
@@ -63,12 +80,22 @@ describe('task.report', () => {
       expect(Object.keys(r.evaluation)).toEqual(['teacherForced', 'closedLoop', 'closedLoopFirstTau', 'train']);
       const loop = { closedLoop: true, delay: 3, warmup: 5 };
       expect(r.evaluation.teacherForced).toEqual(await rnn.evaluate(task.test));
-      expect(r.evaluation.closedLoop).toEqual({ ...(await rnn.evaluate(task.test, { ...loop, score: { from: 5 } })), delay: 3, warmup: 5 });
-      expect(r.evaluation.closedLoopFirstTau).toEqual({ ...(await rnn.evaluate(task.test, { ...loop, score: { from: 5, to: 8 } })), from: 5, to: 8 });
+      expect(r.evaluation.closedLoop).toEqual({
+        ...(await rnn.evaluate(task.test, { ...loop, score: { from: 5 } })),
+        delay: 3,
+        warmup: 5,
+      });
+      expect(r.evaluation.closedLoopFirstTau).toEqual({
+        ...(await rnn.evaluate(task.test, { ...loop, score: { from: 5, to: 8 } })),
+        from: 5,
+        to: 8,
+      });
       expect(r.evaluation.train).toEqual(await rnn.evaluate(task.train));
       expect(r.figures.map((f) => f.file)).toEqual(['trajectories.svg']);
       expect(JSON.stringify(r.figures[0]!.spec)).toContain(`${TITLE} (held-out sequence 1)`);
-      expect(r.summary).toMatch(/^test R\^2 -?[\d.]+ \(NMSE [\d.]+\) teacher-forced; closed loop R\^2 -?[\d.]+ \(NMSE [\d.]+\), -?[\d.]+ over its first 3 steps$/);
+      expect(r.summary).toMatch(
+        /^test R\^2 -?[\d.]+ \(NMSE [\d.]+\) teacher-forced; closed loop R\^2 -?[\d.]+ \(NMSE [\d.]+\), -?[\d.]+ over its first 3 steps$/,
+      );
     });
     // Mackey-Glass is a forecast task too
     expect(mackeyGlassTask({ samples: 500, length: 30, washout: 2 }).report).toBeTypeOf('function');
@@ -87,7 +114,9 @@ describe('task.report', () => {
       expect(train.perTarget).toHaveLength(3);
       expect(train.holdSpeed).toBeGreaterThanOrEqual(0);
       expect(JSON.stringify(r.figures[0]!.spec)).toContain(`${TITLE}: trained and unseen targets`);
-      expect(r.summary).toBe(`final position error: trained targets ${train.finalError.toFixed(4)}, unseen targets ${testErr.finalError.toFixed(4)} (radius 1)`);
+      expect(r.summary).toBe(
+        `final position error: trained targets ${train.finalError.toFixed(4)}, unseen targets ${testErr.finalError.toFixed(4)} (radius 1)`,
+      );
     });
   });
 });

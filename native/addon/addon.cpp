@@ -1,6 +1,6 @@
 // Node-API module entry: process-wide functions (info: backends, ops and activations; threads,
-// weight generation, sgemm timing, kernel probe). Model kinds and datasets add their exports from their own binding files
-// through BL_REGISTER_EXPORTS (exports_registry.h).
+// weight generation, sgemm timing, kernel probe). Model kinds and datasets add their exports from their own binding
+// files through BL_REGISTER_EXPORTS (exports_registry.h).
 #include <napi.h>
 
 #include <algorithm>

@@ -23,7 +23,8 @@ Napi::Promise AsyncJob::run(Napi::Env env, Exec exec, Done done, std::shared_ptr
     bool expected = false;
     if (!busy->compare_exchange_strong(expected, true)) {
       auto d = Napi::Promise::Deferred::New(env);
-      d.Reject(make_error(env, "E_CONCURRENT", "another operation on this object is still running; await it first").Value());
+      d.Reject(
+          make_error(env, "E_CONCURRENT", "another operation on this object is still running; await it first").Value());
       return d.Promise();
     }
   }
@@ -60,9 +61,7 @@ void AsyncJob::OnOK() {
   Napi::Env env = Env();
   try {
     deferred_.Resolve(done_(env));
-  } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
-  } catch (const BlError& e) {
+  } catch (const Napi::Error& e) { deferred_.Reject(e.Value()); } catch (const BlError& e) {
     deferred_.Reject(make_error(env, e.code(), e.what()).Value());
   }
 }

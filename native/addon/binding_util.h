@@ -32,7 +32,8 @@ namespace bl {
 inline double arg_number(Napi::Env env, const Napi::Value& v, const std::string& what) {
   if (!v.IsNumber()) throw_js(env, "E_INVALID_ARG", "expected a number for " + what);
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) throw_js(env, "E_INVALID_ARG", "expected a finite number for " + what + ", got " + std::to_string(d));
+  if (!std::isfinite(d))
+    throw_js(env, "E_INVALID_ARG", "expected a finite number for " + what + ", got " + std::to_string(d));
   return d;
 }
 inline float arg_float(Napi::Env env, const Napi::Value& v, const std::string& what) {
@@ -75,7 +76,9 @@ inline double read_number(Napi::Env env, const Napi::Object& o, const char* key,
   Napi::Value v = o.Get(key);
   return v.IsUndefined() ? fallback : arg_number(env, v, key);
 }
-inline double read_number(Napi::Env env, const Napi::Object& o, const char* key) { return arg_number(env, o.Get(key), key); }
+inline double read_number(Napi::Env env, const Napi::Object& o, const char* key) {
+  return arg_number(env, o.Get(key), key);
+}
 inline int read_int(Napi::Env env, const Napi::Object& o, const char* key, int lo, int hi) {
   return arg_int(env, o.Get(key), key, lo, hi);
 }
@@ -116,16 +119,16 @@ template <typename Parse>
 auto parsed(Napi::Env env, Parse parse) -> decltype(parse()) {
   try {
     return parse();
-  } catch (const BlError& e) {
-    throw_js(env, e.code(), e.what());
-  }
+  } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
 }
 
 // {dist, scale, relative} with the fields of `fallback` where absent.
-inline InitSpec read_init(Napi::Env env, const Napi::Value& v, const std::string& what, InitSpec fallback = InitSpec{}) {
+inline InitSpec read_init(Napi::Env env, const Napi::Value& v, const std::string& what,
+                          InitSpec fallback = InitSpec{}) {
   Napi::Object o = arg_object(env, v, what);
   InitSpec s = fallback;
-  if (!o.Get("dist").IsUndefined()) s.dist = parsed(env, [&] { return parse_dist(arg_string(env, o.Get("dist"), what + ".dist")); });
+  if (!o.Get("dist").IsUndefined())
+    s.dist = parsed(env, [&] { return parse_dist(arg_string(env, o.Get("dist"), what + ".dist")); });
   s.scale = static_cast<float>(read_number(env, o, "scale", s.scale));
   s.relative_to_fan_in = read_bool(env, o, "relative", s.relative_to_fan_in);
   return s;
@@ -158,8 +161,9 @@ inline std::shared_ptr<Backend> read_backend(Napi::Env env, const Napi::Value& v
 template <typename T>
 inline T* typed_data(Napi::Env env, Napi::Value v, napi_typedarray_type type, const char* what, size_t* length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw_js(env, "E_DTYPE", std::string("expected ") +
-                                 (type == napi_float32_array ? "a Float32Array" : "an Int32Array") + " for " + what);
+    throw_js(
+        env, "E_DTYPE",
+        std::string("expected ") + (type == napi_float32_array ? "a Float32Array" : "an Int32Array") + " for " + what);
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   *length = ta.ElementLength();
   return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
@@ -182,8 +186,10 @@ inline std::vector<int32_t> copy_i32(Napi::Env env, const Napi::Value& v, const 
   const int32_t* p = typed_data<int32_t>(env, v, napi_int32_array, what, &n);
   return std::vector<int32_t>(p, p + n);
 }
-// A pinned Float32Array (pass `v` to AsyncJob::run's keep_alive): data and length; nullptr for null/undefined when optional.
-inline const float* pinned_f32(Napi::Env env, const Napi::Value& v, const char* what, size_t* length, bool optional = false) {
+// A pinned Float32Array (pass `v` to AsyncJob::run's keep_alive): data and length; nullptr for null/undefined when
+// optional.
+inline const float* pinned_f32(Napi::Env env, const Napi::Value& v, const char* what, size_t* length,
+                               bool optional = false) {
   *length = 0;
   if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
   return typed_data<float>(env, v, napi_float32_array, what, length);
@@ -201,12 +207,14 @@ inline std::vector<int32_t> copy_i32_opt(Napi::Env env, const Napi::Value& v, co
 inline int rows_of(Napi::Env env, size_t length, int width, const char* what) {
   if (length == 0) throw_js(env, "E_EMPTY", std::string("expected a non-empty ") + what);
   if (width <= 0 || length % (size_t)width != 0 || length / width > (size_t)(1 << 30))
-    throw_js(env, "E_SHAPE", std::string("expected the length of ") + what + " to be a multiple of " + std::to_string(width) +
-                                 ", got " + std::to_string(length));
+    throw_js(env, "E_SHAPE",
+             std::string("expected the length of ") + what + " to be a multiple of " + std::to_string(width) +
+                 ", got " + std::to_string(length));
   return static_cast<int>(length / width);
 }
 inline void expect_length(Napi::Env env, size_t got, size_t want, const char* what) {
-  if (got != want) throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " " + what + ", got " + std::to_string(got));
+  if (got != want)
+    throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " " + what + ", got " + std::to_string(got));
 }
 
 // ---- learned-tensor jobs
@@ -244,8 +252,9 @@ Napi::Promise read_tensors_job(Napi::Env env, std::vector<TensorSlot> slots, Rea
 // (checked on the JS thread: E_INVALID_ARG, E_DTYPE, E_SHAPE, E_NONFINITE), then
 // write(name, src) for each slot and after() on a worker thread.
 template <typename Write, typename After = void (*)()>
-Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& slots, Napi::Value values, Write write,
-                                std::shared_ptr<std::atomic<bool>> busy, After after = [] {}) {
+Napi::Promise write_tensors_job(
+    Napi::Env env, const std::vector<TensorSlot>& slots, Napi::Value values, Write write,
+    std::shared_ptr<std::atomic<bool>> busy, After after = [] {}) {
   if (!values.IsObject()) throw_js(env, "E_INVALID_ARG", "expected an object of Float32Arrays");
   Napi::Object o = values.As<Napi::Object>();
   auto vals = std::make_shared<NamedTensors>();
@@ -253,10 +262,13 @@ Napi::Promise write_tensors_job(Napi::Env env, const std::vector<TensorSlot>& sl
     size_t n = 0;
     const float* d = typed_data<float>(env, o.Get(t.name), napi_float32_array, t.name.c_str(), &n);
     if (n != t.size)
-      throw_js(env, "E_SHAPE", "expected " + std::to_string(t.size) + " values for " + t.name + ", got " + std::to_string(n));
+      throw_js(env, "E_SHAPE",
+               "expected " + std::to_string(t.size) + " values for " + t.name + ", got " + std::to_string(n));
     for (size_t i = 0; i < n; ++i)
       if (!std::isfinite(d[i]))
-        throw_js(env, "E_NONFINITE", "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
+        throw_js(
+            env, "E_NONFINITE",
+            "expected finite values in " + t.name + ", got " + std::to_string(d[i]) + " at index " + std::to_string(i));
     vals->emplace_back(t.name, std::vector<float>(d, d + n));
   }
   return AsyncJob::run(
@@ -354,14 +366,15 @@ struct ModelSlot {
   // getParams() -> Promise<{name: Float32Array}> of every learned tensor.
   Napi::Value get_learned(Napi::Env env) {
     auto m = live(env);
-    return read_tensors_job(env, learned_slots(*m), [m](const std::string& n, float* d) { m->params().read(n, d); }, busy);
+    return read_tensors_job(
+        env, learned_slots(*m), [m](const std::string& n, float* d) { m->params().read(n, d); }, busy);
   }
 
   // setParams({name: Float32Array}) -> Promise<void>; every learned tensor must be present.
   Napi::Value set_learned(Napi::Env env, Napi::Value values) {
     auto m = live(env);
-    return write_tensors_job(env, learned_slots(*m), values,
-                             [m](const std::string& n, const float* d) { m->params().write(n, d); }, busy);
+    return write_tensors_job(
+        env, learned_slots(*m), values, [m](const std::string& n, const float* d) { m->params().write(n, d); }, busy);
   }
 
   std::vector<TensorSlot> state_slots(const Model& m) const {
@@ -407,13 +420,14 @@ struct ModelSlot {
     Napi::Array arr = arg_array(env, steps_value, "optimizer step counts");
     const size_t want = m->params().step_counts().size();
     if (arr.Length() != want)
-      throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " optimizer step counts, got " + std::to_string(arr.Length()));
+      throw_js(env, "E_SHAPE",
+               "expected " + std::to_string(want) + " optimizer step counts, got " + std::to_string(arr.Length()));
     std::vector<int64_t> steps(want);
     for (uint32_t i = 0; i < want; ++i)
       steps[i] = arg_int64(env, arr.Get(i), "optimizer step count", 0, (int64_t(1) << 53) - 1);
     return write_tensors_job(
-        env, state_slots(*m), tensors, [m](const std::string& n, const float* d) { m->params().write_state(n, d); }, busy,
-        [m, steps] { m->params().set_step_counts(steps); });
+        env, state_slots(*m), tensors, [m](const std::string& n, const float* d) { m->params().write_state(n, d); },
+        busy, [m, steps] { m->params().set_step_counts(steps); });
   }
 
   // getTensor(name) -> Promise<Float32Array>: any tensor, frozen or learned.

@@ -40,9 +40,13 @@ Napi::Value CreateDataset(const Napi::CallbackInfo& info) {
   if (!has_labels && !values) throw_js(env, "E_INVALID_ARG", "expected labels or target values for dataset");
   if (has_labels) expect_length(env, labels->size(), (size_t)n, "labels");
   if (values) expect_length(env, nv, (size_t)n * width, "target values");
-  return create_job<DatasetWrap, &DatasetWrap::ds>(
-      env, [=] { return DeviceDataset::create(be, x, n, input_size, has_labels ? labels->data() : nullptr, classes, values, width); },
-      {info[1], info[5]});
+  return create_job<DatasetWrap, &DatasetWrap::ds>(env,
+                                                   [=] {
+                                                     return DeviceDataset::create(be, x, n, input_size,
+                                                                                  has_labels ? labels->data() : nullptr,
+                                                                                  classes, values, width);
+                                                   },
+                                                   {info[1], info[5]});
 }
 
 void InitDataset(Napi::Env env, Napi::Object exports) {

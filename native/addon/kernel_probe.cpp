@@ -20,7 +20,9 @@ namespace {
 double need_n(ProbeJob& j, const char* k) { return probe_n(j, k); }
 std::vector<float>& need_f(ProbeJob& j, const char* k) { return probe_f(j, k); }
 void need_len(const std::vector<float>& v, size_t n, const char* k) {
-  require(v.size() >= n, "E_SHAPE", std::string("runKernel: '") + k + "' needs " + std::to_string(n) + " elements, got " + std::to_string(v.size()));
+  require(
+      v.size() >= n, "E_SHAPE",
+      std::string("runKernel: '") + k + "' needs " + std::to_string(n) + " elements, got " + std::to_string(v.size()));
 }
 std::vector<int32_t>& need_i(ProbeJob& j, const char* k, size_t need, int32_t lo, int32_t hi) {
   std::vector<int32_t>& v = probe_i(j, k, need);
@@ -35,12 +37,13 @@ using Dev = ProbeDev;
 // W[rows, cols] from (seed, stream, dist, a); dist 0 uniform, 1 normal, 2 zeros (common/types.h).
 BL_PROBE(FillWeights) {
   const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), dist = (int)need_n(j, "dist");
-  require(rows >= 1 && cols >= 1 && dist >= 0 && dist <= 2, "E_INVALID_ARG", "runKernel: fill_weights needs rows, cols >= 1 and dist 0..2");
+  require(rows >= 1 && cols >= 1 && dist >= 0 && dist <= 2, "E_INVALID_ARG",
+          "runKernel: fill_weights needs rows, cols >= 1 and dist 0..2");
   std::vector<float>& W = j.f["W"];
   W.assign((size_t)rows * cols, 0.0f);
   Dev w(be, W);
-  be->fill_weights(w.buf.f32(), rows, cols, (uint64_t)need_n(j, "seed"), (uint32_t)need_n(j, "stream"), static_cast<Dist>(dist),
-                   need_n(j, "a"));
+  be->fill_weights(w.buf.f32(), rows, cols, (uint64_t)need_n(j, "seed"), (uint32_t)need_n(j, "stream"),
+                   static_cast<Dist>(dist), need_n(j, "a"));
   w.back(W);
 }
 
@@ -48,7 +51,9 @@ BL_PROBE(Gemm) {
   const int M = (int)need_n(j, "M"), N = (int)need_n(j, "N"), K = (int)need_n(j, "K");
   const bool ta = need_n(j, "transA") != 0, tb = need_n(j, "transB") != 0;
   auto &A = need_f(j, "A"), &B = need_f(j, "B"), &C = need_f(j, "C");
-  need_len(A, (size_t)M * K, "A"); need_len(B, (size_t)K * N, "B"); need_len(C, (size_t)M * N, "C");
+  need_len(A, (size_t)M * K, "A");
+  need_len(B, (size_t)K * N, "B");
+  need_len(C, (size_t)M * N, "C");
   Dev a(be, A), b(be, B), c(be, C);
   be->gemm(ta, tb, M, N, K, (float)need_n(j, "alpha"), a.buf.f32(), ta ? M : K, b.buf.f32(), tb ? K : N,
            (float)need_n(j, "beta"), c.buf.f32(), N);
@@ -59,7 +64,8 @@ BL_PROBE(BiasAct) {
   const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
   const Act act = probe_act(j);
   auto &Z = need_f(j, "Z"), &bias = need_f(j, "bias");
-  need_len(Z, (size_t)B * H, "Z"); need_len(bias, H, "bias");
+  need_len(Z, (size_t)B * H, "Z");
+  need_len(bias, H, "bias");
   Dev z(be, Z), o(be, bias);
   be->bias_act(z.buf.f32(), o.buf.f32(), B, H, act);
   z.back(Z);
@@ -69,7 +75,8 @@ BL_PROBE(ActBackward) {
   const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
   const Act act = probe_act(j);
   auto &G = need_f(j, "G"), &A = need_f(j, "A");
-  need_len(G, (size_t)B * H, "G"); need_len(A, (size_t)B * H, "A");
+  need_len(G, (size_t)B * H, "G");
+  need_len(A, (size_t)B * H, "A");
   Dev g(be, G), a(be, A);
   be->act_backward(g.buf.f32(), a.buf.f32(), B, H, act);
   g.back(G);
@@ -78,7 +85,8 @@ BL_PROBE(ActBackward) {
 BL_PROBE(ColumnSum) {
   const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
   auto &G = need_f(j, "G"), &out = need_f(j, "out");
-  need_len(G, (size_t)B * H, "G"); need_len(out, H, "out");
+  need_len(G, (size_t)B * H, "G");
+  need_len(out, H, "out");
   Dev g(be, G), o(be, out);
   be->column_sum(g.buf.f32(), B, H, (float)need_n(j, "beta"), o.buf.f32());
   o.back(out);
@@ -142,22 +150,28 @@ BL_PROBE(GatherLabels) {
 BL_PROBE(Adam) {
   auto &p = need_f(j, "p"), &g = need_f(j, "g"), &m = need_f(j, "m"), &v = need_f(j, "v");
   const size_t n = p.size();
-  need_len(g, n, "g"); need_len(m, n, "m"); need_len(v, n, "v");
+  need_len(g, n, "g");
+  need_len(m, n, "m");
+  need_len(v, n, "v");
   Dev dp(be, p), dg(be, g), dm(be, m), dv(be, v);
   be->adam(dp.buf.f32(), dg.buf.f32(), dm.buf.f32(), dv.buf.f32(), n, (float)need_n(j, "lr"), (float)need_n(j, "beta1"),
            (float)need_n(j, "beta2"), (float)need_n(j, "eps"), (float)need_n(j, "weightDecay"), (float)need_n(j, "bc1"),
            (float)need_n(j, "bc2"));
-  dp.back(p); dm.back(m); dv.back(v);
+  dp.back(p);
+  dm.back(m);
+  dv.back(v);
 }
 
 BL_PROBE(Sgd) {
   auto &p = need_f(j, "p"), &g = need_f(j, "g"), &vel = need_f(j, "vel");
   const size_t n = p.size();
-  need_len(g, n, "g"); need_len(vel, n, "vel");
+  need_len(g, n, "g");
+  need_len(vel, n, "vel");
   Dev dp(be, p), dg(be, g), dv(be, vel);
   be->sgd(dp.buf.f32(), dg.buf.f32(), dv.buf.f32(), n, (float)need_n(j, "lr"), (float)need_n(j, "momentum"),
           need_n(j, "nesterov") != 0, (float)need_n(j, "weightDecay"));
-  dp.back(p); dv.back(vel);
+  dp.back(p);
+  dv.back(vel);
 }
 
 // ---- generic array ops
@@ -174,33 +188,33 @@ BL_PROBE(Axpby) {
 }
 
 BL_PROBE(Copy2d) {
-  const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), ldd = (int)need_n(j, "ldd"), lds = (int)need_n(j, "lds");
+  const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), ldd = (int)need_n(j, "ldd"),
+            lds = (int)need_n(j, "lds");
   require(cols <= ldd && cols <= lds, "E_INVALID_ARG", j.who + ": cols > leading dimension");
-  probe_f(j, "src", (size_t)rows * lds); probe_f(j, "dst", (size_t)rows * ldd);
-  probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->copy2d(d.F("dst"), ldd, d.F("src"), lds, rows, cols);
-  });
+  probe_f(j, "src", (size_t)rows * lds);
+  probe_f(j, "dst", (size_t)rows * ldd);
+  probe_on_device(be, j, [&](ProbeArrays& d) { be->copy2d(d.F("dst"), ldd, d.F("src"), lds, rows, cols); });
 }
 
 BL_PROBE(SumSquares) {
   const size_t n = probe_f(j, "x", 0).size();
   j.f["out"].assign(1, 0.0f);
-  probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->sum_squares(d.F("x"), n, d.F("out"));
-  });
+  probe_on_device(be, j, [&](ProbeArrays& d) { be->sum_squares(d.F("x"), n, d.F("out")); });
 }
 
 BL_PROBE(ColumnDot) {
   const int R = (int)need_n(j, "rows"), H = (int)need_n(j, "H");
-  probe_f(j, "A", (size_t)R * H); probe_f(j, "Bm", (size_t)R * H); probe_f(j, "out", H);
-  probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->column_dot(d.F("A"), d.F("Bm"), R, H, (float)need_n(j, "beta"), d.F("out"));
-  });
+  probe_f(j, "A", (size_t)R * H);
+  probe_f(j, "Bm", (size_t)R * H);
+  probe_f(j, "out", H);
+  probe_on_device(
+      be, j, [&](ProbeArrays& d) { be->column_dot(d.F("A"), d.F("Bm"), R, H, (float)need_n(j, "beta"), d.F("out")); });
 }
 
 BL_PROBE(ScatterAddRows) {
   const int B = (int)need_n(j, "B"), D = (int)need_n(j, "D"), C = (int)need_n(j, "C");
-  probe_f(j, "src", (size_t)B * D); probe_f(j, "out", (size_t)C * D);
+  probe_f(j, "src", (size_t)B * D);
+  probe_f(j, "out", (size_t)C * D);
   need_i(j, "idx", B, 0, C);
   probe_on_device(be, j, [&](ProbeArrays& d) {
     be->scatter_add_rows(d.F("src"), d.I("idx"), B, D, C, (float)need_n(j, "alpha"), (float)need_n(j, "beta"),
@@ -215,9 +229,8 @@ BL_PROBE(GatherSeq) {
   need_i(j, "idx", B, 0, N);
   require(offset + (size_t)T * D <= stride, "E_INVALID_ARG", j.who + ": window past the row");
   j.f["dst"].assign((size_t)T * B * D, 0.0f);
-  probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->gather_seq(d.F("src"), d.I("idx"), B, T, D, stride, offset, d.F("dst"));
-  });
+  probe_on_device(be, j,
+                  [&](ProbeArrays& d) { be->gather_seq(d.F("src"), d.I("idx"), B, T, D, stride, offset, d.F("dst")); });
 }
 
 // ---- fused MLP paths
@@ -226,7 +239,10 @@ BL_PROBE(BiasActReadout) {
   const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), O = (int)need_n(j, "O");
   const Act act = probe_act(j);
   auto &Z = need_f(j, "Z"), &bias = need_f(j, "bias"), &W = need_f(j, "W"), &c = need_f(j, "c");
-  need_len(Z, (size_t)B * H, "Z"); need_len(bias, H, "bias"); need_len(W, (size_t)O * H, "W"); need_len(c, O, "c");
+  need_len(Z, (size_t)B * H, "Z");
+  need_len(bias, H, "bias");
+  need_len(W, (size_t)O * H, "W");
+  need_len(c, O, "c");
   require(O >= 1 && be->supports(Op::BiasActReadout, OpShape{B, H, O, act}), "E_INVALID_ARG",
           "bias_act_readout: the '" + be->name() + "' backend does not run O = " + std::to_string(O));
   std::vector<float>& Y = j.f["Y"];
@@ -241,11 +257,15 @@ BL_PROBE(SmallFanoutBackward) {
   const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O"), H = (int)need_n(j, "H");
   const Act act = probe_act(j);
   auto &dZ = need_f(j, "dZ"), &W = need_f(j, "W"), &A = need_f(j, "A"), &out = need_f(j, "out");
-  need_len(dZ, (size_t)B * O, "dZ"); need_len(W, (size_t)O * H, "W"); need_len(A, (size_t)B * H, "A"); need_len(out, H, "out");
+  need_len(dZ, (size_t)B * O, "dZ");
+  need_len(W, (size_t)O * H, "W");
+  need_len(A, (size_t)B * H, "A");
+  need_len(out, H, "out");
   require(O >= 1 && be->supports(Op::SmallFanoutBackward, OpShape{B, H, O, act}), "E_INVALID_ARG",
           "small_fanout_backward: the '" + be->name() + "' backend does not run O = " + std::to_string(O));
   Dev dz(be, dZ), w(be, W), a(be, A), o(be, out);
-  be->small_fanout_backward(dz.buf.f32(), w.buf.f32(), a.buf.f32(), B, O, H, act, (float)need_n(j, "beta"), o.buf.f32());
+  be->small_fanout_backward(dz.buf.f32(), w.buf.f32(), a.buf.f32(), B, O, H, act, (float)need_n(j, "beta"),
+                            o.buf.f32());
   o.back(out);
 }
 

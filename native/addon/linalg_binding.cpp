@@ -31,7 +31,8 @@ std::vector<double> f64_arg(const Napi::CallbackInfo& info, size_t i, const char
 }
 
 int int_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw make_error(info.Env(), "E_INVALID_ARG", std::string("expected an integer for ") + name);
+  if (!info[i].IsNumber())
+    throw make_error(info.Env(), "E_INVALID_ARG", std::string("expected an integer for ") + name);
   return info[i].As<Napi::Number>().Int32Value();
 }
 
@@ -41,7 +42,9 @@ Napi::Float64Array to_f64(Napi::Env env, const std::vector<double>& v) {
   return out;
 }
 
-Napi::Value Available(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), linalg::lapack_available()); }
+Napi::Value Available(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), linalg::lapack_available());
+}
 
 Napi::Value Eigenvalues(const Napi::CallbackInfo& info) {
   auto A = std::make_shared<std::vector<double>>(f64_arg(info, 0, "A"));
@@ -98,12 +101,15 @@ Napi::Value Gemv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsExternal()) throw make_error(env, "E_INVALID_ARG", "expected a matrix handle from linalgMatrix");
   const HeldMatrix* m = info[0].As<Napi::External<HeldMatrix>>().Data();
-  auto is_f64 = [](const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array; };
+  auto is_f64 = [](const Napi::Value& v) {
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  };
   if (!is_f64(info[1]) || !is_f64(info[2])) throw make_error(env, "E_DTYPE", "expected Float64Array x and y");
   auto x = info[1].As<Napi::Float64Array>();
   auto y = info[2].As<Napi::Float64Array>();
   if (x.ElementLength() != static_cast<size_t>(m->cols) || y.ElementLength() != static_cast<size_t>(m->rows))
-    throw make_error(env, "E_SHAPE", "expected x of " + std::to_string(m->cols) + " and y of " + std::to_string(m->rows) + " values");
+    throw make_error(env, "E_SHAPE",
+                     "expected x of " + std::to_string(m->cols) + " and y of " + std::to_string(m->rows) + " values");
 #if defined(BL_HAVE_CBLAS)
   cblas_dgemv(CblasRowMajor, CblasNoTrans, m->rows, m->cols, 1.0, m->a.data(), m->cols, x.Data(), 1, 0.0, y.Data(), 1);
 #else

@@ -57,14 +57,13 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     const float* x = pinned_f32(env, info[0], "x", &nx);
     const int I = m->spec().layers[0].in, O = m->spec().layers.back().out;
     const int n = rows_of(env, nx, I, "x");
-    return result_job(
-        env,
-        [=](Mlp& m) {
-          std::vector<float> y((size_t)n * O);
-          m.predict(x, n, y.data());
-          return y;
-        },
-        float32_js, {info[0]});
+    return result_job(env,
+                      [=](Mlp& m) {
+                        std::vector<float> y((size_t)n * O);
+                        m.predict(x, n, y.data());
+                        return y;
+                      },
+                      float32_js, {info[0]});
   }
 
   // gradients(x [n, I], labels [n] | null, values [n, O] | null) -> Promise<{loss, grads: {name: Float32Array}}>
@@ -80,8 +79,10 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     std::vector<float> values = copy_f32_opt(env, info[2], "values", &has_values);
     if (xent && !has_labels) throw_js(env, "E_INVALID_ARG", "expected an Int32Array of labels");
     if (!xent && !has_values) throw_js(env, "E_INVALID_ARG", "expected a Float32Array of target values");
-    if (xent) expect_length(env, labels.size(), (size_t)n, "labels");
-    else expect_length(env, values.size(), (size_t)n * O, "target values");
+    if (xent)
+      expect_length(env, labels.size(), (size_t)n, "labels");
+    else
+      expect_length(env, values.size(), (size_t)n * O, "target values");
     return gradients_job(
         env,
         [x = std::move(x), labels = std::move(labels), values = std::move(values), n, xent](Mlp& m) {

@@ -47,9 +47,9 @@ class MtDatasetWrap : public Napi::ObjectWrap<MtDatasetWrap> {
  public:
   static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeMultitaskDataset",
-                                   {InstanceAccessor<&MtDatasetWrap::Size>("size"),
-                                    InstanceAccessor<&MtDatasetWrap::Tasks>("tasks")});
+    Napi::Function f =
+        DefineClass(env, "NativeMultitaskDataset",
+                    {InstanceAccessor<&MtDatasetWrap::Size>("size"), InstanceAccessor<&MtDatasetWrap::Tasks>("tasks")});
     ctor = Napi::Persistent(f);
     exports.Set("NativeMultitaskDataset", f);
   }
@@ -89,14 +89,14 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
 class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
-    define(env, exports, "NativeMultitaskMlp",
-           {InstanceMethod<&MtMlpWrap::Train>("train"), InstanceMethod<&MtMlpWrap::Evaluate>("evaluate"),
-            InstanceMethod<&MtMlpWrap::Predict>("predict"), InstanceMethod<&MtMlpWrap::Gradients>("gradients"),
-            InstanceMethod<&MtMlpWrap::Activity>("activity"),
-            InstanceMethod<&MtMlpWrap::SetTaskTrainable>("setTaskTrainable"),
-            InstanceMethod<&MtMlpWrap::TaskSteps>("taskSteps"),
-            InstanceAccessor<&MtMlpWrap::ReadoutWidth>("readoutWidth"),
-            InstanceAccessor<&MtMlpWrap::Offsets>("readoutOffsets")});
+    define(
+        env, exports, "NativeMultitaskMlp",
+        {InstanceMethod<&MtMlpWrap::Train>("train"), InstanceMethod<&MtMlpWrap::Evaluate>("evaluate"),
+         InstanceMethod<&MtMlpWrap::Predict>("predict"), InstanceMethod<&MtMlpWrap::Gradients>("gradients"),
+         InstanceMethod<&MtMlpWrap::Activity>("activity"),
+         InstanceMethod<&MtMlpWrap::SetTaskTrainable>("setTaskTrainable"),
+         InstanceMethod<&MtMlpWrap::TaskSteps>("taskSteps"), InstanceAccessor<&MtMlpWrap::ReadoutWidth>("readoutWidth"),
+         InstanceAccessor<&MtMlpWrap::Offsets>("readoutOffsets")});
   }
   explicit MtMlpWrap(const Napi::CallbackInfo& info) : ModelWrap(info) {}
 
@@ -152,14 +152,13 @@ class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
     const int I = m->spec().input, R = m->readout_width();
     const int n = rows_of(env, nx, I, "x");
     expect_length(env, task.size(), (size_t)n, "task ids");
-    return result_job(
-        env,
-        [=, task = std::move(task)](MultitaskMlp& m) {
-          std::vector<float> y((size_t)n * R);
-          m.predict(x, task.data(), n, hard, slope, y.data());
-          return y;
-        },
-        float32_js, {info[0]});
+    return result_job(env,
+                      [=, task = std::move(task)](MultitaskMlp& m) {
+                        std::vector<float> y((size_t)n * R);
+                        m.predict(x, task.data(), n, hard, slope, y.data());
+                        return y;
+                      },
+                      float32_js, {info[0]});
   }
 
   // gradients(x, labels, task, slope) -> Promise<{ loss: Float64Array [K], grads: {name: Float32Array} }>
@@ -217,9 +216,7 @@ class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
     for (size_t i = 0; i < f.size(); ++i) flags[i] = f[i] != 0;
     try {
       m->set_task_trainable(flags);
-    } catch (const BlError& e) {
-      throw_js(env, e.code(), e.what());
-    }
+    } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     return env.Undefined();
   }
 
@@ -240,7 +237,8 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
   spec.seed = read_seed(env, o.Get("seed"));
   spec.input = read_int(env, o, "input", 1, 1 << 30);
   Napi::Array hidden = read_array(env, o, "hidden");
-  for (uint32_t i = 0; i < hidden.Length(); ++i) spec.hidden.push_back(arg_int(env, hidden[i], "hidden width", 1, 1 << 30));
+  for (uint32_t i = 0; i < hidden.Length(); ++i)
+    spec.hidden.push_back(arg_int(env, hidden[i], "hidden width", 1, 1 << 30));
   spec.act = parsed(env, [&] { return parse_act(read_string(env, o, "activation", "relu")); });
   Napi::Array wi = read_array(env, o, "weightInit"), bi = read_array(env, o, "biasInit");
   for (uint32_t i = 0; i < wi.Length(); ++i) spec.weight_init.push_back(read_init(env, wi[i], "weightInit"));
@@ -249,10 +247,14 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < cls.Length(); ++i) spec.classes.push_back(arg_int(env, cls[i], "classes", 1, 1 << 20));
   spec.per_task_readout = read_bool(env, o, "perTaskReadout", false);
   const std::string mode = read_string(env, o, "mode", "bias");
-  if (mode == "bias") spec.mode = MtMode::Bias;
-  else if (mode == "mask") spec.mode = MtMode::Mask;
-  else if (mode == "full") spec.mode = MtMode::Full;
-  else throw_js(env, "E_INVALID_ARG", "expected 'bias', 'mask' or 'full' for mode, got '" + mode + "'");
+  if (mode == "bias")
+    spec.mode = MtMode::Bias;
+  else if (mode == "mask")
+    spec.mode = MtMode::Mask;
+  else if (mode == "full")
+    spec.mode = MtMode::Full;
+  else
+    throw_js(env, "E_INVALID_ARG", "expected 'bias', 'mask' or 'full' for mode, got '" + mode + "'");
   spec.mask_init = static_cast<float>(read_number(env, o, "maskInit", 1.0));
   spec.optimizer = read_optimizer(env, o.Get("optimizer"));
   return create_job<MtMlpWrap, &MtMlpWrap::model>(env, [=] { return std::make_shared<MultitaskMlp>(be, spec); });

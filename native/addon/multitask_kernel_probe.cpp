@@ -24,8 +24,8 @@ void check_tasks(const std::vector<int32_t>& task, int B, int K) {
   require(K >= 1, "E_INVALID_ARG", "runMultitaskKernel: K must be >= 1");
   for (int b = 0; b < B; ++b)
     if (task[b] < 0 || task[b] >= K)
-      fail("E_INVALID_ARG", "task id " + std::to_string(task[b]) + " out of range [0, " + std::to_string(K) + ") at row " +
-                                std::to_string(b));
+      fail("E_INVALID_ARG", "task id " + std::to_string(task[b]) + " out of range [0, " + std::to_string(K) +
+                                ") at row " + std::to_string(b));
 }
 
 using Dev = ProbeDev;
@@ -115,8 +115,10 @@ BL_PROBE(GateBackward) {
   be->gate_backward(da.buf.f32(), u.buf.f32(), g.buf.f32(), t.buf.i32(), B, H, K, (float)need_n(j, "slope"),
                     dt.buf.f32(), in_place ? da.buf.f32() : du.buf.f32());
   dt.back(dtheta);
-  if (in_place) da.back(dU);
-  else du.back(dU);
+  if (in_place)
+    da.back(dU);
+  else
+    du.back(dU);
 }
 
 BL_PROBE(TaskMoments) {
@@ -129,8 +131,8 @@ BL_PROBE(TaskMoments) {
   std::vector<float>& out = j.f["out"];
   out.assign((size_t)3 * K * H, 555.0f);
   Dev a(be, A), t(be, task), sh(be, shift_host), o(be, out);
-  be->task_moments(a.buf.f32(), t.buf.i32(), has_shift ? sh.buf.f32() : nullptr, B, H, K,
-                   (float)need_n(j, "threshold"), o.buf.f32());
+  be->task_moments(a.buf.f32(), t.buf.i32(), has_shift ? sh.buf.f32() : nullptr, B, H, K, (float)need_n(j, "threshold"),
+                   o.buf.f32());
   o.back(out);
 }
 

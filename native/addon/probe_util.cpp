@@ -12,8 +12,9 @@ std::vector<T>& probe_array(const ProbeJob& j, std::map<std::string, std::vector
                             const char* k, size_t need) {
   auto it = arrays.find(k);
   if (it == arrays.end()) fail("E_INVALID_ARG", j.who + ": missing " + type + " '" + k + "'");
-  require(it->second.size() >= need, "E_SHAPE",
-          j.who + ": '" + k + "' needs " + std::to_string(need) + " elements, got " + std::to_string(it->second.size()));
+  require(
+      it->second.size() >= need, "E_SHAPE",
+      j.who + ": '" + k + "' needs " + std::to_string(need) + " elements, got " + std::to_string(it->second.size()));
   return it->second;
 }
 
@@ -90,23 +91,24 @@ ProbeDev::ProbeDev(std::shared_ptr<Backend> b, const std::vector<int32_t>& host)
 Napi::Value run_probe_call(const Napi::CallbackInfo& info, const char* who) {
   Napi::Env env = info.Env();
   std::shared_ptr<Backend> be;
-  if (!info[1].IsString() || !info[2].IsObject()) throw make_error(env, "E_INVALID_ARG", std::string(who) + "(backend, op, args)");
+  if (!info[1].IsString() || !info[2].IsObject())
+    throw make_error(env, "E_INVALID_ARG", std::string(who) + "(backend, op, args)");
   auto job = std::make_shared<ProbeJob>();
   job->who = who;
   job->op = info[1].As<Napi::String>().Utf8Value();
   try {
     if (!info[0].IsString()) fail("E_INVALID_ARG", std::string(who) + ": expected a backend name");
     be = get_backend(info[0].As<Napi::String>().Utf8Value());
-  } catch (const BlError& e) {
-    throw make_error(env, e.code(), e.what());
-  }
+  } catch (const BlError& e) { throw make_error(env, e.code(), e.what()); }
   Napi::Object args = info[2].As<Napi::Object>();
   Napi::Array keys = args.GetPropertyNames();
   for (uint32_t k = 0; k < keys.Length(); ++k) {
     const std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
     Napi::Value v = args.Get(key);
-    if (v.IsNumber()) job->n[key] = v.As<Napi::Number>().DoubleValue();
-    else if (v.IsBoolean()) job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
+    if (v.IsNumber())
+      job->n[key] = v.As<Napi::Number>().DoubleValue();
+    else if (v.IsBoolean())
+      job->n[key] = v.As<Napi::Boolean>().Value() ? 1 : 0;
     else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
       auto a = v.As<Napi::Float32Array>();
       job->f[key].assign(a.Data(), a.Data() + a.ElementLength());
@@ -114,7 +116,8 @@ Napi::Value run_probe_call(const Napi::CallbackInfo& info, const char* who) {
       auto a = v.As<Napi::Int32Array>();
       job->i[key].assign(a.Data(), a.Data() + a.ElementLength());
     } else {
-      throw make_error(env, "E_DTYPE", std::string(who) + ": '" + key + "' must be a number, boolean, Float32Array or Int32Array");
+      throw make_error(env, "E_DTYPE",
+                       std::string(who) + ": '" + key + "' must be a number, boolean, Float32Array or Int32Array");
     }
   }
   return AsyncJob::run(

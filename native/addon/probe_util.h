@@ -68,8 +68,8 @@ ProbeFn* probe_table();
 int register_probe(Op op, ProbeFn fn);
 
 // Defines and registers the probe handler of Op::name:  BL_PROBE(Gemm) { ... be->gemm(...); }
-#define BL_PROBE(name)                                                                              \
-  static void bl_probe_##name(std::shared_ptr<Backend> be, ProbeJob& j);                            \
+#define BL_PROBE(name)                                                                                      \
+  static void bl_probe_##name(std::shared_ptr<Backend> be, ProbeJob& j);                                    \
   [[maybe_unused]] static const int bl_probe_registered_##name = register_probe(Op::name, bl_probe_##name); \
   static void bl_probe_##name(std::shared_ptr<Backend> be, ProbeJob& j)
 

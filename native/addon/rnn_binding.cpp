@@ -27,7 +27,8 @@ RnnRunOptions run_options(Napi::Env env, Napi::Value v) {
   Napi::Object ob = v.As<Napi::Object>();
   o.rule = parsed(env, [&] { return parse_rnn_rule(read_string(env, ob, "rule", "bptt")); });
   o.window = read_int(env, ob, "window", 0, 1 << 30, 0);
-  if (o.rule == RnnRule::Tbptt && o.window < 1) throw_js(env, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + std::to_string(o.window));
+  if (o.rule == RnnRule::Tbptt && o.window < 1)
+    throw_js(env, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + std::to_string(o.window));
   o.online = read_bool(env, ob, "online", false);
   o.symmetric = read_bool(env, ob, "symmetric", false);
   o.clip = static_cast<float>(read_number(env, ob, "clip", 0.0));
@@ -38,14 +39,14 @@ RnnRunOptions run_options(Napi::Env env, Napi::Value v) {
   return o;
 }
 
-
 // ---------------------------------------------------------------- NativeSeqDataset
 class SeqDatasetWrap : public Napi::ObjectWrap<SeqDatasetWrap> {
  public:
   static Napi::FunctionReference ctor;
   static void Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function f = DefineClass(env, "NativeSeqDataset",
-                                   {InstanceAccessor<&SeqDatasetWrap::Size>("size"), InstanceAccessor<&SeqDatasetWrap::Steps>("steps")});
+    Napi::Function f = DefineClass(
+        env, "NativeSeqDataset",
+        {InstanceAccessor<&SeqDatasetWrap::Size>("size"), InstanceAccessor<&SeqDatasetWrap::Steps>("steps")});
     ctor = Napi::Persistent(f);
     exports.Set("NativeSeqDataset", f);
   }
@@ -109,8 +110,9 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     std::vector<int32_t> out = copy_i32(env, v, "indices");
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] < 0 || out[i] >= n)
-        throw_js(env, "E_INVALID_ARG", "expected sequence indices in [0, " + std::to_string(n) + "), got " + std::to_string(out[i]) +
-                                         " at position " + std::to_string(i));
+        throw_js(env, "E_INVALID_ARG",
+                 "expected sequence indices in [0, " + std::to_string(n) + "), got " + std::to_string(out[i]) +
+                     " at position " + std::to_string(i));
     if (out.empty()) throw_js(env, "E_EMPTY", "expected at least one sequence index, got 0");
     return out;
   }

@@ -20,7 +20,9 @@ bool has_f(ProbeJob& j, const char* k) { return j.f.count(k) > 0; }
 
 BL_PROBE(RnnStep) {
   const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
-  pf(j, "Z", (size_t)B * H); pf(j, "bias", H); pf(j, "Rp", (size_t)B * H);
+  pf(j, "Z", (size_t)B * H);
+  pf(j, "bias", H);
+  pf(j, "Rp", (size_t)B * H);
   j.f["Rn"].assign((size_t)B * H, 0.0f);
   probe_on_device(be, j, [&](ProbeArrays& d) {
     be->rnn_step(d.F("Z"), d.F("bias"), d.F("Rp"), d.F("Rn"), B, H, probe_act(j), (float)probe_n(j, "decay"),
@@ -30,7 +32,8 @@ BL_PROBE(RnnStep) {
 
 BL_PROBE(RnnStepBackward) {
   const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
-  pf(j, "Dr", (size_t)B * H); pf(j, "Phi", (size_t)B * H);
+  pf(j, "Dr", (size_t)B * H);
+  pf(j, "Phi", (size_t)B * H);
   const bool dya = has_f(j, "DYA");
   if (dya) pf(j, "DYA", (size_t)B * H);
   j.f["dZ"].assign((size_t)B * H, 0.0f);
@@ -42,7 +45,10 @@ BL_PROBE(RnnStepBackward) {
 
 BL_PROBE(SeqMse) {
   const int T = (int)probe_n(j, "T"), B = (int)probe_n(j, "B"), O = (int)probe_n(j, "O");
-  pf(j, "Y", (size_t)T * B * O); pf(j, "Tg", (size_t)T * B * O); pf(j, "w", (size_t)T * B); pf(j, "v", (size_t)T * B);
+  pf(j, "Y", (size_t)T * B * O);
+  pf(j, "Tg", (size_t)T * B * O);
+  pf(j, "w", (size_t)T * B);
+  pf(j, "v", (size_t)T * B);
   const bool prev = has_f(j, "Yprev");
   if (prev) pf(j, "Yprev", (size_t)B * O);
   j.f["dY"].assign((size_t)T * B * O, 0.0f);
@@ -55,7 +61,9 @@ BL_PROBE(SeqMse) {
 
 BL_PROBE(OuterTrace) {
   const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
-  pf(j, "P", (size_t)B * H * K); pf(j, "D", (size_t)B * H); pf(j, "X", (size_t)B * K);
+  pf(j, "P", (size_t)B * H * K);
+  pf(j, "D", (size_t)B * H);
+  pf(j, "X", (size_t)B * K);
   probe_on_device(be, j, [&](ProbeArrays& d) {
     be->outer_trace(d.F("P"), d.F("D"), d.F("X"), B, H, K, (float)probe_n(j, "decay"), (float)probe_n(j, "gain"));
   });
@@ -63,10 +71,11 @@ BL_PROBE(OuterTrace) {
 
 BL_PROBE(TraceGrad) {
   const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
-  pf(j, "P", (size_t)B * H * K); pf(j, "E", (size_t)B * H); pf(j, "G", (size_t)H * K);
-  probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->trace_grad(d.F("P"), d.F("E"), B, H, K, (float)probe_n(j, "beta"), d.F("G"));
-  });
+  pf(j, "P", (size_t)B * H * K);
+  pf(j, "E", (size_t)B * H);
+  pf(j, "G", (size_t)H * K);
+  probe_on_device(
+      be, j, [&](ProbeArrays& d) { be->trace_grad(d.F("P"), d.F("E"), B, H, K, (float)probe_n(j, "beta"), d.F("G")); });
 }
 
 }  // namespace

@@ -19,41 +19,41 @@ namespace bl {
 // messages), the CUDA supports() table, the kernel probe's dispatch (native/addon/kernel_probe.cpp)
 // and the op list the addon exports (opNames(); test/core.ops.test.ts fails for an op without a
 // test) are generated from it. The name is the Backend method's.
-#define BL_OPS(X)                                    \
-  /* core: every model kind */                       \
-  X(FillWeights, "fill_weights")                     \
-  X(Gemm, "gemm")                                    \
-  X(BiasAct, "bias_act")                             \
-  X(ActBackward, "act_backward")                     \
-  X(ColumnSum, "column_sum")                         \
-  X(SoftmaxXent, "softmax_xent")                     \
-  X(Mse, "mse")                                      \
-  X(GatherRows, "gather_rows")                       \
-  X(GatherLabels, "gather_labels")                   \
-  X(Adam, "adam")                                    \
-  X(Sgd, "sgd")                                      \
-  X(Axpby, "axpby")                                  \
-  X(Copy2d, "copy2d")                                \
-  X(SumSquares, "sum_squares")                       \
-  X(ColumnDot, "column_dot")                         \
-  X(ScatterAddRows, "scatter_add_rows")              \
-  X(GatherSeq, "gather_seq")                         \
-  /* fused MLP paths */                              \
-  X(SmallFanoutBackward, "small_fanout_backward")    \
-  X(BiasActReadout, "bias_act_readout")              \
-  /* multi-task (native/multitask) */                \
-  X(BiasActGather, "bias_act_gather")                \
-  X(ColumnSumScatter, "column_sum_scatter")          \
-  X(SoftmaxXentTask, "softmax_xent_task")            \
-  X(TaskGates, "task_gates")                         \
-  X(GateRows, "gate_rows")                           \
-  X(GateBackward, "gate_backward")                   \
-  X(TaskMoments, "task_moments")                     \
-  /* recurrent networks (native/rnn) */              \
-  X(RnnStep, "rnn_step")                             \
-  X(RnnStepBackward, "rnn_step_backward")            \
-  X(SeqMse, "seq_mse")                               \
-  X(OuterTrace, "outer_trace")                       \
+#define BL_OPS(X)                                 \
+  /* core: every model kind */                    \
+  X(FillWeights, "fill_weights")                  \
+  X(Gemm, "gemm")                                 \
+  X(BiasAct, "bias_act")                          \
+  X(ActBackward, "act_backward")                  \
+  X(ColumnSum, "column_sum")                      \
+  X(SoftmaxXent, "softmax_xent")                  \
+  X(Mse, "mse")                                   \
+  X(GatherRows, "gather_rows")                    \
+  X(GatherLabels, "gather_labels")                \
+  X(Adam, "adam")                                 \
+  X(Sgd, "sgd")                                   \
+  X(Axpby, "axpby")                               \
+  X(Copy2d, "copy2d")                             \
+  X(SumSquares, "sum_squares")                    \
+  X(ColumnDot, "column_dot")                      \
+  X(ScatterAddRows, "scatter_add_rows")           \
+  X(GatherSeq, "gather_seq")                      \
+  /* fused MLP paths */                           \
+  X(SmallFanoutBackward, "small_fanout_backward") \
+  X(BiasActReadout, "bias_act_readout")           \
+  /* multi-task (native/multitask) */             \
+  X(BiasActGather, "bias_act_gather")             \
+  X(ColumnSumScatter, "column_sum_scatter")       \
+  X(SoftmaxXentTask, "softmax_xent_task")         \
+  X(TaskGates, "task_gates")                      \
+  X(GateRows, "gate_rows")                        \
+  X(GateBackward, "gate_backward")                \
+  X(TaskMoments, "task_moments")                  \
+  /* recurrent networks (native/rnn) */           \
+  X(RnnStep, "rnn_step")                          \
+  X(RnnStepBackward, "rnn_step_backward")         \
+  X(SeqMse, "seq_mse")                            \
+  X(OuterTrace, "outer_trace")                    \
   X(TraceGrad, "trace_grad")
 
 enum class Op : int32_t {
@@ -70,7 +70,8 @@ constexpr int kOpCount = 0 BL_OPS(BL_OP_COUNT);
 inline const char* op_name(Op op) {
   switch (op) {
 #define BL_OP_NAME(name, str) \
-  case Op::name: return str;
+  case Op::name:              \
+    return str;
     BL_OPS(BL_OP_NAME)
 #undef BL_OP_NAME
   }
@@ -205,7 +206,9 @@ class Backend {
     unsupported("softmax_xent_task");
   }
   // Unit gates of mask learning: gates[n] = hard ? (theta[n] > 0 ? 1 : 0) : sigmoid(slope * theta[n]).
-  virtual void task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) { unsupported("task_gates"); }
+  virtual void task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) {
+    unsupported("task_gates");
+  }
   // A[B,H] = U[B,H] * gates[task[b], :] (A may alias U).
   virtual void gate_rows(const float* U, const float* gates, const int32_t* task, int B, int H, float* A) {
     unsupported("gate_rows");

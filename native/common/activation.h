@@ -16,14 +16,14 @@
 namespace bl {
 
 // X(Name, "name"): enum order is the number the addon exports (identity 0 ... as in 0.1.x).
-#define BL_ACTIVATIONS(X)            \
-  X(Identity, "identity")            \
-  X(Relu, "relu")                    \
-  X(Tanh, "tanh")                    \
-  X(Sigmoid, "sigmoid")              \
-  X(TanhRational, "tanh-rational")   \
-  X(HardSigmoid, "hard-sigmoid")     \
-  X(Softplus, "softplus")            \
+#define BL_ACTIVATIONS(X)          \
+  X(Identity, "identity")          \
+  X(Relu, "relu")                  \
+  X(Tanh, "tanh")                  \
+  X(Sigmoid, "sigmoid")            \
+  X(TanhRational, "tanh-rational") \
+  X(HardSigmoid, "hard-sigmoid")   \
+  X(Softplus, "softplus")          \
   X(LeakyRelu, "leaky-relu")
 
 enum class Act : int32_t {
@@ -40,7 +40,8 @@ constexpr int kActCount = 0 BL_ACTIVATIONS(BL_ACT_COUNT);
 inline const char* act_name(Act a) {
   switch (a) {
 #define BL_ACT_NAME(name, str) \
-  case Act::name: return str;
+  case Act::name:              \
+    return str;
     BL_ACTIVATIONS(BL_ACT_NAME)
 #undef BL_ACT_NAME
   }
@@ -117,7 +118,9 @@ template <class F>
 inline void dispatch_act(Act a, F&& f) {
   switch (a) {
 #define BL_ACT_CASE(name, str) \
-  case Act::name: f(ActTag<Act::name>{}); return;
+  case Act::name:              \
+    f(ActTag<Act::name>{});    \
+    return;
     BL_ACTIVATIONS(BL_ACT_CASE)
 #undef BL_ACT_CASE
   }

@@ -39,7 +39,10 @@ BL_HD Philox4 philox4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uin
     mulhilo32(0xD2511F53u, c0, &hi0, &lo0);
     mulhilo32(0xCD9E8D57u, c2, &hi1, &lo1);
     const uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -52,8 +55,14 @@ BL_HD Philox4 philox4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uin
 BL_HD double det_log(double x) {
   int e = 0;
   double m = x;
-  while (m < 0.70710678118654752440) { m = BL_DMUL(m, 2.0); --e; }
-  while (m >= 1.41421356237309504880) { m = BL_DMUL(m, 0.5); ++e; }
+  while (m < 0.70710678118654752440) {
+    m = BL_DMUL(m, 2.0);
+    --e;
+  }
+  while (m >= 1.41421356237309504880) {
+    m = BL_DMUL(m, 0.5);
+    ++e;
+  }
   const double s = (m - 1.0) / (m + 1.0);
   const double s2 = BL_DMUL(s, s);
   double acc = 1.0 / 43.0;
@@ -65,8 +74,11 @@ BL_HD double det_log(double x) {
 // cos(2*pi*u) for u in [0, 1), by exact reflections to v in [0, 1/4] and a Taylor series.
 BL_HD double det_cos_2pi(double u) {
   double sign = 1.0;
-  if (u > 0.5) u = 1.0 - u;          // cos is symmetric about 1/2; exact (Sterbenz)
-  if (u > 0.25) { u = 0.5 - u; sign = -1.0; }  // cos(pi - x) = -cos x; exact
+  if (u > 0.5) u = 1.0 - u;  // cos is symmetric about 1/2; exact (Sterbenz)
+  if (u > 0.25) {
+    u = 0.5 - u;
+    sign = -1.0;
+  }  // cos(pi - x) = -cos x; exact
   const double x = BL_DMUL(6.28318530717958647693, u);  // in [0, pi/2]
   const double x2 = BL_DMUL(x, x);
   // cos x = sum_k (-1)^k x^(2k) / (2k)!, k = 0..14, Horner from the top.
@@ -82,8 +94,8 @@ BL_HD double det_cos_2pi(double u) {
 BL_HD double u24(uint32_t x) { return static_cast<double>(x >> 8) * (1.0 / 16777216.0); }
 // 53-bit uniform in (0, 1] from two words.
 BL_HD double u53_open0(uint32_t a, uint32_t b) {
-  const double hi = static_cast<double>(a >> 5);   // 27 bits
-  const double lo = static_cast<double>(b >> 6);   // 26 bits
+  const double hi = static_cast<double>(a >> 5);  // 27 bits
+  const double lo = static_cast<double>(b >> 6);  // 26 bits
   return BL_DMUL(BL_DADD(BL_DADD(BL_DMUL(hi, 67108864.0), lo), 1.0), 1.0 / 9007199254740992.0);
 }
 

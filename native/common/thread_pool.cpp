@@ -69,7 +69,7 @@ void ThreadPool::worker_loop() {
       const auto* fn = fn_;
       const size_t n = n_, chunk = chunk_;
       lock.unlock();
-      (*fn)(c * chunk, std::min(n, (c + 1) * chunk));
+      (*fn)(c* chunk, std::min(n, (c + 1) * chunk));
       lock.lock();
       if (++done_ == chunks_) done_cv_.notify_all();
     }
@@ -106,4 +106,3 @@ ThreadPool& cpu_pool() {
 }
 
 }  // namespace bl
-

@@ -9,8 +9,8 @@ namespace bl {
 Act parse_act(const std::string& s) {
   if (s == "linear") return Act::Identity;
   std::string names;
-#define BL_ACT_PARSE(name, str)                 \
-  if (s == str) return Act::name;               \
+#define BL_ACT_PARSE(name, str)   \
+  if (s == str) return Act::name; \
   names += std::string(names.empty() ? "" : ", ") + "'" + str + "'";
   BL_ACTIVATIONS(BL_ACT_PARSE)
 #undef BL_ACT_PARSE
@@ -38,7 +38,8 @@ OptimizerKind parse_optimizer(const std::string& s) {
 }
 
 float InitSpec::effective(int fan_in) const {
-  return relative_to_fan_in ? static_cast<float>(static_cast<double>(scale) / std::sqrt(static_cast<double>(fan_in))) : scale;
+  return relative_to_fan_in ? static_cast<float>(static_cast<double>(scale) / std::sqrt(static_cast<double>(fan_in)))
+                            : scale;
 }
 
 }  // namespace bl

@@ -30,9 +30,9 @@ struct InitSpec {
 struct OptimizerSpec {
   OptimizerKind kind = OptimizerKind::Adam;
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
-  float momentum = 0.0f;                             // SGD
-  bool nesterov = false;                             // SGD
-  float weight_decay = 0.0f;                         // L2 added to the gradient; AdamW: decoupled
+  float momentum = 0.0f;                            // SGD
+  bool nesterov = false;                            // SGD
+  float weight_decay = 0.0f;                        // L2 added to the gradient; AdamW: decoupled
 };
 
 }  // namespace bl

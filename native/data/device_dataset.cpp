@@ -8,9 +8,9 @@
 
 namespace bl {
 
-std::shared_ptr<DeviceDataset> DeviceDataset::create(std::shared_ptr<Backend> be, const float* x, int n,
-                                                     int input_size, const int32_t* labels, int classes,
-                                                     const float* values, int width) {
+std::shared_ptr<DeviceDataset> DeviceDataset::create(std::shared_ptr<Backend> be, const float* x, int n, int input_size,
+                                                     const int32_t* labels, int classes, const float* values,
+                                                     int width) {
   require(n > 0, "E_EMPTY", "expected at least one sample for dataset, got 0");
   require(input_size > 0, "E_INVALID_ARG", "expected input size >= 1, got " + std::to_string(input_size));
   const size_t nx = (size_t)n * input_size;

@@ -20,7 +20,8 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
     require(s.in > 0 && s.out > 0, "E_CONFIG",
             "expected layer sizes >= 1, got " + std::to_string(s.in) + " -> " + std::to_string(s.out) + " at layer " +
                 std::to_string(l));
-    if (l > 0) require(s.in == spec_.layers[l - 1].out, "E_CONFIG", "layer sizes do not chain at layer " + std::to_string(l));
+    if (l > 0)
+      require(s.in == spec_.layers[l - 1].out, "E_CONFIG", "layer sizes do not chain at layer " + std::to_string(l));
   }
   require(spec_.layers.back().act == Act::Identity, "E_CONFIG", "the last layer must be linear (identity)");
   lowest_trainable_ = L;
@@ -80,8 +81,8 @@ void Mlp::backward(const float* x, int B) {
   const int L = static_cast<int>(spec_.layers.size());
   for (int l = L - 1; l >= lowest_trainable_; --l) {
     const LayerSpec& s = spec_.layers[l];
-    const float* dz = grads_[l].f32();                      // [B, H_l]
-    const float* a_prev = l > 0 ? acts_[l - 1].f32() : x;   // [B, I_l]
+    const float* dz = grads_[l].f32();                     // [B, H_l]
+    const float* a_prev = l > 0 ? acts_[l - 1].f32() : x;  // [B, I_l]
     if (s.train_bias) be_->column_sum(dz, B, s.out, 0.0f, b_[l]->grad());
     if (s.train_weight)  // gW[H_l, I_l] = dZ^T A_prev
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, W_[l]->grad(), s.in);
@@ -105,7 +106,8 @@ void Mlp::backward(const float* x, int B) {
 
 void Mlp::check_dataset(const DeviceDataset& ds) const {
   require(ds.input_size == spec_.layers[0].in, "E_SHAPE",
-          "expected dataset rows of " + std::to_string(spec_.layers[0].in) + " features, got " + std::to_string(ds.input_size));
+          "expected dataset rows of " + std::to_string(spec_.layers[0].in) + " features, got " +
+              std::to_string(ds.input_size));
   const int O = spec_.layers.back().out;
   const bool xent = spec_.loss == Loss::SoftmaxCrossEntropy;
   require(ds.classification == xent, "E_CONFIG",
@@ -208,10 +210,12 @@ double Mlp::gradients(const float* x, const int32_t* labels, const float* values
   const int I = spec_.layers[0].in, O = spec_.layers.back().out;
   const bool xent = spec_.loss == Loss::SoftmaxCrossEntropy;
   require(n > 0, "E_EMPTY", "expected a non-empty batch, got 0 samples");
-  require(xent ? labels != nullptr : values != nullptr, "E_INVALID_ARG", xent ? "expected labels" : "expected target values");
+  require(xent ? labels != nullptr : values != nullptr, "E_INVALID_ARG",
+          xent ? "expected labels" : "expected target values");
   for (int i = 0; xent && i < n; ++i)
     require(labels[i] >= 0 && labels[i] < O, "E_LABEL_RANGE",
-            "expected labels in [0, " + std::to_string(O) + "), got " + std::to_string(labels[i]) + " at row " + std::to_string(i));
+            "expected labels in [0, " + std::to_string(O) + "), got " + std::to_string(labels[i]) + " at row " +
+                std::to_string(i));
   ensure_workspace(n);
   be_->upload(xb_.data(), x, fbytes((size_t)n * I));
   const float* y = forward(xb_.f32(), n);

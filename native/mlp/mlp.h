@@ -73,7 +73,7 @@ class Mlp {
   void ensure_workspace(int batch);
   // Layers first..L-1 from input a [B, I_first]; returns the output [B, O] (device).
   const float* forward(const float* x, int B, int first = 0);
-  void backward(const float* x, int B);         // from dZ_.back() (already scaled)
+  void backward(const float* x, int B);  // from dZ_.back() (already scaled)
   // Loss of outputs y [B, O] against the batch's targets (device rows bi), dZ = scale * dLoss/dY, stats[0..1].
   void batch_loss(const DeviceDataset& ds, const int32_t* bi, const float* y, int B, float scale, float* stats);
   void check_dataset(const DeviceDataset& ds) const;

@@ -8,8 +8,8 @@
 
 namespace bl {
 
-std::shared_ptr<MultitaskData> MultitaskData::create(std::shared_ptr<Backend> be, const float* x, int n,
-                                                     int input_size, const int32_t* labels, const int32_t* task,
+std::shared_ptr<MultitaskData> MultitaskData::create(std::shared_ptr<Backend> be, const float* x, int n, int input_size,
+                                                     const int32_t* labels, const int32_t* task,
                                                      const std::vector<int>& classes) {
   require(n > 0, "E_EMPTY", "expected at least one sample for the multi-task dataset, got 0");
   require(!classes.empty(), "E_CONFIG", "expected at least one task, got 0");

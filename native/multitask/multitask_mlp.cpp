@@ -35,13 +35,17 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     require(spec_.classes[k] >= 1, "E_CONFIG", "expected classes >= 1 for task " + std::to_string(k));
   off_.assign(K_, 0);
   if (spec_.per_task_readout) {
-    for (int k = 0; k < K_; ++k) { off_[k] = R_; R_ += spec_.classes[k]; }
+    for (int k = 0; k < K_; ++k) {
+      off_[k] = R_;
+      R_ += spec_.classes[k];
+    }
   } else {
     R_ = spec_.classes[0];
     for (int k = 1; k < K_; ++k)
       require(spec_.classes[k] == R_, "E_CONFIG",
               "a shared readout needs every task to have the same number of classes (task 0 has " + std::to_string(R_) +
-                  ", task " + std::to_string(k) + " has " + std::to_string(spec_.classes[k]) + "); use per-task readouts");
+                  ", task " + std::to_string(k) + " has " + std::to_string(spec_.classes[k]) +
+                  "); use per-task readouts");
   }
   trainable_task_.assign(K_, 1);
   const bool full = spec_.mode == MtMode::Full, mask = spec_.mode == MtMode::Mask;
@@ -76,7 +80,8 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   if (spec_.per_task_readout) {
     for (int k = 0; k < K_; ++k) {
       const int O = spec_.classes[k];
-      be_->fill_weights(Wr_->value() + (size_t)off_[k] * H, O, H, seed, kReadoutStreamBase + 2u * k, wi.dist, wi.effective(H));
+      be_->fill_weights(Wr_->value() + (size_t)off_[k] * H, O, H, seed, kReadoutStreamBase + 2u * k, wi.dist,
+                        wi.effective(H));
       be_->fill_weights(br_->value() + (size_t)k * R_ + off_[k], 1, O, seed, kReadoutStreamBase + 2u * k + 1, bi.dist,
                         bi.effective(H));
     }
@@ -114,8 +119,9 @@ void MultitaskMlp::ensure_workspace(int batch) {
 }
 
 void MultitaskMlp::check_dataset(const MultitaskData& ds) const {
-  require(ds.input_size() == spec_.input, "E_SHAPE",
-          "expected dataset rows of " + std::to_string(spec_.input) + " features, got " + std::to_string(ds.input_size()));
+  require(
+      ds.input_size() == spec_.input, "E_SHAPE",
+      "expected dataset rows of " + std::to_string(spec_.input) + " features, got " + std::to_string(ds.input_size()));
   require(ds.tasks() == K_, "E_CONFIG",
           "the dataset was built for " + std::to_string(ds.tasks()) + " tasks, the model has " + std::to_string(K_));
   for (int k = 0; k < K_; ++k)
@@ -173,7 +179,8 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
     if (ly.W->trainable)  // gW_l[H_l, I_l] = dZ^T A_{l-1}
       be_->gemm(true, false, ly.out, ly.in, B, 1.0f, d, ly.out, a_prev, ly.in, 0.0f, ly.W->grad(), ly.in);
     if (l > 0)  // dA_{l-1}[B, I_l] = dZ_l W_l
-      be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W->value(), ly.in, 0.0f, grads_[l - 1].f32(), ly.in);
+      be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W->value(), ly.in, 0.0f, grads_[l - 1].f32(),
+                ly.in);
   }
 }
 
@@ -197,7 +204,8 @@ MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32
   require(!idx.empty(), "E_EMPTY", "expected at least one sample index, got 0");
   require(std::isfinite(clip) && clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
   check_dataset(ds);
-  for (int32_t i : idx) require(i >= 0 && i < ds.n(), "E_INVALID_ARG", "sample index out of range: " + std::to_string(i));
+  for (int32_t i : idx)
+    require(i >= 0 && i < ds.n(), "E_INVALID_ARG", "sample index out of range: " + std::to_string(i));
   const int count = static_cast<int>(idx.size());
   const int nb = (count + batch - 1) / batch;
   ensure_workspace(std::min(batch, count));

@@ -40,14 +40,14 @@ constexpr uint32_t kReadoutStreamBase = 1u << 16;
 
 struct MultitaskSpec {
   int input = 0;
-  std::vector<int> hidden;            // H_0 .. H_{L-1}, L >= 1
+  std::vector<int> hidden;  // H_0 .. H_{L-1}, L >= 1
   Act act = Act::Relu;
   std::vector<InitSpec> weight_init;  // L + 1 entries: hidden layers, then the readout
   std::vector<InitSpec> bias_init;    // L + 1 entries
   std::vector<int> classes;           // O_k per task, K >= 1
   bool per_task_readout = false;      // shared readout needs every O_k equal
   MtMode mode = MtMode::Bias;
-  float mask_init = 1.0f;             // initial theta of every gate (mask mode)
+  float mask_init = 1.0f;  // initial theta of every gate (mask mode)
   uint64_t seed = 0;
   OptimizerSpec optimizer;
 };
@@ -63,10 +63,10 @@ struct MtPassStats {
 // Per-task statistics of one hidden layer's activity over a dataset (analysis).
 struct MtActivityStats {
   int K = 0, H = 0;
-  std::vector<int> count;       // [K] samples per task
-  std::vector<double> mean;     // [K, H]
-  std::vector<double> var;      // [K, H] population variance
-  std::vector<double> active;   // [K, H] fraction of the task's samples with activity > threshold
+  std::vector<int> count;      // [K] samples per task
+  std::vector<double> mean;    // [K, H]
+  std::vector<double> var;     // [K, H] population variance
+  std::vector<double> active;  // [K, H] fraction of the task's samples with activity > threshold
 };
 
 class MultitaskMlp {
@@ -110,7 +110,7 @@ class MultitaskMlp {
   struct Layer {
     int in = 0, out = 0;
     Param *W = nullptr, *b = nullptr, *theta = nullptr;  // in params_; theta only in mask mode
-    DeviceBuffer gates;  // [K, out] (mask mode)
+    DeviceBuffer gates;                                  // [K, out] (mask mode)
   };
   void ensure_workspace(int batch);
   void check_dataset(const MultitaskData& ds) const;

@@ -33,7 +33,8 @@ std::shared_ptr<SeqDataset> SeqDataset::create(std::shared_ptr<Backend> be, int 
                                                const int32_t* cond) {
   require(n > 0, "E_EMPTY", "expected at least one sequence, got 0");
   require(steps > 0, "E_EMPTY", "expected sequence length >= 1, got " + str(steps));
-  require(in >= 0 && out > 0, "E_SHAPE", "expected input width >= 0 and output width >= 1, got " + str(in) + " and " + str(out));
+  require(in >= 0 && out > 0, "E_SHAPE",
+          "expected input width >= 0 and output width >= 1, got " + str(in) + " and " + str(out));
   auto check = [&](const float* a, size_t count, int width, const char* what) {
     if (!a) return;
     for (size_t i = 0; i < count; ++i)
@@ -56,15 +57,18 @@ std::shared_ptr<SeqDataset> SeqDataset::create(std::shared_ptr<Backend> be, int 
   ds->cond.assign(n, 0);
   int c_max = 0;
   for (int i = 0; cond && i < n; ++i) {
-    require(cond[i] >= 0, "E_INVALID_ARG", "expected condition indices >= 0, got " + str(cond[i]) + " at sequence " + str(i));
+    require(cond[i] >= 0, "E_INVALID_ARG",
+            "expected condition indices >= 0, got " + str(cond[i]) + " at sequence " + str(i));
     ds->cond[i] = cond[i];
     c_max = std::max(c_max, cond[i]);
   }
   ds->conditions = c_max + 1;
   auto upload = [&](DeviceBuffer& buf, const float* a, size_t count) {
     buf = DeviceBuffer(be, fbytes(std::max<size_t>(count, 1)));
-    if (a) be->upload(buf.data(), a, fbytes(count));
-    else be->fill(buf.f32(), 0.0f, count);
+    if (a)
+      be->upload(buf.data(), a, fbytes(count));
+    else
+      be->fill(buf.f32(), 0.0f, count);
   };
   if (in > 0) upload(ds->x, x, nt * in);
   upload(ds->y, y, nt * out);
@@ -130,14 +134,16 @@ void Rnn::check_data(const SeqDataset& ds, const RnnRunOptions& o) const {
           "expected sequences with " + str(spec_.in) + " input columns for this model, got " + str(ds.in));
   require(ds.out == spec_.out, "E_SHAPE",
           "expected sequences with " + str(spec_.out) + " target columns for this model, got " + str(ds.out));
-  require(ds.conditions <= spec_.conditions, "E_SHAPE",
-          "expected condition indices in [0, " + str(spec_.conditions) + ") for this model, got " + str(ds.conditions - 1));
-  if (o.rule == RnnRule::Tbptt) require(o.window >= 1, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + str(o.window));
+  require(
+      ds.conditions <= spec_.conditions, "E_SHAPE",
+      "expected condition indices in [0, " + str(spec_.conditions) + ") for this model, got " + str(ds.conditions - 1));
+  if (o.rule == RnnRule::Tbptt)
+    require(o.window >= 1, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + str(o.window));
   require(std::isfinite(o.clip) && o.clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
   if (o.closed_loop) {
     require(spec_.in >= spec_.out, "E_CONFIG",
-            "closed-loop runs feed the " + str(spec_.out) + " outputs back as inputs, so they need at least that many input columns, got " +
-                str(spec_.in));
+            "closed-loop runs feed the " + str(spec_.out) +
+                " outputs back as inputs, so they need at least that many input columns, got " + str(spec_.in));
     require(o.delay >= 1, "E_INVALID_ARG", "expected a feedback delay >= 1, got " + str(o.delay));
     require(o.warmup >= 0, "E_INVALID_ARG", "expected warmup >= 0, got " + str(o.warmup));
   }
@@ -213,14 +219,16 @@ void Rnn::forward(int t0, int t1, int Bc, const RnnRunOptions& o) {
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   const int rows = (t1 - t0) * Bc;
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *Y = Y_.f32();
-  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight), *b = ptr(kRecurrentBias), *c = ptr(kReadoutBias);
+  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight), *b = ptr(kRecurrentBias),
+              *c = ptr(kReadoutBias);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
   // Input projection of the whole window at once: Z = X B^T ([rows, I] x [I, H]); in closed loop
   // only the columns that are never fed back ([O, I)), the others are added step by step.
   const int k_pre = cl ? I - O : I;
   if (k_pre > 0)
-    be_->gemm(false, true, rows, H, k_pre, 1.0f, X + t0 * BI + (I - k_pre), I, Bm + (I - k_pre), I, 0.0f, Z + t0 * BH, H);
+    be_->gemm(false, true, rows, H, k_pre, 1.0f, X + t0 * BI + (I - k_pre), I, Bm + (I - k_pre), I, 0.0f, Z + t0 * BH,
+              H);
   else
     be_->fill(Z + t0 * BH, 0.0f, (size_t)rows * H);
   for (int t = t0; t < t1; ++t) {
@@ -258,7 +266,8 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
   const int I = spec_.in, H = spec_.hidden, O = spec_.out;
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   const int rows = (t1 - t0) * Bc;
-  float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *G = G_.f32(), *dY = dY_.f32(), *dYfb = dYfb_.f32(), *Dr = Dr_.f32();
+  float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *G = G_.f32(), *dY = dY_.f32(), *dYfb = dYfb_.f32(),
+        *Dr = Dr_.f32();
   const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
@@ -281,14 +290,19 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
     if (propagate) be_->gemm(false, false, Bc, H, H, 1.0f, g, H, W, H, spec_.decay, Dr, H);  // Dr = dZ W + decay Dr
   }
   if (spec_.train_state) {
-    if (state) be_->scatter_add_rows(Dr, cond_dev, Bc, H, spec_.conditions, 1.0f, 0.0f, grad(kInitialState));
-    else be_->fill(grad(kInitialState), 0.0f, (size_t)spec_.conditions * H);
+    if (state)
+      be_->scatter_add_rows(Dr, cond_dev, Bc, H, spec_.conditions, 1.0f, 0.0f, grad(kInitialState));
+    else
+      be_->fill(grad(kInitialState), 0.0f, (size_t)spec_.conditions * H);
   }
   if (spec_.train_bias) column_total(G + t0 * BH, rows, H, 0.0f, grad(kRecurrentBias));
-  if (spec_.train_rec) be_->gemm(true, false, H, H, rows, 1.0f, G + t0 * BH, H, R + t0 * BH, H, 0.0f, grad(kRecurrentWeight), H);
-  if (spec_.train_in) be_->gemm(true, false, H, I, rows, 1.0f, G + t0 * BH, H, X + t0 * BI, I, 0.0f, grad(kInputWeight), I);
+  if (spec_.train_rec)
+    be_->gemm(true, false, H, H, rows, 1.0f, G + t0 * BH, H, R + t0 * BH, H, 0.0f, grad(kRecurrentWeight), H);
+  if (spec_.train_in)
+    be_->gemm(true, false, H, I, rows, 1.0f, G + t0 * BH, H, X + t0 * BI, I, 0.0f, grad(kInputWeight), I);
   if (cl) be_->axpby(dY + t0 * BO, 1.0f, dY + t0 * BO, 1.0f, dYfb + t0 * BO, (size_t)rows * O);
-  if (spec_.train_out) be_->gemm(true, false, O, H, rows, 1.0f, dY + t0 * BO, O, R + (t0 + 1) * BH, H, 0.0f, grad(kReadoutWeight), H);
+  if (spec_.train_out)
+    be_->gemm(true, false, O, H, rows, 1.0f, dY + t0 * BO, O, R + (t0 + 1) * BH, H, 0.0f, grad(kReadoutWeight), H);
   if (spec_.train_out_bias) column_total(dY + t0 * BO, rows, O, 0.0f, grad(kReadoutBias));
 }
 
@@ -302,7 +316,8 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
 // F e_t with o.symmetric), with e_t = dL/dy of
 // the terms of step t; the readout (A, c) gets its exact local gradient e_t r_{t+1}^T.
 // Online: an update after every step; else one after the last step (stats: one slot per step).
-void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o, const int32_t* cond_dev, float* stats) {
+void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o, const int32_t* cond_dev,
+                    float* stats) {
   const int I = spec_.in, H = spec_.hidden, O = spec_.out;
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   if (!D_.data() || D_.bytes() < fbytes((size_t)cap_b_ * H)) {
@@ -330,9 +345,11 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
     loss(t, t + 1, Bc, stats + 2 * t);
     const float* e = dY + t * BO;
     be_->fill(D, 1.0f, BH);
-    be_->act_backward(D, Z + t * BH, Bc, H, spec_.act);                   // act'(z_t)
-    if (o.symmetric) be_->gemm(false, false, Bc, H, O, 1.0f, e, O, ptr(kReadoutWeight), H, 0.0f, FE, H);  // A^T e_t
-    else be_->gemm(false, true, Bc, H, O, 1.0f, e, O, F, O, 0.0f, FE, H);                // F e_t ([B,O] x [O,H])
+    be_->act_backward(D, Z + t * BH, Bc, H, spec_.act);  // act'(z_t)
+    if (o.symmetric)
+      be_->gemm(false, false, Bc, H, O, 1.0f, e, O, ptr(kReadoutWeight), H, 0.0f, FE, H);  // A^T e_t
+    else
+      be_->gemm(false, true, Bc, H, O, 1.0f, e, O, F, O, 0.0f, FE, H);  // F e_t ([B,O] x [O,H])
     const float beta = online || t == 0 ? 0.0f : 1.0f;
     leak *= spec_.decay;
     if (spec_.train_bias) {
@@ -347,7 +364,8 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
       be_->outer_trace(PB_.f32(), D, X + t * BI, Bc, H, I, spec_.decay, spec_.gain);
       be_->trace_grad(PB_.f32(), FE, Bc, H, I, beta, grad(kInputWeight));
     }
-    if (spec_.train_out) be_->gemm(true, false, O, H, Bc, 1.0f, e, O, R + (t + 1) * BH, H, beta, grad(kReadoutWeight), H);
+    if (spec_.train_out)
+      be_->gemm(true, false, O, H, Bc, 1.0f, e, O, R + (t + 1) * BH, H, beta, grad(kReadoutWeight), H);
     if (spec_.train_out_bias) column_total(e, Bc, O, beta, grad(kReadoutBias));
     if (spec_.train_state)
       be_->scatter_add_rows(FE, cond_dev, Bc, H, spec_.conditions, static_cast<float>(leak), beta, grad(kInitialState));
@@ -395,12 +413,14 @@ void Rnn::apply_update(float lr, float clip, bool include_state) {
   params_.step(lr, include_state ? nullptr : params_.find(kInitialState));
 }
 
-PassStats Rnn::train(const SeqDataset& ds, const std::vector<int32_t>& idx, int batch, float lr, const RnnRunOptions& o) {
+PassStats Rnn::train(const SeqDataset& ds, const std::vector<int32_t>& idx, int batch, float lr,
+                     const RnnRunOptions& o) {
   require(batch > 0, "E_INVALID_ARG", "expected batch size >= 1, got " + str(batch));
   require(!idx.empty(), "E_EMPTY", "expected at least one sequence index, got 0");
   require(std::isfinite(lr) && lr >= 0.0f, "E_INVALID_ARG", "expected a finite learning rate >= 0");
   check_data(ds, o);
-  for (int32_t i : idx) require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
+  for (int32_t i : idx)
+    require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
   const int count = static_cast<int>(idx.size());
   const int nb = (count + batch - 1) / batch;
   const int T = ds.steps;
@@ -444,7 +464,8 @@ void Rnn::predict(const SeqDataset& ds, const std::vector<int32_t>& idx, const R
                   float* states) {
   check_data(ds, o);
   require(!idx.empty(), "E_EMPTY", "expected at least one sequence, got 0");
-  for (int32_t i : idx) require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
+  for (int32_t i : idx)
+    require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
   const int T = ds.steps, H = spec_.hidden, O = spec_.out;
   const int count = static_cast<int>(idx.size());
   const int chunk = std::max(1, std::min(count, 256));
@@ -473,7 +494,8 @@ void Rnn::predict(const SeqDataset& ds, const std::vector<int32_t>& idx, const R
 double Rnn::gradients(const SeqDataset& ds, const std::vector<int32_t>& idx, const RnnRunOptions& o) {
   check_data(ds, o);
   require(!idx.empty(), "E_EMPTY", "expected at least one sequence, got 0");
-  for (int32_t i : idx) require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
+  for (int32_t i : idx)
+    require(i >= 0 && i < ds.n, "E_INVALID_ARG", "expected sequence indices in [0, " + str(ds.n) + "), got " + str(i));
   const int count = static_cast<int>(idx.size());
   ensure_workspace(count, ds.steps);
   const int32_t* dev_idx = upload_indices(ds, idx);

@@ -41,13 +41,13 @@ struct RnnSpec {
   int conditions = 1;
   Act act = Act::TanhRational;
   float decay = 0.0f, gain = 1.0f;
-  InitSpec rec_init{Dist::Normal, 1.0f, true};       // W: sigma = g / sqrt(H)
-  InitSpec in_init{Dist::Uniform, 1.0f, true};       // B: fan-in I
-  InitSpec out_init{Dist::Uniform, 1.0f, true};      // A: fan-in H
-  InitSpec bias_init{Dist::Zeros, 0.0f, false};      // b
-  InitSpec state_init{Dist::Zeros, 0.0f, false};     // r0
-  InitSpec out_bias_init{Dist::Zeros, 0.0f, false};  // c
-  InitSpec feedback_init{Dist::Uniform, 1.0f, true}; // F: fan-in H, like A^T
+  InitSpec rec_init{Dist::Normal, 1.0f, true};        // W: sigma = g / sqrt(H)
+  InitSpec in_init{Dist::Uniform, 1.0f, true};        // B: fan-in I
+  InitSpec out_init{Dist::Uniform, 1.0f, true};       // A: fan-in H
+  InitSpec bias_init{Dist::Zeros, 0.0f, false};       // b
+  InitSpec state_init{Dist::Zeros, 0.0f, false};      // r0
+  InitSpec out_bias_init{Dist::Zeros, 0.0f, false};   // c
+  InitSpec feedback_init{Dist::Uniform, 1.0f, true};  // F: fan-in H, like A^T
   bool train_rec = false, train_in = false, train_out = false;
   bool train_bias = true, train_out_bias = false, train_state = false;
   uint64_t seed = 0;
@@ -57,10 +57,10 @@ struct RnnSpec {
 // How a pass runs (per call, not part of the model).
 struct RnnRunOptions {
   RnnRule rule = RnnRule::Bptt;
-  int window = 0;       // tbptt k >= 1
-  bool online = false;  // tbptt: update per window; rflo: update per step
-  bool symmetric = false;  // rflo: return the error through A^T instead of the random F
-  float clip = 0.0f;    // global gradient-norm clipping before each update (0: off)
+  int window = 0;            // tbptt k >= 1
+  bool online = false;       // tbptt: update per window; rflo: update per step
+  bool symmetric = false;    // rflo: return the error through A^T instead of the random F
+  float clip = 0.0f;         // global gradient-norm clipping before each update (0: off)
   bool closed_loop = false;  // input columns [0, O) at step t >= max(warmup, delay) are out[t - delay]
   int warmup = 0;
   int delay = 1;

@@ -50,9 +50,9 @@ class ParamSet {
   const Param& learned(const std::string& name) const;
 
   // Host copies by name (the calling thread waits for the transfer).
-  void read(const std::string& name, float* host) const;        // any tensor
-  void write(const std::string& name, const float* host);       // learned tensors only
-  void read_grad(const std::string& name, float* host) const;   // learned tensors only
+  void read(const std::string& name, float* host) const;       // any tensor
+  void write(const std::string& name, const float* host);      // learned tensors only
+  void read_grad(const std::string& name, float* host) const;  // learned tensors only
 
   // Global gradient-norm clipping of what the next update applies: every learned shared tensor
   // and, of the per-task tensors, the rows `rows` (all rows when null). When the norm (squares

@@ -40,7 +40,8 @@ async function call<T>(f: () => Promise<T>): Promise<T> {
 function matrixArg(name: string, a: ArrayLike<number>, rows: number, cols: number): Float64Array {
   expectInt(`${name} rows`, rows, 1);
   expectInt(`${name} columns`, cols, 1);
-  if (a?.length !== rows * cols) throw new ValidationError('E_SHAPE', `expected ${rows * cols} values for ${name} [${rows}, ${cols}], got ${a?.length}`);
+  if (a?.length !== rows * cols)
+    throw new ValidationError('E_SHAPE', `expected ${rows * cols} values for ${name} [${rows}, ${cols}], got ${a?.length}`);
   return a instanceof Float64Array ? a : Float64Array.from(a);
 }
 
@@ -49,7 +50,10 @@ export async function eigenvaluesAsync(matrix: ArrayLike<number>, n: number): Pr
   const a = matrixArg('matrix', matrix, n, n);
   const lib = linalg();
   if (lib) return call(() => lib.linalgEigenvalues(a, n));
-  const e = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))), { assumeSymmetric: false });
+  const e = new EigenvalueDecomposition(
+    new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)))),
+    { assumeSymmetric: false },
+  );
   return { re: Float64Array.from(e.realEigenvalues), im: Float64Array.from(e.imaginaryEigenvalues) };
 }
 
@@ -59,7 +63,8 @@ export async function solveLinear(A: ArrayLike<number>, n: number, B: ArrayLike<
   const b = matrixArg('B', B, n, nrhs);
   const lib = linalg();
   if (lib) return call(() => lib.linalgSolve(a, n, b, nrhs));
-  const rows = (m: Float64Array, c: number): number[][] => Array.from({ length: m.length / c }, (_, i) => Array.from(m.subarray(i * c, (i + 1) * c)));
+  const rows = (m: Float64Array, c: number): number[][] =>
+    Array.from({ length: m.length / c }, (_, i) => Array.from(m.subarray(i * c, (i + 1) * c)));
   return Float64Array.from(solve(new Matrix(rows(a, n)), new Matrix(rows(b, nrhs))).to1DArray());
 }
 
@@ -69,7 +74,10 @@ export async function singularValues(A: ArrayLike<number>, m: number, n: number)
   const lib = linalg();
   if (lib) return call(() => lib.linalgSingularValues(a, m, n));
   const rows = Array.from({ length: m }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
-  return Float64Array.from(new SingularValueDecomposition(new Matrix(rows), { computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal);
+  return Float64Array.from(
+    new SingularValueDecomposition(new Matrix(rows), { computeLeftSingularVectors: false, computeRightSingularVectors: false })
+      .diagonal,
+  );
 }
 
 interface HeldMatrixExports {

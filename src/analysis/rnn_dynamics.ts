@@ -68,17 +68,21 @@ function checkState(p: RNNParameters, r: ArrayLike<number>, x: ArrayLike<number>
   if (r.length !== p.hidden) throw new ValidationError('E_SHAPE', `expected ${p.hidden} values for the state, got ${r.length}`);
   const xi = new Float64Array(p.inputSize);
   if (x !== undefined) {
-    if (x.length !== p.inputSize) throw new ValidationError('E_SHAPE', `expected ${p.inputSize} values for the input, got ${x.length}`);
+    if (x.length !== p.inputSize)
+      throw new ValidationError('E_SHAPE', `expected ${p.inputSize} values for the input, got ${x.length}`);
     for (let i = 0; i < p.inputSize; i++) xi[i] = x[i]!;
   }
-  for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i]!)) throw new ValidationError('E_NONFINITE', `expected a finite state, got ${r[i]} at index ${i}`);
-  for (let i = 0; i < xi.length; i++) if (!Number.isFinite(xi[i]!)) throw new ValidationError('E_NONFINITE', `expected a finite input, got ${xi[i]} at index ${i}`);
+  for (let i = 0; i < r.length; i++)
+    if (!Number.isFinite(r[i]!)) throw new ValidationError('E_NONFINITE', `expected a finite state, got ${r[i]} at index ${i}`);
+  for (let i = 0; i < xi.length; i++)
+    if (!Number.isFinite(xi[i]!)) throw new ValidationError('E_NONFINITE', `expected a finite input, got ${xi[i]} at index ${i}`);
   return xi;
 }
 
 /** Pre-activations z = W r + B x + b. */
 function preActivation(p: RNNParameters, r: ArrayLike<number>, x: Float64Array): Float64Array {
-  const H = p.hidden, I = p.inputSize;
+  const H = p.hidden,
+    I = p.inputSize;
   const z = new Float64Array(H);
   for (let h = 0; h < H; h++) {
     let s = p.b[h]!;
@@ -177,7 +181,14 @@ function nativeStep(p: RNNParameters, input: ArrayLike<number> | undefined): Ste
   };
 }
 
-function* iterateFixedPoint(step: StepFn, p: RNNParameters, start: Float64Array, damping: number, maxIterations: number, tolerance: number): Search<FixedPointResult> {
+function* iterateFixedPoint(
+  step: StepFn,
+  p: RNNParameters,
+  start: Float64Array,
+  damping: number,
+  maxIterations: number,
+  tolerance: number,
+): Search<FixedPointResult> {
   let r = start;
   let best = r;
   let bestRes = Infinity;
@@ -210,7 +221,14 @@ function maxAbsResidual(step: StepFn, r: Float64Array): { res: number; g: Float6
 }
 
 /** Newton's method on G(r) = F(r) - r with backtracking: (J - I) delta = -G. */
-function* newtonFixedPoint(F: StepFn, p: RNNParameters, start: Float64Array, input: ArrayLike<number> | undefined, iterations: number, tolerance: number): Search<FixedPointResult> {
+function* newtonFixedPoint(
+  F: StepFn,
+  p: RNNParameters,
+  start: Float64Array,
+  input: ArrayLike<number> | undefined,
+  iterations: number,
+  tolerance: number,
+): Search<FixedPointResult> {
   const H = p.hidden;
   let r = start;
   let { res, g, l2 } = maxAbsResidual(F, r);
@@ -298,8 +316,14 @@ function* fixedPointSearch(p: RNNParameters, o: FixedPointOptions, step: StepFn)
   const maxIterations = expectInt('maxIterations', o.maxIterations ?? 3000, 1);
   const newtonIterations = expectInt('newtonIterations', o.newtonIterations ?? 30, 1);
   const tolerance = expectNumber('tolerance', o.tolerance ?? 1e-9, 0);
-  const first = o.start !== undefined ? Float64Array.from(o.start) : p.r0.length >= p.hidden ? p.r0.slice(0, p.hidden) : new Float64Array(p.hidden);
-  if (first.length !== p.hidden) throw new ValidationError('E_SHAPE', `expected ${p.hidden} values for start, got ${first.length}`);
+  const first =
+    o.start !== undefined
+      ? Float64Array.from(o.start)
+      : p.r0.length >= p.hidden
+        ? p.r0.slice(0, p.hidden)
+        : new Float64Array(p.hidden);
+  if (first.length !== p.hidden)
+    throw new ValidationError('E_SHAPE', `expected ${p.hidden} values for start, got ${first.length}`);
   // 'auto' also starts from the origin (Newton from a point on a limit cycle can stall).
   const starts = auto && first.some((v) => v !== 0) ? [first, new Float64Array(p.hidden)] : [first];
   let best: FixedPointResult | undefined;
@@ -329,7 +353,8 @@ export interface Eigenvalues {
 /** Eigenvalues of a square row-major matrix [n, n] (ml-matrix EigenvalueDecomposition). */
 export function eigenvalues(matrix: ArrayLike<number>, n: number): Eigenvalues {
   expectInt('n', n, 1);
-  if (matrix.length !== n * n) throw new ValidationError('E_SHAPE', `expected ${n * n} values for a ${n} x ${n} matrix, got ${matrix.length}`);
+  if (matrix.length !== n * n)
+    throw new ValidationError('E_SHAPE', `expected ${n * n} values for a ${n} x ${n} matrix, got ${matrix.length}`);
   const m = new Matrix(n, n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m.set(i, j, matrix[i * n + j]!);
   const e = new EigenvalueDecomposition(m, { assumeSymmetric: false });
@@ -385,7 +410,7 @@ export async function analyzeDynamics(
   await pause();
   const jacobian = spectrumAsync(rnnJacobian(p, fixedPoint.state, o.input), H);
   await pause();
-  const initial = o.initialState ?? false ? spectrumAsync(rnnJacobian(p, p.r0.slice(0, H), o.input), H) : undefined;
+  const initial = (o.initialState ?? false) ? spectrumAsync(rnnJacobian(p, p.r0.slice(0, H), o.input), H) : undefined;
   const out: DynamicsAnalysis = {
     weightSpectrum: await weightSpectrum,
     fixedPoint,

@@ -1,6 +1,14 @@
 /** Model and training flags shared by `train` and `sweep`, and their translation to library options. */
 import { Option, type Command } from 'commander';
-import { ACTIVATIONS, DEFAULT_FROZEN_READOUT_INIT, DEFAULT_HIDDEN_INIT, defaultLearningRate, type Activation, type MLPOptions, type TrainableSet } from '../model/config.js';
+import {
+  ACTIVATIONS,
+  DEFAULT_FROZEN_READOUT_INIT,
+  DEFAULT_HIDDEN_INIT,
+  defaultLearningRate,
+  type Activation,
+  type MLPOptions,
+  type TrainableSet,
+} from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { setThreads } from '../runtime.js';
 import { cosineDecay, constantLr, stepDecay, type LrSchedule } from '../train/schedules.js';
@@ -17,7 +25,8 @@ export function defaultLr(train: TrainableSet, optimizer: OptimizerName): number
   return defaultLearningRate(train, optimizer);
 }
 
-export const LR_HELP = 'learning rate (default: the library default for --train: adam 5e-2 bias, 1e-2 readout, 1e-3 full; sgd 10x)';
+export const LR_HELP =
+  'learning rate (default: the library default for --train: adam 5e-2 bias, 1e-2 readout, 1e-3 full; sgd 10x)';
 
 /** Model flags beyond the architecture: activation and initial weight scales. */
 export function addModelOptions(cmd: Command): Command {
@@ -43,7 +52,10 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--lr <rate>', LR_HELP, floatParser({ min: 0, minOpen: true }))
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default('adam'))
     .addOption(
-      new Option('--lr-schedule <name>', 'per-epoch learning rate: cosine (to 0 over --epochs), constant, step (x0.1 every epochs/3)')
+      new Option(
+        '--lr-schedule <name>',
+        'per-epoch learning rate: cosine (to 0 over --epochs), constant, step (x0.1 every epochs/3)',
+      )
         .choices(LR_SCHEDULES)
         .default('cosine'),
     );
@@ -107,5 +119,11 @@ export function lrSchedule(name: LrScheduleName, epochs: number): LrSchedule {
 /** Training throughput: the samples of every epoch run over the summed epoch times (history.seconds). */
 export function samplesPerSecond(history: { history: Record<string, number[]> }, n: number): number {
   const secs = history.history.seconds ?? [];
-  return (n * secs.length) / Math.max(secs.reduce((s, v) => s + v, 0), 1e-9);
+  return (
+    (n * secs.length) /
+    Math.max(
+      secs.reduce((s, v) => s + v, 0),
+      1e-9,
+    )
+  );
 }

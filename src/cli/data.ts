@@ -8,12 +8,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Dataset } from '../data/dataset.js';
 import { datasetDir } from '../data/locations.js';
-import {
-  loadFashionMnist,
-  loadIdxClassification,
-  loadKmnist,
-  loadMnist,
-} from '../data/images.js';
+import { loadFashionMnist, loadIdxClassification, loadKmnist, loadMnist } from '../data/images.js';
 import { spiralClassification } from '../data/synthetic.js';
 import { BiasLearnError } from '../errors.js';
 import { UsageError } from './io.js';
@@ -94,7 +89,11 @@ export function addDataOptions(cmd: Command, opts: { evalMode?: boolean } = {}):
     .option('--data-seed <n>', 'seed of generated data and held-out splits (default: 0)', intParser(0, 0xffffffff))
     .option('--samples <n>', `spirals: samples generated, train + test (default: ${SPIRAL_DEFAULTS.samples})`, intParser(2))
     .option('--classes <k>', `spirals: classes (spiral arms) (default: ${SPIRAL_DEFAULTS.classes})`, intParser(2, 1000))
-    .option('--embed <d>', `spirals: input features the 2-D points are lifted to (default: ${SPIRAL_DEFAULTS.embed})`, intParser(2, 100000))
+    .option(
+      '--embed <d>',
+      `spirals: input features the 2-D points are lifted to (default: ${SPIRAL_DEFAULTS.embed})`,
+      intParser(2, 100000),
+    )
     .option('--limit <n>', 'use at most n training samples (default: all)', intParser(1));
   return cmd;
 }
@@ -105,7 +104,8 @@ function given(flags: DataFlags, keys: (keyof DataFlags)[]): string[] {
 
 function rejectFlags(flags: DataFlags, keys: (keyof DataFlags)[], name: DataName, hint: string): void {
   const bad = given(flags, keys);
-  if (bad.length) throw new UsageError(`${bad.join(', ')} ${bad.length === 1 ? 'does' : 'do'} not apply to --data ${name} (${hint})`);
+  if (bad.length)
+    throw new UsageError(`${bad.join(', ')} ${bad.length === 1 ? 'does' : 'do'} not apply to --data ${name} (${hint})`);
 }
 
 /**
@@ -113,7 +113,10 @@ function rejectFlags(flags: DataFlags, keys: (keyof DataFlags)[], name: DataName
  * kept and only the flags given override it; --data starts afresh from the defaults.
  */
 export function resolveDataSpec(flags: DataFlags, base?: DataSpec): DataSpec {
-  const start: DataSpec = flags.data === undefined && base ? { ...base } : { name: flags.data ?? 'spirals', seed: 0, testFraction: DEFAULT_TEST_FRACTION };
+  const start: DataSpec =
+    flags.data === undefined && base
+      ? { ...base }
+      : { name: flags.data ?? 'spirals', seed: 0, testFraction: DEFAULT_TEST_FRACTION };
   const spec = start;
   const name = spec.name;
   if (flags.dataSeed !== undefined) spec.seed = flags.dataSeed;
@@ -129,7 +132,8 @@ export function resolveDataSpec(flags: DataFlags, base?: DataSpec): DataSpec {
     spec.samples ??= SPIRAL_DEFAULTS.samples;
     spec.classes ??= SPIRAL_DEFAULTS.classes;
     spec.embed ??= SPIRAL_DEFAULTS.embed;
-    if (spec.samples < 2 * spec.classes) throw new UsageError(`--samples must be at least 2 x --classes (${2 * spec.classes}), got ${spec.samples}`);
+    if (spec.samples < 2 * spec.classes)
+      throw new UsageError(`--samples must be at least 2 x --classes (${2 * spec.classes}), got ${spec.samples}`);
     return spec;
   }
   rejectFlags(flags, ['samples', 'classes', 'embed'], name, 'they configure --data spirals');
@@ -146,7 +150,12 @@ export function resolveDataSpec(flags: DataFlags, base?: DataSpec): DataSpec {
     spec.split = spec.testImages ? 'official' : 'holdout';
     return spec;
   }
-  rejectFlags(flags, ['images', 'labels', 'testImages', 'testLabels'], name, 'use --data-dir for a folder of IDX files, or --data idx');
+  rejectFlags(
+    flags,
+    ['images', 'labels', 'testImages', 'testLabels'],
+    name,
+    'use --data-dir for a folder of IDX files, or --data idx',
+  );
   if (flags.dataDir !== undefined) {
     spec.dir = abs(flags.dataDir);
     delete spec.split; // a new folder: look again for a train split
@@ -159,11 +168,19 @@ function defaultDir(name: ImageSetName): string {
 }
 
 const LOADERS = { 'fashion-mnist': loadFashionMnist, mnist: loadMnist, kmnist: loadKmnist } as const;
-const TITLES: Record<DataName, string> = { spirals: 'spirals', 'fashion-mnist': 'Fashion-MNIST', mnist: 'MNIST', kmnist: 'KMNIST', idx: 'IDX' };
+const TITLES: Record<DataName, string> = {
+  spirals: 'spirals',
+  'fashion-mnist': 'Fashion-MNIST',
+  mnist: 'MNIST',
+  kmnist: 'KMNIST',
+  idx: 'IDX',
+};
 
 /** Whether a folder holds an official train split (any accepted spelling of train-images). */
 function hasTrainSplit(dir: string): boolean {
-  return ['train-images-idx3-ubyte', 'train-images.idx3-ubyte'].some((b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)));
+  return ['train-images-idx3-ubyte', 'train-images.idx3-ubyte'].some(
+    (b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)),
+  );
 }
 
 function holdout(all: Dataset, spec: DataSpec): { train: Dataset; test: Dataset } {

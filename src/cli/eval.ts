@@ -20,7 +20,7 @@ interface EvalFlags extends DataFlags {
 export function registerEval(program: Command, ctx: CliContext): Command {
   const cmd = program
     .command('eval')
-    .description("evaluate a checkpoint on the test split of its training data (or of the data flags given)")
+    .description('evaluate a checkpoint on the test split of its training data (or of the data flags given)')
     .argument('<checkpoint>', 'a model.blck written by `biaslearn train`')
     .optionsGroup('Data (default: as recorded in the checkpoint):');
   addDataOptions(cmd, { evalMode: true });

@@ -107,9 +107,16 @@ export async function writeRun(outDir: string, run: RunOutputs): Promise<Written
   if (metrics.timings) {
     const saveSeconds = (performance.now() - tSave) / 1000;
     const totalSeconds = run.startedAt === undefined ? metrics.timings.totalSeconds : (performance.now() - run.startedAt) / 1000;
-    metrics = { ...metrics, timings: { ...metrics.timings, saveSeconds, ...(totalSeconds === undefined ? {} : { totalSeconds }) } };
+    metrics = {
+      ...metrics,
+      timings: { ...metrics.timings, saveSeconds, ...(totalSeconds === undefined ? {} : { totalSeconds }) },
+    };
   }
-  await writeJson(join(outDir, metricsFile), metrics, run.significantDigits === undefined ? undefined : rounder(run.significantDigits));
+  await writeJson(
+    join(outDir, metricsFile),
+    metrics,
+    run.significantDigits === undefined ? undefined : rounder(run.significantDigits),
+  );
   const files = [...(run.model ? [MODEL_FILE] : []), metricsFile, ...figures.map((f) => f.file)];
   return { files, summary: filesSummary(outDir, files) };
 }

@@ -23,7 +23,10 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
       }
       const out = ctx.io.stdout;
       println(out, `biaslearn ${String(env.biaslearn)} (node ${String(env.node)}, ${String(env.platform)}-${String(env.arch)})`);
-      println(out, `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npx biaslearn build-cuda)'}`);
+      println(
+        out,
+        `backends: ${(env.backends as string[]).join(', ')}${(env.backends as string[]).includes('cuda') ? '' : ' (cuda not built: npx biaslearn build-cuda)'}`,
+      );
       const binary = env.binary as { path: string; kind: string };
       println(out, `binary:   ${binary.kind} (${binary.path})`);
       println(out, `kernels:  ${String(env.kernels)}`);
@@ -31,7 +34,10 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
       println(out, `threads:  ${String(env.threads)} (of ${String(env.cpuCount)} CPUs, ${String(env.cpuModel)})`);
       println(out, 'datasets:');
       for (const [name, d] of Object.entries(datasets)) {
-        println(out, `  ${name.padEnd(14)} ${d.splits.length ? `${d.splits.join('+')}  ${d.dir}` : `not found (${fetchCommand(name as (typeof DATASET_NAMES)[number])})`}`);
+        println(
+          out,
+          `  ${name.padEnd(14)} ${d.splits.length ? `${d.splits.join('+')}  ${d.dir}` : `not found (${fetchCommand(name as (typeof DATASET_NAMES)[number])})`}`,
+        );
       }
       println(out, '  spirals        embedded (generated, no files)');
     });

@@ -35,11 +35,16 @@ export class LastEpoch extends Callback {
 }
 
 /** A `.catch` handler for fit: on an interrupt, `save` (then the message), and rethrow. */
-export function saveOnInterrupt(out: OutStream, last: LastEpoch, save: () => Promise<WrittenRun | null>): (err: unknown) => Promise<never> {
+export function saveOnInterrupt(
+  out: OutStream,
+  last: LastEpoch,
+  save: () => Promise<WrittenRun | null>,
+): (err: unknown) => Promise<never> {
   return async (err) => {
     if (err instanceof InterruptedError) {
       const written = await save();
-      if (written) println(out, `interrupted: saved the last finished epoch (${last.history.epoch.length}) to ${written.summary}`);
+      if (written)
+        println(out, `interrupted: saved the last finished epoch (${last.history.epoch.length}) to ${written.summary}`);
     }
     throw err;
   };

@@ -39,7 +39,9 @@ function configureErrors(cmd: Command, io: CliIO): void {
 export function buildProgram(io: CliIO): Command {
   const ctx: CliContext = { io };
   const program = new Command('biaslearn')
-    .description('Bias learning: neural networks with random frozen weights where only the biases learn (Williams et al., ICLR 2025).')
+    .description(
+      'Bias learning: neural networks with random frozen weights where only the biases learn (Williams et al., ICLR 2025).',
+    )
     .version(libraryVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
@@ -51,7 +53,18 @@ Exit codes: 0 ok, 1 runtime error ("error [CODE]: ..."), 2 usage error, 130 inte
 Run 'biaslearn <command> --help' for a command's flags.`,
     );
   configureErrors(program, io);
-  for (const register of [registerTrain, registerEval, registerSweep, registerInfo, registerMultitask, registerAnalyze, registerRnn, registerData, registerBuildCuda, registerReport]) {
+  for (const register of [
+    registerTrain,
+    registerEval,
+    registerSweep,
+    registerInfo,
+    registerMultitask,
+    registerAnalyze,
+    registerRnn,
+    registerData,
+    registerBuildCuda,
+    registerReport,
+  ]) {
     const sub = register(program, ctx);
     configureErrors(sub, io);
   }

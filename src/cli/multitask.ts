@@ -5,11 +5,32 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { accuracyBars, type AccuracyRow } from '../analysis/multitask/plots.js';
-import { MULTITASK_TRAIN_MODES, READOUT_KINDS, type MultitaskOptions, type MultitaskTrainMode, type ReadoutKind } from '../multitask/config.js';
+import {
+  MULTITASK_TRAIN_MODES,
+  READOUT_KINDS,
+  type MultitaskOptions,
+  type MultitaskTrainMode,
+  type ReadoutKind,
+} from '../multitask/config.js';
 import { MultitaskModel, type MultitaskEvaluateResult, type MultitaskHistory } from '../multitask/model.js';
-import { BASE_TASKS, loadTasks, parseTaskList, type BaseTask, type LoadedTasks, type TaskDataOptions, type TaskSpec } from '../multitask/tasks.js';
+import {
+  BASE_TASKS,
+  loadTasks,
+  parseTaskList,
+  type BaseTask,
+  type LoadedTasks,
+  type TaskDataOptions,
+  type TaskSpec,
+} from '../multitask/tasks.js';
 import { lossCurvePlot } from '../plot/loss.js';
-import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, type CommonTrainingFlags } from './common.js';
+import {
+  addModelOptions,
+  addRuntimeOptions,
+  addTrainingOptions,
+  applyThreads,
+  lrSchedule,
+  type CommonTrainingFlags,
+} from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
@@ -51,7 +72,8 @@ interface MultitaskFlags extends MultitaskDataFlags, CommonTrainingFlags {
 
 function slopeParser(value: string): [number, number] {
   const parts = value.split(',').map((s) => Number(s.trim()));
-  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || v <= 0)) throw new InvalidArgumentError('Expected two positive numbers start,end, e.g. 1,50.');
+  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || v <= 0))
+    throw new InvalidArgumentError('Expected two positive numbers start,end, e.g. 1,50.');
   return [parts[0]!, parts[1]!];
 }
 
@@ -61,14 +83,21 @@ export function addMultitaskDataOptions(cmd: Command): Command {
     .option('--mnist-dir <dir>', 'folder with MNIST IDX files (default: <shared>/mnist, test split only: held out 8k/2k)')
     .option('--kmnist-dir <dir>', 'folder with KMNIST IDX files (default: <shared>/kmnist, test split only: held out 8k/2k)')
     .option('--fashion-mnist-dir <dir>', 'folder with Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('--test-fraction <f>', 'test fraction of the holdout split of test-only folders (default: 0.2)', floatParser({ min: 0, max: 1, minOpen: true, maxOpen: true }))
+    .option(
+      '--test-fraction <f>',
+      'test fraction of the holdout split of test-only folders (default: 0.2)',
+      floatParser({ min: 0, max: 1, minOpen: true, maxOpen: true }),
+    )
     .option('--data-seed <n>', 'seed of that holdout split (default: 0)', intParser(0, 0xffffffff))
     .option('--limit <n>', 'at most n training samples per task', intParser(1))
     .option('--test-limit <n>', 'at most n test samples per task', intParser(1));
 }
 
 /** Library data options from the flags, on top of a recorded spec (analyze). */
-export function taskDataOptions(flags: MultitaskDataFlags, base?: { dirs?: Record<string, string>; seed?: number; testFraction?: number; limit?: number; testLimit?: number }): TaskDataOptions {
+export function taskDataOptions(
+  flags: MultitaskDataFlags,
+  base?: { dirs?: Record<string, string>; seed?: number; testFraction?: number; limit?: number; testLimit?: number },
+): TaskDataOptions {
   const dirs: Partial<Record<BaseTask, string>> = {};
   for (const b of BASE_TASKS) if (base?.dirs?.[b]) dirs[b] = base.dirs[b];
   if (flags.mnistDir) dirs.mnist = flags.mnistDir;
@@ -97,12 +126,39 @@ export function registerMultitask(program: Command, ctx: CliContext): Command {
       `comma-separated tasks: mnist, kmnist, fashion-mnist, each optionally followed by transforms :perm<seed> :rot<deg> :flip :invert :classes<a>-<b> :parity :relabel<seed> (default: ${DEFAULT_MULTITASK_TASKS})`,
       DEFAULT_MULTITASK_TASKS,
     )
-    .option('--hidden <widths>', 'hidden widths, comma-separated for depth (default: 4096)', intListParser('hidden widths'), [4096])
-    .addOption(new Option('--train <mode>', 'bias = a bias vector per task, weights frozen; mask = unit gates per task, weights and biases frozen; full = shared learned weights + per-task biases').choices(MULTITASK_TRAIN_MODES).default('bias'))
-    .addOption(new Option('--schedule <how>', 'joint = mixed batches of every task; sequential = one task after another (earlier tasks frozen)').choices(['joint', 'sequential'] as const).default('joint'))
-    .addOption(new Option('--readout <kind>', 'auto = shared when every task has the same classes, else per-task frozen readouts').choices(READOUT_KINDS).default('auto'))
+    .option(
+      '--hidden <widths>',
+      'hidden widths, comma-separated for depth (default: 4096)',
+      intListParser('hidden widths'),
+      [4096],
+    )
+    .addOption(
+      new Option(
+        '--train <mode>',
+        'bias = a bias vector per task, weights frozen; mask = unit gates per task, weights and biases frozen; full = shared learned weights + per-task biases',
+      )
+        .choices(MULTITASK_TRAIN_MODES)
+        .default('bias'),
+    )
+    .addOption(
+      new Option(
+        '--schedule <how>',
+        'joint = mixed batches of every task; sequential = one task after another (earlier tasks frozen)',
+      )
+        .choices(['joint', 'sequential'] as const)
+        .default('joint'),
+    )
+    .addOption(
+      new Option('--readout <kind>', 'auto = shared when every task has the same classes, else per-task frozen readouts')
+        .choices(READOUT_KINDS)
+        .default('auto'),
+    )
     .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff))
-    .option('--mask-slope <start,end>', 'mask learning: gate sigmoid slope, annealed geometrically over the epochs (default: 1,50); hard step at test', slopeParser)
+    .option(
+      '--mask-slope <start,end>',
+      'mask learning: gate sigmoid slope, annealed geometrically over the epochs (default: 1,50); hard step at test',
+      slopeParser,
+    )
     .option('--mask-init <theta>', 'mask learning: initial gate logit of every unit (default: 0)', floatParser());
   addModelOptions(cmd);
   cmd.optionsGroup('Data:');
@@ -110,8 +166,15 @@ export function registerMultitask(program: Command, ctx: CliContext): Command {
   cmd.optionsGroup('Training:');
   addTrainingOptions(cmd);
   cmd
-    .addOption(new Option('--input-cache <when>', 'reuse X W_0^T across steps (bias and mask modes): auto = when it fits in memory').choices(['auto', 'on', 'off'] as const).default('auto'))
-    .option('--single-task-baseline', 'also train one single-task network per task (same width, seed and training) and report the differences')
+    .addOption(
+      new Option('--input-cache <when>', 'reuse X W_0^T across steps (bias and mask modes): auto = when it fits in memory')
+        .choices(['auto', 'on', 'off'] as const)
+        .default('auto'),
+    )
+    .option(
+      '--single-task-baseline',
+      'also train one single-task network per task (same width, seed and training) and report the differences',
+    )
     .optionsGroup('Runtime and output:');
   addRuntimeOptions(cmd);
   cmd
@@ -135,12 +198,18 @@ Examples:
   return cmd;
 }
 
-function accuracyTable(tasks: string[], cols: { title: string; result: MultitaskEvaluateResult }[], extra?: { title: string; values: (number | undefined)[] }): string {
+function accuracyTable(
+  tasks: string[],
+  cols: { title: string; result: MultitaskEvaluateResult }[],
+  extra?: { title: string; values: (number | undefined)[] },
+): string {
   const header = ['task', ...cols.map((c) => c.title), ...(extra ? [extra.title] : [])];
   const rows = tasks.map((t, i) => [
     t,
     ...cols.map((c) => fixed(c.result.perTask[t]?.accuracy)),
-    ...(extra ? [extra.values[i] === undefined ? '-' : (extra.values[i]! >= 0 ? '+' : '') + (100 * extra.values[i]!).toFixed(2)] : []),
+    ...(extra
+      ? [extra.values[i] === undefined ? '-' : (extra.values[i]! >= 0 ? '+' : '') + (100 * extra.values[i]!).toFixed(2)]
+      : []),
   ]);
   rows.push(['mean', ...cols.map((c) => fixed(c.result.meanTaskAccuracy)), ...(extra ? [''] : [])]);
   return table(header, rows);
@@ -180,7 +249,11 @@ function multitaskPlan(flags: MultitaskFlags, data: LoadedTasks): MultitaskPlan 
     optimizer: { type: flags.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) },
     backend: flags.backend,
   };
-  return { options, batchSize: flags.batchSize ?? 256, cacheInputLayer: flags.inputCache === 'auto' ? 'auto' : flags.inputCache === 'on' };
+  return {
+    options,
+    batchSize: flags.batchSize ?? 256,
+    cacheInputLayer: flags.inputCache === 'auto' ? 'auto' : flags.inputCache === 'on',
+  };
 }
 
 /** One stderr line per task, then the model and its training. */
@@ -196,18 +269,31 @@ function describeRun(out: OutStream, data: LoadedTasks, model: MultitaskModel, f
 
 /** Training options shared by the multi-task run and its single-task baselines. */
 function fitOptions(flags: MultitaskFlags, plan: MultitaskPlan) {
-  return { epochs: flags.epochs, batchSize: plan.batchSize, seed: flags.seed, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), cacheInputLayer: plan.cacheInputLayer };
+  return {
+    epochs: flags.epochs,
+    batchSize: plan.batchSize,
+    seed: flags.seed,
+    lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
+    cacheInputLayer: plan.cacheInputLayer,
+  };
 }
 
 /** The same network and training, one task at a time: each task's test accuracy without the others. */
-async function singleTaskBaselines(data: LoadedTasks, flags: MultitaskFlags, plan: MultitaskPlan, out: OutStream): Promise<Baselines> {
+async function singleTaskBaselines(
+  data: LoadedTasks,
+  flags: MultitaskFlags,
+  plan: MultitaskPlan,
+  out: OutStream,
+): Promise<Baselines> {
   const single: Baselines = {};
   for (const t of data.train.tasks) {
     const one = await MultitaskModel.create({ ...plan.options, tasks: [{ name: t.name, classes: t.classes }] });
     try {
       const p = new MultitaskProgress(out, one, { bar: !flags.quiet, epochs: flags.epochs, prefix: `[single ${t.name}]` });
       const t0 = performance.now();
-      await fitWithProgress(p, (signal) => one.fit(data.train.select([t.name]), { ...fitOptions(flags, plan), callbacks: [p], signal }));
+      await fitWithProgress(p, (signal) =>
+        one.fit(data.train.select([t.name]), { ...fitOptions(flags, plan), callbacks: [p], signal }),
+      );
       const r = await one.evaluate(data.test.select([t.name]));
       single[t.name] = { accuracy: r.accuracy, loss: r.loss, trainSeconds: elapsedSeconds(t0) };
     } finally {
@@ -221,12 +307,28 @@ async function singleTaskBaselines(data: LoadedTasks, flags: MultitaskFlags, pla
 function meanSamplesPerSec(history: MultitaskHistory): number {
   const secs = history.history.seconds ?? [];
   const rates = history.history.samplesPerSec ?? [];
-  return rates.length ? secs.reduce((s, v, i) => s + v * rates[i]!, 0) / Math.max(1e-9, secs.reduce((s, v) => s + v, 0)) : 0;
+  return rates.length
+    ? secs.reduce((s, v, i) => s + v * rates[i]!, 0) /
+        Math.max(
+          1e-9,
+          secs.reduce((s, v) => s + v, 0),
+        )
+    : 0;
 }
 
 /** accuracy.svg (multi-task against single-task per task) and loss.svg. */
-function multitaskFigures(flags: MultitaskFlags, tasks: string[], test: MultitaskEvaluateResult, single: Baselines | undefined, history: MultitaskHistory): RunFigure[] {
-  const rows: AccuracyRow[] = tasks.map((t) => ({ task: t, model: `multi-task ${flags.train}`, accuracy: test.perTask[t]!.accuracy }));
+function multitaskFigures(
+  flags: MultitaskFlags,
+  tasks: string[],
+  test: MultitaskEvaluateResult,
+  single: Baselines | undefined,
+  history: MultitaskHistory,
+): RunFigure[] {
+  const rows: AccuracyRow[] = tasks.map((t) => ({
+    task: t,
+    model: `multi-task ${flags.train}`,
+    accuracy: test.perTask[t]!.accuracy,
+  }));
   if (single) for (const t of tasks) rows.push({ task: t, model: `single-task ${flags.train}`, accuracy: single[t]!.accuracy });
   const title = `Test accuracy per task (${flags.hidden.join('-')} hidden, ${flags.train})`;
   return [
@@ -236,16 +338,30 @@ function multitaskFigures(flags: MultitaskFlags, tasks: string[], test: Multitas
 }
 
 /** The per-task test accuracy table on stdout, with the single-task column and the difference in points. */
-function printAccuracy(out: OutStream, flags: MultitaskFlags, tasks: string[], test: MultitaskEvaluateResult, single: Baselines | undefined): void {
+function printAccuracy(
+  out: OutStream,
+  flags: MultitaskFlags,
+  tasks: string[],
+  test: MultitaskEvaluateResult,
+  single: Baselines | undefined,
+): void {
   const cols = [{ title: `multi-task ${flags.train}`, result: test }];
   if (!single) {
     println(out, accuracyTable(tasks, cols));
     return;
   }
-  const perTask = Object.fromEntries(tasks.map((t) => [t, { accuracy: single[t]!.accuracy, loss: single[t]!.loss, n: test.perTask[t]!.n }]));
+  const perTask = Object.fromEntries(
+    tasks.map((t) => [t, { accuracy: single[t]!.accuracy, loss: single[t]!.loss, n: test.perTask[t]!.n }]),
+  );
   const meanTaskAccuracy = tasks.reduce((s, t) => s + single[t]!.accuracy, 0) / tasks.length;
   cols.push({ title: `single-task ${flags.train}`, result: { loss: 0, accuracy: 0, n: 0, perTask, meanTaskAccuracy } });
-  println(out, accuracyTable(tasks, cols, { title: 'diff (points)', values: tasks.map((t) => test.perTask[t]!.accuracy - single[t]!.accuracy) }));
+  println(
+    out,
+    accuracyTable(tasks, cols, {
+      title: 'diff (points)',
+      values: tasks.map((t) => test.perTask[t]!.accuracy - single[t]!.accuracy),
+    }),
+  );
 }
 
 async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<void> {
@@ -267,10 +383,22 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
     const tTrain = performance.now();
     const last = new LastEpoch();
     const history = await fitWithProgress(progress, (signal) =>
-      model.fit(data.train, { ...fitOptions(flags, plan), schedule: flags.schedule, validationData: data.test, callbacks: [progress, last], signal }),
+      model.fit(data.train, {
+        ...fitOptions(flags, plan),
+        schedule: flags.schedule,
+        validationData: data.test,
+        callbacks: [progress, last],
+        signal,
+      }),
     ).catch(
       saveOnInterrupt(stderr, last, () =>
-        saveInterrupted(outDir, model, last, { command: 'multitask', createdAt: new Date().toISOString(), model: model.config }, { data: data.spec, cli: { command: 'multitask' } }),
+        saveInterrupted(
+          outDir,
+          model,
+          last,
+          { command: 'multitask', createdAt: new Date().toISOString(), model: model.config },
+          { data: data.spec, cli: { command: 'multitask' } },
+        ),
       ),
     );
     const trainSeconds = elapsedSeconds(tTrain);
@@ -289,12 +417,23 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
       learnedValues: model.learnedTensors().reduce((s, t) => s + t.size, 0),
       history: history.toJSON(),
       test: { loss: test.loss, accuracy: test.accuracy, meanTaskAccuracy: test.meanTaskAccuracy, perTask: test.perTask },
-      ...(single ? { singleTask: single, differenceToSingleTask: Object.fromEntries(tasks.map((t) => [t, test.perTask[t]!.accuracy - single[t]!.accuracy])) } : {}),
+      ...(single
+        ? {
+            singleTask: single,
+            differenceToSingleTask: Object.fromEntries(tasks.map((t) => [t, test.perTask[t]!.accuracy - single[t]!.accuracy])),
+          }
+        : {}),
       samplesPerSec,
       timings: { loadSeconds, createSeconds, trainSeconds, saveSeconds: 0, totalSeconds: 0 },
       runtime: environmentInfo(),
     };
-    const cli = { command: 'multitask', batchSize: plan.batchSize, schedule: flags.schedule, epochs: flags.epochs, lrSchedule: flags.lrSchedule };
+    const cli = {
+      command: 'multitask',
+      batchSize: plan.batchSize,
+      schedule: flags.schedule,
+      epochs: flags.epochs,
+      lrSchedule: flags.lrSchedule,
+    };
     const figures = multitaskFigures(flags, tasks, test, single, history);
     const written = await writeRun(outDir, { model, metadata: { data: data.spec, cli }, figures, metrics, startedAt: tStart });
     printAccuracy(stdout, flags, tasks, test, single);

@@ -12,7 +12,9 @@ export function intParser(min: number, max = Number.MAX_SAFE_INTEGER): (value: s
   return (value) => {
     const v = Number(value.trim());
     if (!INT.test(value.trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `Expected an integer >= ${min}.` : `Expected an integer in [${min}, ${max}].`);
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `Expected an integer >= ${min}.` : `Expected an integer in [${min}, ${max}].`,
+      );
     }
     return v;
   };
@@ -63,7 +65,9 @@ export function choiceListParser<T extends string>(choices: readonly T[]): (valu
     const parts = value.split(',').map((s) => s.trim());
     const bad = parts.filter((p) => !(choices as readonly string[]).includes(p));
     if (bad.length || parts.length === 0) {
-      throw new InvalidArgumentError(`Expected a comma-separated list of ${choices.join(', ')}; got '${bad.join(',') || value}'.`);
+      throw new InvalidArgumentError(
+        `Expected a comma-separated list of ${choices.join(', ')}; got '${bad.join(',') || value}'.`,
+      );
     }
     return [...new Set(parts)] as T[];
   };

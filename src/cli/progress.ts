@@ -45,7 +45,13 @@ export interface ProgressOptions {
 /** MLP training (train, sweep): the library's {@link ProgressBar} (a bar per epoch on a TTY, a line per epoch). */
 export class TrainingProgress extends ProgressBar {
   constructor(out: OutStream, opts: ProgressOptions) {
-    super({ stream: out, verbose: opts.bar ? 1 : 2, epochs: opts.epochs, epochLines: opts.epochLines, ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}) });
+    super({
+      stream: out,
+      verbose: opts.bar ? 1 : 2,
+      epochs: opts.epochs,
+      epochLines: opts.epochLines,
+      ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
+    });
   }
 }
 
@@ -62,7 +68,11 @@ export class MultitaskProgress extends BarProgress {
     private readonly mt: MultitaskModel,
     private readonly opts: { bar: boolean; epochs: number; prefix?: string },
   ) {
-    super(out, opts.bar, { format: '{label} {bar} {percentage}% | {speed} samples/s | loss {loss} | {tasks} | ETA {eta_formatted}', barsize: 20, etaBuffer: 20 });
+    super(out, opts.bar, {
+      format: '{label} {bar} {percentage}% | {speed} samples/s | loss {loss} | {tasks} | ETA {eta_formatted}',
+      barsize: 20,
+      etaBuffer: 20,
+    });
   }
 
   private shortNames(): string[] {
@@ -72,13 +82,21 @@ export class MultitaskProgress extends BarProgress {
   private taskAcc(): string {
     const r = (this.fitState as MultitaskFitState).running;
     const names = this.shortNames();
-    return names.map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : '')).filter(Boolean).join(' ');
+    return names
+      .map((n, k) => (r.count[k]! > 0 ? `${n} ${(r.correct[k]! / r.count[k]!).toFixed(3)}` : ''))
+      .filter(Boolean)
+      .join(' ');
   }
 
   override onProgress(info: ProgressInfo): void {
     if (!this.bar) return;
     const label = epochLabel(info.epoch, this.opts.epochs, this.opts.prefix);
-    this.bar.update(info.samplesDone, info.samplesTotal, { label, speed: rate(info.samplesPerSec), loss: fixed(info.loss), tasks: this.taskAcc() });
+    this.bar.update(info.samplesDone, info.samplesTotal, {
+      label,
+      speed: rate(info.samplesPerSec),
+      loss: fixed(info.loss),
+      tasks: this.taskAcc(),
+    });
   }
 
   override onEpochEnd(epoch: number, logs: Logs): void {
@@ -112,7 +130,11 @@ export class EpochProgress extends BarProgress {
     private readonly epochs: number,
     live: boolean,
   ) {
-    super(out, live, { format: 'epoch {value}/{total} {bar} {percentage}% | loss {loss}{val} | ETA {eta_formatted}', barsize: 24, etaBuffer: 50 });
+    super(out, live, {
+      format: 'epoch {value}/{total} {bar} {percentage}% | loss {loss}{val} | ETA {eta_formatted}',
+      barsize: 24,
+      etaBuffer: 50,
+    });
   }
 
   override onEpochEnd(epoch: number, logs: Logs): void {
@@ -124,7 +146,9 @@ export class EpochProgress extends BarProgress {
     const every = Math.max(1, Math.round(this.epochs / 10));
     if (epoch + 1 === this.epochs || epoch + 1 - this.lastLine >= every) {
       this.lastLine = epoch + 1;
-      this.out.write(`epoch ${epoch + 1}/${this.epochs}  loss ${fixed(logs.loss, 5)}${payload.val}  ${seconds(logs.seconds ?? 0)}\n`);
+      this.out.write(
+        `epoch ${epoch + 1}/${this.epochs}  loss ${fixed(logs.loss, 5)}${payload.val}  ${seconds(logs.seconds ?? 0)}\n`,
+      );
     }
   }
 

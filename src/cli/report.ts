@@ -10,7 +10,9 @@ import { UsageError, println } from './io.js';
 export function registerReport(program: Command, ctx: CliContext): Command {
   return program
     .command('report')
-    .description('write one self-contained HTML page comparing the runs in a folder (loss curves, accuracy vs width, per-task accuracy, figures)')
+    .description(
+      'write one self-contained HTML page comparing the runs in a folder (loss curves, accuracy vs width, per-task accuracy, figures)',
+    )
     .argument('<runs>', 'folder holding run folders (train, sweep, multitask, rnn outputs)')
     .option('--out <file>', 'output file (default: <runs>/report.html)')
     .action(async (dir: string, flags: { out?: string }) => {
@@ -19,6 +21,9 @@ export function registerReport(program: Command, ctx: CliContext): Command {
       const { html, charts } = buildReport(dir, runs);
       const out = flags.out ?? join(dir, 'report.html');
       await writeTextAtomic(out, html);
-      println(ctx.io.stdout, `report of ${runs.length} run${runs.length === 1 ? '' : 's'} (${charts} interactive chart${charts === 1 ? '' : 's'}): ${displayPath(out)}`);
+      println(
+        ctx.io.stdout,
+        `report of ${runs.length} run${runs.length === 1 ? '' : 's'} (${charts} interactive chart${charts === 1 ? '' : 's'}): ${displayPath(out)}`,
+      );
     });
 }

@@ -8,7 +8,14 @@ import { analyzeDynamics, type Eigenvalues } from '../analysis/rnn_dynamics.js';
 import { ACTIVATIONS, type Activation } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { lossCurvePlot, type HistoryLike } from '../plot/loss.js';
-import { formatRule, parseRule, RNN_TRAINABLE_SETS, type RNNOptions, type RNNTrainablePreset, type ResolvedRule } from '../rnn/config.js';
+import {
+  formatRule,
+  parseRule,
+  RNN_TRAINABLE_SETS,
+  type RNNOptions,
+  type RNNTrainablePreset,
+  type ResolvedRule,
+} from '../rnn/config.js';
 import { eigenvaluePlot } from '../rnn/plots.js';
 import { RNN } from '../rnn/rnn.js';
 import { makeTask, TASK_NAMES, type RnnTask, type TaskName } from '../tasks/tasks.js';
@@ -54,7 +61,7 @@ function ruleParser(value: string): ResolvedRule {
   try {
     return parseRule(value);
   } catch {
-    throw new InvalidArgumentError("Expected bptt, tbptt:K (K >= 1, optionally tbptt:K:online), rflo, rflo:batch or rflo:sym.");
+    throw new InvalidArgumentError('Expected bptt, tbptt:K (K >= 1, optionally tbptt:K:online), rflo, rflo:batch or rflo:sym.');
   }
 }
 
@@ -63,28 +70,57 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .command('rnn')
     .description('train a bias-learning recurrent network on a dynamical-systems task (generation, forecasting, reaching)')
     .optionsGroup('Task and model:')
-    .addOption(new Option('--task <name>', 'cosine / sine generation, vanderpol generation, lorenz / mackey-glass forecasting, reaching').choices(TASK_NAMES).default('cosine'))
+    .addOption(
+      new Option('--task <name>', 'cosine / sine generation, vanderpol generation, lorenz / mackey-glass forecasting, reaching')
+        .choices(TASK_NAMES)
+        .default('cosine'),
+    )
     .option('--hidden <m>', 'hidden units (default: per task, e.g. 200 for cosine, 512 for lorenz)', intParser(1))
-    .addOption(new Option('--train <set>', 'what learns: bias = recurrent biases b; readout = A and c; full = W, B, A, b, c').choices(RNN_TRAINABLE_SETS).default('bias'))
+    .addOption(
+      new Option('--train <set>', 'what learns: bias = recurrent biases b; readout = A and c; full = W, B, A, b, c')
+        .choices(RNN_TRAINABLE_SETS)
+        .default('bias'),
+    )
     .option('--learn-state', 'also learn the initial state r[0] (default: per task; on for generation and reaching)')
     .option('--no-learn-state', 'keep r[0] = 0')
     .option('--learn-readout-bias', 'also learn the readout bias c')
     .option('--alpha <a>', 'leak: r <- (1-a) r + a phi(...) (default: per task)', floatParser({ min: 0, max: 1, minOpen: true }))
-    .addOption(new Option('--form <form>', "'residual' is r <- r + phi(...) (the paper's theorem)").choices(['leaky', 'residual'] as const).default('leaky'))
+    .addOption(
+      new Option('--form <form>', "'residual' is r <- r + phi(...) (the paper's theorem)")
+        .choices(['leaky', 'residual'] as const)
+        .default('leaky'),
+    )
     .option('--gain <g>', 'recurrent gain: W entries ~ N(0, g^2/m) (default: per task)', floatParser({ min: 0 }))
     .option('--input-scale <s>', 'input weights ~ U(-s, s)/sqrt(inputs) (default: per task)', floatParser({ min: 0 }))
-    .addOption(new Option('--activation <name>', 'hidden activation (identity: a linear RNN)').choices(ACTIVATIONS).default('tanh-rational'))
+    .addOption(
+      new Option('--activation <name>', 'hidden activation (identity: a linear RNN)')
+        .choices(ACTIVATIONS)
+        .default('tanh-rational'),
+    )
     .option('--tau <steps>', 'forecast horizon of lorenz / mackey-glass (default 27 / 6)', intParser(1))
     .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff))
     .optionsGroup('Training:')
-    .option('--rule <rule>', 'bptt | tbptt:K[:online] | rflo[:batch][:sym] (rflo: random feedback, update every step)', ruleParser, parseRule('bptt'))
+    .option(
+      '--rule <rule>',
+      'bptt | tbptt:K[:online] | rflo[:batch][:sym] (rflo: random feedback, update every step)',
+      ruleParser,
+      parseRule('bptt'),
+    )
     .option('--epochs <n>', 'passes over the training sequences (default: per task)', intParser(1))
     .option('--batch-size <n>', 'sequences per update (default: per task)', intParser(1))
     .option('--lr <rate>', 'learning rate (default: per task; lower for full training)', floatParser({ min: 0, minOpen: true }))
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd'] as const).default('adam'))
-    .option('--clip <norm>', 'clip the global gradient norm before each update, 0 = off (default: per task)', floatParser({ min: 0 }))
+    .option(
+      '--clip <norm>',
+      'clip the global gradient norm before each update, 0 = off (default: per task)',
+      floatParser({ min: 0 }),
+    )
     .optionsGroup('Runtime and output:')
-    .addOption(new Option('--eigen <when>', 'eigenvalue analysis: auto = when hidden <= 1024 (one to two minutes at 1024)').choices(['auto', 'on', 'off'] as const).default('auto'))
+    .addOption(
+      new Option('--eigen <when>', 'eigenvalue analysis: auto = when hidden <= 1024 (one to two minutes at 1024)')
+        .choices(['auto', 'on', 'off'] as const)
+        .default('auto'),
+    )
     .option('--threads <n>', 'CPU threads for the native core, 0 = all cores', intParser(0, 1024))
     .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
     .option('--quiet', 'no progress bar: a few summary lines')
@@ -157,13 +193,25 @@ function describeRun(out: OutStream, task: RnnTask, rnn: RNN, flags: RnnFlags, p
 function thinHistory(history: HistoryLike, most: number): HistoryLike {
   const stride = Math.max(1, Math.ceil(history.epoch.length / most));
   const keep = history.epoch.map((_, i) => i).filter((i) => i % stride === 0 || i === history.epoch.length - 1);
-  return { epoch: keep.map((i) => history.epoch[i]!), history: Object.fromEntries(Object.entries(history.history).map(([k, v]) => [k, keep.map((i) => v[i]!)])) };
+  return {
+    epoch: keep.map((i) => history.epoch[i]!),
+    history: Object.fromEntries(Object.entries(history.history).map(([k, v]) => [k, keep.map((i) => v[i]!)])),
+  };
 }
 
 /** Spectra of gain x W and of the Jacobian at a fixed point for the task's resting input: the figure and metrics.json's `dynamics`. */
-async function dynamicsReport(rnn: RNN, task: RnnTask, title: string, out: OutStream): Promise<{ figure: RunFigure; dynamics: Record<string, unknown>; seconds: number }> {
+async function dynamicsReport(
+  rnn: RNN,
+  task: RnnTask,
+  title: string,
+  out: OutStream,
+): Promise<{ figure: RunFigure; dynamics: Record<string, unknown>; seconds: number }> {
   const m = rnn.config.hidden;
-  if (m >= 512) println(out, `eigenvalues of two ${m} x ${m} matrices (LAPACK on worker threads, about ${Math.max(1, Math.round((m / 1024) ** 3 * 3))} s)...`);
+  if (m >= 512)
+    println(
+      out,
+      `eigenvalues of two ${m} x ${m} matrices (LAPACK on worker threads, about ${Math.max(1, Math.round((m / 1024) ** 3 * 3))} s)...`,
+    );
   const t0 = performance.now();
   const cue = task.fixedPointInput;
   const a = await analyzeDynamics(rnn, { input: cue });
@@ -175,11 +223,20 @@ async function dynamicsReport(rnn: RNN, task: RnnTask, title: string, out: OutSt
       { label: `gain x W (radius ${fixed(gW * w.spectralRadius, 3)})`, re: w.re.map((v) => v * gW), im: w.im.map((v) => v * gW) },
       { label: `Jacobian at fixed point (radius ${fixed(j.spectralRadius, 3)})`, re: j.re, im: j.im },
     ],
-    { title: `Eigenvalues: ${title}`, subtitle: `fixed point for input ${JSON.stringify(cue)} (damping ${fp.damping}): ${fp.converged ? 'converged' : 'not converged'}, residual ${fp.residual.toExponential(1)}` },
+    {
+      title: `Eigenvalues: ${title}`,
+      subtitle: `fixed point for input ${JSON.stringify(cue)} (damping ${fp.damping}): ${fp.converged ? 'converged' : 'not converged'}, residual ${fp.residual.toExponential(1)}`,
+    },
   );
   const spectrum = (e: Eigenvalues) => ({ spectralRadius: e.spectralRadius, re: Array.from(e.re), im: Array.from(e.im) });
   const dynamics = {
-    fixedPoint: { converged: fp.converged, damping: fp.damping, residual: fp.residual, iterations: fp.iterations, output: Array.from(a.fixedPointOutput) },
+    fixedPoint: {
+      converged: fp.converged,
+      damping: fp.damping,
+      residual: fp.residual,
+      iterations: fp.iterations,
+      output: Array.from(a.fixedPointOutput),
+    },
     weightSpectrum: spectrum(w),
     fixedPointJacobian: spectrum(j),
   };
@@ -203,8 +260,18 @@ async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
     const tTrain = performance.now();
     // Ctrl-C keeps the last epoch copied (at most once a second: RNN epochs can be tiny).
     const last = new LastEpoch(1000);
-    const history = await fitWithProgress(progress, (signal) => rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress, last], signal, shuffle: true })).catch(
-      saveOnInterrupt(stderr, last, () => saveInterrupted(outDir, rnn, last, { command: 'rnn', createdAt: new Date().toISOString(), task: task.name, model: rnn.config }, { cli: { command: 'rnn', task: task.name } })),
+    const history = await fitWithProgress(progress, (signal) =>
+      rnn.fit(task.train, { epochs, batchSize, seed: flags.seed, callbacks: [progress, last], signal, shuffle: true }),
+    ).catch(
+      saveOnInterrupt(stderr, last, () =>
+        saveInterrupted(
+          outDir,
+          rnn,
+          last,
+          { command: 'rnn', createdAt: new Date().toISOString(), task: task.name, model: rnn.config },
+          { cli: { command: 'rnn', task: task.name } },
+        ),
+      ),
     );
     const trainSeconds = elapsedSeconds(tTrain);
 
@@ -213,14 +280,24 @@ async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
     const { evaluation, figures, summary } = await task.report(rnn, { title });
     figures.push({ file: 'loss.svg', spec: lossCurvePlot(thinHistory(history, 200), { title }) });
     const evalSeconds = elapsedSeconds(tEval);
-    const eigen = flags.eigen === 'on' || (flags.eigen === 'auto' && plan.options.hidden <= 1024) ? await dynamicsReport(rnn, task, title, stderr) : undefined;
+    const eigen =
+      flags.eigen === 'on' || (flags.eigen === 'auto' && plan.options.hidden <= 1024)
+        ? await dynamicsReport(rnn, task, title, stderr)
+        : undefined;
     if (eigen) figures.push(eigen.figure);
 
     const rule = formatRule(flags.rule);
     const metrics = {
       command: 'rnn',
       createdAt: new Date().toISOString(),
-      task: { name: task.name, kind: task.kind, description: task.description, trainSequences: task.train.n, testSequences: task.test.n, steps: task.train.steps },
+      task: {
+        name: task.name,
+        kind: task.kind,
+        description: task.description,
+        trainSequences: task.train.n,
+        testSequences: task.test.n,
+        steps: task.train.steps,
+      },
       config: { ...flags, rule, epochs, batchSize, lr },
       model: rnn.config,
       learnedValues: rnn.learnedTensors().reduce((s, x) => s + x.size, 0),

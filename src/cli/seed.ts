@@ -6,7 +6,8 @@
 import { freshSeed } from '../util/seed.js';
 
 /** Help text of `--seed` for the commands whose default is a fresh seed. */
-export const SEED_HELP = 'seed of the frozen random weights and of shuffling (default: a fresh random seed, printed and recorded)';
+export const SEED_HELP =
+  'seed of the frozen random weights and of shuffling (default: a fresh random seed, printed and recorded)';
 
 /** The flags' seed, or a fresh one; `drawn` says which (the description then says "seed N (random)"). */
 export function resolveCliSeed(seed: number | undefined): { seed: number; drawn: boolean } {

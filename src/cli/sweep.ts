@@ -6,7 +6,16 @@ import { Option, type Command } from 'commander';
 import { TRAINABLE_SETS } from '../model/config.js';
 import { MLP } from '../model/mlp.js';
 import { accuracyVsWidthPlot, summarizeByWidth, TRAIN_ORDER, type WidthAccuracyRow } from '../plot/accuracy.js';
-import { addModelOptions, addRuntimeOptions, addTrainingOptions, applyThreads, lrSchedule, mlpOptions, samplesPerSecond, type CommonTrainingFlags } from './common.js';
+import {
+  addModelOptions,
+  addRuntimeOptions,
+  addTrainingOptions,
+  applyThreads,
+  lrSchedule,
+  mlpOptions,
+  samplesPerSecond,
+  type CommonTrainingFlags,
+} from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type LoadedData } from './data.js';
 import { prepareOutDir, writeRun, type RunFigure, type WrittenRun } from './files.js';
@@ -38,7 +47,11 @@ export function registerSweep(program: Command, ctx: CliContext): Command {
     .command('sweep')
     .description('train every width x trainable set x seed; write sweep.json and an accuracy-vs-width plot')
     .optionsGroup('Sweep:')
-    .addOption(new Option('--widths <list>', 'hidden widths to try, comma-separated').argParser(intListParser('widths')).default([256, 1024, 4096], '256,1024,4096'))
+    .addOption(
+      new Option('--widths <list>', 'hidden widths to try, comma-separated')
+        .argParser(intListParser('widths'))
+        .default([256, 1024, 4096], '256,1024,4096'),
+    )
     .addOption(
       new Option('--train <list>', `trainable sets, comma-separated from ${TRAINABLE_SETS.join(', ')}`)
         .argParser(trainListParser)
@@ -117,7 +130,14 @@ function sweepConfig(flags: SweepFlags, data: LoadedData, seeds: number[], batch
 }
 
 /** Trains and tests one model of the grid (depth layers of the point's width). */
-async function trainOne(data: LoadedData, flags: SweepFlags, point: SweepPoint, batchSize: number, label: string, out: OutStream): Promise<SweepRow> {
+async function trainOne(
+  data: LoadedData,
+  flags: SweepFlags,
+  point: SweepPoint,
+  batchSize: number,
+  label: string,
+  out: OutStream,
+): Promise<SweepRow> {
   const { width, seed } = point;
   const train = data.train!;
   const hidden = Array.from({ length: flags.depth }, () => width);
@@ -127,12 +147,28 @@ async function trainOne(data: LoadedData, flags: SweepFlags, point: SweepPoint, 
     const progress = new TrainingProgress(out, { bar: !flags.quiet, epochLines: false, prefix: label, epochs: flags.epochs });
     const t0 = performance.now();
     const history = await fitWithProgress(progress, (signal) =>
-      model.fit(train, { epochs: flags.epochs, batchSize, seed, callbacks: [progress], lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
+      model.fit(train, {
+        epochs: flags.epochs,
+        batchSize,
+        seed,
+        callbacks: [progress],
+        lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
+        signal,
+      }),
     );
     const trainSeconds = elapsedSeconds(t0);
     const samplesPerSec = samplesPerSecond(history, train.n);
     const r = await model.evaluate(data.test);
-    return { width, train: point.train, seed, testAccuracy: r.accuracy ?? NaN, testLoss: r.loss, lr: options.optimizer.lr, trainSeconds, samplesPerSec };
+    return {
+      width,
+      train: point.train,
+      seed,
+      testAccuracy: r.accuracy ?? NaN,
+      testLoss: r.loss,
+      lr: options.optimizer.lr,
+      trainSeconds,
+      samplesPerSec,
+    };
   } finally {
     model.dispose();
   }
@@ -147,7 +183,9 @@ async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
   const data = await loadData(dataSpec, { withTrain: true });
   const outDir = await prepareOutDir(flags.out, 'sweep-');
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
-  const grid: SweepPoint[] = flags.widths.flatMap((width) => flags.train.flatMap((train) => seeds.map((seed) => ({ width, train, seed }))));
+  const grid: SweepPoint[] = flags.widths.flatMap((width) =>
+    flags.train.flatMap((train) => seeds.map((seed) => ({ width, train, seed }))),
+  );
   const epochs = `${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}`;
   println(stderr, `data: ${data.description}`);
   println(
@@ -161,18 +199,36 @@ async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
   const runtime = environmentInfo();
   // sweep.json is rewritten after every run (complete: false), so a stopped sweep keeps its rows.
   const record = (complete: boolean, figures?: RunFigure[]): Promise<WrittenRun> =>
-    writeRun(outDir, { metricsFile: 'sweep.json', metrics: { command: 'sweep', createdAt: new Date().toISOString(), complete, config, rows, summary: summarizeByWidth(rows), runtime }, ...(figures ? { figures } : {}) });
+    writeRun(outDir, {
+      metricsFile: 'sweep.json',
+      metrics: {
+        command: 'sweep',
+        createdAt: new Date().toISOString(),
+        complete,
+        config,
+        rows,
+        summary: summarizeByWidth(rows),
+        runtime,
+      },
+      ...(figures ? { figures } : {}),
+    });
   for (const [k, point] of grid.entries()) {
     const label = `[${k + 1}/${grid.length}] width ${point.width} ${point.train} seed ${point.seed}`;
     const row = await trainOne(data, flags, point, batchSize, label, stderr);
     rows.push(row);
     await record(false);
-    println(stderr, `${label}: test acc ${fixed(row.testAccuracy)}  loss ${fixed(row.testLoss)}  lr ${fmtLr(row.lr)}  ${seconds(row.trainSeconds)}  ${rate(row.samplesPerSec)} samples/s`);
+    println(
+      stderr,
+      `${label}: test acc ${fixed(row.testAccuracy)}  loss ${fixed(row.testLoss)}  lr ${fmtLr(row.lr)}  ${seconds(row.trainSeconds)}  ${rate(row.samplesPerSec)} samples/s`,
+    );
   }
   const title = `Test accuracy vs width: ${data.spec.name}, ${epochs}`;
   const written = await record(true, [{ file: 'sweep.svg', spec: accuracyVsWidthPlot(rows, { title }) }]);
 
-  println(stdout, `test accuracy (mean ± s.d. over ${seeds.length} seed${seeds.length === 1 ? '' : 's'}), ${data.spec.name}, ${epochs}:`);
+  println(
+    stdout,
+    `test accuracy (mean ± s.d. over ${seeds.length} seed${seeds.length === 1 ? '' : 's'}), ${data.spec.name}, ${epochs}:`,
+  );
   println(stdout, pivot(rows));
   println(stdout, `${grid.length} runs in ${seconds(elapsedSeconds(tStart))}; saved ${written.summary}`);
 }

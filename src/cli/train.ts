@@ -16,7 +16,15 @@ import {
   type CommonTrainingFlags,
 } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
-import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type DataSpec, type LoadedData } from './data.js';
+import {
+  addDataOptions,
+  dataDefaults,
+  loadData,
+  resolveDataSpec,
+  type DataFlags,
+  type DataSpec,
+  type LoadedData,
+} from './data.js';
 import { prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
@@ -41,8 +49,16 @@ export function registerTrain(program: Command, ctx: CliContext): Command {
     .command('train')
     .description('train one bias-learning MLP and save the model, metrics and loss curves')
     .optionsGroup('Model:')
-    .option('--hidden <widths>', 'hidden widths, comma-separated for depth, e.g. 1024,1024 (default: 4096; 512 for spirals)', intListParser('hidden widths'))
-    .addOption(new Option('--train <set>', 'what learns: bias = every bias, weights frozen; readout = last layer; full = everything').choices(TRAINABLE_SETS).default('bias'))
+    .option(
+      '--hidden <widths>',
+      'hidden widths, comma-separated for depth, e.g. 1024,1024 (default: 4096; 512 for spirals)',
+      intListParser('hidden widths'),
+    )
+    .addOption(
+      new Option('--train <set>', 'what learns: bias = every bias, weights frozen; readout = last layer; full = everything')
+        .choices(TRAINABLE_SETS)
+        .default('bias'),
+    )
     .option('--seed <n>', SEED_HELP, intParser(0, 0xffffffff));
   addModelOptions(cmd);
   cmd.optionsGroup('Data:');
@@ -55,7 +71,11 @@ export function registerTrain(program: Command, ctx: CliContext): Command {
       "fraction of the training data held out for validation, 0 for none, or 'test' to validate on the test split (default: 0.1; 'test' for fashion-mnist)",
       validationParser,
     )
-    .option('--early-stopping <patience>', 'stop when val_loss has not improved for this many epochs; keep the best epoch', intParser(0))
+    .option(
+      '--early-stopping <patience>',
+      'stop when val_loss has not improved for this many epochs; keep the best epoch',
+      intParser(0),
+    )
     .optionsGroup('Runtime and output:');
   addRuntimeOptions(cmd);
   cmd
@@ -97,7 +117,13 @@ function splitValidation(data: LoadedData, validationSplit: number | 'test'): Sp
 }
 
 /** The stderr lines before training: the data, then the model and its training. */
-function describeRun(out: OutStream, { data, train, validation }: Splits, model: MLP, flags: TrainFlags, run: { arch: string; batchSize: number; lr: number }): void {
+function describeRun(
+  out: OutStream,
+  { data, train, validation }: Splits,
+  model: MLP,
+  flags: TrainFlags,
+  run: { arch: string; batchSize: number; lr: number },
+): void {
   const learned = model.learnedTensors().reduce((s, t) => s + t.size, 0);
   const { arch, batchSize } = run;
   const valText = validation ? (validation === data.test ? ', validating on test' : `, ${validation.n} validation`) : '';
@@ -138,7 +164,12 @@ function trainConfig(
 }
 
 /** The data the flags name, and the settings whose defaults depend on it. */
-function trainPlan(flags: TrainFlags): { dataSpec: DataSpec; hidden: number[]; batchSize: number; validationSplit: number | 'test' } {
+function trainPlan(flags: TrainFlags): {
+  dataSpec: DataSpec;
+  hidden: number[];
+  batchSize: number;
+  validationSplit: number | 'test';
+} {
   const dataSpec = resolveDataSpec(flags);
   const defaults = dataDefaults(dataSpec.name);
   const validationSplit = flags.validationSplit ?? (dataSpec.name === 'fashion-mnist' ? 'test' : 0.1);
@@ -155,7 +186,12 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const { data, train, validation } = splits;
   const loadSeconds = elapsedSeconds(tLoad);
   const tCreate = performance.now();
-  const options = mlpOptions(flags, { inputSize: train.inputSize, outputSize: train.outputSize, hidden }, flags.train, flags.seed);
+  const options = mlpOptions(
+    flags,
+    { inputSize: train.inputSize, outputSize: train.outputSize, hidden },
+    flags.train,
+    flags.seed,
+  );
   const model = await MLP.create(options);
   const createSeconds = elapsedSeconds(tCreate);
   try {
@@ -164,23 +200,43 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
     const arch = [train.inputSize, ...hidden, train.outputSize].join('-');
     describeRun(stderr, splits, model, flags, { arch, batchSize, lr: options.optimizer.lr });
     const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: true, epochs: flags.epochs });
-    const early = flags.earlyStopping !== undefined ? new EarlyStopping({ monitor: 'val_loss', patience: flags.earlyStopping, restoreBestWeights: true }) : undefined;
+    const early =
+      flags.earlyStopping !== undefined
+        ? new EarlyStopping({ monitor: 'val_loss', patience: flags.earlyStopping, restoreBestWeights: true })
+        : undefined;
     const last = new LastEpoch();
     const callbacks: Callback[] = early ? [progress, early, last] : [progress, last];
     const tTrain = performance.now();
     const metadata = { data: data.spec, cli: { command: 'train', batchSize, validationSplit } };
     const history = await fitWithProgress(progress, (signal) =>
-      model.fit(train, { epochs: flags.epochs, batchSize, seed: flags.seed, ...(validation ? { validationData: validation } : {}), callbacks, lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs), signal }),
+      model.fit(train, {
+        epochs: flags.epochs,
+        batchSize,
+        seed: flags.seed,
+        ...(validation ? { validationData: validation } : {}),
+        callbacks,
+        lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
+        signal,
+      }),
     ).catch(
       saveOnInterrupt(stderr, last, () => {
         const config = trainConfig(flags, model, splits, { hidden, batchSize, validationSplit, optimizer: options.optimizer });
-        return saveInterrupted(outDir, model, last, { command: 'train', createdAt: new Date().toISOString(), config, model: model.config }, metadata);
+        return saveInterrupted(
+          outDir,
+          model,
+          last,
+          { command: 'train', createdAt: new Date().toISOString(), config, model: model.config },
+          metadata,
+        );
       }),
     );
     const trainSeconds = elapsedSeconds(tTrain);
     const samplesPerSec = samplesPerSecond(history, train.n);
     if (early && early.stoppedEpoch >= 0) {
-      println(stderr, `early stopping after epoch ${early.stoppedEpoch + 1}; restored epoch ${early.bestEpoch + 1} (val_loss ${fixed(early.best)})`);
+      println(
+        stderr,
+        `early stopping after epoch ${early.stoppedEpoch + 1}; restored epoch ${early.bestEpoch + 1} (val_loss ${fixed(early.best)})`,
+      );
     }
     const tEval = performance.now();
     const test = await model.evaluate(data.test);
@@ -203,7 +259,13 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
       runtime: environmentInfo(),
     };
     const title = `${flags.train} learning, MLP ${arch}, ${data.spec.name}`;
-    const written = await writeRun(outDir, { model, metadata, figures: [{ file: 'loss.svg', spec: lossCurvePlot(history, { title }) }], metrics, startedAt: tStart });
+    const written = await writeRun(outDir, {
+      model,
+      metadata,
+      figures: [{ file: 'loss.svg', spec: lossCurvePlot(history, { title }) }],
+      metrics,
+      startedAt: tStart,
+    });
     println(stdout, `test accuracy: ${fixed(test.accuracy)} (loss ${fixed(test.loss)}, ${test.n} samples)`);
     println(stdout, `trained in ${seconds(trainSeconds)} (${rate(samplesPerSec)} samples/s); saved ${written.summary}`);
   } finally {

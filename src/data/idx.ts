@@ -112,7 +112,11 @@ export async function readIdx(path: string): Promise<IdxArray> {
 export function parseIdx(bytes: Uint8Array, path: string, wasGzip = false): IdxArray {
   const what = wasGzip ? 'decompressed file' : 'file';
   if (bytes.length < 4) {
-    throw new FileFormatError('E_FORMAT', path, `${what} is ${bytes.length} bytes, too short for the 4-byte IDX magic; expected an IDX file`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `${what} is ${bytes.length} bytes, too short for the 4-byte IDX magic; expected an IDX file`,
+    );
   }
   const magic = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   const type = IDX_TYPES.find((t) => t.code === bytes[2]);
@@ -196,7 +200,10 @@ export function encodeIdx(dims: readonly number[], data: IdxData): Buffer {
     count *= d;
   }
   if (count !== data.length) {
-    throw new ValidationError('E_SHAPE', `expected ${count} elements (product of dims ${formatDims(dims)}) for data, got ${data.length}`);
+    throw new ValidationError(
+      'E_SHAPE',
+      `expected ${count} elements (product of dims ${formatDims(dims)}) for data, got ${data.length}`,
+    );
   }
   const headerBytes = 4 + 4 * dims.length;
   const out = Buffer.alloc(headerBytes + data.byteLength);

@@ -54,7 +54,11 @@ export function defaultSharedDataDir(): string {
 /** Integer-typed IDX data (labels) as Int32; anything else is a format error. */
 function labelsToInt32(data: IdxData, path: string): Int32Array {
   if (data instanceof Float32Array || data instanceof Float64Array) {
-    throw new FileFormatError('E_FORMAT', path, `expected integer labels (ubyte, byte, short or int), got ${data.constructor.name}`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `expected integer labels (ubyte, byte, short or int), got ${data.constructor.name}`,
+    );
   }
   return data instanceof Int32Array ? data : Int32Array.from(data);
 }
@@ -74,10 +78,18 @@ export async function loadIdxClassification(
   const [images, labels] = await Promise.all([readIdx(imagesPath), readIdx(labelsPath)]);
 
   if (images.dims.length !== 3) {
-    throw new FileFormatError('E_FORMAT', imagesPath, `expected 3 dims [n, rows, cols] for an images file, got [${images.dims.join(', ')}]`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      imagesPath,
+      `expected 3 dims [n, rows, cols] for an images file, got [${images.dims.join(', ')}]`,
+    );
   }
   if (!(images.data instanceof Uint8Array)) {
-    throw new FileFormatError('E_FORMAT', imagesPath, `expected ubyte (0x08) pixels for an images file, got ${images.data.constructor.name}`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      imagesPath,
+      `expected ubyte (0x08) pixels for an images file, got ${images.data.constructor.name}`,
+    );
   }
   if (labels.dims.length !== 1) {
     throw new FileFormatError('E_FORMAT', labelsPath, `expected 1 dim [n] for a labels file, got [${labels.dims.join(', ')}]`);
@@ -85,10 +97,18 @@ export async function loadIdxClassification(
   const [nImages, rows, cols] = images.dims as [number, number, number];
   const nLabels = labels.dims[0]!;
   if (nImages !== nLabels) {
-    throw new FileFormatError('E_FORMAT', imagesPath, `expected as many images as labels (${nLabels} in ${labelsPath}), got ${nImages} images`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      imagesPath,
+      `expected as many images as labels (${nLabels} in ${labelsPath}), got ${nImages} images`,
+    );
   }
   if (nImages === 0 || rows * cols === 0) {
-    throw new FileFormatError('E_FORMAT', imagesPath, `expected at least one non-empty image, got dims [${images.dims.join(', ')}]`);
+    throw new FileFormatError(
+      'E_FORMAT',
+      imagesPath,
+      `expected at least one non-empty image, got dims [${images.dims.join(', ')}]`,
+    );
   }
 
   const n = limit === undefined ? nImages : Math.min(limit, nImages);
@@ -149,7 +169,13 @@ function isDirectory(path: string): boolean {
 }
 
 /** The first existing file among the accepted spellings of `{prefix}-{kind}-idx{d}-ubyte[.gz]`. */
-async function findIdxFile(set: NamedSet, dir: string, defaulted: boolean, split: ImageSplit, kind: 'images' | 'labels'): Promise<string> {
+async function findIdxFile(
+  set: NamedSet,
+  dir: string,
+  defaulted: boolean,
+  split: ImageSplit,
+  kind: 'images' | 'labels',
+): Promise<string> {
   const prefix = split === 'train' ? 'train' : 't10k';
   const d = kind === 'images' ? 3 : 1;
   const base = `${prefix}-${kind}-idx${d}-ubyte`;
@@ -168,7 +194,10 @@ async function findIdxFile(set: NamedSet, dir: string, defaulted: boolean, split
 
 async function loadNamed(set: NamedSet, opts: NamedImageLoaderOptions): Promise<Dataset> {
   if (opts === null || typeof opts !== 'object') {
-    throw new ValidationError('E_INVALID_ARG', `expected an options object { split, dir? } for ${set.title} loader, got ${typeof opts}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected an options object { split, dir? } for ${set.title} loader, got ${typeof opts}`,
+    );
   }
   const split = expectOneOf('split', opts.split, ['train', 'test'] as const);
   const dir = opts.dir ?? datasetDir(set.name);

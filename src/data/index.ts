@@ -21,8 +21,26 @@ export {
   loadMnist,
 } from './images.js';
 export type { IdxClassificationOptions, ImageSplit, NamedImageLoaderOptions } from './images.js';
-export { DATASET_NAMES, dataHome, datasetDir, datasetSearchDirs, fetchCommand, splitsIn, systemDataDirs, type DatasetName } from './locations.js';
-export { DATASET_SOURCES, fetchDataset, fetchFiles, type DatasetSource, type FetchOptions, type FetchResult, type FetchedFile, type RemoteFile } from './fetch.js';
+export {
+  DATASET_NAMES,
+  dataHome,
+  datasetDir,
+  datasetSearchDirs,
+  fetchCommand,
+  splitsIn,
+  systemDataDirs,
+  type DatasetName,
+} from './locations.js';
+export {
+  DATASET_SOURCES,
+  fetchDataset,
+  fetchFiles,
+  type DatasetSource,
+  type FetchOptions,
+  type FetchResult,
+  type FetchedFile,
+  type RemoteFile,
+} from './fetch.js';
 export {
   evaluateSyntheticFunction,
   spiralClassification,

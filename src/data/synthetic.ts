@@ -82,7 +82,10 @@ export function evaluateSyntheticFunction(fn: SyntheticFunctionName, x: Float32A
   const spec = FUNCTIONS[expectOneOf('fn', fn, ALL_NAMES)] as SyntheticFunction;
   if (!(x instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for x, got ${typeof x}`);
   if (x.length % spec.dims !== 0) {
-    throw new ValidationError('E_SHAPE', `expected a length that is a multiple of ${spec.dims} (the dims of '${fn}') for x, got ${x.length}`);
+    throw new ValidationError(
+      'E_SHAPE',
+      `expected a length that is a multiple of ${spec.dims} (the dims of '${fn}') for x, got ${x.length}`,
+    );
   }
   const n = x.length / spec.dims;
   const out = new Float32Array(n);

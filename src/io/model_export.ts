@@ -56,7 +56,11 @@ export async function mlpTorchTensors(m: MLP): Promise<Record<string, NamedTenso
 
 async function rnnTensors(m: RNN): Promise<Record<string, NamedTensor>> {
   const out: Record<string, NamedTensor> = {};
-  for (const t of m.tensors()) out[t.name] = { data: await m.tensor(t.name), shape: t.rows === 1 && !t.name.includes('weight') && t.name !== 'initial_state' ? [t.cols] : [t.rows, t.cols] };
+  for (const t of m.tensors())
+    out[t.name] = {
+      data: await m.tensor(t.name),
+      shape: t.rows === 1 && !t.name.includes('weight') && t.name !== 'initial_state' ? [t.cols] : [t.rows, t.cols],
+    };
   return out;
 }
 
@@ -104,8 +108,16 @@ function nativeName(kind: string, name: string): string {
 /** The dense layers of task `task` of a multi-task MLP ('bias' or 'full' mode). */
 async function multitaskLayers(m: MultitaskModel, task: string | undefined): Promise<DenseLayer[]> {
   const c = m.config;
-  if (c.train === 'mask') throw new ValidationError('E_CONFIG', "ONNX export of mask-mode multi-task models is not supported (export safetensors instead)");
-  if (typeof task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected options.task (one of ${m.taskNames.join(', ')}) for the ONNX export of a multi-task model`);
+  if (c.train === 'mask')
+    throw new ValidationError(
+      'E_CONFIG',
+      'ONNX export of mask-mode multi-task models is not supported (export safetensors instead)',
+    );
+  if (typeof task !== 'string')
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected options.task (one of ${m.taskNames.join(', ')}) for the ONNX export of a multi-task model`,
+    );
   const k = m.taskNames.indexOf(task);
   if (k < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${task}'; tasks: ${m.taskNames.join(', ')}`);
   const sizes = [c.inputSize, ...c.hidden];
@@ -124,7 +136,13 @@ async function multitaskLayers(m: MultitaskModel, task: string | undefined): Pro
   const C = classes[k]!;
   const rb = await m.tensor('readout.bias');
   const rbRow = rb.length === R ? rb : rb.subarray(k * R, (k + 1) * R);
-  layers.push({ weight: W.slice(off * H, (off + C) * H), bias: rbRow.slice(off, off + C), in: H, out: C, activation: 'identity' });
+  layers.push({
+    weight: W.slice(off * H, (off + C) * H),
+    bias: rbRow.slice(off, off + C),
+    in: H,
+    out: C,
+    activation: 'identity',
+  });
   return layers;
 }
 
@@ -139,7 +157,8 @@ async function mlpLayers(m: MLP): Promise<DenseLayer[]> {
 
 /** `model.export(path, options)` of every model kind. */
 export async function exportModel(m: AnyModel, path: string, options: ExportOptions): Promise<void> {
-  if (typeof path !== 'string' || path === '') throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+  if (typeof path !== 'string' || path === '')
+    throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
   const format = expectOneOf('format', options?.format, EXPORT_FORMATS);
   const kind = kindOf(m);
   if (format === 'safetensors') {
@@ -148,7 +167,10 @@ export async function exportModel(m: AnyModel, path: string, options: ExportOpti
   }
   if (kind === 'rnn') throw new ValidationError('E_CONFIG', 'ONNX export of RNNs is not supported (export safetensors instead)');
   const layers = kind === 'mlp' ? await mlpLayers(m as MLP) : await multitaskLayers(m as MultitaskModel, options.task);
-  await writeDenseOnnx(path, layers, { graphName: kind === 'mlp' ? 'mlp' : `multitask-${options.task}`, docString: `biaslearn ${kind}, seed ${m.config.seed}` });
+  await writeDenseOnnx(path, layers, {
+    graphName: kind === 'mlp' ? 'mlp' : `multitask-${options.task}`,
+    docString: `biaslearn ${kind}, seed ${m.config.seed}`,
+  });
 }
 
 /**
@@ -164,7 +186,8 @@ export async function importSafetensors(m: AnyModel, path: string): Promise<void
   const mine = await exportTensors(m);
   const values: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(tensors)) {
-    if (!(t.data instanceof Float32Array)) throw new ValidationError('E_DTYPE', `tensor ${name} of ${path} is ${t.dtype}, expected F32`);
+    if (!(t.data instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `tensor ${name} of ${path} is ${t.dtype}, expected F32`);
     const native = nativeName(kind, name);
     if (learned.has(native)) {
       values[native] = t.data;
@@ -172,8 +195,16 @@ export async function importSafetensors(m: AnyModel, path: string): Promise<void
     }
     const own = mine[name];
     if (!own) throw new ValidationError('E_FORMAT', `tensor ${name} of ${path} is not a tensor of this ${kind} model`);
-    const same = own.data.length === t.data.length && Buffer.from(own.data.buffer, own.data.byteOffset, own.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    if (!same) throw new ValidationError('E_CONFIG', `frozen tensor ${name} of ${path} differs from this model's (another seed or configuration?)`);
+    const same =
+      own.data.length === t.data.length &&
+      Buffer.from(own.data.buffer, own.data.byteOffset, own.data.byteLength).equals(
+        Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      );
+    if (!same)
+      throw new ValidationError(
+        'E_CONFIG',
+        `frozen tensor ${name} of ${path} differs from this model's (another seed or configuration?)`,
+      );
   }
   const missing = [...learned.keys()].filter((n) => !(n in values));
   if (missing.length) throw new ValidationError('E_FORMAT', `${path} lacks the learned tensors ${missing.join(', ')}`);

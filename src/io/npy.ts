@@ -78,10 +78,15 @@ export function decodeNpy(buf: Buffer, path: string): NpyArray {
   if (fortran === 'True') throw bad('Fortran-order arrays are not supported (save with np.ascontiguousarray)');
   const reader = READERS[descr];
   if (!reader) throw bad(`unsupported dtype ${descr} (float32, float64, int32, int64, uint8, bool; little-endian)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + hlen;
-  if (dataStart + count * reader.bytes > buf.length) throw bad(`data runs past the end of the file (shape [${shape.join(', ')}])`);
+  if (dataStart + count * reader.bytes > buf.length)
+    throw bad(`data runs past the end of the file (shape [${shape.join(', ')}])`);
   const copy = new ArrayBuffer(count * reader.bytes);
   new Uint8Array(copy).set(buf.subarray(dataStart, dataStart + count * reader.bytes));
   return { data: reader.make(copy), shape };

@@ -28,7 +28,12 @@ export interface DenseLayer {
 const OPSET = 13;
 
 function tensor(name: string, dims: number[], data: Float32Array): onnxProto.onnx.ITensorProto {
-  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
+  return {
+    name,
+    dims,
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+  };
 }
 
 function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
@@ -60,7 +65,15 @@ function activationNode(a: Activation, input: string, output: string): onnxProto
   };
   const entry = op[a];
   if (entry === undefined) throw new ValidationError('E_INVALID_ARG', `no ONNX op for activation '${a}'`);
-  return entry && { opType: entry[0], input: [input], output: [output], attribute: entry[1], name: `${entry[0].toLowerCase()}_${output}` };
+  return (
+    entry && {
+      opType: entry[0],
+      input: [input],
+      output: [output],
+      attribute: entry[1],
+      name: `${entry[0].toLowerCase()}_${output}`,
+    }
+  );
 }
 
 /** The ONNX ModelProto bytes of a stack of dense layers (see the module comment). */
@@ -72,13 +85,25 @@ export function denseOnnxModel(layers: DenseLayer[], options: { graphName?: stri
   layers.forEach((l, i) => {
     inits.push(tensor(`layers.${i}.weight`, [l.out, l.in], l.weight), tensor(`layers.${i}.bias`, [l.out], l.bias));
     const z = i === layers.length - 1 && l.activation === 'identity' ? 'logits' : `z${i}`;
-    nodes.push({ opType: 'Gemm', input: [h, `layers.${i}.weight`, `layers.${i}.bias`], output: [z], attribute: [{ name: 'transB', i: 1, type: onnx.AttributeProto.AttributeType.INT }], name: `gemm_${i}` });
+    nodes.push({
+      opType: 'Gemm',
+      input: [h, `layers.${i}.weight`, `layers.${i}.bias`],
+      output: [z],
+      attribute: [{ name: 'transB', i: 1, type: onnx.AttributeProto.AttributeType.INT }],
+      name: `gemm_${i}`,
+    });
     const out = i === layers.length - 1 ? 'logits' : `h${i}`;
     const act = z === 'logits' ? null : activationNode(l.activation, z, out);
     if (act) nodes.push(act);
     h = out;
   });
-  nodes.push({ opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [{ name: 'axis', i: 1, type: onnx.AttributeProto.AttributeType.INT }], name: 'softmax' });
+  nodes.push({
+    opType: 'Softmax',
+    input: ['logits'],
+    output: ['probabilities'],
+    attribute: [{ name: 'axis', i: 1, type: onnx.AttributeProto.AttributeType.INT }],
+    name: 'softmax',
+  });
   const O = layers[layers.length - 1]!.out;
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,
@@ -98,6 +123,10 @@ export function denseOnnxModel(layers: DenseLayer[], options: { graphName?: stri
 }
 
 /** Writes {@link denseOnnxModel} atomically. */
-export async function writeDenseOnnx(path: string, layers: DenseLayer[], options: { graphName?: string; docString?: string } = {}): Promise<void> {
+export async function writeDenseOnnx(
+  path: string,
+  layers: DenseLayer[],
+  options: { graphName?: string; docString?: string } = {},
+): Promise<void> {
   await writeFileAtomic(path, Buffer.from(denseOnnxModel(layers, options)));
 }

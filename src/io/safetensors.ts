@@ -36,7 +36,11 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new ValidationError('E_SHAPE', `tensor ${name}: shape [${t.shape.join(', ')}] holds ${n} values, got ${t.data.length}`);
+    if (n !== t.data.length)
+      throw new ValidationError(
+        'E_SHAPE',
+        `tensor ${name}: shape [${t.shape.join(', ')}] holds ${n} values, got ${t.data.length}`,
+      );
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
@@ -57,12 +61,19 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
 }
 
 /** Writes a safetensors file atomically. */
-export async function writeSafetensors(path: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** Parses safetensors bytes; malformed files are E_FORMAT errors naming `path`. */
-export function decodeSafetensors(buf: Buffer, path: string): { tensors: Record<string, LoadedTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  buf: Buffer,
+  path: string,
+): { tensors: Record<string, LoadedTensor>; metadata: Record<string, string> } {
   const bad = (m: string): FileFormatError => new FileFormatError('E_FORMAT', path, m);
   if (buf.length < 8) throw bad('too short for a safetensors file');
   const n = Number(buf.readBigUInt64LE(0));
@@ -83,7 +94,8 @@ export function decodeSafetensors(buf: Buffer, path: string): { tensors: Record<
     if (!Array.isArray(shape) || !Array.isArray(data_offsets)) throw bad(`tensor ${name}: malformed entry`);
     const [b, end] = data_offsets;
     const count = shape.reduce((a, c) => a * c, 1);
-    if (end - b !== count * kind.bytes || base + end > buf.length || b < 0) throw bad(`tensor ${name}: data offsets [${b}, ${end}] do not fit shape [${shape.join(', ')}] and the file`);
+    if (end - b !== count * kind.bytes || base + end > buf.length || b < 0)
+      throw bad(`tensor ${name}: data offsets [${b}, ${end}] do not fit shape [${shape.join(', ')}] and the file`);
     const copy = new ArrayBuffer(end - b);
     new Uint8Array(copy).set(buf.subarray(base + b, base + end));
     tensors[name] = { dtype, shape, data: kind.make(copy) };
@@ -92,7 +104,9 @@ export function decodeSafetensors(buf: Buffer, path: string): { tensors: Record<
 }
 
 /** Reads a safetensors file. */
-export async function readSafetensors(path: string): Promise<{ tensors: Record<string, LoadedTensor>; metadata: Record<string, string> }> {
+export async function readSafetensors(
+  path: string,
+): Promise<{ tensors: Record<string, LoadedTensor>; metadata: Record<string, string> }> {
   let buf: Buffer;
   try {
     buf = await readFile(path);

@@ -26,7 +26,7 @@ export interface ActivationMath {
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 const MATH = {
-  relu: { f: (z) => (Math.max(z , 0)), df: (z) => (z > 0 ? 1 : 0) },
+  relu: { f: (z) => Math.max(z, 0), df: (z) => (z > 0 ? 1 : 0) },
   tanh: { f: Math.tanh, df: (z) => 1 - Math.tanh(z) ** 2 },
   sigmoid: { f: sigmoid, df: (z) => sigmoid(z) * (1 - sigmoid(z)) },
   identity: { f: (z) => z, df: () => 1 },

@@ -71,7 +71,8 @@ export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
   if (buf.length < 20) throw bad(`file is ${buf.length} bytes, too short for a biaslearn checkpoint`);
   if (buf.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw bad('bad magic: not a biaslearn checkpoint');
   const version = buf.readUInt32LE(8);
-  if (version !== CHECKPOINT_VERSION) throw bad(`unsupported checkpoint format version ${version} (this library reads version ${CHECKPOINT_VERSION})`);
+  if (version !== CHECKPOINT_VERSION)
+    throw bad(`unsupported checkpoint format version ${version} (this library reads version ${CHECKPOINT_VERSION})`);
   const storedCrc = buf.readUInt32LE(buf.length - 4);
   if (crc32(buf.subarray(0, buf.length - 4)) !== storedCrc) throw bad('checksum mismatch: the file is truncated or corrupt');
   const hlen = buf.readUInt32LE(12);
@@ -103,7 +104,10 @@ export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
 
 /** Writes atomically: temp file in the same directory, fsync, rename. */
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, 'w');
@@ -126,7 +130,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     buf = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new FileFormatError('E_IO', path, code === 'ENOENT' ? 'no such checkpoint file' : `cannot read checkpoint: ${(err as Error).message}`, { cause: err });
+    throw new FileFormatError(
+      'E_IO',
+      path,
+      code === 'ENOENT' ? 'no such checkpoint file' : `cannot read checkpoint: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return decodeCheckpoint(buf, path);
 }
@@ -142,7 +151,12 @@ export async function writeModelCheckpoint(
     throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${path === '' ? 'an empty string' : typeof path}`);
   }
   const buf = encodeCheckpoint(
-    { library: 'biaslearn', libraryVersion: libraryVersion(), model: config as unknown as CheckpointHeader['model'], ...(metadata ? { metadata } : {}) },
+    {
+      library: 'biaslearn',
+      libraryVersion: libraryVersion(),
+      model: config as unknown as CheckpointHeader['model'],
+      ...(metadata ? { metadata } : {}),
+    },
     tensors,
   );
   await writeFileAtomic(path, buf);
@@ -160,13 +174,16 @@ export async function readModelCheckpoint<C>(
   resolve: (stored: C, header: CheckpointHeader) => C,
 ): Promise<{ config: C; stored: C; tensors: Record<string, Float32Array>; header: CheckpointHeader }> {
   const { header, tensors } = await readCheckpoint(path);
-  if (header.model.kind !== kind) throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not ${what}`);
+  if (header.model.kind !== kind)
+    throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not ${what}`);
   const stored = header.model as unknown as C;
   let config: C;
   try {
     config = resolve(stored, header);
   } catch (err) {
-    throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+    throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { config, stored, tensors, header };
 }
@@ -188,7 +205,9 @@ export async function applyCheckpointValues<M extends { dispose(): void; learned
     await apply(model, tensors);
   } catch (err) {
     model.dispose();
-    throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
+    throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return model;
 }
@@ -200,7 +219,8 @@ export async function applyCheckpointValues<M extends { dispose(): void; learned
 export function checkLearnedValues(learned: { name: string; size: number }[], values: Record<string, Float32Array>): void {
   for (const p of learned) {
     const v = values?.[p.name];
-    if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+    if (!(v instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
     if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
     expectFinite(p.name, v);
   }

@@ -48,7 +48,16 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 export type OptimizerConfig = Required<OptimizerOptions>;
-export const OPTIMIZER_OPTION_KEYS = optionKeys<OptimizerOptions>({ type: true, lr: true, beta1: true, beta2: true, eps: true, momentum: true, nesterov: true, weightDecay: true });
+export const OPTIMIZER_OPTION_KEYS = optionKeys<OptimizerOptions>({
+  type: true,
+  lr: true,
+  beta1: true,
+  beta2: true,
+  eps: true,
+  momentum: true,
+  nesterov: true,
+  weightDecay: true,
+});
 
 export interface MLPOptions {
   inputSize: number;
@@ -173,19 +182,25 @@ export function defaultLearningRate(train: TrainableSet, optimizer: 'adam' | 'sg
 export function resolveInit(name: string, given: Partial<InitSpec> | undefined, fallback: InitSpec): InitSpec {
   if (given === undefined) return { ...fallback };
   if (typeof given !== 'object' || given === null) {
-    throw new ValidationError('E_INVALID_ARG', `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected an object { dist, scale, relative } for ${name}, got ${describe(given)}`,
+    );
   }
   expectKnownKeys(name, given, INIT_SPEC_KEYS);
-  const dist = given.dist === undefined ? fallback.dist : expectOneOf(`${name}.dist`, given.dist, ['uniform', 'normal', 'zeros'] as const);
+  const dist =
+    given.dist === undefined ? fallback.dist : expectOneOf(`${name}.dist`, given.dist, ['uniform', 'normal', 'zeros'] as const);
   const scale = given.scale === undefined ? fallback.scale : expectNumber(`${name}.scale`, given.scale, 0);
   const relative = given.relative === undefined ? fallback.relative : given.relative;
-  if (typeof relative !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for ${name}.relative, got ${describe(relative)}`);
+  if (typeof relative !== 'boolean')
+    throw new ValidationError('E_INVALID_ARG', `expected a boolean for ${name}.relative, got ${describe(relative)}`);
   return { dist, scale, relative };
 }
 
 function pick<T>(v: T | T[] | undefined, i: number, count: number, name: string): T | undefined {
   if (!Array.isArray(v)) return v;
-  if (v.length !== count) throw new ValidationError('E_CONFIG', `expected ${count} entries for ${name} (one per layer), got ${v.length}`);
+  if (v.length !== count)
+    throw new ValidationError('E_CONFIG', `expected ${count} entries for ${name} (one per layer), got ${v.length}`);
   return v[i];
 }
 
@@ -200,14 +215,20 @@ export function resolveTrainable(train: TrainableSet, layerCount: number): { wei
     });
   }
   if (typeof train !== 'object' || train === null || !Array.isArray(train.layers)) {
-    throw new ValidationError('E_INVALID_ARG', `expected 'bias', 'readout', 'full' or { layers: [...] } for train, got ${describe(train)}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected 'bias', 'readout', 'full' or { layers: [...] } for train, got ${describe(train)}`,
+    );
   }
   if (train.layers.length !== layerCount) {
     throw new ValidationError('E_CONFIG', `expected ${layerCount} entries in train.layers, got ${train.layers.length}`);
   }
   return train.layers.map((l, i) => {
     if (typeof l?.weight !== 'boolean' || typeof l?.bias !== 'boolean') {
-      throw new ValidationError('E_INVALID_ARG', `expected { weight: boolean, bias: boolean } for train.layers[${i}], got ${describe(l)}`);
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected { weight: boolean, bias: boolean } for train.layers[${i}], got ${describe(l)}`,
+      );
     }
     return { weight: l.weight, bias: l.bias };
   });
@@ -225,19 +246,23 @@ export function resolveOptimizer(o: OptimizerOptions | undefined, train: Trainab
   expectNumber('optimizer.eps', r.eps, 0);
   expectNumber('optimizer.momentum', r.momentum, 0, 1);
   expectNumber('optimizer.weightDecay', r.weightDecay, 0);
-  if (typeof r.nesterov !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for optimizer.nesterov, got ${describe(r.nesterov)}`);
+  if (typeof r.nesterov !== 'boolean')
+    throw new ValidationError('E_INVALID_ARG', `expected a boolean for optimizer.nesterov, got ${describe(r.nesterov)}`);
   return r;
 }
 
 /** Validates options and fills in every default. */
 export function resolveMLPConfig(o: MLPOptions): MLPConfig {
-  if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null)
+    throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
   expectKnownKeys('MLP options', o, MLP_OPTION_KEYS);
   const inputSize = expectInt('inputSize', o.inputSize, 1);
   const outputSize = expectInt('outputSize', o.outputSize, 1);
   const clip = expectNumber('clip', o.clip ?? 0, 0);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
-  hidden.forEach((h, i) => { expectInt(`hidden[${i}]`, h, 1); });
+  hidden.forEach((h, i) => {
+    expectInt(`hidden[${i}]`, h, 1);
+  });
   const activation = expectOneOf('activation', o.activation ?? 'relu', ACTIVATIONS);
   const loss = expectOneOf('loss', o.loss ?? 'softmax-cross-entropy', LOSSES);
   const seed = expectInt('seed', o.seed ?? freshSeed(), 0, Number.MAX_SAFE_INTEGER);
@@ -251,7 +276,11 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
     // A single weightInit covers the hidden layers; an array gives one per layer, readout included.
     const perLayer = pick(o.weightInit, l, L, 'weightInit');
     const wGiven = last ? (o.readoutInit ?? (Array.isArray(o.weightInit) ? perLayer : undefined)) : perLayer;
-    const wFallback = !last ? DEFAULT_HIDDEN_INIT : trainable[l]!.weight ? DEFAULT_LEARNED_READOUT_INIT : DEFAULT_FROZEN_READOUT_INIT;
+    const wFallback = !last
+      ? DEFAULT_HIDDEN_INIT
+      : trainable[l]!.weight
+        ? DEFAULT_LEARNED_READOUT_INIT
+        : DEFAULT_FROZEN_READOUT_INIT;
     layers.push({
       in: sizes[l]!,
       out: sizes[l + 1]!,
@@ -262,6 +291,7 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
       trainBias: trainable[l]!.bias,
     });
   }
-  if (!layers.some((l) => l.trainWeight || l.trainBias)) throw new ValidationError('E_CONFIG', 'nothing to train: every tensor is frozen');
+  if (!layers.some((l) => l.trainWeight || l.trainBias))
+    throw new ValidationError('E_CONFIG', 'nothing to train: every tensor is frozen');
   return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer, train), clip };
 }

@@ -15,13 +15,27 @@ import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '..
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions, type FitOptions } from '../train/fit_options.js';
-import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
+import {
+  expectCacheMode,
+  type EvaluateResult,
+  type FitTarget,
+  type PassStats,
+  type TrainStepOptions,
+} from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
 import { NativeHandle, callNative } from './native_handle.js';
-import { datasetFromArrays, expectPredictOutput, fitArguments, softmaxRows, type ArrayFitOptions, type FitTargets, type PredictOutput } from './outputs.js';
+import {
+  datasetFromArrays,
+  expectPredictOutput,
+  fitArguments,
+  softmaxRows,
+  type ArrayFitOptions,
+  type FitTargets,
+  type PredictOutput,
+} from './outputs.js';
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
 import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
@@ -48,7 +62,10 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
-const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...optionKeys<Omit<FitOptions, keyof FitLoopOptions>>({ cacheInputLayer: true })]);
+const FIT_OPTION_KEYS = new Set([
+  ...FIT_LOOP_OPTION_KEYS,
+  ...optionKeys<Omit<FitOptions, keyof FitLoopOptions>>({ cacheInputLayer: true }),
+]);
 const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ batchSize: true });
 /** Options of {@link MLP.predict}. */
 export interface MLPPredictOptions {
@@ -97,7 +114,8 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   }
 
   private checkData(data: unknown, name: string): Dataset {
-    if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(data)}`);
+    if (!(data instanceof Dataset))
+      throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(data)}`);
     if (data.inputSize !== this.inputSize) {
       throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input features for ${name}, got ${data.inputSize}`);
     }
@@ -113,7 +131,10 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     const ds = this.checkData(data, what);
     const isClass = ds.targets.kind === 'classes';
     if (isClass !== this.isClassifier) {
-      throw new ValidationError('E_CONFIG', `expected ${this.isClassifier ? 'a classification' : 'a regression'} dataset for ${what}, got ${isClass ? 'classification' : 'regression'}`);
+      throw new ValidationError(
+        'E_CONFIG',
+        `expected ${this.isClassifier ? 'a classification' : 'a regression'} dataset for ${what}, got ${isClass ? 'classification' : 'regression'}`,
+      );
     }
     return ds;
   }
@@ -127,7 +148,9 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   async fit(data: Dataset, options?: FitOptions<MLP>): Promise<History>;
   async fit(x: Float32Array, y: FitTargets, options?: ArrayFitOptions<FitOptions<MLP>>): Promise<History>;
   async fit(a: Dataset | Float32Array, b?: FitTargets | FitOptions<MLP>, c?: ArrayFitOptions<FitOptions<MLP>>): Promise<History> {
-    const { data, options } = fitArguments<FitOptions<MLP>>(a, b, c, (x, y, what) => datasetFromArrays(x, y, this.inputSize, this.outputSize, this.isClassifier, what));
+    const { data, options } = fitArguments<FitOptions<MLP>>(a, b, c, (x, y, what) =>
+      datasetFromArrays(x, y, this.inputSize, this.outputSize, this.isClassifier, what),
+    );
     expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
     const { cacheInputLayer, ...loop } = options;
     const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
@@ -140,7 +163,8 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   /** Whether steps on `data` can reuse X W_0^T (layer 0 frozen) and, for 'auto', it fits the budget. */
   usesInputCache(data: Dataset, mode: boolean | 'auto' = 'auto'): boolean {
     if (mode === false || this.config.layers[0]!.trainWeight) {
-      if (mode === true) throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'readout')");
+      if (mode === true)
+        throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'readout')");
       return false;
     }
     if (mode === true) return true;
@@ -153,7 +177,13 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
    * One optimizer step per batch of `batchSize` consecutive `indices` into `data`, at learning
    * rate `lr` (fit's building block; also used by benchmarks). Returns per-batch sums.
    */
-  async trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, options: TrainStepOptions = {}): Promise<PassStats> {
+  async trainIndices(
+    data: Dataset,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    options: TrainStepOptions = {},
+  ): Promise<PassStats> {
     this.native.live();
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);
@@ -196,9 +226,11 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   async predict(x: Float32Array | Dataset, options: MLPPredictOptions = {}): Promise<Float32Array> {
     expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const output = expectPredictOutput(options.output);
-    if (output === 'probabilities' && !this.isClassifier) throw new ValidationError('E_CONFIG', "output 'probabilities' needs a classifier (loss softmax-cross-entropy)");
+    if (output === 'probabilities' && !this.isClassifier)
+      throw new ValidationError('E_CONFIG', "output 'probabilities' needs a classifier (loss softmax-cross-entropy)");
     const input = x instanceof Dataset ? x.x : x;
-    if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
+    if (!(input instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
     if (input.length % this.inputSize !== 0) {
       throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
@@ -229,13 +261,18 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   async gradients(batch: Dataset): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
     this.checkData(batch, 'batch');
     const t = batch.targets;
-    const r = await this.native.exclusive((h) => h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null));
+    const r = await this.native.exclusive((h) =>
+      h.gradients(batch.x, t.kind === 'classes' ? t.labels : null, t.kind === 'values' ? t.values : null),
+    );
     return { loss: r.loss / batch.n, grads: r.grads };
   }
 
   /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
   learnedTensors(): { name: string; size: number }[] {
-    return this.native.live().params().map(({ name, size }) => ({ name, size }));
+    return this.native
+      .live()
+      .params()
+      .map(({ name, size }) => ({ name, size }));
   }
 
   /** Copies of every learned tensor, by name. */
@@ -258,7 +295,6 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   setOptimizerState(state: OptimizerState): Promise<void> {
     return restoreOptimizerState(this.native, state);
   }
-
 
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
@@ -285,7 +321,6 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
   }
 
-
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: LoadOptions = {}): Promise<MLP> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
@@ -309,7 +344,6 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     const model = await MLP.fromConfig(config, options.backend ?? 'cpu');
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
-
 
   /**
    * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
@@ -344,4 +378,3 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     this.native.dispose();
   }
 }
-

@@ -89,7 +89,8 @@ function multitaskTensors(m: MultitaskModel): SummaryTensor[] {
   const out: SummaryTensor[] = [];
   const add = (name: string, shape: number[]): void => {
     const l = learned.get(name);
-    if (l) out.push({ name, shape: l.perTask ? [l.rows, l.cols] : shape, learned: true, ...(l.perTask ? { note: 'per task' } : {}) });
+    if (l)
+      out.push({ name, shape: l.perTask ? [l.rows, l.cols] : shape, learned: true, ...(l.perTask ? { note: 'per task' } : {}) });
     else out.push({ name, shape, learned: false });
   };
   for (let l = 0; l < c.hidden.length; l++) {
@@ -101,7 +102,9 @@ function multitaskTensors(m: MultitaskModel): SummaryTensor[] {
   add('readout.weight', [R, c.hidden[c.hidden.length - 1]!]);
   add('readout.bias', [R]);
   // Learned tensors not named above (gates, per-task biases): listed as the model reports them.
-  for (const [name, t] of learned) if (!out.some((o) => o.name === name)) out.push({ name, shape: [t.rows, t.cols], learned: true, note: t.perTask ? `per task (${K})` : '' });
+  for (const [name, t] of learned)
+    if (!out.some((o) => o.name === name))
+      out.push({ name, shape: [t.rows, t.cols], learned: true, note: t.perTask ? `per task (${K})` : '' });
   return out;
 }
 

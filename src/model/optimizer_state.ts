@@ -24,8 +24,17 @@ export function optimizerStateOf(native: NativeHandle<Binding.Model>): Promise<O
 
 /** Restores a state read from a model of the same configuration (names, sizes, step counts checked natively). */
 export async function restoreOptimizerState(native: NativeHandle<Binding.Model>, state: OptimizerState): Promise<void> {
-  if (typeof state !== 'object' || state === null || !Array.isArray(state.steps) || typeof state.tensors !== 'object' || state.tensors === null) {
-    throw new ValidationError('E_INVALID_ARG', `expected { steps: number[], tensors: { name: Float32Array } } for the optimizer state, got ${describe(state)}`);
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    !Array.isArray(state.steps) ||
+    typeof state.tensors !== 'object' ||
+    state.tensors === null
+  ) {
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected { steps: number[], tensors: { name: Float32Array } } for the optimizer state, got ${describe(state)}`,
+    );
   }
   await native.exclusive((h) => h.setOptimizerState(state.steps, state.tensors));
 }

@@ -37,19 +37,33 @@ export type FitTargets = Int32Array | Uint8Array | Uint16Array | Float32Array | 
  * A Dataset from x [n, inputSize] and y: class ids (n of them, any integer array) when
  * `classes` is given, else float targets [n, outputSize].
  */
-export function datasetFromArrays(x: unknown, y: unknown, inputSize: number, outputSize: number, classifier: boolean, what = 'x'): Dataset {
-  if (!(x instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${what}, got ${describe(x)}`);
-  if (x.length % inputSize !== 0) throw new ValidationError('E_SHAPE', `expected ${what} length a multiple of inputSize ${inputSize}, got ${x.length}`);
+export function datasetFromArrays(
+  x: unknown,
+  y: unknown,
+  inputSize: number,
+  outputSize: number,
+  classifier: boolean,
+  what = 'x',
+): Dataset {
+  if (!(x instanceof Float32Array))
+    throw new ValidationError('E_DTYPE', `expected a Float32Array for ${what}, got ${describe(x)}`);
+  if (x.length % inputSize !== 0)
+    throw new ValidationError('E_SHAPE', `expected ${what} length a multiple of inputSize ${inputSize}, got ${x.length}`);
   const n = x.length / inputSize;
   const isArray = ArrayBuffer.isView(y) || Array.isArray(y);
   if (!isArray) throw new ValidationError('E_DTYPE', `expected a typed array or number[] for y, got ${describe(y)}`);
   const arr = y as ArrayLike<number>;
   if (classifier) {
-    if (arr.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} labels (one per row of ${what}), got ${arr.length}`);
+    if (arr.length !== n)
+      throw new ValidationError('E_SHAPE', `expected ${n} labels (one per row of ${what}), got ${arr.length}`);
     const labels = arr instanceof Int32Array ? arr : Int32Array.from(arr);
     return Dataset.classification(x, inputSize, labels, outputSize);
   }
-  if (arr.length !== n * outputSize) throw new ValidationError('E_SHAPE', `expected ${n * outputSize} target values (${n} rows x ${outputSize}), got ${arr.length}`);
+  if (arr.length !== n * outputSize)
+    throw new ValidationError(
+      'E_SHAPE',
+      `expected ${n * outputSize} target values (${n} rows x ${outputSize}), got ${arr.length}`,
+    );
   return Dataset.regression(x, inputSize, arr instanceof Float32Array ? arr : Float32Array.from(arr), outputSize);
 }
 
@@ -73,7 +87,8 @@ export function fitArguments<O extends { validationData?: unknown }>(
   const options = { ...((c ?? {}) as Record<string, unknown>) };
   const v = options.validationData;
   if (Array.isArray(v)) {
-    if (v.length !== 2) throw new ValidationError('E_INVALID_ARG', `expected [x, y] for validationData, got an array of ${v.length}`);
+    if (v.length !== 2)
+      throw new ValidationError('E_INVALID_ARG', `expected [x, y] for validationData, got an array of ${v.length}`);
     options.validationData = toDataset(v[0], v[1], 'validationData x');
   }
   return { data: toDataset(a, b, 'x'), options: options as O };

@@ -49,9 +49,19 @@ function pad(s: string, w: number, right = false): string {
 /** The multi-line summary table of a model. */
 export function formatSummary(p: SummaryParts): string {
   const head = ['Tensor', 'Shape', 'Values', 'Kind', 'Note'];
-  const rows = p.tensors.map((t) => [t.name, `[${t.shape.join(', ')}]`, t.shape.reduce((a, b) => a * b, 1).toLocaleString('en-US'), t.learned ? 'learned' : 'frozen', t.note ?? '']);
+  const rows = p.tensors.map((t) => [
+    t.name,
+    `[${t.shape.join(', ')}]`,
+    t.shape.reduce((a, b) => a * b, 1).toLocaleString('en-US'),
+    t.learned ? 'learned' : 'frozen',
+    t.note ?? '',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => pad(c, widths[i]!, i === 2)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => pad(c, widths[i]!, i === 2))
+      .join('  ')
+      .trimEnd();
   const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
   const { learned, frozen } = countValues(p.tensors);
   const out = [

@@ -116,17 +116,22 @@ export interface MultitaskConfig {
 const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:+=-]{0,127}$/;
 
 export function validateTask(t: unknown, where: string): TaskInfo {
-  if (typeof t !== 'object' || t === null) throw new ValidationError('E_INVALID_ARG', `expected { name, classes } for ${where}, got ${describe(t)}`);
+  if (typeof t !== 'object' || t === null)
+    throw new ValidationError('E_INVALID_ARG', `expected { name, classes } for ${where}, got ${describe(t)}`);
   const { name, classes } = t as TaskInfo;
   if (typeof name !== 'string' || !TASK_NAME.test(name)) {
-    throw new ValidationError('E_INVALID_ARG', `expected a task name of letters, digits and _.:+=- for ${where}.name, got ${describe(name)}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected a task name of letters, digits and _.:+=- for ${where}.name, got ${describe(name)}`,
+    );
   }
   expectInt(`${where}.classes`, classes, 1, 1 << 20);
   return { name, classes };
 }
 
 export function validateTasks(tasks: unknown): TaskInfo[] {
-  if (!Array.isArray(tasks) || tasks.length === 0) throw new ValidationError('E_CONFIG', `expected at least one task, got ${describe(tasks)}`);
+  if (!Array.isArray(tasks) || tasks.length === 0)
+    throw new ValidationError('E_CONFIG', `expected at least one task, got ${describe(tasks)}`);
   const out = tasks.map((t, i) => validateTask(t, `tasks[${i}]`));
   const seen = new Set<string>();
   for (const t of out) {
@@ -145,17 +150,22 @@ export function maskSlopeAt(slope: MaskSlope, epoch: number, epochs: number): nu
 
 /** Validates options and fills in every default. */
 export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
-  if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null)
+    throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
   expectKnownKeys('multi-task options', o, MULTITASK_OPTION_KEYS);
   const clip = expectNumber('clip', o.clip ?? 0, 0);
   const tasks = validateTasks(o.tasks);
   const hidden = o.hidden === undefined ? [] : Array.isArray(o.hidden) ? o.hidden : [o.hidden];
-  if (hidden.length === 0) throw new ValidationError('E_CONFIG', 'expected at least one hidden layer (hidden: 8192 or [1024, 1024])');
+  if (hidden.length === 0)
+    throw new ValidationError('E_CONFIG', 'expected at least one hidden layer (hidden: 8192 or [1024, 1024])');
   const train = expectOneOf('train', o.train ?? 'bias', MULTITASK_TRAIN_MODES);
   const readoutOpt = expectOneOf('readout', o.readout ?? 'auto', READOUT_KINDS);
   const sameClasses = tasks.every((t) => t.classes === tasks[0]!.classes);
   if (readoutOpt === 'shared' && !sameClasses) {
-    throw new ValidationError('E_CONFIG', `a shared readout needs every task to have the same number of classes (got ${tasks.map((t) => `${t.name}: ${t.classes}`).join(', ')}); use readout 'per-task'`);
+    throw new ValidationError(
+      'E_CONFIG',
+      `a shared readout needs every task to have the same number of classes (got ${tasks.map((t) => `${t.name}: ${t.classes}`).join(', ')}); use readout 'per-task'`,
+    );
   }
   const readout = readoutOpt === 'auto' ? (sameClasses ? 'shared' : 'per-task') : readoutOpt;
   // The MLP resolver validates and defaults distributions, activation, seed and optimizer.
@@ -172,10 +182,12 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
     ...(o.biasInit !== undefined ? { biasInit: o.biasInit } : {}),
     ...(o.optimizer !== undefined ? { optimizer: o.optimizer } : {}),
   });
-  if (mlp.layers[0]!.activation === 'identity') throw new ValidationError('E_INVALID_ARG', "expected a non-linear hidden activation, got 'identity'");
+  if (mlp.layers[0]!.activation === 'identity')
+    throw new ValidationError('E_INVALID_ARG', "expected a non-linear hidden activation, got 'identity'");
   const maskInit = expectNumber('maskInit', o.maskInit ?? DEFAULT_MASK_INIT);
   const ms = o.maskSlope ?? {};
-  if (typeof ms !== 'object' || ms === null) throw new ValidationError('E_INVALID_ARG', `expected { start, end } for maskSlope, got ${describe(ms)}`);
+  if (typeof ms !== 'object' || ms === null)
+    throw new ValidationError('E_INVALID_ARG', `expected { start, end } for maskSlope, got ${describe(ms)}`);
   expectKnownKeys('maskSlope', ms, optionKeys<MaskSlope>({ start: true, end: true }));
   const maskSlope: MaskSlope = {
     start: expectNumber('maskSlope.start', ms.start ?? DEFAULT_MASK_SLOPE.start, 0, Infinity, { exclusiveMin: true }),
@@ -202,7 +214,12 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
 /** Re-validates a stored configuration (checkpoint header) through the public resolver. */
 export function revalidateConfig(c: MultitaskConfig): MultitaskConfig {
   const L = Array.isArray(c.hidden) ? c.hidden.length : 0;
-  if (!Array.isArray(c.weightInit) || c.weightInit.length !== L + 1 || !Array.isArray(c.biasInit) || c.biasInit.length !== L + 1) {
+  if (
+    !Array.isArray(c.weightInit) ||
+    c.weightInit.length !== L + 1 ||
+    !Array.isArray(c.biasInit) ||
+    c.biasInit.length !== L + 1
+  ) {
     throw new ValidationError('E_CONFIG', `expected ${L + 1} weightInit and biasInit entries`);
   }
   const r = resolveMultitaskConfig({
@@ -222,7 +239,12 @@ export function revalidateConfig(c: MultitaskConfig): MultitaskConfig {
     clip: c.clip,
   });
   // Per-layer distributions (a config may hold different ones per layer): validated one by one.
-  r.weightInit = c.weightInit.map((w, i) => resolveMLPConfig({ inputSize: 1, hidden: [], outputSize: 1, weightInit: [w] }).layers[0]!.weightInit ?? r.weightInit[i]!);
-  r.biasInit = c.biasInit.map((b) => resolveMLPConfig({ inputSize: 1, hidden: [], outputSize: 1, biasInit: [b] }).layers[0]!.biasInit);
+  r.weightInit = c.weightInit.map(
+    (w, i) =>
+      resolveMLPConfig({ inputSize: 1, hidden: [], outputSize: 1, weightInit: [w] }).layers[0]!.weightInit ?? r.weightInit[i]!,
+  );
+  r.biasInit = c.biasInit.map(
+    (b) => resolveMLPConfig({ inputSize: 1, hidden: [], outputSize: 1, biasInit: [b] }).layers[0]!.biasInit,
+  );
   return r;
 }

@@ -49,20 +49,26 @@ export class MultitaskDataset {
 
   /** Builds the union (one copy of every task's rows). Task names must be unique; input sizes equal. */
   static fromTasks(list: TaskData[]): MultitaskDataset {
-    if (!Array.isArray(list) || list.length === 0) throw new ValidationError('E_EMPTY', `expected at least one task, got ${describe(list)}`);
+    if (!Array.isArray(list) || list.length === 0)
+      throw new ValidationError('E_EMPTY', `expected at least one task, got ${describe(list)}`);
     const seen = new Set<string>();
     let inputSize = 0;
     let total = 0;
     const entries: TaskEntry[] = [];
     list.forEach((t, i) => {
-      if (!(t?.data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for tasks[${i}].data, got ${describe(t?.data)}`);
-      if (t.data.targets.kind !== 'classes') throw new ValidationError('E_CONFIG', `expected a classification dataset for task '${t.name}'`);
+      if (!(t?.data instanceof Dataset))
+        throw new ValidationError('E_INVALID_ARG', `expected a Dataset for tasks[${i}].data, got ${describe(t?.data)}`);
+      if (t.data.targets.kind !== 'classes')
+        throw new ValidationError('E_CONFIG', `expected a classification dataset for task '${t.name}'`);
       const info = validateTask({ name: t.name, classes: t.data.outputSize }, `tasks[${i}]`);
       if (seen.has(info.name)) throw new ValidationError('E_CONFIG', `task names must be unique; '${info.name}' appears twice`);
       seen.add(info.name);
       if (i === 0) inputSize = t.data.inputSize;
       else if (t.data.inputSize !== inputSize) {
-        throw new ValidationError('E_SHAPE', `every task needs the same input size: task '${list[0]!.name}' has ${inputSize}, '${info.name}' has ${t.data.inputSize}`);
+        throw new ValidationError(
+          'E_SHAPE',
+          `every task needs the same input size: task '${list[0]!.name}' has ${inputSize}, '${info.name}' has ${t.data.inputSize}`,
+        );
       }
       entries.push({ ...info, offset: total, n: t.data.n });
       total += t.data.n;
@@ -99,7 +105,8 @@ export class MultitaskDataset {
   /** Index of a task by name (E_INVALID_ARG for an unknown name). */
   indexOf(name: string): number {
     const i = this.tasks.findIndex((t) => t.name === name);
-    if (i < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${name}'; this dataset has ${this.taskNames.join(', ')}`);
+    if (i < 0)
+      throw new ValidationError('E_INVALID_ARG', `unknown task '${name}'; this dataset has ${this.taskNames.join(', ')}`);
     return i;
   }
 
@@ -110,7 +117,12 @@ export class MultitaskDataset {
     if (!v) {
       const I = this.inputSize;
       const labels = (this.union.targets as { labels: Int32Array }).labels;
-      v = Dataset.classification(this.union.x.subarray(e.offset * I, (e.offset + e.n) * I), I, labels.subarray(e.offset, e.offset + e.n), e.classes);
+      v = Dataset.classification(
+        this.union.x.subarray(e.offset * I, (e.offset + e.n) * I),
+        I,
+        labels.subarray(e.offset, e.offset + e.n),
+        e.classes,
+      );
       this.#views.set(name, v);
     }
     return v;
@@ -129,14 +141,25 @@ const uploads: UploadCache<MultitaskDataset, Binding.MultitaskDataset> = new Wea
  * The dataset on a backend, with task ids translated to a model's task indices (by name) and the
  * model's class counts. Cached per (dataset, backend, model task list).
  */
-export function deviceMultitaskData(data: MultitaskDataset, backend: BackendName, modelTasks: readonly TaskInfo[]): Promise<Binding.MultitaskDataset> {
+export function deviceMultitaskData(
+  data: MultitaskDataset,
+  backend: BackendName,
+  modelTasks: readonly TaskInfo[],
+): Promise<Binding.MultitaskDataset> {
   const key = `${backend}\u0000${modelTasks.map((t) => `${t.name}\u0001${t.classes}`).join('\u0000')}`;
   return memoUpload(uploads, data, key, () => {
     const map = data.tasks.map((t) => {
       const k = modelTasks.findIndex((mt) => mt.name === t.name);
-      if (k < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${t.name}': the model has tasks ${modelTasks.map((mt) => mt.name).join(', ')}`);
+      if (k < 0)
+        throw new ValidationError(
+          'E_INVALID_ARG',
+          `unknown task '${t.name}': the model has tasks ${modelTasks.map((mt) => mt.name).join(', ')}`,
+        );
       if (modelTasks[k]!.classes !== t.classes) {
-        throw new ValidationError('E_CONFIG', `task '${t.name}' has ${t.classes} classes in the data and ${modelTasks[k]!.classes} in the model`);
+        throw new ValidationError(
+          'E_CONFIG',
+          `task '${t.name}' has ${t.classes} classes in the data and ${modelTasks[k]!.classes} in the model`,
+        );
       }
       return k;
     });

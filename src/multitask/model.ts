@@ -26,7 +26,13 @@ import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { Callback, type FitState, type Logs } from '../train/callbacks.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
-import { expectCacheMode, type EvaluateResult, type FitTarget, type PassStats, type TrainStepOptions } from '../train/fit_target.js';
+import {
+  expectCacheMode,
+  type EvaluateResult,
+  type FitTarget,
+  type PassStats,
+  type TrainStepOptions,
+} from '../train/fit_target.js';
 import { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import {
@@ -150,7 +156,11 @@ export class MultitaskHistory extends History {
 
   constructor(tasks: readonly string[] = []) {
     super();
-    for (const t of tasks) this.perTask[t] = withMetricAliases<Omit<TaskHistory, 'acc' | 'val_acc'>>({ loss: [], accuracy: [], val_loss: [], val_accuracy: [] }, true) as TaskHistory;
+    for (const t of tasks)
+      this.perTask[t] = withMetricAliases<Omit<TaskHistory, 'acc' | 'val_acc'>>(
+        { loss: [], accuracy: [], val_loss: [], val_accuracy: [] },
+        true,
+      ) as TaskHistory;
   }
 
   override onEpochEnd(_epoch: number, logs: Logs): void {
@@ -170,7 +180,13 @@ export class MultitaskHistory extends History {
   }
 
   /** History's JSON plus the per-task curves, phases and gate slopes. */
-  override toJSON(): { epoch: number[]; history: Record<string, number[]>; perTask: Record<string, TaskHistory>; phase: string[]; slope: number[] } {
+  override toJSON(): {
+    epoch: number[];
+    history: Record<string, number[]>;
+    perTask: Record<string, TaskHistory>;
+    phase: string[];
+    slope: number[];
+  } {
     return { ...super.toJSON(), perTask: this.perTask, phase: this.phase, slope: this.slope };
   }
 }
@@ -257,10 +273,12 @@ export class MultitaskModel {
   taskIndex(task: string | number): number {
     const K = this.config.tasks.length;
     if (typeof task === 'number') {
-      if (!Number.isInteger(task) || task < 0 || task >= K) throw new ValidationError('E_INVALID_ARG', `task id ${task} out of range [0, ${K})`);
+      if (!Number.isInteger(task) || task < 0 || task >= K)
+        throw new ValidationError('E_INVALID_ARG', `task id ${task} out of range [0, ${K})`);
       return task;
     }
-    if (typeof task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a task name or index, got ${describe(task)}`);
+    if (typeof task !== 'string')
+      throw new ValidationError('E_INVALID_ARG', `expected a task name or index, got ${describe(task)}`);
     const i = this.config.tasks.findIndex((t) => t.name === task);
     if (i < 0) throw new ValidationError('E_INVALID_ARG', `unknown task '${task}'; the model has ${this.taskNames.join(', ')}`);
     return i;
@@ -268,8 +286,10 @@ export class MultitaskModel {
 
   private dataOf(data: unknown, what: string): MultitaskDataset {
     const mt = data instanceof MultitaskDataset ? data : data instanceof Dataset ? MultitaskDataset.of(data) : undefined;
-    if (!mt) throw new ValidationError('E_INVALID_ARG', `expected a MultitaskDataset (or its union) for ${what}, got ${describe(data)}`);
-    if (mt.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input features for ${what}, got ${mt.inputSize}`);
+    if (!mt)
+      throw new ValidationError('E_INVALID_ARG', `expected a MultitaskDataset (or its union) for ${what}, got ${describe(data)}`);
+    if (mt.inputSize !== this.inputSize)
+      throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input features for ${what}, got ${mt.inputSize}`);
     for (const t of mt.tasks) this.taskIndex(t.name);
     return mt;
   }
@@ -302,7 +322,8 @@ export class MultitaskModel {
    */
   usesInputCache(data: MultitaskDataset | Dataset, mode: boolean | 'auto' = 'auto'): boolean {
     if (mode === false || this.config.train === 'full') {
-      if (mode === true) throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'mask')");
+      if (mode === true)
+        throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'mask')");
       return false;
     }
     if (mode === true) return true;
@@ -316,7 +337,13 @@ export class MultitaskModel {
    * building block; also used by benchmarks), at gate slope `options.slope`. Returns per-batch
    * sums over all tasks and adds the per-task sums to `options.running` when given.
    */
-  async trainIndices(data: Dataset | MultitaskDataset, indices: Int32Array, batchSize: number, lr: number, options: MultitaskStepOptions = {}): Promise<PassStats> {
+  async trainIndices(
+    data: Dataset | MultitaskDataset,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    options: MultitaskStepOptions = {},
+  ): Promise<PassStats> {
     const mt = this.dataOf(data, 'training data');
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
@@ -366,10 +393,18 @@ export class MultitaskModel {
   async fit(data: MultitaskDataset, options?: MultitaskFitOptions): Promise<MultitaskHistory>;
   /** Keras-style: rows x [n, inputSize] and class ids y of one task (`options.task`); trains that task. */
   async fit(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions): Promise<MultitaskHistory>;
-  async fit(a: MultitaskDataset | Float32Array, b?: FitTargets | MultitaskFitOptions, c?: MultitaskArrayFitOptions): Promise<MultitaskHistory> {
-    const [data, options] = a instanceof Float32Array ? this.arrayFitArguments(a, b as FitTargets, c) : [a, (b ?? {}) as MultitaskFitOptions];
+  async fit(
+    a: MultitaskDataset | Float32Array,
+    b?: FitTargets | MultitaskFitOptions,
+    c?: MultitaskArrayFitOptions,
+  ): Promise<MultitaskHistory> {
+    const [data, options] =
+      a instanceof Float32Array ? this.arrayFitArguments(a, b as FitTargets, c) : [a, (b ?? {}) as MultitaskFitOptions];
     if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
-      throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)');
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        'validationSplit is not supported for multi-task data; pass validationData (a MultitaskDataset)',
+      );
     }
     expectKnownKeys('fit options', options, FIT_OPTION_KEYS);
     const mt = this.dataOf(data, 'training data');
@@ -377,12 +412,14 @@ export class MultitaskModel {
     const validation = validationData === undefined ? undefined : this.dataOf(validationData, 'validationData');
     const schedule = expectOneOf('schedule', scheduleOpt ?? 'joint', ['joint', 'sequential'] as const);
     const names = tasks ?? mt.taskNames;
-    if (!Array.isArray(names) || names.length === 0) throw new ValidationError('E_INVALID_ARG', 'expected a non-empty list of task names for tasks');
+    if (!Array.isArray(names) || names.length === 0)
+      throw new ValidationError('E_INVALID_ARG', 'expected a non-empty list of task names for tasks');
     for (const n of names) mt.indexOf(n);
     const epochs = expectInt('epochs', options.epochs ?? 1, 1);
     const run: TrainStepOptions = { cacheInputLayer: expectCacheMode(cacheInputLayer) };
     const history = new MultitaskHistory(this.taskNames);
-    const phases: { label: string; tasks: string[] }[] = schedule === 'joint' ? [{ label: 'joint', tasks: names }] : names.map((n) => ({ label: n, tasks: [n] }));
+    const phases: { label: string; tasks: string[] }[] =
+      schedule === 'joint' ? [{ label: 'joint', tasks: names }] : names.map((n) => ({ label: n, tasks: [n] }));
     return exclusiveFit(this, async () => {
       try {
         for (const { label, tasks: trained } of phases) {
@@ -445,13 +482,22 @@ export class MultitaskModel {
   }
 
   /** fit(x, y, { task }) as fit(data, options): the rows as a one-task MultitaskDataset. */
-  private arrayFitArguments(x: Float32Array, y: FitTargets, options: MultitaskArrayFitOptions | undefined): [MultitaskDataset, MultitaskFitOptions] {
-    if (typeof options?.task !== 'string') throw new ValidationError('E_INVALID_ARG', `expected options.task (a task name: ${this.taskNames.join(', ')}) for fit(x, y, options)`);
+  private arrayFitArguments(
+    x: Float32Array,
+    y: FitTargets,
+    options: MultitaskArrayFitOptions | undefined,
+  ): [MultitaskDataset, MultitaskFitOptions] {
+    if (typeof options?.task !== 'string')
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected options.task (a task name: ${this.taskNames.join(', ')}) for fit(x, y, options)`,
+      );
     const { task, validationData, ...rest } = options;
     const classes = this.config.tasks[this.taskIndex(task)]!.classes;
     const one = (xs: unknown, ys: unknown, what: string): MultitaskDataset =>
       MultitaskDataset.fromTasks([{ name: task, data: datasetFromArrays(xs, ys, this.inputSize, classes, true, what) }]);
-    const val = validationData === undefined ? {} : { validationData: one(validationData[0], validationData[1], 'validationData x') };
+    const val =
+      validationData === undefined ? {} : { validationData: one(validationData[0], validationData[1], 'validationData x') };
     return [one(x, y, 'x'), { ...rest, ...val }];
   }
 
@@ -460,7 +506,8 @@ export class MultitaskModel {
       if (task.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} task ids (one per row), got ${task.length}`);
       for (let i = 0; i < n; i++) {
         const t = task[i]!;
-        if (t < 0 || t >= this.config.tasks.length) throw new ValidationError('E_INVALID_ARG', `task id ${t} out of range [0, ${this.config.tasks.length}) at row ${i}`);
+        if (t < 0 || t >= this.config.tasks.length)
+          throw new ValidationError('E_INVALID_ARG', `task id ${t} out of range [0, ${this.config.tasks.length}) at row ${i}`);
       }
       return task;
     }
@@ -472,12 +519,18 @@ export class MultitaskModel {
    * [n, classes of the task]; with per-row ids of tasks with different class counts, [n, max
    * classes] padded with -Infinity.
    */
-  async predict(x: Float32Array | Dataset, task: string | number | Int32Array, options: MultitaskPredictOptions = {}): Promise<Float32Array> {
+  async predict(
+    x: Float32Array | Dataset,
+    task: string | number | Int32Array,
+    options: MultitaskPredictOptions = {},
+  ): Promise<Float32Array> {
     expectKnownKeys('predict options', options, PREDICT_OPTION_KEYS);
     const input = x instanceof Dataset ? x.x : x;
-    if (!(input instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
+    if (!(input instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `expected a Float32Array or Dataset for x, got ${describe(x)}`);
     if (input.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one input row, got an empty array');
-    if (input.length % this.inputSize !== 0) throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
+    if (input.length % this.inputSize !== 0)
+      throw new ValidationError('E_SHAPE', `expected x length a multiple of inputSize ${this.inputSize}, got ${input.length}`);
     expectFinite('x', input, this.inputSize);
     const n = input.length / this.inputSize;
     const ids = this.taskIdsFor(task, n);
@@ -518,7 +571,10 @@ export class MultitaskModel {
    * Gradients of the mean loss over a (mixed) batch for every learned tensor, without updating:
    * per-task tensors are [K, H] (row k: task k). `lossPerTask` holds per-task loss sums / n.
    */
-  async gradients(batch: MultitaskDataset, options: { slope?: number } = {}): Promise<{ loss: number; lossPerTask: Record<string, number>; grads: Record<string, Float32Array> }> {
+  async gradients(
+    batch: MultitaskDataset,
+    options: { slope?: number } = {},
+  ): Promise<{ loss: number; lossPerTask: Record<string, number>; grads: Record<string, Float32Array> }> {
     expectKnownKeys('gradients options', options, new Set(['slope']));
     const mt = this.dataOf(batch, 'batch');
     const ids = new Int32Array(mt.n);
@@ -540,7 +596,10 @@ export class MultitaskModel {
    * Per-task activity statistics of one hidden layer over `data` (each row under its own task):
    * mean, variance (the task variance) and the fraction of inputs with activity > threshold.
    */
-  async activity(data: MultitaskDataset, options: { layer?: number; threshold?: number; batchSize?: number } = {}): Promise<ActivityStats> {
+  async activity(
+    data: MultitaskDataset,
+    options: { layer?: number; threshold?: number; batchSize?: number } = {},
+  ): Promise<ActivityStats> {
     expectKnownKeys('activity options', options, new Set(['layer', 'threshold', 'batchSize']));
     const mt = this.dataOf(data, 'data');
     const layer = expectInt('layer', options.layer ?? 0, 0, this.config.hidden.length - 1);
@@ -584,7 +643,8 @@ export class MultitaskModel {
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     for (const p of this.native.live().params()) {
       const v = values[p.name];
-      if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
+      if (!(v instanceof Float32Array))
+        throw new ValidationError('E_DTYPE', `expected a Float32Array for ${p.name}, got ${describe(v)}`);
       if (v.length !== p.size) throw new ValidationError('E_SHAPE', `expected ${p.size} values for ${p.name}, got ${v.length}`);
       expectFinite(p.name, v);
     }
@@ -632,7 +692,10 @@ export class MultitaskModel {
   }
 
   /** Writes per-task pieces into full learned tensors (others left as they are). */
-  private async assemble(pieces: Map<number, Record<string, Float32Array>>, shared: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
+  private async assemble(
+    pieces: Map<number, Record<string, Float32Array>>,
+    shared: Record<string, Float32Array>,
+  ): Promise<Record<string, Float32Array>> {
     const h = this.native.live();
     const off = h.readoutOffsets;
     const R = h.readoutWidth;
@@ -642,7 +705,8 @@ export class MultitaskModel {
       if (!p.perTask) {
         const v = shared[p.name];
         if (v) {
-          if (v.length !== t.length) throw new ValidationError('E_SHAPE', `expected ${t.length} values for ${p.name}, got ${v.length}`);
+          if (v.length !== t.length)
+            throw new ValidationError('E_SHAPE', `expected ${t.length} values for ${p.name}, got ${v.length}`);
           t.set(v);
         }
         continue;
@@ -652,7 +716,11 @@ export class MultitaskModel {
         if (!v) throw new ValidationError('E_INVALID_ARG', `missing ${p.name} for task '${this.config.tasks[k]!.name}'`);
         const start = p.name === 'readout.bias' ? k * R + off[k]! : k * p.cols;
         const len = p.name === 'readout.bias' ? this.config.tasks[k]!.classes : p.cols;
-        if (v.length !== len) throw new ValidationError('E_SHAPE', `expected ${len} values for ${p.name} of task '${this.config.tasks[k]!.name}', got ${v.length}`);
+        if (v.length !== len)
+          throw new ValidationError(
+            'E_SHAPE',
+            `expected ${len} values for ${p.name} of task '${this.config.tasks[k]!.name}', got ${v.length}`,
+          );
         t.set(v, start);
       }
     }
@@ -667,14 +735,20 @@ export class MultitaskModel {
    */
   async addTask(task: TaskInfo): Promise<MultitaskModel> {
     const info = validateTask(task, 'task');
-    if (this.taskNames.includes(info.name)) throw new ValidationError('E_CONFIG', `the model already has a task named '${info.name}'`);
+    if (this.taskNames.includes(info.name))
+      throw new ValidationError('E_CONFIG', `the model already has a task named '${info.name}'`);
     if (this.config.readout === 'shared' && info.classes !== this.config.tasks[0]!.classes) {
-      throw new ValidationError('E_CONFIG', `this model has a shared readout of ${this.config.tasks[0]!.classes} classes; task '${info.name}' has ${info.classes} (create the model with readout 'per-task')`);
+      throw new ValidationError(
+        'E_CONFIG',
+        `this model has a shared readout of ${this.config.tasks[0]!.classes} classes; task '${info.name}' has ${info.classes} (create the model with readout 'per-task')`,
+      );
     }
     const config: MultitaskConfig = { ...this.config, tasks: [...this.tasks, info] };
     const learned = await this.getLearned();
     const pieces = new Map<number, Record<string, Float32Array>>();
-    this.config.tasks.forEach((_, k) => { pieces.set(k, this.taskPieces(learned, k)); });
+    this.config.tasks.forEach((_, k) => {
+      pieces.set(k, this.taskPieces(learned, k));
+    });
     const shared: Record<string, Float32Array> = {};
     for (const p of this.native.live().params()) if (!p.perTask) shared[p.name] = learned[p.name]!;
     const next = await MultitaskModel.fromConfig(config, this.backend);
@@ -692,7 +766,8 @@ export class MultitaskModel {
    * its learned vectors `tasks.<k>.<name>` (plus the shared weights in 'full' mode). Atomic.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+    if (typeof path !== 'string' || path.length === 0)
+      throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
     const learned = await this.getLearned();
     const tensors: Record<string, Float32Array> = {};
     this.config.tasks.forEach((_, k) => {
@@ -706,12 +781,19 @@ export class MultitaskModel {
   static async load(path: string, options: LoadOptions = {}): Promise<MultitaskModel> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { header, tensors } = await readCheckpoint(path);
-    if (header.model.kind !== 'multitask-mlp') throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not a multi-task model`);
+    if (header.model.kind !== 'multitask-mlp')
+      throw new FileFormatError(
+        'E_FORMAT',
+        path,
+        `checkpoint holds a '${String(header.model.kind)}' model, not a multi-task model`,
+      );
     let config: MultitaskConfig;
     try {
       config = revalidateConfig(header.model as unknown as MultitaskConfig);
     } catch (err) {
-      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, { cause: err });
+      throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const model = await MultitaskModel.fromConfig(config, options.backend ?? 'cpu');
     try {
@@ -722,7 +804,8 @@ export class MultitaskModel {
         const m = /^tasks\.(\d+)\.(.+)$/.exec(name);
         if (m) {
           const k = Number(m[1]);
-          if (k >= config.tasks.length) throw new Error(`tensor ${name} names task ${k}, but the model has ${config.tasks.length} tasks`);
+          if (k >= config.tasks.length)
+            throw new Error(`tensor ${name} names task ${k}, but the model has ${config.tasks.length} tasks`);
           if (!pieces.has(k)) pieces.set(k, {});
           pieces.get(k)![legacyTensorName(m[2]!)] = v;
         } else shared[legacyTensorName(name)] = v;
@@ -733,11 +816,14 @@ export class MultitaskModel {
       const known = new Set(learned.filter((p) => !p.perTask).map((p) => p.name));
       const extra = Object.keys(shared).filter((n) => !known.has(n));
       if (extra.length) throw new Error(`tensors ${extra.join(', ')} are not learned by this model`);
-      for (let k = 0; k < config.tasks.length; k++) if (!pieces.has(k)) throw new Error(`no learned values for task ${k} ('${config.tasks[k]!.name}')`);
+      for (let k = 0; k < config.tasks.length; k++)
+        if (!pieces.has(k)) throw new Error(`no learned values for task ${k} ('${config.tasks[k]!.name}')`);
       await model.setLearned(await model.assemble(pieces, shared));
     } catch (err) {
       model.dispose();
-      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, { cause: err });
+      throw new FileFormatError('E_FORMAT', path, `checkpoint values do not fit its model: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return model;
   }
@@ -801,12 +887,17 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
   }
 
   checkFitData(data: unknown, what: string): Dataset {
-    if (!(data instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a multi-task union Dataset for ${what}, got ${describe(data)}`);
+    if (!(data instanceof Dataset))
+      throw new ValidationError('E_INVALID_ARG', `expected a multi-task union Dataset for ${what}, got ${describe(data)}`);
     return data;
   }
 
   trainIndices(data: Dataset, indices: Int32Array, batchSize: number, lr: number, run: TrainStepOptions): Promise<PassStats> {
-    return this.target.trainIndices(data, indices, batchSize, lr, { ...run, slope: this.state.slope, running: this.state.running });
+    return this.target.trainIndices(data, indices, batchSize, lr, {
+      ...run,
+      slope: this.state.slope,
+      running: this.state.running,
+    });
   }
 
   /** The input-layer cache the first step builds (when it does), with its size. */

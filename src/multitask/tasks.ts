@@ -46,7 +46,15 @@ export interface TaskSpec {
 }
 
 /** The seven tasks of the default multi-task experiment: three image sets and four derived tasks. */
-export const DEFAULT_SEVEN_TASKS = ['mnist', 'kmnist', 'fashion-mnist', 'mnist:perm1', 'kmnist:perm2', 'mnist:rot90', 'kmnist:rot90'];
+export const DEFAULT_SEVEN_TASKS = [
+  'mnist',
+  'kmnist',
+  'fashion-mnist',
+  'mnist:perm1',
+  'kmnist:perm2',
+  'mnist:rot90',
+  'kmnist:rot90',
+];
 
 function transformName(t: TaskTransform): string {
   switch (t.kind) {
@@ -65,11 +73,15 @@ function transformName(t: TaskTransform): string {
 
 /** Parses `base[:transform]...` (see the module comment); throws E_INVALID_ARG naming the bad part. */
 export function parseTaskSpec(spec: string): TaskSpec {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new ValidationError('E_INVALID_ARG', `expected a task like 'mnist' or 'mnist:perm1', got ${describe(spec)}`);
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new ValidationError('E_INVALID_ARG', `expected a task like 'mnist' or 'mnist:perm1', got ${describe(spec)}`);
   const [baseRaw, ...parts] = spec.trim().split(':');
   const base = baseRaw!.toLowerCase() === 'fmnist' ? 'fashion-mnist' : baseRaw!.toLowerCase();
   if (!(BASE_TASKS as readonly string[]).includes(base)) {
-    throw new ValidationError('E_INVALID_ARG', `unknown base task '${baseRaw}' in '${spec}'; expected one of ${BASE_TASKS.join(', ')}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `unknown base task '${baseRaw}' in '${spec}'; expected one of ${BASE_TASKS.join(', ')}`,
+    );
   }
   const transforms: TaskTransform[] = parts.map((p) => {
     const perm = /^perm(\d{1,9})$/.exec(p);
@@ -88,7 +100,10 @@ export function parseTaskSpec(spec: string): TaskSpec {
     }
     const relabel = /^relabel(\d{1,9})$/.exec(p);
     if (relabel) return { kind: 'relabel', seed: Number(relabel[1]) };
-    throw new ValidationError('E_INVALID_ARG', `unknown transform '${p}' in '${spec}'; expected perm<seed>, rot<degrees>, flip, invert, classes<a>-<b>, parity or relabel<seed>`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `unknown transform '${p}' in '${spec}'; expected perm<seed>, rot<degrees>, flip, invert, classes<a>-<b>, parity or relabel<seed>`,
+    );
   });
   const name = [base, ...transforms.map(transformName)].join(':');
   return { name, base: base as BaseTask, transforms };
@@ -97,7 +112,10 @@ export function parseTaskSpec(spec: string): TaskSpec {
 /** Parses a comma-separated task list; names must be unique. */
 export function parseTaskList(list: string | string[]): TaskSpec[] {
   const items = Array.isArray(list) ? list : list.split(',');
-  const specs = items.map((s) => s.trim()).filter((s) => s.length > 0).map(parseTaskSpec);
+  const specs = items
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(parseTaskSpec);
   if (specs.length === 0) throw new ValidationError('E_INVALID_ARG', 'expected at least one task');
   const seen = new Set<string>();
   for (const s of specs) {
@@ -111,7 +129,8 @@ export function parseTaskList(list: string | string[]): TaskSpec[] {
 
 function side(d: Dataset, what: string): number {
   const s = Math.round(Math.sqrt(d.inputSize));
-  if (s * s !== d.inputSize) throw new ValidationError('E_SHAPE', `${what} needs square images; input size ${d.inputSize} is not a square`);
+  if (s * s !== d.inputSize)
+    throw new ValidationError('E_SHAPE', `${what} needs square images; input size ${d.inputSize} is not a square`);
   return s;
 }
 
@@ -160,9 +179,16 @@ export function rotateImages(d: Dataset, degrees: number): Dataset {
         // output pixel (r, col) takes the input pixel rotated back by `deg`
         let sr = r;
         let sc = col;
-        if (deg === 90) { sr = col; sc = S - 1 - r; }
-        else if (deg === 180) { sr = S - 1 - r; sc = S - 1 - col; }
-        else if (deg === 270) { sr = S - 1 - col; sc = r; }
+        if (deg === 90) {
+          sr = col;
+          sc = S - 1 - r;
+        } else if (deg === 180) {
+          sr = S - 1 - r;
+          sc = S - 1 - col;
+        } else if (deg === 270) {
+          sr = S - 1 - col;
+          sc = r;
+        }
         src[r * S + col] = sr * S + sc;
       }
     }
@@ -222,7 +248,8 @@ function applyTransform(d: Dataset, t: TaskTransform): Dataset {
       return Dataset.classification(x, d.inputSize, labelsOf(d), d.outputSize);
     }
     case 'classes': {
-      if (t.to >= d.outputSize) throw new ValidationError('E_INVALID_ARG', `classes${t.from}-${t.to}: the data has only ${d.outputSize} classes`);
+      if (t.to >= d.outputSize)
+        throw new ValidationError('E_INVALID_ARG', `classes${t.from}-${t.to}: the data has only ${d.outputSize} classes`);
       const labels = labelsOf(d);
       const keep: number[] = [];
       for (let i = 0; i < labels.length; i++) if (labels[i]! >= t.from && labels[i]! <= t.to) keep.push(i);
@@ -232,10 +259,20 @@ function applyTransform(d: Dataset, t: TaskTransform): Dataset {
       return Dataset.classification(sub.x, sub.inputSize, l2, t.to - t.from + 1);
     }
     case 'parity':
-      return Dataset.classification(d.x, d.inputSize, labelsOf(d).map((l) => l % 2), 2);
+      return Dataset.classification(
+        d.x,
+        d.inputSize,
+        labelsOf(d).map((l) => l % 2),
+        2,
+      );
     case 'relabel': {
       const perm = new Rng((t.seed ^ 0x1abe1) >>> 0).permutation(d.outputSize);
-      return Dataset.classification(d.x, d.inputSize, labelsOf(d).map((l) => perm[l]!), d.outputSize);
+      return Dataset.classification(
+        d.x,
+        d.inputSize,
+        labelsOf(d).map((l) => perm[l]!),
+        d.outputSize,
+      );
     }
   }
 }
@@ -275,13 +312,18 @@ export function defaultTaskDir(base: BaseTask): string {
 }
 
 function hasTrainSplit(dir: string): boolean {
-  return ['train-images-idx3-ubyte', 'train-images.idx3-ubyte'].some((b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)));
+  return ['train-images-idx3-ubyte', 'train-images.idx3-ubyte'].some(
+    (b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)),
+  );
 }
 
 const LOADERS = { mnist: loadMnist, kmnist: loadKmnist, 'fashion-mnist': loadFashionMnist } as const;
 
 /** Train / test splits of a base set: official files when the folder has a train split, else a seeded holdout of t10k. */
-export async function loadBaseTask(base: BaseTask, opts: TaskDataOptions = {}): Promise<{ train: Dataset; test: Dataset; how: string }> {
+export async function loadBaseTask(
+  base: BaseTask,
+  opts: TaskDataOptions = {},
+): Promise<{ train: Dataset; test: Dataset; how: string }> {
   const dir = opts.dirs?.[base] ?? defaultTaskDir(base);
   const load = LOADERS[base];
   if (hasTrainSplit(dir)) {

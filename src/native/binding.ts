@@ -99,11 +99,22 @@ export declare namespace Binding {
     readonly size: number;
   }
   interface Mlp extends Model {
-    train(ds: Dataset, indices: Int32Array, batchSize: number, lr: number, cacheInputLayer?: boolean, clip?: number): Promise<PassStats>;
+    train(
+      ds: Dataset,
+      indices: Int32Array,
+      batchSize: number,
+      lr: number,
+      cacheInputLayer?: boolean,
+      clip?: number,
+    ): Promise<PassStats>;
     dropInputCache(): Promise<void>;
     evaluate(ds: Dataset, batchSize: number): Promise<PassStats>;
     predict(x: Float32Array): Promise<Float32Array>;
-    gradients(x: Float32Array, labels: Int32Array | null, values: Float32Array | null): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+    gradients(
+      x: Float32Array,
+      labels: Int32Array | null,
+      values: Float32Array | null,
+    ): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
     optimizerSteps(): number;
   }
 
@@ -163,8 +174,17 @@ export declare namespace Binding {
   interface Rnn extends Model {
     train(ds: SeqDataset, indices: Int32Array, batchSize: number, lr: number, opts: RunOptions): Promise<PassStats>;
     evaluate(ds: SeqDataset, batchSize: number, opts: RunOptions): Promise<PassStats>;
-    predict(ds: SeqDataset, indices: Int32Array, opts: RunOptions, wantStates: boolean): Promise<{ outputs: Float32Array; states?: Float32Array }>;
-    gradients(ds: SeqDataset, indices: Int32Array, opts: RunOptions): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+    predict(
+      ds: SeqDataset,
+      indices: Int32Array,
+      opts: RunOptions,
+      wantStates: boolean,
+    ): Promise<{ outputs: Float32Array; states?: Float32Array }>;
+    gradients(
+      ds: SeqDataset,
+      indices: Int32Array,
+      opts: RunOptions,
+    ): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
     optimizerSteps(): number;
   }
 
@@ -218,8 +238,20 @@ export declare namespace Binding {
     dropInputCache(): Promise<void>;
     evaluate(ds: MultitaskDataset, batchSize: number, hard: boolean, slope: number): Promise<MultitaskStats>;
     predict(x: Float32Array, task: Int32Array, hard: boolean, slope: number): Promise<Float32Array>;
-    gradients(x: Float32Array, labels: Int32Array, task: Int32Array, slope: number): Promise<{ loss: Float64Array; grads: Record<string, Float32Array> }>;
-    activity(ds: MultitaskDataset, layer: number, batchSize: number, threshold: number, hard: boolean, slope: number): Promise<Activity>;
+    gradients(
+      x: Float32Array,
+      labels: Int32Array,
+      task: Int32Array,
+      slope: number,
+    ): Promise<{ loss: Float64Array; grads: Record<string, Float32Array> }>;
+    activity(
+      ds: MultitaskDataset,
+      layer: number,
+      batchSize: number,
+      threshold: number,
+      hard: boolean,
+      slope: number,
+    ): Promise<Activity>;
     setTaskTrainable(flags: Int32Array): void;
     taskSteps(): number[];
   }
@@ -231,7 +263,15 @@ export declare namespace Binding {
     /** ops: the backend ops (BL_OPS, the names runKernel takes); activations: name -> the number runKernel takes. */
     info(): { backends: string; gemm: string; threads: number; ops: string[]; activations: Record<string, number> };
     setThreads(threads: number): void;
-    fillWeights(backend: string, rows: number, cols: number, seed: number, stream: number, dist: string, a: number): Promise<Float32Array>;
+    fillWeights(
+      backend: string,
+      rows: number,
+      cols: number,
+      seed: number,
+      stream: number,
+      dist: string,
+      a: number,
+    ): Promise<Float32Array>;
     benchGemm(backend: string, M: number, N: number, K: number, reps: number, transB: boolean): Promise<number>;
     createDataset(
       backend: string,
@@ -274,7 +314,15 @@ export function toNativeOptimizer(o: {
   nesterov: boolean;
   weightDecay: number;
 }): Binding.OptimizerSpec {
-  return { kind: o.type, beta1: o.beta1, beta2: o.beta2, eps: o.eps, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
+  return {
+    kind: o.type,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    momentum: o.momentum,
+    nesterov: o.nesterov,
+    weightDecay: o.weightDecay,
+  };
 }
 
 const require = createRequire(import.meta.url);
@@ -306,7 +354,10 @@ export function nativeFor(backend: BackendName): NativeModule {
         "backend 'cuda' is not built: run `npx biaslearn build-cuda` (`npm run build:cuda` in a clone) on a machine with the CUDA toolkit and cuBLAS",
       );
     }
-    throw new BiasLearnError('E_NATIVE', `the native addon is not built (looked for ${candidates(file).join(', ')}); run \`npm install\` or \`npm run build\``);
+    throw new BiasLearnError(
+      'E_NATIVE',
+      `the native addon is not built (looked for ${candidates(file).join(', ')}); run \`npm install\` or \`npm run build\``,
+    );
   }
   let mod: NativeModule;
   try {

@@ -102,7 +102,10 @@ export function linePanel(opts: LinePlotOptions): VegaLitePanel {
   if (color) lineEnc.color = color;
   if (opts.dash) lineEnc.strokeDash = categorical(opts.dash, opts.data);
   if (opts.tooltip?.length) {
-    lineEnc.tooltip = opts.tooltip.map((field) => ({ field, type: typeof opts.data[0]?.[field] === 'number' ? 'quantitative' : 'nominal' }));
+    lineEnc.tooltip = opts.tooltip.map((field) => ({
+      field,
+      type: typeof opts.data[0]?.[field] === 'number' ? 'quantitative' : 'nominal',
+    }));
   }
   const layers: VegaLitePanel[] = [];
   if (opts.band) {
@@ -140,13 +143,16 @@ export function concatPlots(
   panels: VegaLitePanel[],
   opts: { title?: string; columns?: number; independentLegends?: boolean } = {},
 ): VegaLiteSpec {
-  if (panels.length === 1 && !opts.title) return { $schema: VEGA_LITE_SCHEMA, background: 'white', ...panels[0] } as unknown as VegaLiteSpec;
+  if (panels.length === 1 && !opts.title)
+    return { $schema: VEGA_LITE_SCHEMA, background: 'white', ...panels[0] } as unknown as VegaLiteSpec;
   const spec: Record<string, unknown> = {
     $schema: VEGA_LITE_SCHEMA,
     background: 'white',
     concat: panels,
     columns: opts.columns ?? panels.length,
-    resolve: opts.independentLegends ? { scale: { color: 'independent', strokeDash: 'independent' } } : { scale: { color: 'shared', strokeDash: 'shared' } },
+    resolve: opts.independentLegends
+      ? { scale: { color: 'independent', strokeDash: 'independent' } }
+      : { scale: { color: 'shared', strokeDash: 'shared' } },
   };
   if (opts.title) spec.title = opts.title;
   return spec as unknown as VegaLiteSpec;

@@ -46,7 +46,9 @@ export function lossCurvePlot(history: HistoryLike, opts: { title?: string } = {
   // Histories of earlier releases (JSON files) hold acc / val_acc; current ones accuracy / val_accuracy.
   const [acc, valAcc] = h.history.accuracy || h.history.val_accuracy ? ['accuracy', 'val_accuracy'] : ['acc', 'val_acc'];
   if (h.history[acc] || h.history[valAcc]) {
-    panels.push(linePanel({ data: curveRows(h, acc, valAcc), x, y: { field: 'value', title: 'accuracy' }, series, title: 'Accuracy' }));
+    panels.push(
+      linePanel({ data: curveRows(h, acc, valAcc), x, y: { field: 'value', title: 'accuracy' }, series, title: 'Accuracy' }),
+    );
   }
   return concatPlots(panels, opts.title ? { title: opts.title } : {});
 }

@@ -40,7 +40,10 @@ export function findRuns(root: string): FoundRun[] {
       } catch (err) {
         throw new FileFormatError('E_FORMAT', join(dir, file), `not valid JSON: ${(err as Error).message}`);
       }
-      const figures = entries.filter((e) => e.isFile() && e.name.endsWith('.svg')).map((e) => e.name).sort();
+      const figures = entries
+        .filter((e) => e.isFile() && e.name.endsWith('.svg'))
+        .map((e) => e.name)
+        .sort();
       runs.push({ name: relative(root, dir) || '.', dir, metrics, figures });
     }
     if (depth < 3) for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) visit(join(dir, e.name), depth + 1);
@@ -55,7 +58,10 @@ function lossComparison(runs: FoundRun[]): VegaLiteSpec | undefined {
   const rows: { run: string; epoch: number; split: string; loss: number }[] = [];
   for (const r of runs) {
     const h = r.metrics.history as RunHistory | undefined;
-    for (const [key, split] of [['loss', 'train'], ['val_loss', 'validation']] as const) {
+    for (const [key, split] of [
+      ['loss', 'train'],
+      ['val_loss', 'validation'],
+    ] as const) {
       (h?.history?.[key] ?? []).forEach((v, i) => {
         if (Number.isFinite(v)) rows.push({ run: r.name, epoch: (h?.epoch?.[i] ?? i) + 1, split, loss: v });
       });
@@ -130,7 +136,9 @@ function libraries(): string {
 
 /** The report page of the runs under `root` (see the module comment). */
 export function buildReport(root: string, runs: FoundRun[] = findRuns(root)): { html: string; charts: number; runs: number } {
-  const specs = [lossComparison(runs), ...sweepCharts(runs), perTaskChart(runs)].filter((s): s is VegaLiteSpec => s !== undefined);
+  const specs = [lossComparison(runs), ...sweepCharts(runs), perTaskChart(runs)].filter(
+    (s): s is VegaLiteSpec => s !== undefined,
+  );
   const table = runs
     .map((r) => {
       const m = r.metrics;
@@ -139,7 +147,12 @@ export function buildReport(root: string, runs: FoundRun[] = findRuns(root)): { 
     })
     .join('\n');
   const figures = runs
-    .flatMap((r) => r.figures.map((f) => `<figure><figcaption>${escapeHtml(r.name)}/${escapeHtml(f)}</figcaption>${readFileSync(join(r.dir, f), 'utf8').replace(/<\?xml[^>]*>/, '')}</figure>`))
+    .flatMap((r) =>
+      r.figures.map(
+        (f) =>
+          `<figure><figcaption>${escapeHtml(r.name)}/${escapeHtml(f)}</figcaption>${readFileSync(join(r.dir, f), 'utf8').replace(/<\?xml[^>]*>/, '')}</figure>`,
+      ),
+    )
     .join('\n');
   const script = `
 const status = { charts: ${specs.length}, rendered: 0, errors: [] };

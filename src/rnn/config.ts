@@ -10,7 +10,15 @@
  * variance) with g = `recurrentGain`; B and A are scaled by fan-in as in the MLP.
  */
 import { ValidationError } from '../errors.js';
-import { ACTIVATIONS, resolveInit, resolveOptimizer, type Activation, type InitSpec, type OptimizerConfig, type OptimizerOptions } from '../model/config.js';
+import {
+  ACTIVATIONS,
+  resolveInit,
+  resolveOptimizer,
+  type Activation,
+  type InitSpec,
+  type OptimizerConfig,
+  type OptimizerOptions,
+} from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { freshSeed } from '../util/seed.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
@@ -52,12 +60,15 @@ const RULE_HELP = "'bptt', 'tbptt:K', 'tbptt:K:online', 'rflo', 'rflo:batch', 'r
 export function parseRule(rule: string | RuleSpec): ResolvedRule {
   if (typeof rule === 'object' && rule !== null) {
     const kind = expectOneOf('rule.kind', rule.kind, RULE_KINDS);
-    if (rule.online !== undefined && typeof rule.online !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for rule.online, got ${describe(rule.online)}`);
+    if (rule.online !== undefined && typeof rule.online !== 'boolean')
+      throw new ValidationError('E_INVALID_ARG', `expected a boolean for rule.online, got ${describe(rule.online)}`);
     const feedback = expectOneOf('rule.feedback', rule.feedback ?? 'random', ['random', 'symmetric'] as const);
-    if (kind === 'tbptt') return { kind, window: expectInt('rule.window', rule.window, 1), online: rule.online ?? false, feedback };
+    if (kind === 'tbptt')
+      return { kind, window: expectInt('rule.window', rule.window, 1), online: rule.online ?? false, feedback };
     return { kind, window: 0, online: kind === 'rflo' ? (rule.online ?? true) : false, feedback };
   }
-  if (typeof rule !== 'string') throw new ValidationError('E_INVALID_ARG', `expected a rule (${RULE_HELP}), got ${describe(rule)}`);
+  if (typeof rule !== 'string')
+    throw new ValidationError('E_INVALID_ARG', `expected a rule (${RULE_HELP}), got ${describe(rule)}`);
   const parts = rule.trim().split(':');
   const bad = (): never => {
     throw new ValidationError('E_INVALID_ARG', `expected one of ${RULE_HELP} for rule, got ${JSON.stringify(rule)}`);
@@ -221,19 +232,31 @@ function resolveTrainable(o: RNNOptions): { train: RNNTrainablePreset | 'custom'
     train = 'custom';
     const keys = ['recurrentWeight', 'inputWeight', 'readoutWeight', 'recurrentBias', 'readoutBias', 'initialState'] as const;
     for (const k of Object.keys(t)) {
-      if (!(keys as readonly string[]).includes(k)) throw new ValidationError('E_INVALID_ARG', `expected only ${keys.join(', ')} in train, got '${k}'`);
+      if (!(keys as readonly string[]).includes(k))
+        throw new ValidationError('E_INVALID_ARG', `expected only ${keys.join(', ')} in train, got '${k}'`);
     }
-    base = { recurrentWeight: false, inputWeight: false, readoutWeight: false, recurrentBias: false, readoutBias: false, initialState: false };
+    base = {
+      recurrentWeight: false,
+      inputWeight: false,
+      readoutWeight: false,
+      recurrentBias: false,
+      readoutBias: false,
+      initialState: false,
+    };
     for (const k of keys) {
       const v = t[k];
       if (v === undefined) continue;
-      if (typeof v !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for train.${k}, got ${describe(v)}`);
+      if (typeof v !== 'boolean')
+        throw new ValidationError('E_INVALID_ARG', `expected a boolean for train.${k}, got ${describe(v)}`);
       base[k] = v;
     }
   } else {
     throw new ValidationError('E_INVALID_ARG', `expected 'bias', 'readout', 'full' or an object for train, got ${describe(t)}`);
   }
-  for (const [flag, key] of [['learnInitialState', 'initialState'], ['learnReadoutBias', 'readoutBias']] as const) {
+  for (const [flag, key] of [
+    ['learnInitialState', 'initialState'],
+    ['learnReadoutBias', 'readoutBias'],
+  ] as const) {
     const v = o[flag];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for ${flag}, got ${describe(v)}`);
@@ -246,7 +269,8 @@ function resolveTrainable(o: RNNOptions): { train: RNNTrainablePreset | 'custom'
 
 /** Validates options and fills in every default. */
 export function resolveRNNConfig(o: RNNOptions): RNNConfig {
-  if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null)
+    throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);
   expectKnownKeys('RNN options', o, RNN_OPTION_KEYS);
   const inputSize = expectInt('inputSize', o.inputSize, 0, 1 << 20);
   const hidden = expectInt('hidden', o.hidden, 1, 1 << 20);

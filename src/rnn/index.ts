@@ -1,5 +1,14 @@
 /** Bias-learning recurrent networks. */
-export { RNN, type RunModeOptions, type RNNFitOptions, type RNNEvaluateOptions, type RNNEvaluateResult, type PredictOptions, type PredictResult, type GenerateOptions } from './rnn.js';
+export {
+  RNN,
+  type RunModeOptions,
+  type RNNFitOptions,
+  type RNNEvaluateOptions,
+  type RNNEvaluateResult,
+  type PredictOptions,
+  type PredictResult,
+  type GenerateOptions,
+} from './rnn.js';
 export {
   RNN_DEFAULTS,
   RNN_TRAINABLE_SETS,

@@ -19,13 +19,22 @@ export interface TrajectoryCurve {
  */
 export function trajectoryPlot(
   curves: TrajectoryCurve[],
-  opts: { outputNames: string[]; steps: number; title?: string; t0?: number; width?: number; height?: number; marks?: { label: string; step: number }[] },
+  opts: {
+    outputNames: string[];
+    steps: number;
+    title?: string;
+    t0?: number;
+    width?: number;
+    height?: number;
+    marks?: { label: string; step: number }[];
+  },
 ): VegaLiteSpec {
   const O = opts.outputNames.length;
   const t0 = opts.t0 ?? 1;
   const panels: VegaLitePanel[] = opts.outputNames.map((name, o) => {
     const rows: PlotRow[] = [];
-    for (const c of curves) for (let t = 0; t < opts.steps; t++) rows.push({ t: t + t0, value: c.values[t * O + o]!, curve: c.label });
+    for (const c of curves)
+      for (let t = 0; t < opts.steps; t++) rows.push({ t: t + t0, value: c.values[t * O + o]!, curve: c.label });
     const panel = linePanel({
       data: rows,
       x: { field: 't', title: 'time step', nice: false },
@@ -46,7 +55,10 @@ export function trajectoryPlot(
       (panel.layer as VegaLitePanel[]).push({
         transform: [{ filter: { field: 'curve', equal: target.label } }],
         mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 3, opacity: 0.9 },
-        encoding: { y: { field: 'value', type: 'quantitative' }, color: { field: 'curve', type: 'nominal', scale: { domain: curves.map((c) => c.label) }, legend: null } },
+        encoding: {
+          y: { field: 'value', type: 'quantitative' },
+          color: { field: 'curve', type: 'nominal', scale: { domain: curves.map((c) => c.label) }, legend: null },
+        },
       });
     }
     if (opts.marks?.length) {
@@ -68,8 +80,12 @@ export function reachPlot(
 ): VegaLiteSpec {
   const rows: PlotRow[] = [];
   for (const tr of trials)
-    for (const [kind, arr] of [['target', tr.target], ['network', tr.network]] as const)
-      for (let t = 0; t < opts.steps; t++) rows.push({ x: arr[2 * t]!, y: arr[2 * t + 1]!, t, trial: tr.label, set: tr.label.split(' ')[0]!, kind });
+    for (const [kind, arr] of [
+      ['target', tr.target],
+      ['network', tr.network],
+    ] as const)
+      for (let t = 0; t < opts.steps; t++)
+        rows.push({ x: arr[2 * t]!, y: arr[2 * t + 1]!, t, trial: tr.label, set: tr.label.split(' ')[0]!, kind });
   const goals = trials.map((tr) => ({ x: tr.goal[0], y: tr.goal[1], trial: tr.label, set: tr.label.split(' ')[0]! }));
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -86,11 +102,30 @@ export function reachPlot(
           y: { field: 'y', type: 'quantitative', scale: { domain: [-1.3, 1.3] } },
           order: { field: 't', type: 'quantitative' },
           color: { field: 'set', type: 'nominal', title: 'targets' },
-          strokeDash: { field: 'kind', type: 'nominal', title: '', scale: { domain: ['network', 'target'], range: [[1, 0], [4, 3]] } },
+          strokeDash: {
+            field: 'kind',
+            type: 'nominal',
+            title: '',
+            scale: {
+              domain: ['network', 'target'],
+              range: [
+                [1, 0],
+                [4, 3],
+              ],
+            },
+          },
           detail: { field: 'trial', type: 'nominal' },
         },
       },
-      { data: { values: goals }, mark: { type: 'point', shape: 'cross', size: 120, filled: true }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'set', type: 'nominal' } } },
+      {
+        data: { values: goals },
+        mark: { type: 'point', shape: 'cross', size: 120, filled: true },
+        encoding: {
+          x: { field: 'x', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          color: { field: 'set', type: 'nominal' },
+        },
+      },
     ],
   } as unknown as VegaLiteSpec;
 }
@@ -110,7 +145,11 @@ export function eigenvaluePlot(spectra: SpectrumSeries[], opts: { title?: string
       pts.push({ re: s.re[i]!, im: s.im[i]!, spectrum: s.label });
       lim = Math.max(lim, Math.abs(s.re[i]!) * 1.05, Math.abs(s.im[i]!) * 1.05);
     }
-  const circle: PlotRow[] = Array.from({ length: 201 }, (_, k) => ({ re: Math.cos((2 * Math.PI * k) / 200), im: Math.sin((2 * Math.PI * k) / 200), k }));
+  const circle: PlotRow[] = Array.from({ length: 201 }, (_, k) => ({
+    re: Math.cos((2 * Math.PI * k) / 200),
+    im: Math.sin((2 * Math.PI * k) / 200),
+    k,
+  }));
   const domain: [number, number] = [-lim, lim];
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -122,7 +161,11 @@ export function eigenvaluePlot(spectra: SpectrumSeries[], opts: { title?: string
       {
         data: { values: circle },
         mark: { type: 'line', color: '#999', strokeDash: [4, 3], strokeWidth: 1 },
-        encoding: { x: { field: 're', type: 'quantitative', scale: { domain } }, y: { field: 'im', type: 'quantitative', scale: { domain } }, order: { field: 'k', type: 'quantitative' } },
+        encoding: {
+          x: { field: 're', type: 'quantitative', scale: { domain } },
+          y: { field: 'im', type: 'quantitative', scale: { domain } },
+          order: { field: 'k', type: 'quantitative' },
+        },
       },
       {
         data: { values: pts },
@@ -130,7 +173,14 @@ export function eigenvaluePlot(spectra: SpectrumSeries[], opts: { title?: string
         encoding: {
           x: { field: 're', type: 'quantitative', title: 'Re λ', scale: { domain } },
           y: { field: 'im', type: 'quantitative', title: 'Im λ', scale: { domain } },
-          color: { field: 'spectrum', type: 'nominal', title: '', sort: spectra.map((s) => s.label), scale: { domain: spectra.map((s) => s.label) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
+          color: {
+            field: 'spectrum',
+            type: 'nominal',
+            title: '',
+            sort: spectra.map((s) => s.label),
+            scale: { domain: spectra.map((s) => s.label) },
+            legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 },
+          },
         },
       },
     ],

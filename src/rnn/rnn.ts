@@ -22,7 +22,16 @@ import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
-import { configToOptions, parseRule, resolveRNNConfig, upgradeRNNConfig, type RNNConfig, type RNNOptions, type ResolvedRule, type RuleSpec } from './config.js';
+import {
+  configToOptions,
+  parseRule,
+  resolveRNNConfig,
+  upgradeRNNConfig,
+  type RNNConfig,
+  type RNNOptions,
+  type ResolvedRule,
+  type RuleSpec,
+} from './config.js';
 import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './metrics.js';
 import { SequenceDataset } from './sequences.js';
 import { rnnSummary, rnnToString } from '../model/model_summary.js';
@@ -73,11 +82,21 @@ export interface GenerateOptions {
 }
 
 const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
-const FIT_OPTION_KEYS = new Set([...FIT_LOOP_OPTION_KEYS, ...RUN_MODE_KEYS, ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true })]);
-const EVALUATE_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true })]);
+const FIT_OPTION_KEYS = new Set([
+  ...FIT_LOOP_OPTION_KEYS,
+  ...RUN_MODE_KEYS,
+  ...optionKeys<Omit<RNNFitOptions, keyof FitLoopOptions | keyof RunModeOptions>>({ rule: true, clip: true }),
+]);
+const EVALUATE_OPTION_KEYS = new Set([
+  ...RUN_MODE_KEYS,
+  ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true }),
+]);
 const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ steps: true, input: true, condition: true, states: true });
 const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule']);
-const PREDICT_OPTION_KEYS = new Set([...RUN_MODE_KEYS, ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true })]);
+const PREDICT_OPTION_KEYS = new Set([
+  ...RUN_MODE_KEYS,
+  ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true }),
+]);
 
 export interface PredictResult {
   /** Shape [n, T, O]: output t is y[t+1], the output after input t. */
@@ -128,7 +147,6 @@ function toNativeSpec(c: RNNConfig): Binding.RnnSpec {
   };
 }
 
-
 /** The RNN trains on sequences; its run options (rule, clip, run mode) are resolved once per fit. */
 export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   readonly config: RNNConfig;
@@ -172,22 +190,32 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   }
 
   private checkData(seq: unknown, name: string): SequenceDataset {
-    if (!(seq instanceof SequenceDataset)) throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(seq)}`);
-    if (seq.inputSize !== this.inputSize) throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input columns for ${name}, got ${seq.inputSize}`);
-    if (seq.outputSize !== this.outputSize) throw new ValidationError('E_SHAPE', `expected ${this.outputSize} target columns for ${name}, got ${seq.outputSize}`);
+    if (!(seq instanceof SequenceDataset))
+      throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for ${name}, got ${describe(seq)}`);
+    if (seq.inputSize !== this.inputSize)
+      throw new ValidationError('E_SHAPE', `expected ${this.inputSize} input columns for ${name}, got ${seq.inputSize}`);
+    if (seq.outputSize !== this.outputSize)
+      throw new ValidationError('E_SHAPE', `expected ${this.outputSize} target columns for ${name}, got ${seq.outputSize}`);
     if (seq.numConditions > this.config.conditions) {
-      throw new ValidationError('E_SHAPE', `expected condition indices in [0, ${this.config.conditions}) for ${name}, got ${seq.numConditions - 1}`);
+      throw new ValidationError(
+        'E_SHAPE',
+        `expected condition indices in [0, ${this.config.conditions}) for ${name}, got ${seq.numConditions - 1}`,
+      );
     }
     return seq;
   }
 
   private runMode(o: RunModeOptions = {}): Binding.RunOptions {
     const closedLoop = o.closedLoop ?? false;
-    if (typeof closedLoop !== 'boolean') throw new ValidationError('E_INVALID_ARG', `expected a boolean for closedLoop, got ${describe(closedLoop)}`);
+    if (typeof closedLoop !== 'boolean')
+      throw new ValidationError('E_INVALID_ARG', `expected a boolean for closedLoop, got ${describe(closedLoop)}`);
     const warmup = expectInt('warmup', o.warmup ?? 0, 0);
     const delay = expectInt('delay', o.delay ?? 1, 1);
     if (closedLoop && this.inputSize < this.outputSize) {
-      throw new ValidationError('E_CONFIG', `expected inputSize >= outputSize (${this.outputSize}) for a closed loop, got ${this.inputSize}`);
+      throw new ValidationError(
+        'E_CONFIG',
+        `expected inputSize >= outputSize (${this.outputSize}) for a closed loop, got ${this.inputSize}`,
+      );
     }
     return { closedLoop, warmup, delay };
   }
@@ -216,7 +244,13 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   }
 
   /** @internal Used by fit: one optimizer step (or several, when online) per batch of sequences, with the fit's run options. */
-  async trainIndices(data: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, run?: Binding.RunOptions): Promise<PassStats> {
+  async trainIndices(
+    data: SequenceDataset,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    run?: Binding.RunOptions,
+  ): Promise<PassStats> {
     const seq = this.checkData(data, 'training data');
     return this.trainRaw(seq, indices, batchSize, lr, run ?? this.ruleOptions(this.config.rule, this.config.clip));
   }
@@ -236,11 +270,20 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     expectInt('batchSize', batchSize, 1);
     expectNumber('lr', lr, 0);
     const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
-    const opts = { ...this.ruleOptions(rule, expectNumber('clip', options.clip ?? this.config.clip, 0)), ...this.runMode(options) };
+    const opts = {
+      ...this.ruleOptions(rule, expectNumber('clip', options.clip ?? this.config.clip, 0)),
+      ...this.runMode(options),
+    };
     return this.trainRaw(seq, indices, batchSize, lr, opts);
   }
 
-  private async trainRaw(seq: SequenceDataset, indices: Int32Array, batchSize: number, lr: number, opts: Binding.RunOptions): Promise<PassStats> {
+  private async trainRaw(
+    seq: SequenceDataset,
+    indices: Int32Array,
+    batchSize: number,
+    lr: number,
+    opts: Binding.RunOptions,
+  ): Promise<PassStats> {
     this.native.live();
     const ds = await deviceSequences(seq, this.backend);
     return this.native.exclusive((h) => h.train(ds, indices, batchSize, lr, opts));
@@ -275,7 +318,11 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     if (given !== undefined) {
       if (given.length === I) for (let t = 0; t < steps; t++) for (let i = 0; i < I; i++) inputs[t * I + i] = Number(given[i]);
       else if (given.length === steps * I) inputs = Float32Array.from(given);
-      else throw new ValidationError('E_SHAPE', `expected ${I} (a constant cue) or ${steps * I} (a sequence) values for input, got ${given.length}`);
+      else
+        throw new ValidationError(
+          'E_SHAPE',
+          `expected ${I} (a constant cue) or ${steps * I} (a sequence) values for input, got ${given.length}`,
+        );
     }
     const data = SequenceDataset.create({
       inputs,
@@ -342,7 +389,12 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
    */
   async tensor(name: string): Promise<Float32Array> {
     if (typeof name !== 'string' || !this.tensors().some((t) => t.name === name)) {
-      throw new ValidationError('E_INVALID_ARG', `expected one of ${this.tensors().map((t) => `'${t.name}'`).join(', ')} for tensor, got ${describe(name)}`);
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected one of ${this.tensors()
+          .map((t) => `'${t.name}'`)
+          .join(', ')} for tensor, got ${describe(name)}`,
+      );
     }
     return this.native.exclusive((h) => h.getTensor(name));
   }
@@ -368,7 +420,6 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     return restoreOptimizerState(this.native, state);
   }
 
-
   /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
@@ -378,7 +429,6 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
     await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
   }
-
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: LoadOptions = {}): Promise<RNN> {
@@ -390,7 +440,6 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));
   }
-
 
   /**
    * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under

@@ -33,7 +33,8 @@ export interface SequenceDataOptions {
 }
 
 function f32(name: string, v: unknown, length: number): Float32Array {
-  if (!(v instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for ${name}, got ${describe(v)}`);
+  if (!(v instanceof Float32Array))
+    throw new ValidationError('E_DTYPE', `expected a Float32Array for ${name}, got ${describe(v)}`);
   if (v.length !== length) throw new ValidationError('E_SHAPE', `expected ${length} elements for ${name}, got ${v.length}`);
   return v;
 }
@@ -69,41 +70,65 @@ export class SequenceDataset {
 
   /** Validates shapes and finiteness (typed errors) and keeps the arrays. */
   static create(o: SequenceDataOptions): SequenceDataset {
-    if (typeof o !== 'object' || o === null) throw new ValidationError('E_INVALID_ARG', `expected a sequence-data object, got ${describe(o)}`);
+    if (typeof o !== 'object' || o === null)
+      throw new ValidationError('E_INVALID_ARG', `expected a sequence-data object, got ${describe(o)}`);
     const steps = o.steps;
     if (steps === 0) throw new ValidationError('E_EMPTY', 'expected a sequence length >= 1 for steps, got 0');
     expectInt('steps', steps, 1);
     const I = expectInt('inputSize', o.inputSize, 0);
     const O = expectInt('outputSize', o.outputSize, 1);
-    if (!(o.targets instanceof Float32Array)) throw new ValidationError('E_DTYPE', `expected a Float32Array for targets, got ${describe(o.targets)}`);
+    if (!(o.targets instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `expected a Float32Array for targets, got ${describe(o.targets)}`);
     if (o.targets.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one sequence, got 0 targets');
     if (o.targets.length % (steps * O) !== 0) {
-      throw new ValidationError('E_SHAPE', `expected a multiple of steps * outputSize = ${steps * O} elements for targets, got ${o.targets.length}`);
+      throw new ValidationError(
+        'E_SHAPE',
+        `expected a multiple of steps * outputSize = ${steps * O} elements for targets, got ${o.targets.length}`,
+      );
     }
     const n = o.targets.length / (steps * O);
-    const inputs = I === 0 ? (o.inputs?.length ? f32('inputs', o.inputs, 0) : new Float32Array(0)) : f32('inputs', o.inputs, n * steps * I);
+    const inputs =
+      I === 0 ? (o.inputs?.length ? f32('inputs', o.inputs, 0) : new Float32Array(0)) : f32('inputs', o.inputs, n * steps * I);
     expectFinite('inputs', inputs, Math.max(I, 1));
     expectFinite('targets', o.targets, O);
-    const lossWeights = o.lossWeights === undefined ? new Float32Array(n * steps).fill(1) : f32('lossWeights', o.lossWeights, n * steps);
-    const velocityWeights = o.velocityWeights === undefined ? new Float32Array(n * steps) : f32('velocityWeights', o.velocityWeights, n * steps);
+    const lossWeights =
+      o.lossWeights === undefined ? new Float32Array(n * steps).fill(1) : f32('lossWeights', o.lossWeights, n * steps);
+    const velocityWeights =
+      o.velocityWeights === undefined ? new Float32Array(n * steps) : f32('velocityWeights', o.velocityWeights, n * steps);
     expectFinite('lossWeights', lossWeights, steps);
     expectFinite('velocityWeights', velocityWeights, steps);
-    for (const [name, arr] of [['lossWeights', lossWeights], ['velocityWeights', velocityWeights]] as const) {
+    for (const [name, arr] of [
+      ['lossWeights', lossWeights],
+      ['velocityWeights', velocityWeights],
+    ] as const) {
       for (let i = 0; i < arr.length; i++) {
-        if (arr[i]! < 0) throw new ValidationError('E_INVALID_ARG', `expected weights >= 0 in ${name}, got ${arr[i]} at sequence ${Math.floor(i / steps)}, step ${i % steps}`);
+        if (arr[i]! < 0)
+          throw new ValidationError(
+            'E_INVALID_ARG',
+            `expected weights >= 0 in ${name}, got ${arr[i]} at sequence ${Math.floor(i / steps)}, step ${i % steps}`,
+          );
       }
     }
     let conditions: Int32Array;
     if (o.conditions === undefined) conditions = new Int32Array(n);
     else {
-      if (!(o.conditions instanceof Int32Array)) throw new ValidationError('E_DTYPE', `expected an Int32Array for conditions, got ${describe(o.conditions)}`);
-      if (o.conditions.length !== n) throw new ValidationError('E_SHAPE', `expected ${n} elements (one per sequence) for conditions, got ${o.conditions.length}`);
+      if (!(o.conditions instanceof Int32Array))
+        throw new ValidationError('E_DTYPE', `expected an Int32Array for conditions, got ${describe(o.conditions)}`);
+      if (o.conditions.length !== n)
+        throw new ValidationError(
+          'E_SHAPE',
+          `expected ${n} elements (one per sequence) for conditions, got ${o.conditions.length}`,
+        );
       conditions = o.conditions;
       for (let i = 0; i < n; i++) {
-        if (!(conditions[i]! >= 0)) throw new ValidationError('E_INVALID_ARG', `expected condition indices >= 0, got ${conditions[i]} at sequence ${i}`);
+        if (!(conditions[i]! >= 0))
+          throw new ValidationError('E_INVALID_ARG', `expected condition indices >= 0, got ${conditions[i]} at sequence ${i}`);
       }
     }
-    return new SequenceDataset({ inputs, targets: o.targets, lossWeights, velocityWeights, conditions, steps, inputSize: I, outputSize: O }, n);
+    return new SequenceDataset(
+      { inputs, targets: o.targets, lossWeights, velocityWeights, conditions, steps, inputSize: I, outputSize: O },
+      n,
+    );
   }
 
   /** Number of initial-state rows the conditions need (max + 1). */
@@ -118,12 +143,15 @@ export class SequenceDataset {
     const idx = Int32Array.from(indices);
     if (idx.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one index, got 0');
     for (let i = 0; i < idx.length; i++) {
-      if (!(idx[i]! >= 0 && idx[i]! < this.n)) throw new ValidationError('E_INVALID_ARG', `expected an index in [0, ${this.n}) for indices[${i}], got ${idx[i]}`);
+      if (!(idx[i]! >= 0 && idx[i]! < this.n))
+        throw new ValidationError('E_INVALID_ARG', `expected an index in [0, ${this.n}) for indices[${i}], got ${idx[i]}`);
     }
     const T = this.steps;
     const take = (src: Float32Array, width: number): Float32Array => {
       const out = new Float32Array(idx.length * T * width);
-      idx.forEach((k, r) => { out.set(src.subarray(k * T * width, (k + 1) * T * width), r * T * width); });
+      idx.forEach((k, r) => {
+        out.set(src.subarray(k * T * width, (k + 1) * T * width), r * T * width);
+      });
       return out;
     };
     return new SequenceDataset(
@@ -146,7 +174,10 @@ export class SequenceDataset {
     expectNumber('fraction', fraction, 0, 1, { exclusiveMin: true });
     const nv = Math.floor(this.n * fraction + 1e-9);
     if (nv === 0 || nv === this.n) {
-      throw new ValidationError('E_EMPTY', `expected both sides of the split to be non-empty for fraction ${fraction} of ${this.n} sequences`);
+      throw new ValidationError(
+        'E_EMPTY',
+        `expected both sides of the split to be non-empty for fraction ${fraction} of ${this.n} sequences`,
+      );
     }
     const perm = new Rng(seed).permutation(this.n);
     return { train: this.subset(perm.slice(nv).sort()), validation: this.subset(perm.slice(0, nv).sort()) };

@@ -18,4 +18,11 @@ export {
   type ReachingTaskOptions,
 } from './tasks.js';
 export { rk4Step, integrate, vanDerPolField, lorenzField, mackeyGlass, type Field, type Vector } from './systems.js';
-export { TASK_REPORTS, type ReportedRnn, type TaskFigure, type TaskReport, type TaskReportOptions, type TaskReporter } from './reports.js';
+export {
+  TASK_REPORTS,
+  type ReportedRnn,
+  type TaskFigure,
+  type TaskReport,
+  type TaskReportOptions,
+  type TaskReporter,
+} from './reports.js';

@@ -43,16 +43,24 @@ const fixed = (v: number | undefined, digits = 4): string => (v === undefined ||
 async function generationReport(task: RnnTask, rnn: ReportedRnn, { title }: TaskReportOptions): Promise<TaskReport> {
   const ev = await rnn.evaluate(task.test, { score: 'all' });
   const evaluation: Record<string, unknown> = { test: ev };
-  const ext = task.extended ? { ...(await rnn.evaluate(task.extended, { score: 'all' })), steps: task.extended.steps } : undefined;
+  const ext = task.extended
+    ? { ...(await rnn.evaluate(task.extended, { score: 'all' })), steps: task.extended.steps }
+    : undefined;
   if (ext) evaluation.extended = ext;
   const shown = task.extended ?? task.test;
   const p = await rnn.predict(shown);
-  const spec = trajectoryPlot([{ label: 'target', values: shown.targets }, { label: 'network (free running)', values: p.outputs }], {
-    outputNames: task.outputNames,
-    steps: shown.steps,
-    title: `${title}${task.extended ? ` (trained on ${task.test.steps} steps)` : ''}`,
-    ...(task.extended ? { marks: [{ label: 'end of training window', step: task.test.steps }] } : {}),
-  });
+  const spec = trajectoryPlot(
+    [
+      { label: 'target', values: shown.targets },
+      { label: 'network (free running)', values: p.outputs },
+    ],
+    {
+      outputNames: task.outputNames,
+      steps: shown.steps,
+      title: `${title}${task.extended ? ` (trained on ${task.test.steps} steps)` : ''}`,
+      ...(task.extended ? { marks: [{ label: 'end of training window', step: task.test.steps }] } : {}),
+    },
+  );
   const summary = `free-running NMSE ${fixed(ev.nmse, 5)} over ${task.test.steps} steps${ext ? `, ${fixed(ext.nmse, 5)} over ${ext.steps}` : ''} (R^2 ${fixed(ev.r2)})`;
   return { evaluation, figures: [{ file: 'trajectories.svg', spec }], summary };
 }
@@ -79,7 +87,12 @@ async function forecastReport(task: RnnTask, rnn: ReportedRnn, { title }: TaskRe
       { label: 'teacher-forced', values: a.outputs },
       { label: `closed loop (from step ${f.warmup})`, values: b.outputs },
     ],
-    { outputNames: task.outputNames, steps: first.steps, title: `${title} (held-out sequence 1)`, marks: [{ label: 'loop closes', step: f.warmup }] },
+    {
+      outputNames: task.outputNames,
+      steps: first.steps,
+      title: `${title} (held-out sequence 1)`,
+      marks: [{ label: 'loop closes', step: f.warmup }],
+    },
   );
   const summary = `test R^2 ${fixed(tf.r2)} (NMSE ${fixed(tf.nmse)}) teacher-forced; closed loop R^2 ${fixed(closed.r2)} (NMSE ${fixed(closed.nmse)}), ${fixed(closedShort.r2)} over its first ${f.tau} steps`;
   return { evaluation, figures: [{ file: 'trajectories.svg', spec }], summary };
@@ -93,7 +106,10 @@ async function reachingReport(task: RnnTask, rnn: ReportedRnn, { title }: TaskRe
   const T = task.train.steps;
   const trainErr = reachingErrors(tr.outputs, r.trainTargets, T, r.moveSteps);
   const testErr = reachingErrors(te.outputs, r.testTargets, T, r.moveSteps);
-  const evaluation = { train: { ...(await rnn.evaluate(task.train)), ...trainErr }, test: { ...(await rnn.evaluate(task.test)), ...testErr } };
+  const evaluation = {
+    train: { ...(await rnn.evaluate(task.train)), ...trainErr },
+    test: { ...(await rnn.evaluate(task.test)), ...testErr },
+  };
   const trials = [
     ...r.trainTargets.map((g, k) => ({ g, k, set: 'trained', out: tr.outputs, data: task.train })),
     ...r.testTargets.map((g, k) => ({ g, k, set: 'unseen', out: te.outputs, data: task.test })),
@@ -101,7 +117,12 @@ async function reachingReport(task: RnnTask, rnn: ReportedRnn, { title }: TaskRe
   // [n, T, 2] row-major: trial k is the slice [k T 2, (k + 1) T 2)
   const slice = (v: Float32Array, k: number): Float32Array => v.subarray(k * T * 2, (k + 1) * T * 2);
   const spec = reachPlot(
-    trials.map((t) => ({ label: `${t.set} ${t.k + 1}`, goal: t.g, target: slice(t.data.targets, t.k), network: slice(t.out, t.k) })),
+    trials.map((t) => ({
+      label: `${t.set} ${t.k + 1}`,
+      goal: t.g,
+      target: slice(t.data.targets, t.k),
+      network: slice(t.out, t.k),
+    })),
     { steps: T, title: `${title}: trained and unseen targets` },
   );
   const summary = `final position error: trained targets ${fixed(trainErr.finalError)}, unseen targets ${fixed(testErr.finalError)} (radius 1)`;
@@ -112,7 +133,12 @@ async function reachingReport(task: RnnTask, rnn: ReportedRnn, { title }: TaskRe
  * Mean final-position error of reaching predictions [n, T, 2] against the targets, and the mean
  * speed over the hold period (should be near 0).
  */
-export function reachingErrors(outputs: ArrayLike<number>, targets: [number, number][], T: number, moveSteps: number): { finalError: number; perTarget: number[]; holdSpeed: number } {
+export function reachingErrors(
+  outputs: ArrayLike<number>,
+  targets: [number, number][],
+  T: number,
+  moveSteps: number,
+): { finalError: number; perTarget: number[]; holdSpeed: number } {
   const perTarget = targets.map(([gx, gy], k) => {
     const i = (k * T + T - 1) * 2;
     return Math.hypot(outputs[i]! - gx, outputs[i + 1]! - gy);

@@ -11,7 +11,11 @@ export type Field = (t: number, x: Vector, out: Vector) => void;
 /** One RK4 step of size h from x (in place). */
 export function rk4Step(f: Field, t: number, x: Vector, h: number): void {
   const n = x.length;
-  const k1 = new Float64Array(n), k2 = new Float64Array(n), k3 = new Float64Array(n), k4 = new Float64Array(n), y = new Float64Array(n);
+  const k1 = new Float64Array(n),
+    k2 = new Float64Array(n),
+    k3 = new Float64Array(n),
+    k4 = new Float64Array(n),
+    y = new Float64Array(n);
   f(t, x, k1);
   for (let i = 0; i < n; i++) y[i] = x[i]! + 0.5 * h * k1[i]!;
   f(t + 0.5 * h, y, k2);
@@ -28,7 +32,10 @@ export function rk4Step(f: Field, t: number, x: Vector, h: number): void {
  */
 export function integrate(f: Field, x0: ArrayLike<number>, dt: number, samples: number, substeps = 1): Float64Array {
   if (!(dt > 0) || !Number.isInteger(samples) || samples < 1 || !Number.isInteger(substeps) || substeps < 1) {
-    throw new ValidationError('E_INVALID_ARG', `expected dt > 0, samples >= 1 and substeps >= 1, got ${dt}, ${samples}, ${substeps}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected dt > 0, samples >= 1 and substeps >= 1, got ${dt}, ${samples}, ${substeps}`,
+    );
   }
   const dim = x0.length;
   const x = Float64Array.from(x0);
@@ -68,7 +75,17 @@ export function lorenzField(sigma = 10, rho = 28, beta = 8 / 3): Field {
  * is the mean of its neighbours), constant history x0 for t <= 0. Returns `samples` values
  * spaced `dt` apart (dt / h an integer), after discarding `transient` time units.
  */
-export function mackeyGlass(opts: { samples: number; dt?: number; tau?: number; beta?: number; gamma?: number; n?: number; h?: number; x0?: number; transient?: number }): Float64Array {
+export function mackeyGlass(opts: {
+  samples: number;
+  dt?: number;
+  tau?: number;
+  beta?: number;
+  gamma?: number;
+  n?: number;
+  h?: number;
+  x0?: number;
+  transient?: number;
+}): Float64Array {
   const { samples } = opts;
   const dt = opts.dt ?? 1;
   const tau = opts.tau ?? 17;
@@ -86,7 +103,9 @@ export function mackeyGlass(opts: { samples: number; dt?: number; tau?: number; 
   const x = new Float64Array(total + lag + 1).fill(opts.x0 ?? 1.2);
   const f = (xt: number, xd: number): number => (beta * xd) / (1 + xd ** n) - gamma * xt;
   for (let i = lag; i < lag + total; i++) {
-    const d0 = x[i - lag]!, d1 = x[i - lag + 1]!, dm = 0.5 * (d0 + d1);
+    const d0 = x[i - lag]!,
+      d1 = x[i - lag + 1]!,
+      dm = 0.5 * (d0 + d1);
     const xi = x[i]!;
     const k1 = f(xi, d0);
     const k2 = f(xi + 0.5 * h * k1, dm);

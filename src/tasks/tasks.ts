@@ -116,7 +116,18 @@ export function cosineTask(o: CosineTaskOptions = {}): RnnTask {
     train,
     test: train,
     extended: make(2 * T),
-    defaults: { hidden: 200, epochs: 1500, batchSize: 1, lr: 1e-2, lrFull: 1e-3, alpha: 1, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
+    defaults: {
+      hidden: 200,
+      epochs: 1500,
+      batchSize: 1,
+      lr: 1e-2,
+      lrFull: 1e-3,
+      alpha: 1,
+      recurrentGain: 1.5,
+      inputScale: 1,
+      learnInitialState: true,
+      clip: 0,
+    },
   });
 }
 
@@ -156,7 +167,18 @@ export function vanDerPolTask(o: VanDerPolTaskOptions = {}): RnnTask {
     train,
     test: train,
     extended: make(2 * T),
-    defaults: { hidden: 200, epochs: 3000, batchSize: 1, lr: 1e-2, lrFull: 3e-4, alpha: 0.5, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
+    defaults: {
+      hidden: 200,
+      epochs: 3000,
+      batchSize: 1,
+      lr: 1e-2,
+      lrFull: 3e-4,
+      alpha: 0.5,
+      recurrentGain: 1.5,
+      inputScale: 1,
+      learnInitialState: true,
+      clip: 0,
+    },
   });
 }
 
@@ -177,7 +199,11 @@ function forecastSequences(
 ): SequenceDataset {
   const starts: number[] = [];
   for (let a = from; a + length + tau <= to; a += stride) starts.push(a);
-  if (starts.length === 0) throw new ValidationError('E_CONFIG', `expected room for at least one sequence of ${length} steps (+ tau ${tau}) in [${from}, ${to})`);
+  if (starts.length === 0)
+    throw new ValidationError(
+      'E_CONFIG',
+      `expected room for at least one sequence of ${length} steps (+ tau ${tau}) in [${from}, ${to})`,
+    );
   const n = starts.length;
   const x = new Float32Array(n * length);
   const y = new Float32Array(n * length);
@@ -209,7 +235,13 @@ export interface ForecastTaskOptions {
   seed?: number;
 }
 
-function forecastTask(name: string, fs: ForecastSeries, o: ForecastTaskOptions, tauDefault: number, defaults: TaskDefaults): RnnTask {
+function forecastTask(
+  name: string,
+  fs: ForecastSeries,
+  o: ForecastTaskOptions,
+  tauDefault: number,
+  defaults: TaskDefaults,
+): RnnTask {
   const tau = expectInt('tau', o.tau ?? tauDefault, 0);
   const length = expectInt('length', o.length ?? 400, 1);
   const stride = expectInt('stride', o.stride ?? Math.max(1, Math.floor(length / 2)), 1);
@@ -256,7 +288,18 @@ export function lorenzTask(o: ForecastTaskOptions & { dt?: number } = {}): RnnTa
     { series: normalise(x), description: `Lorenz x(t) (sigma 10, rho 28, beta 8/3), dt ${dt}, normalised` },
     o,
     27,
-    { hidden: 512, epochs: 30, batchSize: 4, lr: 1e-2, lrFull: 1e-3, alpha: 1, recurrentGain: 1.5, inputScale: 3, learnInitialState: false, clip: 1 },
+    {
+      hidden: 512,
+      epochs: 30,
+      batchSize: 4,
+      lr: 1e-2,
+      lrFull: 1e-3,
+      alpha: 1,
+      recurrentGain: 1.5,
+      inputScale: 3,
+      learnInitialState: false,
+      clip: 1,
+    },
   );
 }
 
@@ -270,7 +313,18 @@ export function mackeyGlassTask(o: ForecastTaskOptions = {}): RnnTask {
     { series: normalise(series), description: 'Mackey-Glass (tau 17, beta 0.2, gamma 0.1, n 10), dt 1, normalised' },
     o,
     6,
-    { hidden: 512, epochs: 30, batchSize: 4, lr: 1e-2, lrFull: 1e-3, alpha: 1, recurrentGain: 1.5, inputScale: 3, learnInitialState: false, clip: 1 },
+    {
+      hidden: 512,
+      epochs: 30,
+      batchSize: 4,
+      lr: 1e-2,
+      lrFull: 1e-3,
+      alpha: 1,
+      recurrentGain: 1.5,
+      inputScale: 3,
+      learnInitialState: false,
+      clip: 1,
+    },
   );
 }
 
@@ -300,7 +354,8 @@ export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
     const v = new Float32Array(n * T);
     const targets: [number, number][] = [];
     angles.forEach((a, k) => {
-      const gx = radius * Math.cos(a), gy = radius * Math.sin(a);
+      const gx = radius * Math.cos(a),
+        gy = radius * Math.sin(a);
       targets.push([gx, gy]);
       for (let t = 0; t < T; t++) {
         const s = Math.min(1, (t + 1) / move);
@@ -312,7 +367,10 @@ export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
         v[k * T + t] = t >= move ? penalty : 0;
       }
     });
-    return { data: SequenceDataset.create({ inputs: x, targets: y, steps: T, inputSize: 2, outputSize: 2, velocityWeights: v }), targets };
+    return {
+      data: SequenceDataset.create({ inputs: x, targets: y, steps: T, inputSize: 2, outputSize: 2, velocityWeights: v }),
+      targets,
+    };
   };
   const train = make(Array.from({ length: K }, (_, k) => (2 * Math.PI * k) / K));
   const test = make(Array.from({ length: K }, (_, k) => (2 * Math.PI * (k + 0.5)) / K));
@@ -326,7 +384,18 @@ export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
     train: train.data,
     test: test.data,
     reaching: { trainTargets: train.targets, testTargets: test.targets, moveSteps: move },
-    defaults: { hidden: 256, epochs: 1500, batchSize: 8, lr: 1e-2, lrFull: 1e-3, alpha: 0.5, recurrentGain: 1.5, inputScale: 1, learnInitialState: true, clip: 0 },
+    defaults: {
+      hidden: 256,
+      epochs: 1500,
+      batchSize: 8,
+      lr: 1e-2,
+      lrFull: 1e-3,
+      alpha: 0.5,
+      recurrentGain: 1.5,
+      inputScale: 1,
+      learnInitialState: true,
+      clip: 0,
+    },
   });
 }
 
@@ -346,6 +415,9 @@ export function makeTask(name: TaskName, options: Record<string, unknown> = {}):
     case 'reaching':
       return reachingTask(options);
     default:
-      throw new ValidationError('E_INVALID_ARG', `expected one of ${TASK_NAMES.map((t) => `'${t}'`).join(', ')} for task, got ${JSON.stringify(name)}`);
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected one of ${TASK_NAMES.map((t) => `'${t}'`).join(', ')} for task, got ${JSON.stringify(name)}`,
+      );
   }
 }

@@ -62,7 +62,15 @@ export interface CallbackHooks {
   onStatus?(message: string): void | Promise<void>;
 }
 
-const HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onProgress', 'onEpochEnd', 'onTrainEnd', 'onStatus'] as const satisfies readonly (keyof CallbackHooks)[];
+const HOOKS = [
+  'onTrainBegin',
+  'onEpochBegin',
+  'onBatchEnd',
+  'onProgress',
+  'onEpochEnd',
+  'onTrainEnd',
+  'onStatus',
+] as const satisfies readonly (keyof CallbackHooks)[];
 
 /** What `this` is inside a hook: the model fit was called on (`M`) and the run's state. */
 export interface CallbackContext<M = FitModel> {
@@ -97,7 +105,11 @@ export type FitCallback<M = FitModel> = Callback<FitModel> | PlainCallback<M>;
 
 /** Wraps plain functions as a callback. */
 export class LambdaCallback extends Callback {
-  constructor(hooks: Partial<Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress' | 'onStatus'>>) {
+  constructor(
+    hooks: Partial<
+      Pick<Callback, 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchEnd' | 'onProgress' | 'onStatus'>
+    >,
+  ) {
     super();
     Object.assign(this, hooks);
   }
@@ -118,7 +130,10 @@ function checkCallback(c: unknown, where: string): CallbackHooks {
     const unknown = Object.keys(c).find((k) => /^on[A-Z]/.test(k) && !(HOOKS as readonly string[]).includes(k));
     if (unknown) throw new ValidationError('E_INVALID_ARG', `unknown hook '${unknown}' for ${where}; hooks: ${HOOKS.join(', ')}`);
     if (!HOOKS.some((h) => typeof hooks[h] === 'function')) {
-      throw new ValidationError('E_INVALID_ARG', `expected a Callback or an object with at least one hook (${HOOKS.join(', ')}) for ${where}`);
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected a Callback or an object with at least one hook (${HOOKS.join(', ')}) for ${where}`,
+      );
     }
   }
   return c as CallbackHooks;
@@ -224,7 +239,12 @@ export class EarlyStopping extends Callback {
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
-    const key = this.monitor in logs ? this.monitor : this.monitor.startsWith('val_') && this.monitor.slice(4) in logs ? this.monitor.slice(4) : this.monitor;
+    const key =
+      this.monitor in logs
+        ? this.monitor
+        : this.monitor.startsWith('val_') && this.monitor.slice(4) in logs
+          ? this.monitor.slice(4)
+          : this.monitor;
     const current = logs[key];
     if (current === undefined || !Number.isFinite(current)) return;
     const mode = modeOf(key, this.modeOpt);
@@ -275,7 +295,8 @@ export class ReduceLROnPlateau extends Callback {
     this.minDelta = opts.minDelta ?? 1e-4;
     this.minLr = opts.minLr ?? 0;
     this.modeOpt = opts.mode ?? 'auto';
-    if (!(this.factor > 0 && this.factor < 1)) throw new RangeError(`expected factor in (0, 1) for ReduceLROnPlateau, got ${this.factor}`);
+    if (!(this.factor > 0 && this.factor < 1))
+      throw new RangeError(`expected factor in (0, 1) for ReduceLROnPlateau, got ${this.factor}`);
   }
 
   override onTrainBegin(): void {

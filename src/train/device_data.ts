@@ -11,7 +11,12 @@ import { type BackendName, type Binding, nativeFor } from '../native/binding.js'
 export type UploadCache<S extends object, T> = WeakMap<S, Map<string, Promise<T>>>;
 
 /** The upload of `source` under `key`, made by `make` on first use and shared after that. */
-export function memoUpload<S extends object, T>(cache: UploadCache<S, T>, source: S, key: string, make: () => Promise<T>): Promise<T> {
+export function memoUpload<S extends object, T>(
+  cache: UploadCache<S, T>,
+  source: S,
+  key: string,
+  make: () => Promise<T>,
+): Promise<T> {
   let perKey = cache.get(source);
   if (!perKey) {
     perKey = new Map();

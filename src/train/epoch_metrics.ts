@@ -29,13 +29,23 @@ export class EpochMetrics {
     for (let b = 0; b < stats.size.length; b++) {
       const loss = stats.lossSum[b]!;
       if (!Number.isFinite(loss)) {
-        throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite loss at epoch ${this.epoch}, batch ${this.batches} (lr ${this.lr}); lower the learning rate`);
+        throw new BiasLearnError(
+          'E_DIVERGED',
+          `training diverged: non-finite loss at epoch ${this.epoch}, batch ${this.batches} (lr ${this.lr}); lower the learning rate`,
+        );
       }
       const size = stats.size[b]!;
       this.lossSum += loss;
       this.correct += stats.correct[b]!;
       this.seen += size;
-      out.push(withMetricAliases({ batch: this.batches++, size, loss: loss / size, ...(this.classifier ? { accuracy: stats.correct[b]! / size } : {}) }));
+      out.push(
+        withMetricAliases({
+          batch: this.batches++,
+          size,
+          loss: loss / size,
+          ...(this.classifier ? { accuracy: stats.correct[b]! / size } : {}),
+        }),
+      );
     }
     return out;
   }

@@ -35,7 +35,8 @@ const fitting = new WeakSet<object>();
 
 /** Runs `body` as the only fit of `model`; a second fit while it runs is refused with E_CONCURRENT. */
 export async function exclusiveFit<T>(model: object, body: () => Promise<T>): Promise<T> {
-  if (fitting.has(model)) throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
+  if (fitting.has(model))
+    throw new BiasLearnError('E_CONCURRENT', 'fit is already running on this model; await it before calling fit again');
   fitting.add(model);
   try {
     return await body();
@@ -58,23 +59,39 @@ export async function fit<D extends FitSource, R, T extends FitTarget<D, R>>(
   return exclusiveFit(target, () => runFit(target, data, loop, { run: run ?? ({} as R), model: target }));
 }
 
-function validationOf<D extends FitSource, R>(target: FitTarget<D, R>, data: D, options: FitLoopOptions<D, unknown>, seed: number): { train: D; validation?: D } {
-  if (options.validationData !== undefined) return { train: data, validation: target.checkFitData(options.validationData, 'validationData') };
+function validationOf<D extends FitSource, R>(
+  target: FitTarget<D, R>,
+  data: D,
+  options: FitLoopOptions<D, unknown>,
+  seed: number,
+): { train: D; validation?: D } {
+  if (options.validationData !== undefined)
+    return { train: data, validation: target.checkFitData(options.validationData, 'validationData') };
   if (options.validationSplit === undefined) return { train: data };
   const fraction = expectNumber('validationSplit', options.validationSplit, 0, 1, { exclusiveMin: true });
   if (fraction >= 1) throw new ValidationError('E_INVALID_ARG', `expected validationSplit < 1, got ${fraction}`);
   const split = (data as Partial<SplittableSource<D>>).split;
-  if (typeof split !== 'function') throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for this data; pass validationData');
+  if (typeof split !== 'function')
+    throw new ValidationError('E_INVALID_ARG', 'validationSplit is not supported for this data; pass validationData');
   return split.call(data, fraction, seed);
 }
 
 /** The loop, for a model's own fit (which holds the model with {@link exclusiveFit}). */
-export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>, data: D, options: FitLoopOptions<D, M>, parts: FitRunParts<R, M>): Promise<History> {
+export async function runFit<D extends FitSource, R, M>(
+  target: FitTarget<D, R>,
+  data: D,
+  options: FitLoopOptions<D, M>,
+  parts: FitRunParts<R, M>,
+): Promise<History> {
   target.checkFitData(data, 'training data');
   if (data.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for training data');
   const epochs = expectInt('epochs', options.epochs ?? 1, 1);
   const initialEpoch = expectInt('initialEpoch', options.initialEpoch ?? 0, 0);
-  if (initialEpoch >= epochs) throw new ValidationError('E_INVALID_ARG', `expected initialEpoch < epochs (epochs is the last epoch + 1), got initialEpoch ${initialEpoch}, epochs ${epochs}`);
+  if (initialEpoch >= epochs)
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected initialEpoch < epochs (epochs is the last epoch + 1), got initialEpoch ${initialEpoch}, epochs ${epochs}`,
+    );
   const verbose = expectInt('verbose', options.verbose ?? 0, 0, 2);
   const batchSize = expectInt('batchSize', options.batchSize ?? 32, 1);
   const seed = expectInt('seed', options.seed ?? 0, 0);
@@ -100,7 +117,11 @@ export async function runFit<D extends FitSource, R, M>(target: FitTarget<D, R>,
     if (status) await callbacks.onStatus(status);
     for (let epoch = initialEpoch; epoch < epochs && !state.stopTraining; epoch++) {
       const lr = schedule(epoch, target.baseLr) * state.lrScale;
-      if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValidationError('E_INVALID_ARG', `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`);
+      if (!(lr >= 0) || !Number.isFinite(lr))
+        throw new ValidationError(
+          'E_INVALID_ARG',
+          `expected a finite learning rate >= 0 from the schedule at epoch ${epoch}, got ${lr}`,
+        );
       await callbacks.onEpochBegin(epoch, { lr });
       const order = shuffle ? rng.permutation(train.n) : Int32Array.from({ length: train.n }, (_, i) => i);
       const meter = await loop.trainEpoch(epoch, lr, order);
@@ -158,7 +179,10 @@ class FitLoop<D extends FitSource, R> {
   async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
     const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
     if (!Number.isFinite(v.loss)) {
-      throw new BiasLearnError('E_DIVERGED', `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`);
+      throw new BiasLearnError(
+        'E_DIVERGED',
+        `training diverged: non-finite validation loss after epoch ${epoch} (lr ${lr}); lower the learning rate`,
+      );
     }
     return v.accuracy === undefined ? { val_loss: v.loss } : { val_loss: v.loss, val_accuracy: v.accuracy };
   }

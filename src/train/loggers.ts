@@ -76,7 +76,8 @@ export class JsonLinesLogger extends Callback {
 
   constructor(path: string, options: JsonLinesLoggerOptions = {}) {
     super();
-    if (typeof path !== 'string' || path === '') throw new ValidationError('E_INVALID_ARG', 'expected a file path for JsonLinesLogger');
+    if (typeof path !== 'string' || path === '')
+      throw new ValidationError('E_INVALID_ARG', 'expected a file path for JsonLinesLogger');
     this.path = path;
     this.append = options.append ?? false;
   }
@@ -88,7 +89,9 @@ export class JsonLinesLogger extends Callback {
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     // Non-finite values (a diverging loss) are written as null, as JSON has no NaN.
-    const line = JSON.stringify({ epoch, ...logs }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+    const line = JSON.stringify({ epoch, ...logs }, (_k, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? null : v,
+    );
     await io(this.path, 'append to the log file', () => appendFile(this.path, `${line}\n`));
   }
 }

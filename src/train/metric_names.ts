@@ -20,7 +20,7 @@ export function canonicalMetric(name: string): string {
  */
 export function withMetricAliases<T extends object>(record: T, always = false): T {
   for (const [old, current] of Object.entries(METRIC_ALIASES)) {
-    if (Object.prototype.hasOwnProperty.call(record, old)) continue;
+    if (Object.hasOwn(record, old)) continue;
     if (!always && !(current in record)) continue;
     Object.defineProperty(record, old, {
       enumerable: false,

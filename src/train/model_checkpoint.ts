@@ -76,7 +76,11 @@ export interface SavingModel {
 export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_m, name: string, spec: string | undefined) => {
     const value = name === 'epoch' ? epoch + 1 : logs[canonicalMetric(name)];
-    if (value === undefined) throw new ValidationError('E_INVALID_ARG', `checkpoint path template names '${name}', which is not in the epoch's logs (${['epoch', ...Object.keys(logs)].join(', ')})`);
+    if (value === undefined)
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `checkpoint path template names '${name}', which is not in the epoch's logs (${['epoch', ...Object.keys(logs)].join(', ')})`,
+      );
     return formatNumber(value, spec);
   });
 }
@@ -115,15 +119,18 @@ export class ModelCheckpoint extends Callback<SavingModel> {
 
   constructor(filepath: string, options: ModelCheckpointOptions = {}) {
     super();
-    if (typeof filepath !== 'string' || filepath === '') throw new ValidationError('E_INVALID_ARG', 'expected a file path (template) for ModelCheckpoint');
+    if (typeof filepath !== 'string' || filepath === '')
+      throw new ValidationError('E_INVALID_ARG', 'expected a file path (template) for ModelCheckpoint');
     this.filepath = filepath;
     this.monitor = canonicalMetric(options.monitor ?? 'val_loss');
     this.saveBestOnly = options.saveBestOnly ?? false;
     const mode = options.mode ?? 'auto';
-    if (!['min', 'max', 'auto'].includes(mode)) throw new ValidationError('E_INVALID_ARG', `expected 'min', 'max' or 'auto' for mode, got ${String(mode)}`);
+    if (!['min', 'max', 'auto'].includes(mode))
+      throw new ValidationError('E_INVALID_ARG', `expected 'min', 'max' or 'auto' for mode, got ${String(mode)}`);
     this.mode = mode === 'auto' ? (this.monitor.includes('acc') ? 'max' : 'min') : mode;
     this.every = options.every ?? 1;
-    if (!Number.isInteger(this.every) || this.every < 1) throw new ValidationError('E_INVALID_ARG', `expected an integer >= 1 for every, got ${this.every}`);
+    if (!Number.isInteger(this.every) || this.every < 1)
+      throw new ValidationError('E_INVALID_ARG', `expected an integer >= 1 for every, got ${this.every}`);
     this.includeOptimizer = options.includeOptimizer ?? true;
     this.extra = options.metadata ?? {};
   }
@@ -145,7 +152,11 @@ export class ModelCheckpoint extends Callback<SavingModel> {
       ...(this.saveBestOnly ? { monitor: this.monitor, best: this.best } : {}),
       optimizerState: withOptimizer,
     };
-    if (withOptimizer) await writeOptimizerState(optimizerStatePath(path), await (this.model as unknown as OptimizerStateAccess).getOptimizerState());
+    if (withOptimizer)
+      await writeOptimizerState(
+        optimizerStatePath(path),
+        await (this.model as unknown as OptimizerStateAccess).getOptimizerState(),
+      );
     await this.model.save(path, { metadata: { ...this.extra, training, logs: { ...logs } } });
     this.saved.push(path);
   }
@@ -153,7 +164,10 @@ export class ModelCheckpoint extends Callback<SavingModel> {
 
 /** Writes an optimizer state atomically (the checkpoint format, model kind 'optimizer-state'). */
 export async function writeOptimizerState(path: string, state: OptimizerState): Promise<void> {
-  const buf = encodeCheckpoint({ library: 'biaslearn', libraryVersion: libraryVersion(), model: { kind: 'optimizer-state', steps: state.steps } }, state.tensors);
+  const buf = encodeCheckpoint(
+    { library: 'biaslearn', libraryVersion: libraryVersion(), model: { kind: 'optimizer-state', steps: state.steps } },
+    state.tensors,
+  );
   await writeFileAtomic(path, buf);
 }
 
@@ -162,7 +176,8 @@ export async function readOptimizerState(path: string): Promise<OptimizerState> 
   const { header, tensors } = await readCheckpoint(path);
   const steps = header.model.steps;
   const valid = Array.isArray(steps) && steps.length > 0 && steps.every((s) => Number.isSafeInteger(s) && s >= 0);
-  if (header.model.kind !== 'optimizer-state' || !valid) throw new FileFormatError('E_FORMAT', path, 'not an optimizer-state file');
+  if (header.model.kind !== 'optimizer-state' || !valid)
+    throw new FileFormatError('E_FORMAT', path, 'not an optimizer-state file');
   return { steps: steps as number[], tensors };
 }
 
@@ -182,7 +197,8 @@ export interface ResumeInfo {
 export async function restoreTraining(path: string, model: unknown): Promise<ResumeInfo> {
   const { header } = await readCheckpoint(path);
   const t = (header.metadata as { training?: TrainingState } | undefined)?.training;
-  if (!t || !Number.isInteger(t.epoch) || t.epoch < 0) throw new FileFormatError('E_FORMAT', path, 'checkpoint has no training state (not written by ModelCheckpoint)');
+  if (!t || !Number.isInteger(t.epoch) || t.epoch < 0)
+    throw new FileFormatError('E_FORMAT', path, 'checkpoint has no training state (not written by ModelCheckpoint)');
   let optimizerRestored = false;
   if (t.optimizerState && hasOptimizerState(model)) {
     await model.setOptimizerState(await readOptimizerState(optimizerStatePath(path)));

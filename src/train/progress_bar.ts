@@ -38,7 +38,15 @@ export class LiveBar {
       return;
     }
     const { format, barsize, etaBuffer } = this.style;
-    const options = { stream: this.out as NodeJS.WritableStream, format, barsize, etaBuffer, hideCursor: true, clearOnComplete: true, fps: 10 };
+    const options = {
+      stream: this.out as NodeJS.WritableStream,
+      format,
+      barsize,
+      etaBuffer,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 10,
+    };
     this.bar = new cliProgress.SingleBar(options, cliProgress.Presets.shades_classic);
     this.bar.start(total, value, payload);
   }

@@ -8,7 +8,10 @@ import { FileFormatError } from '../errors.js';
  * E_IO errors naming the path: "cannot write <what>: <reason>".
  */
 export async function writeTextAtomic(path: string, text: string, what = 'file'): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   try {
     await writeFile(tmp, text, 'utf8');
     await rename(tmp, path);

@@ -29,7 +29,10 @@ export function packageRoot(): string {
     }
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new BiasLearnError('E_IO', `cannot find the biaslearn package root: no package.json named "biaslearn" above ${start}`);
+      throw new BiasLearnError(
+        'E_IO',
+        `cannot find the biaslearn package root: no package.json named "biaslearn" above ${start}`,
+      );
     }
     dir = parent;
   }

@@ -19,7 +19,13 @@ export function expectInt(name: string, v: unknown, min: number, max = Number.MA
   return v;
 }
 
-export function expectNumber(name: string, v: unknown, min = -Infinity, max = Infinity, opts: { exclusiveMin?: boolean } = {}): number {
+export function expectNumber(
+  name: string,
+  v: unknown,
+  min = -Infinity,
+  max = Infinity,
+  opts: { exclusiveMin?: boolean } = {},
+): number {
   const bad = typeof v !== 'number' || !Number.isFinite(v) || (opts.exclusiveMin ? v <= min : v < min) || v > max;
   if (bad) {
     const lo = opts.exclusiveMin ? `> ${min}` : `>= ${min}`;
@@ -31,7 +37,10 @@ export function expectNumber(name: string, v: unknown, min = -Infinity, max = In
 
 export function expectOneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new ValidationError('E_INVALID_ARG', `expected one of ${allowed.map((a) => `'${a}'`).join(', ')} for ${name}, got ${describe(v)}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected one of ${allowed.map((a) => `'${a}'`).join(', ')} for ${name}, got ${describe(v)}`,
+    );
   }
   return v as T;
 }
@@ -69,7 +78,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= b.length; j++)
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
     prev = row;
   }
   return prev[b.length]!;
@@ -87,8 +97,13 @@ export function expectKnownKeys(what: string, options: unknown, allowed: Readonl
   }
   for (const key of Object.keys(options)) {
     if (allowed.has(key)) continue;
-    const near = [...allowed].find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(key.length / 4)));
+    const near = [...allowed].find(
+      (k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= Math.max(1, Math.floor(key.length / 4)),
+    );
     const known = allowed.size ? `known keys: ${[...allowed].join(', ')}` : 'it takes no options';
-    throw new ValidationError('E_INVALID_ARG', `unknown option '${key}' for ${what}${near ? ` (did you mean '${near}'?)` : ''}; ${known}`);
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `unknown option '${key}' for ${what}${near ? ` (did you mean '${near}'?)` : ''}; ${known}`,
+    );
   }
 }

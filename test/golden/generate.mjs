@@ -43,7 +43,12 @@ await put('multitask.x.f32', f32(mtX));
 await put('multitask.task.i32', i32(mtTask));
 for (const train of ['bias', 'mask']) {
   const m = await MultitaskModel.create({
-    inputSize: 11, hidden: [7, 5], activation: 'tanh', train, seed: 12, readout: 'per-task',
+    inputSize: 11,
+    hidden: [7, 5],
+    activation: 'tanh',
+    train,
+    seed: 12,
+    readout: 'per-task',
     tasks: tasks.map((t) => ({ name: t.name, classes: t.data.outputSize })),
   });
   await m.fit(mtData, { epochs: 2, batchSize: 10, seed: 4 });
@@ -53,7 +58,8 @@ for (const train of ['bias', 'mask']) {
 }
 
 // RNN 2 -> 19 -> 1 (leaky, alpha 0.5), bias + initial state learned; 4 sequences of 12 steps.
-const seqs = () => SequenceDataset.create({ inputs: normal(4 * 12 * 2), targets: normal(4 * 12), steps: 12, inputSize: 2, outputSize: 1 });
+const seqs = () =>
+  SequenceDataset.create({ inputs: normal(4 * 12 * 2), targets: normal(4 * 12), steps: 12, inputSize: 2, outputSize: 1 });
 const rnnTrain = seqs();
 const rnnEval = seqs();
 await put('rnn.x.f32', f32(rnnEval.inputs));

@@ -18,14 +18,14 @@ export function actRef(name: Activation, z: number): number {
     case 'identity':
       return z;
     case 'relu':
-      return Math.max(z , 0);
+      return Math.max(z, 0);
     case 'tanh':
     case 'tanh-rational': // a [13/6] rational function within a few float32 ulp of tanh
       return Math.tanh(z);
     case 'sigmoid':
       return sigmoid(z);
     case 'hard-sigmoid':
-      return z <= 0 ? 0 : Math.min(z , 1);
+      return z <= 0 ? 0 : Math.min(z, 1);
     case 'softplus':
       return z > 30 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
     case 'leaky-relu':

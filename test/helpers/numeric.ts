@@ -57,7 +57,8 @@ export function checkClose(
       if (Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
       return { ok: false, worstRatio: Infinity, worstIndex: i, message: `index ${i}: got ${a}, expected ${e}` };
     }
-    if (!Number.isFinite(a)) return { ok: false, worstRatio: Infinity, worstIndex: i, message: `index ${i}: got non-finite ${a}, expected ${e}` };
+    if (!Number.isFinite(a))
+      return { ok: false, worstRatio: Infinity, worstIndex: i, message: `index ${i}: got non-finite ${a}, expected ${e}` };
     const allowed = atol + rtol * Math.abs(scale ? scale[i]! : e);
     const r = Math.abs(a - e) / allowed;
     if (r > worst || wi < 0) {

@@ -121,7 +121,14 @@ export function tensorOf(m: RefModel, name: string): Float64Array {
 }
 
 /** Central finite differences of the mean loss with respect to every element of a tensor. */
-export function finiteDiffGrad(m: RefModel, name: string, x: ArrayLike<number>, n: number, t: RefTargets, h = 1e-4): Float64Array {
+export function finiteDiffGrad(
+  m: RefModel,
+  name: string,
+  x: ArrayLike<number>,
+  n: number,
+  t: RefTargets,
+  h = 1e-4,
+): Float64Array {
   const p = tensorOf(m, name);
   const g = new Float64Array(p.length);
   for (let i = 0; i < p.length; i++) {

@@ -87,8 +87,8 @@ void CpuBackend::gather_labels(const int32_t* src, const int32_t* idx, int B, in
   for (int b = 0; b < B; ++b) dst[b] = src[idx[b]];
 }
 
-void CpuBackend::adam(float* p, const float* g, float* m, float* v, size_t n, float lr, float b1, float b2, float eps, float wd,
-                      float bc1, float bc2) {
+void CpuBackend::adam(float* p, const float* g, float* m, float* v, size_t n, float lr, float b1, float b2, float eps,
+                      float wd, float bc1, float bc2) {
   const float step = lr / bc1, inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
   cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i) {
@@ -104,7 +104,10 @@ void CpuBackend::sgd(float* p, const float* g, float* vel, size_t n, float lr, f
   cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i) {
       const float gi = g[i] + wd * p[i];
-      if (mu == 0.0f) { p[i] -= lr * gi; continue; }
+      if (mu == 0.0f) {
+        p[i] -= lr * gi;
+        continue;
+      }
       vel[i] = mu * vel[i] + gi;
       p[i] -= lr * (nesterov ? gi + mu * vel[i] : vel[i]);
     }
@@ -126,8 +129,10 @@ void CpuBackend::gather_seq(const float* src, const int32_t* idx, int B, int T, 
 
 void CpuBackend::axpby(float* out, float a, const float* x, float b, const float* y, size_t n) {
   cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
-    if (y && b != 0.0f) for (size_t i = i0; i < i1; ++i) out[i] = a * x[i] + b * y[i];
-    else for (size_t i = i0; i < i1; ++i) out[i] = a * x[i];
+    if (y && b != 0.0f)
+      for (size_t i = i0; i < i1; ++i) out[i] = a * x[i] + b * y[i];
+    else
+      for (size_t i = i0; i < i1; ++i) out[i] = a * x[i];
   });
 }
 
@@ -185,8 +190,8 @@ void CpuBackend::copy2d(float* dst, int ldd, const float* src, int lds, int rows
 
 // ---- fused MLP paths
 
-void CpuBackend::bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H, int O,
-                                  float* Y) {
+void CpuBackend::bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H,
+                                  int O, float* Y) {
   bias_act(Z, bias, B, H, act);
   cpu_gemm(false, true, B, O, H, 1.0f, Z, H, W, H, 0.0f, Y, O);
   bias_act(Y, c, B, O, Act::Identity);

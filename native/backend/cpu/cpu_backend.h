@@ -33,9 +33,7 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
   // Every op at every shape, except the fused small-fan-out backward past O = 64, where the gemm
   // path is faster (and which the models have always taken there, so results stay as they were).
-  bool supports(Op op, const OpShape& s) const override {
-    return op != Op::SmallFanoutBackward || s.out <= 64;
-  }
+  bool supports(Op op, const OpShape& s) const override { return op != Op::SmallFanoutBackward || s.out <= 64; }
 
   void* alloc(size_t bytes) override {
     void* p = nullptr;
@@ -45,9 +43,15 @@ class CpuBackend final : public Backend {
     return p;
   }
   void release(void* p) override { std::free(p); }
-  void upload(void* dst, const void* src, size_t bytes) override { if (bytes) std::memcpy(dst, src, bytes); }
-  void download(void* dst, const void* src, size_t bytes) override { if (bytes) std::memcpy(dst, src, bytes); }
-  void copy(void* dst, const void* src, size_t bytes) override { if (bytes) std::memmove(dst, src, bytes); }
+  void upload(void* dst, const void* src, size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
+  void download(void* dst, const void* src, size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes) std::memmove(dst, src, bytes);
+  }
   void fill(float* dst, float value, size_t n) override { std::fill(dst, dst + n, value); }
   void synchronize() override {}
 
@@ -86,8 +90,8 @@ class CpuBackend final : public Backend {
   // ---- fused MLP paths (cpu_backend.cpp)
   void bias_act_readout(float* Z, const float* bias, Act act, const float* W, const float* c, int B, int H, int O,
                         float* Y) override;
-  void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act,
-                             float beta, float* out) override;
+  void small_fanout_backward(const float* dZ, const float* W, const float* A, int B, int O, int H, Act act, float beta,
+                             float* out) override;
 
   // ---- multi-task (cpu_multitask.cpp; native/multitask)
   void bias_act_gather(float* Z, const float* biases, const int32_t* task, int B, int H, int K, Act act) override;

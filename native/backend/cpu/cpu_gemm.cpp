@@ -32,8 +32,8 @@ void cpu_set_blas_threads(int threads) {
 void cpu_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
               float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
-              B, ldb, beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
+              ldb, beta, C, ldc);
 }
 #else
 std::string cpu_gemm_impl() { return "builtin"; }
@@ -58,25 +58,45 @@ void micro_kernel(int kc, const float* a, const float* b, float* tile) {
   for (int k = 0; k < kc; ++k) {
     const v8 b0 = load8(b), b1 = load8(b + 8);
     v8 ai;
-    ai = v8{} + a[0]; c00 += ai * b0; c01 += ai * b1;
-    ai = v8{} + a[1]; c10 += ai * b0; c11 += ai * b1;
-    ai = v8{} + a[2]; c20 += ai * b0; c21 += ai * b1;
-    ai = v8{} + a[3]; c30 += ai * b0; c31 += ai * b1;
-    ai = v8{} + a[4]; c40 += ai * b0; c41 += ai * b1;
-    ai = v8{} + a[5]; c50 += ai * b0; c51 += ai * b1;
+    ai = v8{} + a[0];
+    c00 += ai * b0;
+    c01 += ai * b1;
+    ai = v8{} + a[1];
+    c10 += ai * b0;
+    c11 += ai * b1;
+    ai = v8{} + a[2];
+    c20 += ai * b0;
+    c21 += ai * b1;
+    ai = v8{} + a[3];
+    c30 += ai * b0;
+    c31 += ai * b1;
+    ai = v8{} + a[4];
+    c40 += ai * b0;
+    c41 += ai * b1;
+    ai = v8{} + a[5];
+    c50 += ai * b0;
+    c51 += ai * b1;
     a += MR;
     b += NR;
   }
-  store8(tile + 0 * NR, c00); store8(tile + 0 * NR + 8, c01);
-  store8(tile + 1 * NR, c10); store8(tile + 1 * NR + 8, c11);
-  store8(tile + 2 * NR, c20); store8(tile + 2 * NR + 8, c21);
-  store8(tile + 3 * NR, c30); store8(tile + 3 * NR + 8, c31);
-  store8(tile + 4 * NR, c40); store8(tile + 4 * NR + 8, c41);
-  store8(tile + 5 * NR, c50); store8(tile + 5 * NR + 8, c51);
+  store8(tile + 0 * NR, c00);
+  store8(tile + 0 * NR + 8, c01);
+  store8(tile + 1 * NR, c10);
+  store8(tile + 1 * NR + 8, c11);
+  store8(tile + 2 * NR, c20);
+  store8(tile + 2 * NR + 8, c21);
+  store8(tile + 3 * NR, c30);
+  store8(tile + 3 * NR + 8, c31);
+  store8(tile + 4 * NR, c40);
+  store8(tile + 4 * NR + 8, c41);
+  store8(tile + 5 * NR, c50);
+  store8(tile + 5 * NR + 8, c51);
 }
 
 // op(X)[r, c] for row-major X with leading dimension ld.
-inline float at(const float* X, int ld, bool trans, int r, int c) { return trans ? X[(size_t)c * ld + r] : X[(size_t)r * ld + c]; }
+inline float at(const float* X, int ld, bool trans, int r, int c) {
+  return trans ? X[(size_t)c * ld + r] : X[(size_t)r * ld + c];
+}
 
 }  // namespace
 
@@ -88,8 +108,10 @@ void cpu_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   pool.parallel_for(M, 64, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
       float* c = C + r * ldc;
-      if (beta == 0.0f) std::fill(c, c + N, 0.0f);
-      else if (beta != 1.0f) for (int j = 0; j < N; ++j) c[j] *= beta;
+      if (beta == 0.0f)
+        std::fill(c, c + N, 0.0f);
+      else if (beta != 1.0f)
+        for (int j = 0; j < N; ++j) c[j] *= beta;
     }
   });
   if (K == 0 || alpha == 0.0f) return;

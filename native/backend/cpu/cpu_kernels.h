@@ -26,7 +26,11 @@ struct SoftmaxRow {
 inline SoftmaxRow softmax_row(const float* z, int O) {
   int arg = 0;
   float mx = z[0];
-  for (int o = 1; o < O; ++o) if (z[o] > mx) { mx = z[o]; arg = o; }
+  for (int o = 1; o < O; ++o)
+    if (z[o] > mx) {
+      mx = z[o];
+      arg = o;
+    }
   double sum = 0.0;
   for (int o = 0; o < O; ++o) sum += std::exp(static_cast<double>(z[o]) - mx);
   return {arg, mx, sum};

@@ -47,7 +47,8 @@ void CpuBackend::softmax_xent_task(const float* logits, const int32_t* labels, c
     const double inv = 1.0 / sum;
     double p[64];
     const bool small = O <= 64;
-    if (small) for (int o = 0; o < O; ++o) p[o] = std::exp(static_cast<double>(z[o]) - mx) * inv;
+    if (small)
+      for (int o = 0; o < O; ++o) p[o] = std::exp(static_cast<double>(z[o]) - mx) * inv;
     // z points into logits, which dlogits may alias: probabilities are taken before writing.
     for (int o = 0; o < o0; ++o) d[o] = 0.0f;
     for (int o = 0; o < O; ++o) {
@@ -64,8 +65,10 @@ void CpuBackend::softmax_xent_task(const float* logits, const int32_t* labels, c
 
 void CpuBackend::task_gates(const float* theta, size_t n, float slope, bool hard, float* gates) {
   cpu_pool().parallel_for(n, 16384, [&](size_t i0, size_t i1) {
-    if (hard) for (size_t i = i0; i < i1; ++i) gates[i] = theta[i] > 0.0f ? 1.0f : 0.0f;
-    else for (size_t i = i0; i < i1; ++i) gates[i] = ActFn<Act::Sigmoid>::forward(slope * theta[i]);
+    if (hard)
+      for (size_t i = i0; i < i1; ++i) gates[i] = theta[i] > 0.0f ? 1.0f : 0.0f;
+    else
+      for (size_t i = i0; i < i1; ++i) gates[i] = ActFn<Act::Sigmoid>::forward(slope * theta[i]);
   });
 }
 
@@ -80,8 +83,8 @@ void CpuBackend::gate_rows(const float* U, const float* gates, const int32_t* ta
   });
 }
 
-void CpuBackend::gate_backward(const float* dA, const float* U, const float* gates, const int32_t* task, int B, int H, int K,
-                               float slope, float* dtheta, float* dU) {
+void CpuBackend::gate_backward(const float* dA, const float* U, const float* gates, const int32_t* task, int B, int H,
+                               int K, float slope, float* dtheta, float* dU) {
   cpu_pool().parallel_for(H, 256, [&](size_t h0, size_t h1) {
     const size_t w = h1 - h0;
     for (int k = 0; k < K; ++k) std::fill(dtheta + (size_t)k * H + h0, dtheta + (size_t)k * H + h1, 0.0f);
@@ -106,8 +109,8 @@ void CpuBackend::gate_backward(const float* dA, const float* U, const float* gat
   });
 }
 
-void CpuBackend::task_moments(const float* A, const int32_t* task, const float* shift, int B, int H, int K, float threshold,
-                              float* out) {
+void CpuBackend::task_moments(const float* A, const int32_t* task, const float* shift, int B, int H, int K,
+                              float threshold, float* out) {
   const size_t KH = (size_t)K * H;
   cpu_pool().parallel_for(H, 256, [&](size_t h0, size_t h1) {
     const size_t w = h1 - h0;

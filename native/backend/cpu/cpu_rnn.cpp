@@ -17,7 +17,11 @@ void CpuBackend::rnn_step(float* Z, const float* bias, const float* Rp, float* R
         float* z = Z + b * H;
         const float* rp = Rp + b * H;
         float* rn = Rn + b * H;
-        for (int h = 0; h < H; ++h) { const float a = F::forward(z[h] + bias[h]); z[h] = a; rn[h] = decay * rp[h] + gain * a; }
+        for (int h = 0; h < H; ++h) {
+          const float a = F::forward(z[h] + bias[h]);
+          z[h] = a;
+          rn[h] = decay * rp[h] + gain * a;
+        }
       }
     });
   });
@@ -38,8 +42,8 @@ void CpuBackend::rnn_step_backward(float* Dr, const float* DYA, const float* Phi
   });
 }
 
-void CpuBackend::seq_mse(const float* Y, const float* Yprev, const float* Tg, const float* w, const float* v, int Tw, int B,
-                         int O, float scale, float* dY, float* stats) {
+void CpuBackend::seq_mse(const float* Y, const float* Yprev, const float* Tg, const float* w, const float* v, int Tw,
+                         int B, int O, float scale, float* dY, float* stats) {
   std::vector<double> loss(B, 0.0), sq(B, 0.0);
   const double invO = 1.0 / O;
   cpu_pool().parallel_for(B, std::max<size_t>(1, 4096 / std::max(1, Tw * O)), [&](size_t b0, size_t b1) {
@@ -70,7 +74,10 @@ void CpuBackend::seq_mse(const float* Y, const float* Yprev, const float* Tg, co
     }
   });
   double l = 0.0, s = 0.0;
-  for (int b = 0; b < B; ++b) { l += loss[b]; s += sq[b]; }
+  for (int b = 0; b < B; ++b) {
+    l += loss[b];
+    s += sq[b];
+  }
   stats[0] = static_cast<float>(l);
   stats[1] = static_cast<float>(s);
 }

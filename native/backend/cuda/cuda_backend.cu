@@ -61,8 +61,8 @@ class CudaBackend final : public Backend {
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
-      std::string reason = std::string("backend 'cuda' has no usable device: cudaGetDeviceCount failed: ") +
-                           cudaGetErrorString(e);
+      std::string reason =
+          std::string("backend 'cuda' has no usable device: cudaGetDeviceCount failed: ") + cudaGetErrorString(e);
       if (e == cudaErrorInsufficientDriver)
         reason += " (no NVIDIA driver is loaded, or it is older than this module's CUDA runtime " +
                   std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10) + ")";
@@ -83,8 +83,8 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();
       unavailable(std::string("biaslearn_cuda.node has no kernel image for ") + prop.name + " (compute capability " +
                   std::to_string(prop.major) + "." + std::to_string(prop.minor) +
-                  "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(prop.major * 10 + prop.minor) +
-                  " (" + cudaGetErrorString(e) + ")");
+                  "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(prop.major * 10 + prop.minor) + " (" +
+                  cudaGetErrorString(e) + ")");
     }
     return std::make_shared<CudaBackend>(device, prop);
   }
@@ -119,9 +119,12 @@ class CudaBackend final : public Backend {
   // Backend default throws) until it is implemented or refused here.
   bool supports(Op op, const OpShape& s) const override {
     switch (op) {
-      case Op::BiasActReadout: return s.out <= cuda::kReadoutMaxOut;
-      case Op::SmallFanoutBackward: return s.out <= cuda::kSmallFanoutMaxOut;
-      default: return static_cast<int>(op) >= 0 && static_cast<int>(op) < kOpCount;
+      case Op::BiasActReadout:
+        return s.out <= cuda::kReadoutMaxOut;
+      case Op::SmallFanoutBackward:
+        return s.out <= cuda::kSmallFanoutMaxOut;
+      default:
+        return static_cast<int>(op) >= 0 && static_cast<int>(op) < kOpCount;
     }
   }
 
@@ -256,9 +259,8 @@ class CudaBackend final : public Backend {
   // Y[B,O], T[B,O] -> dY[B,O] (optional), stats[2] with stats[1] = 0.
   void mse(const float* Y, const float* T, int B, int O, float scale, float* dY, float* stats) override {
     Guard g(*this);
-    row_loss_stats(B, O, false, stats, [&](double* row_loss, int32_t*) {
-      cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss);
-    });
+    row_loss_stats(B, O, false, stats,
+                   [&](double* row_loss, int32_t*) { cuda::launch_mse_rows(ctx_, Y, T, B, O, scale, dY, row_loss); });
   }
 
   // dst[B,D] = src[idx[b], :]
@@ -453,7 +455,8 @@ class CudaBackend final : public Backend {
       scratch_ = nullptr;
       scratch_bytes_ = 0;
     }
-    cuda::check_cuda(cudaMalloc(&scratch_, want), "cudaMalloc", "allocating " + std::to_string(want) + " bytes of scratch");
+    cuda::check_cuda(cudaMalloc(&scratch_, want), "cudaMalloc",
+                     "allocating " + std::to_string(want) + " bytes of scratch");
     scratch_bytes_ = want;
     return scratch_;
   }

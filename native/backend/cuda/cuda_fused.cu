@@ -152,7 +152,8 @@ void launch_bias_act_readout(const LaunchCtx& ctx, float* Z, const float* bias, 
   const int tiles = (H + kFwdCols - 1) / kFwdCols;
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>((B + kFwdRows - 1) / kFwdRows));
   dispatch_act(act, [&](auto tag) {
-    bias_act_readout_partial_kernel<decltype(tag)::value><<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch);
+    bias_act_readout_partial_kernel<decltype(tag)::value>
+        <<<grid, kFwdCols, 0, ctx.stream>>>(Z, bias, W, B, H, O, scratch);
   });
   BL_CUDA_LAUNCHED("bias_act_readout_partial_kernel");
   const int n = B * O;
@@ -169,7 +170,8 @@ void launch_small_fanout_backward(const LaunchCtx& ctx, const float* dZ, const f
   const int rows = B < 0 ? 0 : B;
   if (O <= 16) {
     dispatch_act(act, [&](auto tag) {
-      small_fanout_backward_reg_kernel<decltype(tag)::value><<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out);
+      small_fanout_backward_reg_kernel<decltype(tag)::value>
+          <<<grid, block, 0, ctx.stream>>>(dZ, W, A, rows, O, H, beta, out);
     });
     BL_CUDA_LAUNCHED("small_fanout_backward_reg_kernel");
     return;

@@ -42,7 +42,8 @@ __global__ void act_backward_kernel(float* __restrict__ G, const float* __restri
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
     float* g = G + static_cast<size_t>(b) * H;
     const float* a = Aout + static_cast<size_t>(b) * H;
-    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x) g[h] *= ActFn<A>::grad(a[h]);
+    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x)
+      g[h] *= ActFn<A>::grad(a[h]);
   }
 }
 
@@ -163,7 +164,10 @@ __global__ void sgd_kernel(float* __restrict__ p, const float* __restrict__ g, f
                            float lr, float mu, bool nesterov, float wd) {
   for (size_t i = global_id(); i < n; i += grid_stride()) {
     const float gi = g[i] + wd * p[i];
-    if (mu == 0.0f) { p[i] -= lr * gi; continue; }
+    if (mu == 0.0f) {
+      p[i] -= lr * gi;
+      continue;
+    }
     const float vi = mu * vel[i] + gi;
     vel[i] = vi;
     p[i] -= lr * (nesterov ? gi + mu * vi : vi);
@@ -188,18 +192,16 @@ cudaError_t probe_kernel_image() {
 void launch_bias_act(const LaunchCtx& ctx, float* Z, const float* bias, int B, int H, Act act) {
   if (B <= 0 || H <= 0) return;
   const dim3 grid = grid_2d(ctx, B, H);
-  dispatch_act(act, [&](auto tag) {
-    bias_act_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H);
-  });
+  dispatch_act(
+      act, [&](auto tag) { bias_act_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(Z, bias, B, H); });
   BL_CUDA_LAUNCHED("bias_act_kernel");
 }
 
 void launch_act_backward(const LaunchCtx& ctx, float* G, const float* A, int B, int H, Act act) {
   if (B <= 0 || H <= 0 || act == Act::Identity) return;
   const dim3 grid = grid_2d(ctx, B, H);
-  dispatch_act(act, [&](auto tag) {
-    act_backward_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H);
-  });
+  dispatch_act(
+      act, [&](auto tag) { act_backward_kernel<decltype(tag)::value><<<grid, kThreads, 0, ctx.stream>>>(G, A, B, H); });
   BL_CUDA_LAUNCHED("act_backward_kernel");
 }
 
@@ -245,8 +247,8 @@ void launch_gather_labels(const LaunchCtx& ctx, const int32_t* src, const int32_
   BL_CUDA_LAUNCHED("gather_labels_kernel");
 }
 
-void launch_adam(const LaunchCtx& ctx, float* p, const float* g, float* m, float* v, size_t n, float step,
-                 float beta1, float beta2, float eps, float weight_decay, float inv_sqrt_bc2) {
+void launch_adam(const LaunchCtx& ctx, float* p, const float* g, float* m, float* v, size_t n, float step, float beta1,
+                 float beta2, float eps, float weight_decay, float inv_sqrt_bc2) {
   if (n == 0) return;
   adam_kernel<<<blocks_1d(ctx, n), kThreads, 0, ctx.stream>>>(p, g, m, v, n, step, beta1, beta2, eps, weight_decay,
                                                               inv_sqrt_bc2);

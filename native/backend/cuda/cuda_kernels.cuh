@@ -25,8 +25,8 @@ void launch_fill(const LaunchCtx& ctx, float* dst, float value, size_t n);
 
 // W[rows, cols] = sample_weight(seed, stream, r, c, dist, a); bit-identical to the CPU
 // (cuda_weights.cu, compiled with -fmad=false).
-void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uint64_t seed, uint32_t stream,
-                         Dist dist, double a);
+void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist,
+                         double a);
 // cudaSuccess when this module holds a kernel image the current device can run.
 cudaError_t probe_kernel_image();
 
@@ -70,8 +70,8 @@ void launch_gather_rows(const LaunchCtx& ctx, const float* src, const int32_t* i
 void launch_gather_labels(const LaunchCtx& ctx, const int32_t* src, const int32_t* idx, int B, int32_t* dst);
 
 // Adam with step = lr / bc1 and inv_sqrt_bc2 = 1 / sqrt(bc2) precomputed on the host (as the CPU).
-void launch_adam(const LaunchCtx& ctx, float* p, const float* g, float* m, float* v, size_t n, float step,
-                 float beta1, float beta2, float eps, float weight_decay, float inv_sqrt_bc2);
+void launch_adam(const LaunchCtx& ctx, float* p, const float* g, float* m, float* v, size_t n, float step, float beta1,
+                 float beta2, float eps, float weight_decay, float inv_sqrt_bc2);
 // SGD (momentum 0: plain; vel may then be null).
 void launch_sgd(const LaunchCtx& ctx, float* p, const float* g, float* vel, size_t n, float lr, float momentum,
                 bool nesterov, float weight_decay);
@@ -111,8 +111,8 @@ void launch_softmax_xent_task_rows(const LaunchCtx& ctx, const float* logits, co
                                    float scale, float* dlogits, double* row_loss, int32_t* row_hit);
 // stats[K,2] = per task (float(sum of row_loss), sum of row_hit) over the rows with task[b] == k;
 // one block per task, fixed order. B == 0 (null pointers allowed) writes zeros.
-void launch_task_stats(const LaunchCtx& ctx, const double* row_loss, const int32_t* row_hit, const int32_t* task,
-                       int B, int K, float* stats);
+void launch_task_stats(const LaunchCtx& ctx, const double* row_loss, const int32_t* row_hit, const int32_t* task, int B,
+                       int K, float* stats);
 // gates[n] = hard ? (theta > 0 ? 1 : 0) : 1 / (1 + expf(-slope * theta))
 void launch_task_gates(const LaunchCtx& ctx, const float* theta, size_t n, float slope, bool hard, float* gates);
 // A[B,H] = U * gates[task[b], :] (A may alias U)
@@ -159,8 +159,7 @@ void launch_column_dot(const LaunchCtx& ctx, const float* A, const float* Bm, in
 void launch_outer_trace(const LaunchCtx& ctx, float* P, const float* D, const float* X, int B, int H, int K,
                         float decay, float gain);
 // G[H,K] = beta * G + sum_b E[b,h] * P[b,h,k]: one thread per output, b in order (the CPU's order).
-void launch_trace_grad(const LaunchCtx& ctx, const float* P, const float* E, int B, int H, int K, float beta,
-                       float* G);
+void launch_trace_grad(const LaunchCtx& ctx, const float* P, const float* E, int B, int H, int K, float beta, float* G);
 // Number of double partials launch_sum_squares needs for n elements (>= 1; depends on n only).
 size_t sum_squares_parts(size_t n);
 // out[0] = float(sum x^2) in double: fixed blocks write parts[sum_squares_parts(n)], then one block

@@ -50,7 +50,8 @@ __global__ void gate_rows_kernel(const float* U, const float* __restrict__ gates
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
     const size_t row = static_cast<size_t>(b) * H;
     const float* g = gates + static_cast<size_t>(task[b]) * H;
-    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x) A[row + h] = U[row + h] * g[h];
+    for (int h = blockIdx.x * blockDim.x + threadIdx.x; h < H; h += gridDim.x * blockDim.x)
+      A[row + h] = U[row + h] * g[h];
   }
 }
 
@@ -141,8 +142,8 @@ __global__ void gate_backward_kernel(const float* dA, const float* __restrict__ 
 // Per-task moments, layout as gate_backward_kernel: v = double(A) - double(shift[k, h]);
 // sums of v and v^2 in double, count of A > threshold as an integer.
 __global__ void task_moments_kernel(const float* __restrict__ A, const float* __restrict__ shift,
-                                    const int32_t* __restrict__ rows, const int32_t* __restrict__ offsets, int B,
-                                    int H, int K, float threshold, float* __restrict__ out) {
+                                    const int32_t* __restrict__ rows, const int32_t* __restrict__ offsets, int B, int H,
+                                    int K, float threshold, float* __restrict__ out) {
   __shared__ double p1[kRowLanes][kColTile];
   __shared__ double p2[kRowLanes][kColTile];
   __shared__ int pc[kRowLanes][kColTile];
@@ -208,8 +209,8 @@ void launch_softmax_xent_task_rows(const LaunchCtx& ctx, const float* logits, co
   BL_CUDA_LAUNCHED("softmax_xent_task_rows_kernel");
 }
 
-void launch_task_stats(const LaunchCtx& ctx, const double* row_loss, const int32_t* row_hit, const int32_t* task,
-                       int B, int K, float* stats) {
+void launch_task_stats(const LaunchCtx& ctx, const double* row_loss, const int32_t* row_hit, const int32_t* task, int B,
+                       int K, float* stats) {
   if (K <= 0) return;
   const unsigned grid = static_cast<unsigned>(K < ctx.max_blocks ? K : ctx.max_blocks);
   task_stats_kernel<<<grid, kReduceThreads, 0, ctx.stream>>>(row_loss, row_hit, task, B < 0 ? 0 : B, K, stats);
@@ -234,8 +235,8 @@ void launch_gate_backward(const LaunchCtx& ctx, const float* dA, const float* U,
                           float* dU) {
   if (H <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  gate_backward_kernel<<<grid_column_tiles(H, K), block, 0, ctx.stream>>>(dA, U, gates, rows, offsets, B < 0 ? 0 : B, H, K,
-                                                                   slope, dtheta, dU);
+  gate_backward_kernel<<<grid_column_tiles(H, K), block, 0, ctx.stream>>>(dA, U, gates, rows, offsets, B < 0 ? 0 : B, H,
+                                                                          K, slope, dtheta, dU);
   BL_CUDA_LAUNCHED("gate_backward_kernel");
 }
 
@@ -244,7 +245,7 @@ void launch_task_moments(const LaunchCtx& ctx, const float* A, const float* shif
   if (H <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
   task_moments_kernel<<<grid_column_tiles(H, K), block, 0, ctx.stream>>>(A, shift, rows, offsets, B < 0 ? 0 : B, H, K,
-                                                                  threshold, out);
+                                                                         threshold, out);
   BL_CUDA_LAUNCHED("task_moments_kernel");
 }
 

@@ -21,7 +21,7 @@ namespace {
 
 // Block shapes kThreads, kColTile, kRowLanes, kReduceThreads, the grids blocks_1d and grid_2d and
 // the fixed-order reductions: cuda_common.cuh.
-constexpr int kTileX = 32;      // 2-D blocks (kTileX, kTileY): a warp covers 32 consecutive columns
+constexpr int kTileX = 32;  // 2-D blocks (kTileX, kTileY): a warp covers 32 consecutive columns
 constexpr int kTileY = 8;
 constexpr size_t kSumChunk = 8192;  // sum_squares: about this many elements per partial
 constexpr size_t kSumMaxParts = 512;
@@ -102,7 +102,8 @@ __global__ void copy2d_kernel(float* __restrict__ dst, int ldd, const float* __r
                               int cols) {
   for (size_t r = blockIdx.y * static_cast<size_t>(kTileY) + threadIdx.y; r < static_cast<size_t>(rows);
        r += static_cast<size_t>(gridDim.y) * kTileY)
-    for (int c = blockIdx.x * kTileX + threadIdx.x; c < cols; c += gridDim.x * kTileX) dst[r * ldd + c] = src[r * lds + c];
+    for (int c = blockIdx.x * kTileX + threadIdx.x; c < cols; c += gridDim.x * kTileX)
+      dst[r * ldd + c] = src[r * lds + c];
 }
 
 // ---------------------------------------------------------------- losses and reductions
@@ -267,8 +268,8 @@ void launch_seq_mse_rows(const LaunchCtx& ctx, const float* Y, const float* Ypre
                          double* row_sq) {
   if (Tw <= 0 || B <= 0) return;
   const size_t n = static_cast<size_t>(Tw) * B;
-  seq_mse_rows_kernel<<<blocks_1d(ctx, n), kThreads, 0, ctx.stream>>>(Y, Yprev, Tg, w, v, Tw, B, O, scale, dY,
-                                                                      row_loss, row_sq);
+  seq_mse_rows_kernel<<<blocks_1d(ctx, n), kThreads, 0, ctx.stream>>>(Y, Yprev, Tg, w, v, Tw, B, O, scale, dY, row_loss,
+                                                                      row_sq);
   BL_CUDA_LAUNCHED("seq_mse_rows_kernel");
 }
 
@@ -290,7 +291,7 @@ void launch_outer_trace(const LaunchCtx& ctx, float* P, const float* D, const fl
   if (B <= 0 || H <= 0 || K <= 0) return;
   const size_t rows = static_cast<size_t>(B) * H;
   outer_trace_kernel<<<grid_tiles(ctx, rows, K), dim3(kTileX, kTileY), 0, ctx.stream>>>(P, D, X, rows, H, K, decay,
-                                                                                          gain);
+                                                                                        gain);
   BL_CUDA_LAUNCHED("outer_trace_kernel");
 }
 

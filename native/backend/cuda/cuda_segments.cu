@@ -18,17 +18,17 @@ namespace {
 
 // kWarp, the reductions' block (kColTile, kRowLanes), group_range and the fixed-order reductions:
 // cuda_common.cuh.
-constexpr int kPartThreads = 1024;                  // the partition's one block
-constexpr int kPartWarps = kPartThreads / kWarp;    // warp w owns the keys k with k % 32 == w
-constexpr int kPartSharedKeys = 4096;               // cursors in shared memory up to this K
-constexpr int kSmallKeys = 256;                     // the tiled partition: K up to this
+constexpr int kPartThreads = 1024;                // the partition's one block
+constexpr int kPartWarps = kPartThreads / kWarp;  // warp w owns the keys k with k % 32 == w
+constexpr int kPartSharedKeys = 4096;             // cursors in shared memory up to this K
+constexpr int kSmallKeys = 256;                   // the tiled partition: K up to this
 
 // Stable counting sort of the rows 0 .. B-1 by key, in one block of kPartThreads threads, for
-// any K (used above kSmallKeys). Every warp scans all keys in order (staged through shared memory a tile at a time) and handles
-// only the keys it owns (k % 32 == warp), so each key's counter is touched by one warp only and
-// its rows are placed in row order: within a warp, the lanes holding the same key are ranked by
-// lane (ballot or match_any), across iterations by the running cursor. Pass 0 counts, an
-// exclusive scan turns the counts into offsets, pass 1 places the rows.
+// any K (used above kSmallKeys). Every warp scans all keys in order (staged through shared memory a tile at a time) and
+// handles only the keys it owns (k % 32 == warp), so each key's counter is touched by one warp only and its rows are
+// placed in row order: within a warp, the lanes holding the same key are ranked by lane (ballot or match_any), across
+// iterations by the running cursor. Pass 0 counts, an exclusive scan turns the counts into offsets, pass 1 places the
+// rows.
 __global__ void __launch_bounds__(kPartThreads)
     partition_rows_kernel(const int32_t* __restrict__ key, int B, int K, int32_t* __restrict__ offsets,
                           int32_t* __restrict__ cursor_global, int32_t* __restrict__ rows) {
@@ -51,9 +51,7 @@ __global__ void __launch_bounds__(kPartThreads)
         const int x = warp_inclusive_scan(v, lane);
         if (lane == kWarp - 1) warp_total[warp] = x;
         __syncthreads();
-        if (warp == 0) {
-          warp_total[lane] = warp_inclusive_scan(warp_total[lane], lane);
-        }
+        if (warp == 0) { warp_total[lane] = warp_inclusive_scan(warp_total[lane], lane); }
         __syncthreads();
         const int excl = carry + (warp > 0 ? warp_total[warp - 1] : 0) + x - v;
         if (k < K) {
@@ -75,8 +73,8 @@ __global__ void __launch_bounds__(kPartThreads)
         const bool own = t >= 0 && t < K && t % kPartWarps == warp;
         // K <= 32: warp w owns key w alone, a ballot finds its lanes; else group lanes by key
         // (every lane that does not own its key joins the group of -1, which is ignored).
-        const unsigned peers = K <= kPartWarps ? __ballot_sync(0xffffffffu, own)
-                                               : __match_any_sync(0xffffffffu, own ? t : -1);
+        const unsigned peers =
+            K <= kPartWarps ? __ballot_sync(0xffffffffu, own) : __match_any_sync(0xffffffffu, own ? t : -1);
         const bool leader = own && lane == __ffs(peers) - 1;
         if (own) {
           if (pass == 0) {
@@ -199,7 +197,8 @@ void launch_segment_column_sum(const LaunchCtx& ctx, const float* src, const int
                                int B, int D, int K, float alpha, float beta, float* out) {
   if (D <= 0 || K <= 0) return;
   const dim3 block(kColTile, kRowLanes);
-  segment_column_sum_kernel<<<grid_column_tiles(D, K), block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K, alpha, beta, out);
+  segment_column_sum_kernel<<<grid_column_tiles(D, K), block, 0, ctx.stream>>>(src, rows, offsets, B < 0 ? 0 : B, D, K,
+                                                                               alpha, beta, out);
   BL_CUDA_LAUNCHED("segment_column_sum_kernel");
 }
 

@@ -25,11 +25,11 @@ __global__ void fill_weights_kernel(float* __restrict__ W, int rows, int cols, u
 
 }  // namespace
 
-void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uint64_t seed, uint32_t stream,
-                         Dist dist, double a) {
+void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist,
+                         double a) {
   if (rows <= 0 || cols <= 0) return;
   fill_weights_kernel<<<grid_2d(ctx, rows, cols), kThreads, 0, ctx.stream>>>(W, rows, cols, seed, stream,
-                                                                           static_cast<int>(dist), a);
+                                                                             static_cast<int>(dist), a);
   BL_CUDA_LAUNCHED("fill_weights_kernel");
 }
 

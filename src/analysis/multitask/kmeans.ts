@@ -45,7 +45,8 @@ function sq(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function checkPoints(points: number[][]): number {
-  if (!Array.isArray(points) || points.length === 0) throw new ValidationError('E_EMPTY', 'expected at least one point to cluster');
+  if (!Array.isArray(points) || points.length === 0)
+    throw new ValidationError('E_EMPTY', 'expected at least one point to cluster');
   const d = points[0]!.length;
   if (d === 0) throw new ValidationError('E_SHAPE', 'expected points with at least one dimension');
   for (const p of points) {
@@ -83,13 +84,16 @@ export function kmeans(points: number[][], k: number, options: KMeansOptions = {
     const res = mlKmeans(points, k, { initialization: 'kmeans++', seed: s, maxIterations, tolerance: 1e-10 });
     let inertia = 0;
     for (let i = 0; i < points.length; i++) inertia += sq(points[i]!, res.centroids[res.clusters[i]!]!);
-    if (!best || inertia < best.inertia - 1e-12) best = { labels: res.clusters.slice(), centroids: res.centroids.map((c) => c.slice()), inertia, seed: s };
+    if (!best || inertia < best.inertia - 1e-12)
+      best = { labels: res.clusters.slice(), centroids: res.centroids.map((c) => c.slice()), inertia, seed: s };
   }
   const sizes0 = new Array<number>(k).fill(0);
   for (const l of best!.labels) sizes0[l]!++;
   const order = canonicalOrder(best!.centroids, sizes0);
   const rename = new Int32Array(k);
-  order.forEach((old, i) => { rename[old] = i; });
+  order.forEach((old, i) => {
+    rename[old] = i;
+  });
   const labels = Int32Array.from(best!.labels, (l) => rename[l]!);
   return {
     k,
@@ -107,9 +111,14 @@ export function kmeans(points: number[][], k: number, options: KMeansOptions = {
  * (s = 0 for a point alone in its cluster). Euclidean distance. With `sample` < n, computed over a
  * seeded subsample of the points (distances within the subsample only).
  */
-export function silhouetteScore(points: number[][], labels: ArrayLike<number>, options: { sample?: number; seed?: number } = {}): number {
+export function silhouetteScore(
+  points: number[][],
+  labels: ArrayLike<number>,
+  options: { sample?: number; seed?: number } = {},
+): number {
   checkPoints(points);
-  if (labels.length !== points.length) throw new ValidationError('E_SHAPE', `expected ${points.length} labels, got ${labels.length}`);
+  if (labels.length !== points.length)
+    throw new ValidationError('E_SHAPE', `expected ${points.length} labels, got ${labels.length}`);
   let idx: number[] = Array.from({ length: points.length }, (_, i) => i);
   const sample = options.sample ?? Infinity;
   if (sample < idx.length) {
@@ -167,7 +176,11 @@ export function chooseK(points: number[][], options: ChooseKOptions = {}): Choos
   const distinct = new Set(points.map((p) => p.join(','))).size;
   const kMin = expectInt('kMin', options.kMin ?? 2, 2);
   const kMax = Math.min(expectInt('kMax', options.kMax ?? 20, kMin), distinct);
-  if (kMax < kMin) throw new ValidationError('E_INVALID_ARG', `expected at least ${kMin} distinct points to choose k in [${kMin}, ${options.kMax ?? 20}], got ${distinct}`);
+  if (kMax < kMin)
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected at least ${kMin} distinct points to choose k in [${kMin}, ${options.kMax ?? 20}], got ${distinct}`,
+    );
   const sample = options.silhouetteSample ?? 2000;
   const seed = options.seed ?? 0;
   const scores: ChooseKResult['scores'] = [];

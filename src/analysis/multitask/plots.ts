@@ -15,7 +15,10 @@ export interface HeatmapOptions {
 }
 
 /** Heatmap rows: consecutive units of one cluster averaged into a row (bins never cross clusters). */
-export function heatmapRows(analysis: TaskVarianceAnalysis, maxRows = 400): { rows: PlotRow[]; strip: PlotRow[]; unitsPerRow: number } {
+export function heatmapRows(
+  analysis: TaskVarianceAnalysis,
+  maxRows = 400,
+): { rows: PlotRow[]; strip: PlotRow[]; unitsPerRow: number } {
   const { normalized, clustering, report } = analysis;
   const labels = clustering.best.labels;
   const order = heatmapOrder(normalized, labels);
@@ -92,7 +95,9 @@ export function taskVarianceHeatmap(analysis: TaskVarianceAnalysis, opts: Heatma
 export function clusterBars(analysis: TaskVarianceAnalysis, opts: { title?: string; columns?: number } = {}): VegaLiteSpec {
   const rows: PlotRow[] = [];
   for (const c of analysis.report.clusters) {
-    c.meanProfile.forEach((v, k) => { rows.push({ cluster: `C${c.id} (${c.size})`, task: analysis.report.tasks[k]!, ntv: v }); });
+    c.meanProfile.forEach((v, k) => {
+      rows.push({ cluster: `C${c.id} (${c.size})`, task: analysis.report.tasks[k]!, ntv: v });
+    });
   }
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -122,7 +127,10 @@ export interface AccuracyRow {
 }
 
 /** Grouped bars: test accuracy per task, one bar per model, with the value printed above. */
-export function accuracyBars(rows: AccuracyRow[], opts: { title?: string; models?: string[]; tasks?: string[] } = {}): VegaLiteSpec {
+export function accuracyBars(
+  rows: AccuracyRow[],
+  opts: { title?: string; models?: string[]; tasks?: string[] } = {},
+): VegaLiteSpec {
   const tasks = opts.tasks ?? [...new Set(rows.map((r) => r.task))];
   const models = opts.models ?? [...new Set(rows.map((r) => r.model))];
   const data = rows.map((r) => ({ ...r, label: (100 * r.accuracy).toFixed(1) }));

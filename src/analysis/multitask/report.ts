@@ -19,7 +19,14 @@
 import { ValidationError } from '../../errors.js';
 import type { ActivityStats } from '../../multitask/model.js';
 import { chooseK, type ChooseKResult } from './kmeans.js';
-import { DEFAULT_MIN_TOTAL_VARIANCE, mean, normalizeTaskVariance, pearson, spearman, type NormalizedTaskVariance } from './stats.js';
+import {
+  DEFAULT_MIN_TOTAL_VARIANCE,
+  mean,
+  normalizeTaskVariance,
+  pearson,
+  spearman,
+  type NormalizedTaskVariance,
+} from './stats.js';
 
 export interface AnalysisOptions {
   minTotalVariance?: number;
@@ -57,7 +64,16 @@ export interface TaskVarianceReport {
   minTotalVariance: number;
   excludedUnits: number;
   keptUnits: number;
-  kSelection: { criterion: 'silhouette'; kMin: number; kMax: number; seed: number; restarts: number; silhouetteSample: number; scores: { k: number; silhouette: number; inertia: number }[]; chosen: number };
+  kSelection: {
+    criterion: 'silhouette';
+    kMin: number;
+    kMax: number;
+    seed: number;
+    restarts: number;
+    silhouetteSample: number;
+    scores: { k: number; silhouette: number; inertia: number }[];
+    chosen: number;
+  };
   clusters: ClusterSummary[];
   perTask: Record<
     string,
@@ -85,7 +101,11 @@ export interface TaskVarianceAnalysis {
  * Analyses one hidden layer from its activity statistics (MultitaskModel.activity) and, for bias
  * learning, each task's bias vector of that layer (biases[k][j], same task order as `stats`).
  */
-export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<number>[] | undefined, options: AnalysisOptions = {}): TaskVarianceAnalysis {
+export function analyzeTaskVariance(
+  stats: ActivityStats,
+  biases: ArrayLike<number>[] | undefined,
+  options: AnalysisOptions = {},
+): TaskVarianceAnalysis {
   const K = stats.tasks.length;
   const H = stats.units;
   if (biases && (biases.length !== K || biases.some((b) => b.length !== H))) {
@@ -94,7 +114,10 @@ export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<numb
   const minTotalVariance = options.minTotalVariance ?? DEFAULT_MIN_TOTAL_VARIANCE;
   const normalized = normalizeTaskVariance(stats.variance, minTotalVariance);
   if (normalized.profiles.length < 3) {
-    throw new ValidationError('E_EMPTY', `only ${normalized.profiles.length} units have task variance >= ${minTotalVariance}: nothing to cluster`);
+    throw new ValidationError(
+      'E_EMPTY',
+      `only ${normalized.profiles.length} units have task variance >= ${minTotalVariance}: nothing to cluster`,
+    );
   }
   const seed = options.seed ?? 0;
   const restarts = options.restarts ?? 5;
@@ -105,7 +128,9 @@ export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<numb
   const best = clustering.best;
 
   const members: number[][] = Array.from({ length: best.k }, () => []);
-  best.labels.forEach((c, i) => { members[c]!.push(i); });
+  best.labels.forEach((c, i) => {
+    members[c]!.push(i);
+  });
   const clusters: ClusterSummary[] = members.map((idx, c) => {
     const meanProfile = stats.tasks.map((_, k) => mean(idx.map((i) => normalized.profiles[i]![k]!)));
     let dom = 0;
@@ -120,7 +145,15 @@ export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<numb
     });
     const second = Math.max(-Infinity, ...meanProfile.filter((_, k) => k !== dom));
     const margin = K > 1 ? meanProfile[dom]! - second : 0;
-    return { id: c, size: idx.length, meanProfile, dominantTask: stats.tasks[dom]!, specialisedFor, margin, spearmanBiasVsVariance };
+    return {
+      id: c,
+      size: idx.length,
+      meanProfile,
+      dominantTask: stats.tasks[dom]!,
+      specialisedFor,
+      margin,
+      spearmanBiasVsVariance,
+    };
   });
 
   const perTask: TaskVarianceReport['perTask'] = {};
@@ -160,14 +193,24 @@ export function analyzeTaskVariance(stats: ActivityStats, biases: ArrayLike<numb
       normalizedTaskVariance: `NTV[j][k] = TV[j][k] / max_k' TV[j][k'] for units with sum_k TV[j][k] >= ${minTotalVariance}`,
       clustering: `k-means (ml-kmeans, k-means++ seeded, ${restarts} restarts, lowest inertia) on NTV profiles; k in [${clustering.kMin}, ${clustering.kMax}] with the highest mean silhouette (Euclidean, seeded subsample of ${silhouetteSample})`,
       specialised: 'cluster mean NTV for the task > its mean NTV for every other task',
-      spearman: 'Spearman rank correlation (average ranks for ties) between TV[., k] and the task-k bias over the units of a cluster',
+      spearman:
+        'Spearman rank correlation (average ranks for ties) between TV[., k] and the task-k bias over the units of a cluster',
       activeFraction: `units whose activity exceeds ${stats.threshold} on at least ${minActive * 100}% of the task's inputs, over all ${H} units`,
       engagedFraction: `units with NTV >= ${engaged} for the task, over all ${H} units`,
     },
     minTotalVariance,
     excludedUnits: normalized.excluded,
     keptUnits: normalized.profiles.length,
-    kSelection: { criterion: 'silhouette', kMin: clustering.kMin, kMax: clustering.kMax, seed, restarts, silhouetteSample, scores: clustering.scores, chosen: best.k },
+    kSelection: {
+      criterion: 'silhouette',
+      kMin: clustering.kMin,
+      kMax: clustering.kMax,
+      seed,
+      restarts,
+      silhouetteSample,
+      scores: clustering.scores,
+      chosen: best.k,
+    },
     clusters,
     perTask,
     everyTaskHasSpecialisedCluster: Object.values(perTask).every((t) => t.hasSpecialisedCluster),
@@ -188,14 +231,20 @@ export interface ProfileComparison {
 }
 
 /** Agreement of two models' normalised task-variance profiles (e.g. bias vs mask learning, same frozen weights). */
-export function compareVarianceProfiles(a: ActivityStats, b: ActivityStats, minTotalVariance = DEFAULT_MIN_TOTAL_VARIANCE): ProfileComparison {
+export function compareVarianceProfiles(
+  a: ActivityStats,
+  b: ActivityStats,
+  minTotalVariance = DEFAULT_MIN_TOTAL_VARIANCE,
+): ProfileComparison {
   if (a.units !== b.units || a.tasks.join('\u0000') !== b.tasks.join('\u0000')) {
     throw new ValidationError('E_SHAPE', 'expected activity statistics of the same units and tasks');
   }
   const na = normalizeTaskVariance(a.variance, minTotalVariance);
   const nb = normalizeTaskVariance(b.variance, minTotalVariance);
   const posB = new Map<number, number>();
-  nb.units.forEach((u, i) => { posB.set(u, i); });
+  nb.units.forEach((u, i) => {
+    posB.set(u, i);
+  });
   const both: [number, number][] = [];
   na.units.forEach((u, i) => {
     const j = posB.get(u);

@@ -24,11 +24,15 @@ export interface NormalizedTaskVariance {
  * inputs. Each unit's profile is divided by its maximum over tasks; units whose variances sum to
  * less than `minTotalVariance` are excluded (they carry no task information).
  */
-export function normalizeTaskVariance(variance: ArrayLike<number>[], minTotalVariance = DEFAULT_MIN_TOTAL_VARIANCE): NormalizedTaskVariance {
+export function normalizeTaskVariance(
+  variance: ArrayLike<number>[],
+  minTotalVariance = DEFAULT_MIN_TOTAL_VARIANCE,
+): NormalizedTaskVariance {
   const K = variance.length;
   if (K === 0) throw new ValidationError('E_EMPTY', 'expected task variances of at least one task');
   const H = variance[0]!.length;
-  for (const v of variance) if (v.length !== H) throw new ValidationError('E_SHAPE', `expected ${H} units for every task, got ${v.length}`);
+  for (const v of variance)
+    if (v.length !== H) throw new ValidationError('E_SHAPE', `expected ${H} units for every task, got ${v.length}`);
   const units: number[] = [];
   const profiles: number[][] = [];
   const raw: number[][] = [];
@@ -95,7 +99,8 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
 
 /** Spearman rank correlation: Pearson correlation of the average ranks (ties averaged). */
 export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  if (y.length !== x.length) throw new ValidationError('E_SHAPE', `expected two samples of equal length, got ${x.length} and ${y.length}`);
+  if (y.length !== x.length)
+    throw new ValidationError('E_SHAPE', `expected two samples of equal length, got ${x.length} and ${y.length}`);
   return pearson(averageRanks(x), averageRanks(y));
 }
 
