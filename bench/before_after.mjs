@@ -4,9 +4,12 @@
 // the machine hits both alike. Each row reports the median samples/s of each side and the ratio.
 //
 // Usage: node bench/before_after.mjs --before /path/to/old/checkout [--rounds 2] [--seconds 3]
-//        [--out bench/results/before-after.json]
+//        [--benches mlp,rnn] [--bench-args "--modes bias --widths 1024,4096"]
+//        [--before-build DIR] [--after-build DIR] [--out bench/results/before-after.json]
 // The old checkout must be built (npm install there). Each side runs its own bench script
-// against its own dist/ and addon; per-run JSON goes to bench/results/before-after/.
+// against its own dist/ and addon; per-run JSON goes to a folder named like --out without .json.
+// --before-build / --after-build load the CPU module from DIR/biaslearn.node (BIASLEARN_BUILD_DIR),
+// e.g. a prebuilt binary against a -march=native build of the same checkout (--before .).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +25,10 @@ if (!beforeDir) throw new Error('expected --before <built checkout of the old co
 const rounds = Number(arg('rounds', '2'));
 const seconds = arg('seconds', '3');
 const out = arg('out', 'bench/results/before-after.json');
-const runDir = join(dirname(out), 'before-after');
+const benchArgs = (arg('bench-args', '') ?? '').split(' ').filter(Boolean);
+const buildDir = { before: arg('before-build'), after: arg('after-build') };
+const benchNames = arg('benches', 'mlp,rnn').split(',');
+const runDir = out.replace(/\.json$/, ''); // per-run JSON beside the summary
 mkdirSync(runDir, { recursive: true });
 
 const BENCHES = [
@@ -30,14 +36,17 @@ const BENCHES = [
   { name: 'rnn', script: 'bench/rnn_train_step.mjs', rate: 'sequencesPerSec', key: (r) => `${r.mode} m=${r.width} B=${r.batch}` },
 ];
 const runs = { before: {}, after: {} };
+const selected = BENCHES.filter((b) => benchNames.includes(b.name));
 for (let round = 1; round <= rounds; round++) {
-  for (const bench of BENCHES) {
+  for (const bench of selected) {
     for (const side of ['before', 'after']) {
       const dir = side === 'before' ? resolve(beforeDir) : here;
       const file = resolve(runDir, `${bench.name}-${side}-${round}.json`);
       console.error(`round ${round}: ${bench.name} ${side}`);
-      execFileSync(process.execPath, [join(dir, bench.script), '--seconds', seconds, '--out', file], {
+      const env = buildDir[side] ? { ...process.env, BIASLEARN_BUILD_DIR: resolve(buildDir[side]) } : process.env;
+      execFileSync(process.execPath, [join(dir, bench.script), '--seconds', seconds, ...benchArgs, '--out', file], {
         cwd: dir,
+        env,
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const json = JSON.parse(readFileSync(file, 'utf8'));
@@ -53,7 +62,7 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const rows = [];
-for (const bench of BENCHES) {
+for (const bench of selected) {
   const keys = runs.after[bench.name][0].rows.map(bench.key);
   for (const key of keys) {
     const pick = (side) =>
@@ -75,7 +84,7 @@ for (const bench of BENCHES) {
 }
 // sgemm ceiling (GFLOP/s) each run measured, as its own JSON reports it
 const ceilings = (side) =>
-  Object.fromEntries(BENCHES.map((b) => [b.name, runs[side][b.name].map((j) => j.sgemmGflops ?? j.sgemm ?? null)]));
+  Object.fromEntries(selected.map((b) => [b.name, runs[side][b.name].map((j) => j.sgemmGflops ?? j.sgemm ?? null)]));
 const result = {
   benchmark: 'before-after',
   date: new Date().toISOString(),
