@@ -30,6 +30,7 @@ export {
   splitsIn,
   systemDataDirs,
   type DatasetName,
+  type Env,
 } from './locations.js';
 export {
   DATASET_SOURCES,

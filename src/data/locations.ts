@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 export const DATASET_NAMES = ['mnist', 'kmnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
-type Env = Record<string, string | undefined>;
+/** Environment variables (process.env or a stand-in). */
+export type Env = Record<string, string | undefined>;
 
 /** The folder that holds one sub-folder per dataset and receives downloads: $BIASLEARN_DATA, else the user cache. */
 export function dataHome(env: Env = process.env): string {

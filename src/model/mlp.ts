@@ -7,7 +7,7 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
-import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from './optimizer_state.js';
+import { NativeModel } from './native_model.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
@@ -26,7 +26,7 @@ import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
 import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
-import { NativeHandle, callNative } from './native_handle.js';
+import { callNative } from './native_handle.js';
 import {
   datasetFromArrays,
   expectPredictOutput,
@@ -38,7 +38,6 @@ import {
 } from './outputs.js';
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
-import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 import { inputCacheMessage } from '../train/status.js';
 
 function toNativeSpec(c: MLPConfig): Binding.MlpSpec {
@@ -74,15 +73,9 @@ export interface MLPPredictOptions {
 }
 const PREDICT_OPTION_KEYS = optionKeys<MLPPredictOptions>({ output: true });
 
-export class MLP implements FitTarget<Dataset, TrainStepOptions> {
-  readonly config: MLPConfig;
-  readonly backend: BackendName;
-  private readonly native: NativeHandle<Binding.Mlp>;
-
+export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarget<Dataset, TrainStepOptions> {
   private constructor(config: MLPConfig, backend: BackendName, handle: Binding.Mlp) {
-    this.config = config;
-    this.backend = backend;
-    this.native = new NativeHandle(handle);
+    super(config, backend, handle);
   }
 
   /** Builds the model; frozen weights are generated off the JS thread. */
@@ -286,16 +279,6 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
     await this.native.exclusive((h) => h.setParams(values));
   }
 
-  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
-  getOptimizerState(): Promise<OptimizerState> {
-    return optimizerStateOf(this.native);
-  }
-
-  /** Restores an optimizer state read from a model of the same configuration. */
-  setOptimizerState(state: OptimizerState): Promise<void> {
-    return restoreOptimizerState(this.native, state);
-  }
-
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
@@ -346,20 +329,6 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   }
 
   /**
-   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
-   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
-   * inference graph: outputs `logits` and `probabilities`).
-   */
-  async export(path: string, options: ExportOptions): Promise<void> {
-    await exportModel(this, path, options);
-  }
-
-  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
-  async importSafetensors(path: string): Promise<void> {
-    await importSafetensors(this, path);
-  }
-
-  /**
    * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
    * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
    * also receives it line by line.
@@ -369,12 +338,7 @@ export class MLP implements FitTarget<Dataset, TrainStepOptions> {
   }
 
   /** One line: "MLP(784-4096-10, relu, train bias, 4,106 learned / 3,252,224 frozen, seed 7, cpu)". */
-  toString(): string {
+  override toString(): string {
     return mlpToString(this);
-  }
-
-  /** Frees native memory now (otherwise freed when garbage-collected). */
-  dispose(): void {
-    this.native.dispose();
   }
 }

@@ -15,8 +15,8 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
-import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from '../model/optimizer_state.js';
-import { NativeHandle, callNative } from '../model/native_handle.js';
+import { NativeModel } from '../model/native_model.js';
+import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
@@ -48,7 +48,6 @@ import { withMetricAliases } from '../train/metric_names.js';
 import { multitaskSummary, multitaskToString } from '../model/model_summary.js';
 import { datasetFromArrays, expectPredictOutput, softmaxRows, type FitTargets, type PredictOutput } from '../model/outputs.js';
 import { printSummary } from '../model/summary.js';
-import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 import { inputCacheMessage } from '../train/status.js';
 import { MultitaskDataset, deviceMultitaskData } from './data.js';
 
@@ -229,15 +228,9 @@ export interface MultitaskFitState extends FitState {
   validation: MultitaskEvaluateResult | undefined;
 }
 
-export class MultitaskModel {
-  readonly config: MultitaskConfig;
-  readonly backend: BackendName;
-  private readonly native: NativeHandle<Binding.MultitaskMlp>;
-
+export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.MultitaskMlp> {
   private constructor(config: MultitaskConfig, backend: BackendName, handle: Binding.MultitaskMlp) {
-    this.config = config;
-    this.backend = backend;
-    this.native = new NativeHandle(handle);
+    super(config, backend, handle);
   }
 
   /** Builds the model; frozen weights are generated off the JS thread. */
@@ -651,16 +644,6 @@ export class MultitaskModel {
     await this.native.exclusive((h) => h.setParams(values));
   }
 
-  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
-  getOptimizerState(): Promise<OptimizerState> {
-    return optimizerStateOf(this.native);
-  }
-
-  /** Restores an optimizer state read from a model of the same configuration. */
-  setOptimizerState(state: OptimizerState): Promise<void> {
-    return restoreOptimizerState(this.native, state);
-  }
-
   /**
    * One task's own learned vectors: per hidden layer `layers.<l>.bias` (or `layers.<l>.gate`, the gate logits
    * theta, in mask mode) [H_l], and `readout.bias` [classes] (bias and full modes).
@@ -829,20 +812,6 @@ export class MultitaskModel {
   }
 
   /**
-   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
-   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
-   * inference graph: outputs `logits` and `probabilities`). ONNX needs `task`: the graph of that task ('bias' and 'full' modes).
-   */
-  async export(path: string, options: ExportOptions): Promise<void> {
-    await exportModel(this, path, options);
-  }
-
-  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
-  async importSafetensors(path: string): Promise<void> {
-    await importSafetensors(this, path);
-  }
-
-  /**
    * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
    * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
    * also receives it line by line.
@@ -852,13 +821,8 @@ export class MultitaskModel {
   }
 
   /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
-  toString(): string {
+  override toString(): string {
     return multitaskToString(this);
-  }
-
-  /** Frees native memory now (otherwise when garbage-collected). */
-  dispose(): void {
-    this.native.dispose();
   }
 }
 

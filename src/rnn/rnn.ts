@@ -10,8 +10,8 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
-import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from '../model/optimizer_state.js';
-import { NativeHandle, callNative } from '../model/native_handle.js';
+import { NativeModel } from '../model/native_model.js';
+import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
@@ -36,7 +36,6 @@ import { sequenceLosses, trajectoryMetrics, type TrajectoryMetrics } from './met
 import { SequenceDataset } from './sequences.js';
 import { rnnSummary, rnnToString } from '../model/model_summary.js';
 import { printSummary } from '../model/summary.js';
-import { exportModel, importSafetensors, type ExportOptions } from '../io/model_export.js';
 
 /** How inputs reach the network during a pass. */
 export interface RunModeOptions {
@@ -148,15 +147,9 @@ function toNativeSpec(c: RNNConfig): Binding.RnnSpec {
 }
 
 /** The RNN trains on sequences; its run options (rule, clip, run mode) are resolved once per fit. */
-export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
-  readonly config: RNNConfig;
-  readonly backend: BackendName;
-  private readonly native: NativeHandle<Binding.Rnn>;
-
+export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarget<SequenceDataset, Binding.RunOptions> {
   private constructor(config: RNNConfig, backend: BackendName, handle: Binding.Rnn) {
-    this.config = config;
-    this.backend = backend;
-    this.native = new NativeHandle(handle);
+    super(config, backend, handle);
   }
 
   /** Builds the network; frozen weights are generated off the JS thread. */
@@ -410,16 +403,6 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
     await this.native.exclusive((h) => h.setParams(values));
   }
 
-  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
-  getOptimizerState(): Promise<OptimizerState> {
-    return optimizerStateOf(this.native);
-  }
-
-  /** Restores an optimizer state read from a model of the same configuration. */
-  setOptimizerState(state: OptimizerState): Promise<void> {
-    return restoreOptimizerState(this.native, state);
-  }
-
   /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
@@ -442,20 +425,6 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   }
 
   /**
-   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
-   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
-   * inference graph: outputs `logits` and `probabilities`). RNNs export safetensors only.
-   */
-  async export(path: string, options: ExportOptions): Promise<void> {
-    await exportModel(this, path, options);
-  }
-
-  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
-  async importSafetensors(path: string): Promise<void> {
-    await importSafetensors(this, path);
-  }
-
-  /**
    * Keras's model.summary(): one row per tensor (shape, learned or frozen), the counts of learned
    * and frozen values, the seed and the backend. Returns the text; `printFn` (e.g. console.log)
    * also receives it line by line.
@@ -465,12 +434,7 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   }
 
   /** One line: architecture, activation, trainable set, learned / frozen counts, seed, backend. */
-  toString(): string {
+  override toString(): string {
     return rnnToString(this);
-  }
-
-  /** Frees native memory now (otherwise freed when garbage-collected). */
-  dispose(): void {
-    this.native.dispose();
   }
 }

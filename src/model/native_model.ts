@@ -1,0 +1,51 @@
+/**
+ * What the three model classes (MLP, RNN, MultitaskModel) share: the resolved configuration, the
+ * backend, the native handle (one call at a time), the optimizer state, the standard export
+ * formats and dispose. Each subclass adds its own construction, training and inference.
+ */
+import { type AnyModel, type ExportOptions, exportModel, importSafetensors } from '../io/model_export.js';
+import type { BackendName, Binding } from '../native/binding.js';
+import { NativeHandle } from './native_handle.js';
+import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from './optimizer_state.js';
+
+export abstract class NativeModel<C, H extends Binding.Model> {
+  readonly config: C;
+  readonly backend: BackendName;
+  /** @internal */
+  protected readonly native: NativeHandle<H>;
+
+  protected constructor(config: C, backend: BackendName, handle: H) {
+    this.config = config;
+    this.backend = backend;
+    this.native = new NativeHandle(handle);
+  }
+
+  /** The optimizer's state (moments under PyTorch's state names, step counts), to resume training bit for bit. */
+  getOptimizerState(): Promise<OptimizerState> {
+    return optimizerStateOf(this.native);
+  }
+
+  /** Restores an optimizer state read from a model of the same configuration. */
+  setOptimizerState(state: OptimizerState): Promise<void> {
+    return restoreOptimizerState(this.native, state);
+  }
+
+  /**
+   * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
+   * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
+   * inference graph; see the model kind's notes there).
+   */
+  async export(path: string, options: ExportOptions): Promise<void> {
+    await exportModel(this as unknown as AnyModel, path, options);
+  }
+
+  /** Sets the learned tensors from a safetensors file (as `export` writes; frozen tensors in it must match). */
+  async importSafetensors(path: string): Promise<void> {
+    await importSafetensors(this as unknown as AnyModel, path);
+  }
+
+  /** Frees native memory now (otherwise freed when garbage-collected). */
+  dispose(): void {
+    this.native.dispose();
+  }
+}
