@@ -444,7 +444,9 @@ export class RNN implements FitTarget<SequenceDataset, Binding.RunOptions> {
   /**
    * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
    * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
-   * inference graph: outputs `logits` and `probabilities`). RNNs export safetensors only.
+   * inference graph unrolled over `options.steps` steps: input `x` [batch, T, I], with
+   * `initialStateInput` also `initial_state` [batch, H] (default: condition 0's r0), outputs
+   * `y` [batch, T, O] and `final_state`; see src/io/model_export.ts).
    */
   async export(path: string, options: ExportOptions): Promise<void> {
     await exportModel(this, path, options);
