@@ -257,11 +257,14 @@ describe('readIdx progress', () => {
   for (const n of [1, 7, (1 << 20) + 3]) {
     for (const gzip of [false, true]) {
       it(`${n} ubyte elements, ${gzip ? 'gzip' : 'raw'}: reaches bytesTotal, monotone, same data`, async () => {
-        const data = filled(
-          (k) => new Uint8Array(k),
-          n,
-          (i) => (Math.imul(i + 1, 2654435761) >>> 24) & 0xff,
-        );
+        let state = 0x9e3779b9;
+        const xorshift = (): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return state >>> 24;
+        };
+        const data = filled((k) => new Uint8Array(k), n, xorshift);
         const path = join(dir, `progress-${n}-${gzip ? 'gz' : 'raw'}.idx`);
         await writeIdx(path, [n], data, { gzip });
         const { reports, data: got } = await readWithProgress(path);
