@@ -1,7 +1,8 @@
 /**
  * ONNX export of feed-forward inference graphs (MLP; one task of a multi-task MLP): input `x`
  * float32 [batch, I] (symbolic batch), one Gemm (transB = 1: y = x W^T + b) per layer with the
- * layer's activation after it, output `logits` [batch, O] and `probabilities` (Softmax, axis 1).
+ * layer's activation after it, output `logits` [batch, O] and `probabilities` (Softmax, axis 1);
+ * and of an RNN unrolled over a fixed number of steps ({@link rnnOnnxModel}).
  * The protobuf is encoded by onnx-proto (the ONNX schema compiled by protobufjs). Opset 13.
  *
  * Activation ops: relu Relu, tanh Tanh, tanh-rational Tanh (the rational form is within a few
