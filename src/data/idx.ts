@@ -98,6 +98,8 @@ function swapInPlace(buf: Buffer, bytes: 1 | 2 | 4 | 8): void {
 
 /** Bytes read from the file per chunk (each chunk is one progress report). */
 const READ_CHUNK_BYTES = 1 << 20;
+/** Bytes of decompressed output per chunk of the gunzip stream (its default, 16 KiB, costs many small buffers). */
+const GUNZIP_CHUNK_BYTES = 1 << 20;
 
 function readError(path: string, err: unknown): FileFormatError {
   const e = err as NodeJS.ErrnoException;
@@ -145,7 +147,7 @@ async function* readChunks(path: string, onProgress?: (progress: ReadProgress) =
 
 /** Decompresses a gzip stream of chunks as they come; a damaged or cut-off stream is an E_FORMAT error. */
 async function gunzipChunks(path: string, first: Buffer, rest: AsyncGenerator<Buffer>): Promise<Buffer> {
-  const gunzipper = createGunzip();
+  const gunzipper = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   const out: Buffer[] = [];
   let failure: Error | undefined;
   const finished = new Promise<void>((resolveEnd, rejectEnd) => {
