@@ -158,6 +158,47 @@ export interface RnnGraph {
   activation: Activation;
 }
 
+/** Numerator (p) and denominator (q) coefficients of native/common/rational_tanh.h, highest power first, and its clamp. */
+const RATIONAL_TANH = {
+  clamp: 7.90531110763549805,
+  p: [
+    -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
+    6.37261928875436e-4, 4.89352455891786e-3,
+  ],
+  q: [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3],
+};
+
+const RATIONAL_TANH_CONSTANTS: onnxProto.onnx.ITensorProto[] = [
+  tensor('rtanh.lo', [], Float32Array.of(-RATIONAL_TANH.clamp)),
+  tensor('rtanh.hi', [], Float32Array.of(RATIONAL_TANH.clamp)),
+  ...RATIONAL_TANH.p.map((v, i) => tensor(`rtanh.p${i}`, [], Float32Array.of(v))),
+  ...RATIONAL_TANH.q.map((v, i) => tensor(`rtanh.q${i}`, [], Float32Array.of(v))),
+];
+
+/**
+ * 'tanh-rational' as native/common/rational_tanh.h evaluates it (ONNX has no such op):
+ * x = clip(z, -c, c), p and q by Horner's rule in x^2, out = (x p) / q.
+ */
+function rationalTanhNodes(input: string, output: string, node: (opType: string, input: string[], output: string) => void): void {
+  const x = `${input}_clip`;
+  const x2 = `${input}_sq`;
+  node('Clip', [input, 'rtanh.lo', 'rtanh.hi'], x);
+  node('Mul', [x, x], x2);
+  const horner = (name: 'p' | 'q', count: number): string => {
+    let acc = `rtanh.${name}0`;
+    for (let i = 1; i < count; i++) {
+      node('Mul', [acc, x2], `${input}_${name}m${i}`);
+      node('Add', [`${input}_${name}m${i}`, `rtanh.${name}${i}`], `${input}_${name}${i}`);
+      acc = `${input}_${name}${i}`;
+    }
+    return acc;
+  };
+  const p = horner('p', RATIONAL_TANH.p.length);
+  const q = horner('q', RATIONAL_TANH.q.length);
+  node('Mul', [x, p], `${input}_xp`);
+  node('Div', [`${input}_xp`, q], output);
+}
+
 /** Row-major [rows, cols] -> row-major [cols, rows]. */
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(a.length);
@@ -172,7 +213,8 @@ function int64Tensor(name: string, dims: number[], values: number[]): onnxProto.
 /**
  * The ONNX ModelProto bytes of an RNN unrolled over `steps` steps (open loop, as `predict`):
  *   r[t+1] = decay r[t] + gain act(W r[t] + B x[t] + b),   y[t] = A r[t+1] + c,   t = 0 .. T-1.
- * Inputs: `x` float32 [batch, T, I] (absent when I = 0) and, with `initialStateInput`,
+ * Activations as for the dense graph, except 'tanh-rational', built from Clip, Mul, Add and Div
+ * exactly as the native step evaluates it. Inputs: `x` float32 [batch, T, I] (absent when I = 0) and, with `initialStateInput`,
  * `initial_state` [batch, H]; otherwise r[0] is the constant r0 of condition 0 ([1, H], broadcast
  * over the batch). Outputs: `y` [batch, T, O] and `final_state` r[T] [batch, H] (batch 1 when
  * I = 0 and r[0] is the constant).
@@ -211,8 +253,16 @@ export function rnnOnnxModel(g: RnnGraph, options: { graphName?: string; docStri
     }
     node('MatMul', [r, 'recurrent.weight_t'], `wr_${t}`);
     node('Add', [`wr_${t}`, driveT], `z_${t}`);
-    const act = activationNode(g.activation, `z_${t}`, `a_${t}`);
-    if (act) nodes.push(act);
+    let act: boolean;
+    if (g.activation === 'tanh-rational') {
+      if (t === 0) inits.push(...RATIONAL_TANH_CONSTANTS);
+      rationalTanhNodes(`z_${t}`, `a_${t}`, node);
+      act = true;
+    } else {
+      const a = activationNode(g.activation, `z_${t}`, `a_${t}`);
+      if (a) nodes.push(a);
+      act = a !== null;
+    }
     node('Mul', [r, 'decay'], `dr_${t}`);
     node('Mul', [act ? `a_${t}` : `z_${t}`, 'gain'], `ga_${t}`);
     const next = t === T - 1 ? 'final_state' : `r_${t + 1}`;
