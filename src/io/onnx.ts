@@ -160,7 +160,7 @@ export interface RnnGraph {
 
 /** Numerator (p) and denominator (q) coefficients of native/common/rational_tanh.h, highest power first, and its clamp. */
 const RATIONAL_TANH = {
-  clamp: 7.90531110763549805,
+  clamp: 7.905311107635498, // 7.90531110763549805f in the header (the same double)
   p: [
     -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
     6.37261928875436e-4, 4.89352455891786e-3,
