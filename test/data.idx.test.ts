@@ -234,3 +234,57 @@ describe('IDX errors', () => {
     await expectFileError(readIdx(path), 'E_FORMAT', /absurd/);
   });
 });
+
+describe('readIdx progress', () => {
+  /** Reads `path` collecting every progress report; checks they start at 0, are monotone and end at the file size. */
+  async function readWithProgress(path: string): Promise<{ reports: number; data: IdxData }> {
+    const seen: { file: string; bytesDone: number; bytesTotal: number }[] = [];
+    const arr = await readIdx(path, { onProgress: (p) => seen.push({ ...p }) });
+    const size = (await readFile(path)).length;
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[0]!.bytesDone).toBe(0);
+    for (let i = 0; i < seen.length; i++) {
+      expect(seen[i]!.file).toBe(path);
+      expect(seen[i]!.bytesTotal).toBe(size);
+      expect(seen[i]!.bytesDone).toBeLessThanOrEqual(size);
+      if (i > 0) expect(seen[i]!.bytesDone).toBeGreaterThanOrEqual(seen[i - 1]!.bytesDone);
+    }
+    expect(seen[seen.length - 1]!.bytesDone).toBe(size);
+    return { reports: seen.length, data: arr.data };
+  }
+
+  // 1 MiB + 3 bytes of data: two read chunks; 1 byte: one; random bytes so gzip stays above 1 MiB.
+  for (const n of [1, 7, (1 << 20) + 3]) {
+    for (const gzip of [false, true]) {
+      it(`${n} ubyte elements, ${gzip ? 'gzip' : 'raw'}: reaches bytesTotal, monotone, same data`, async () => {
+        let state = 0x9e3779b9;
+        const xorshift = (): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return state >>> 24;
+        };
+        const data = filled((k) => new Uint8Array(k), n, xorshift);
+        const path = join(dir, `progress-${n}-${gzip ? 'gz' : 'raw'}.idx`);
+        await writeIdx(path, [n], data, { gzip });
+        const { reports, data: got } = await readWithProgress(path);
+        if (n > 1 << 20) expect(reports).toBeGreaterThanOrEqual(3);
+        expect(Buffer.from(got as Uint8Array).equals(Buffer.from(data))).toBe(true);
+      });
+    }
+  }
+
+  it('float64 [3, 5, 7] (odd sizes) gzip, and errors keep their codes with a callback', async () => {
+    const data = filled(
+      (k) => new Float64Array(k),
+      105,
+      (i) => Math.sin(i) * 1e3,
+    );
+    const path = join(dir, 'progress-f64.idx.gz');
+    await writeIdx(path, [3, 5, 7], data);
+    const { data: got } = await readWithProgress(path);
+    expect(Array.from(got)).toEqual(Array.from(data));
+    await expectFileError(readIdx(join(dir, 'missing.idx'), { onProgress: () => undefined }), 'E_IO', /no such file/);
+    await expectFileError(readIdx(dir, { onProgress: () => undefined }), 'E_IO', /is a directory/);
+  });
+});

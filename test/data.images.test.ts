@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,6 +86,27 @@ describe('loadIdxClassification', () => {
     expect(ds.targets.kind === 'classes' && Array.from(ds.targets.labels)).toEqual([0, 1, 2, 0]);
     const limited = await loadIdxClassification(images, labels, { limit: 2, numClasses: 10 });
     expect([limited.n, limited.outputSize]).toEqual([2, 10]);
+  });
+
+  it('onProgress follows both files (raw and gzip) to their sizes', async () => {
+    for (const gzip of [true, false]) {
+      const { images, labels } = await writeTinySet(`progress-${gzip}`, 7, 't10k', gzip);
+      const last = new Map<string, number>();
+      const total = new Map<string, number>();
+      const ds = await loadIdxClassification(images, labels, {
+        onProgress: ({ file, bytesDone, bytesTotal }) => {
+          expect(bytesDone).toBeGreaterThanOrEqual(last.get(file) ?? 0);
+          last.set(file, bytesDone);
+          total.set(file, bytesTotal);
+        },
+      });
+      expect(ds.n).toBe(7);
+      expect([...last.keys()].sort()).toEqual([images, labels].sort());
+      for (const f of [images, labels]) {
+        expect(total.get(f)).toBe(statSync(f).size);
+        expect(last.get(f)).toBe(total.get(f));
+      }
+    }
   });
 
   it('rejects mismatched counts and wrong dims', async () => {

@@ -1,7 +1,8 @@
 /**
  * Standard formats: .npy (read and write, checked against numpy), safetensors (an independent
  * Python + numpy reader rebuilds the MLP as nn.Sequential and matches predict), ONNX (run by
- * onnxruntime-node; logits within 1e-5 + 1e-4 |x| of predict, probabilities within 1e-6),
+ * onnxruntime-node; logits within 1e-5 + 1e-4 |x| of predict, probabilities within 1e-6; the
+ * RNN unrolled over T steps: outputs and final state within 1e-5 + 1e-4 |x| of predict),
  * and import of learned tensors from safetensors (bit for bit; frozen tensors of another seed
  * refused). The Python checks skip with a reason when python3 or numpy is absent.
  */
@@ -11,7 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { MLP, MultitaskModel, RNN, Rng, readNpy, readSafetensors, writeNpy, type Activation } from '../src/index.js';
+import {
+  MLP,
+  MultitaskModel,
+  RNN,
+  Rng,
+  SequenceDataset,
+  readNpy,
+  readSafetensors,
+  writeNpy,
+  type Activation,
+} from '../src/index.js';
 import { firstBitDiff, randomLabels, randomNormalF32 } from './helpers/numeric.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-export-'));
@@ -242,6 +253,115 @@ describe('ONNX (onnxruntime-node)', () => {
       m.dispose();
     });
   }
+
+  /** An RNN with random biases, r0 and readout bias (so every term of the recurrence matters). */
+  async function randomRnn(inputSize: number, activation: Activation, extra: { decay?: number; gain?: number } = {}) {
+    const H = 7;
+    const O = 2;
+    const m = await RNN.create({
+      inputSize,
+      hidden: H,
+      outputSize: O,
+      activation,
+      seed: 5,
+      conditions: 2,
+      learnInitialState: true,
+      learnReadoutBias: true,
+      ...extra,
+    });
+    const g = new Rng(13);
+    await m.setLearned({
+      'recurrent.bias': randomNormalF32(g, H).map((v) => 0.5 * v),
+      'readout.bias': randomNormalF32(g, O),
+      initial_state: randomNormalF32(g, 2 * H).map((v) => 0.5 * v),
+    });
+    return m;
+  }
+
+  /** Runs the unrolled RNN graph: y [n, T, O] and final_state [n, H]. */
+  async function runRnnOnnx(file: string, feeds: Record<string, ort.Tensor>) {
+    const session = await ort.InferenceSession.create(file);
+    const out = await session.run(feeds);
+    return { y: out.y!.data as Float32Array, finalState: out.final_state!.data as Float32Array, yDims: out.y!.dims };
+  }
+
+  /** r[T] of every sequence from predict's states [n, T+1, H]. */
+  function lastStates(states: Float32Array, n: number, T: number, H: number): Float32Array {
+    const out = new Float32Array(n * H);
+    for (let s = 0; s < n; s++) out.set(states.subarray((s * (T + 1) + T) * H, (s * (T + 1) + T + 1) * H), s * H);
+    return out;
+  }
+
+  const rnnActs: Activation[] = [
+    'tanh',
+    'tanh-rational',
+    'relu',
+    'sigmoid',
+    'softplus',
+    'leaky-relu',
+    'hard-sigmoid',
+    'identity',
+  ];
+  for (const act of rnnActs) {
+    it(`RNN (${act}, hidden 7, T 5, I 3, O 2) unrolled: y and final state match predict`, async () => {
+      const [n, T, In, H] = [4, 5, 3, 7];
+      const m = await randomRnn(In, act, act === 'relu' ? { decay: 0.8, gain: 0.2 } : {});
+      const inputs = randomNormalF32(new Rng(21), n * T * In);
+      const data = SequenceDataset.create({
+        inputs,
+        targets: new Float32Array(n * T * 2),
+        steps: T,
+        inputSize: In,
+        outputSize: 2,
+      });
+      const want = await m.predict(data, { states: true });
+      const file = join(work, `rnn-${act}.onnx`);
+      await m.export(file, { format: 'onnx', steps: T });
+      const got = await runRnnOnnx(file, { x: new ort.Tensor('float32', inputs, [n, T, In]) });
+      expect(got.yDims).toEqual([n, T, 2]);
+      expectClose(got.y, want.outputs, 1e-5, 1e-4);
+      expectClose(got.finalState, lastStates(want.states!, n, T, H), 1e-5, 1e-4);
+      m.dispose();
+    });
+  }
+
+  it('RNN with inputSize 0: r[0] is condition 0 by default, or the initial_state input', async () => {
+    const [T, H] = [6, 7];
+    const m = await randomRnn(0, 'tanh', { decay: 0.7, gain: 0.3 });
+    const file = join(work, 'rnn-autonomous.onnx');
+    const fedFile = join(work, 'rnn-autonomous-state.onnx');
+    await m.export(file, { format: 'onnx', steps: T });
+    await m.export(fedFile, { format: 'onnx', steps: T, initialStateInput: true });
+    const conditions = Int32Array.of(0, 1);
+    const data = SequenceDataset.create({
+      targets: new Float32Array(2 * T * 2),
+      steps: T,
+      inputSize: 0,
+      outputSize: 2,
+      conditions,
+    });
+    const want = await m.predict(data, { states: true });
+    const byDefault = await runRnnOnnx(file, {});
+    expect(byDefault.yDims).toEqual([1, T, 2]);
+    expectClose(byDefault.y, want.outputs.subarray(0, T * 2), 1e-5, 1e-4);
+    const r0 = await m.tensor('initial_state'); // [2, H]: the rows of conditions 0 and 1
+    const fed = await runRnnOnnx(fedFile, { initial_state: new ort.Tensor('float32', r0, [2, H]) });
+    expectClose(fed.y, want.outputs, 1e-5, 1e-4);
+    expectClose(fed.finalState, lastStates(want.states!, 2, T, H), 1e-5, 1e-4);
+    m.dispose();
+  });
+
+  it('RNN ONNX export needs steps (E_CONFIG naming the option), an integer >= 1', async () => {
+    const m = await randomRnn(3, 'tanh');
+    await expect(m.export(join(work, 'rnn-nosteps.onnx'), { format: 'onnx' })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringMatching(/steps/),
+    });
+    await expect(m.export(join(work, 'rnn-badsteps.onnx'), { format: 'onnx', steps: 0 })).rejects.toMatchObject({
+      code: 'E_INVALID_ARG',
+    });
+    m.dispose();
+  });
 
   it('unknown format is a typed error', async () => {
     const m = await trained('relu', [3]);

@@ -11,7 +11,8 @@ import { datasetDir } from '../data/locations.js';
 import { loadFashionMnist, loadIdxClassification, loadKmnist, loadMnist } from '../data/images.js';
 import { spiralClassification } from '../data/synthetic.js';
 import { BiasLearnError } from '../errors.js';
-import { UsageError } from './io.js';
+import { UsageError, type OutStream } from './io.js';
+import { DataLoadDisplay } from './load_progress.js';
 import { floatParser, intParser } from './parse.js';
 
 export const DATA_NAMES = ['spirals', 'fashion-mnist', 'mnist', 'kmnist', 'idx'] as const;
@@ -196,21 +197,35 @@ function sizes(train: Dataset | undefined, test: Dataset): string {
   return train ? `${train.n} train / ${test.n} test` : `${test.n} test`;
 }
 
+/** Options of {@link loadData}. */
+export interface LoadDataOptions {
+  /** Also load the training split (else only the test split). */
+  withTrain: boolean;
+  /** Where to show the progress of reading files (stderr; a status line on a TTY, a line per split otherwise); none when absent. */
+  progress?: OutStream;
+}
+
 /** Loads the data a spec names: the test split always, the training split when `withTrain`. */
-export async function loadData(spec: DataSpec, opts: { withTrain: boolean }): Promise<LoadedData> {
+export async function loadData(spec: DataSpec, opts: LoadDataOptions): Promise<LoadedData> {
+  const display = opts.progress ? new DataLoadDisplay(opts.progress) : undefined;
   try {
-    return await load(spec, opts);
+    return await load(spec, opts.withTrain, display);
   } catch (err) {
     // The library's hints name its API ("pass { dir }"); say which flag does that here.
     if (err instanceof BiasLearnError && err.message.includes('{ dir }')) {
       throw new BiasLearnError(err.code, err.message.replace(/pass \{ dir \}/g, 'pass --data-dir <dir>'), { cause: err });
     }
     throw err;
+  } finally {
+    display?.finish();
   }
 }
 
-async function load(specIn: DataSpec, opts: { withTrain: boolean }): Promise<LoadedData> {
+async function load(specIn: DataSpec, withTrain: boolean, display: DataLoadDisplay | undefined): Promise<LoadedData> {
   const spec: DataSpec = { ...specIn };
+  /** The loader option reporting one split's progress (none without a display). */
+  const progress = (what: string, where: string) => (display ? { onProgress: display.reporter(what, where) } : {});
+  const opts = { withTrain };
   let train: Dataset | undefined;
   let test: Dataset;
   let how: string;
@@ -220,11 +235,15 @@ async function load(specIn: DataSpec, opts: { withTrain: boolean }): Promise<Loa
     how = `${spec.classes} classes, ${spec.embed} features, seed ${spec.seed}`;
   } else if (spec.name === 'idx') {
     if (spec.split === 'official') {
-      test = await loadIdxClassification(spec.testImages!, spec.testLabels!);
-      if (opts.withTrain) train = await loadIdxClassification(spec.images!, spec.labels!, { numClasses: test.outputSize });
+      test = await loadIdxClassification(spec.testImages!, spec.testLabels!, progress('IDX test', spec.testImages!));
+      if (opts.withTrain)
+        train = await loadIdxClassification(spec.images!, spec.labels!, {
+          numClasses: test.outputSize,
+          ...progress('IDX train', spec.images!),
+        });
       how = spec.images!;
     } else {
-      ({ train, test } = holdout(await loadIdxClassification(spec.images!, spec.labels!), spec));
+      ({ train, test } = holdout(await loadIdxClassification(spec.images!, spec.labels!, progress('IDX', spec.images!)), spec));
       how = `${spec.images}, held-out test ${spec.testFraction}, seed ${spec.seed}`;
     }
   } else {
@@ -232,11 +251,18 @@ async function load(specIn: DataSpec, opts: { withTrain: boolean }): Promise<Loa
     const dir = spec.dir ?? defaultDir(spec.name);
     spec.split ??= hasTrainSplit(dir) ? 'official' : 'holdout';
     if (spec.split === 'official') {
-      test = await load({ split: 'test', dir });
-      if (opts.withTrain) train = await load({ split: 'train', dir, ...(spec.limit !== undefined ? { limit: spec.limit } : {}) });
+      const title = TITLES[spec.name];
+      test = await load({ split: 'test', dir, ...progress(`${title} test`, dir) });
+      if (opts.withTrain)
+        train = await load({
+          split: 'train',
+          dir,
+          ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
+          ...progress(`${title} train`, dir),
+        });
       how = dir;
     } else {
-      ({ train, test } = holdout(await load({ split: 'test', dir }), spec));
+      ({ train, test } = holdout(await load({ split: 'test', dir, ...progress(`${TITLES[spec.name]} t10k`, dir) }), spec));
       how = `${dir}, t10k split into train / test with test fraction ${spec.testFraction}, seed ${spec.seed}`;
     }
   }

@@ -62,7 +62,7 @@ async function runEval(checkpoint: string, flags: EvalFlags, ctx: CliContext): P
   }
   const spec = resolveDataSpec(flags, recorded);
   const t0 = performance.now();
-  const data = await loadData(spec, { withTrain: false });
+  const data = await loadData(spec, { withTrain: false, progress: ctx.io.stderr });
   const model = await MLP.load(checkpoint, { backend: flags.backend });
   try {
     const r = await model.evaluate(data.test, { batchSize: flags.batchSize });

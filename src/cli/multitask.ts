@@ -3,6 +3,7 @@
  * its own biases (bias learning), unit gates (mask learning) or biases over shared learned
  * weights (full). Writes model.blck, metrics.json, accuracy.svg and loss.svg.
  */
+import { dirname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { accuracyBars, type AccuracyRow } from '../analysis/multitask/plots.js';
 import {
@@ -20,6 +21,7 @@ import {
   type BaseTask,
   type LoadedTasks,
   type TaskDataOptions,
+  type TaskLoadProgress,
   type TaskSpec,
 } from '../multitask/tasks.js';
 import { lossCurvePlot } from '../plot/loss.js';
@@ -35,6 +37,7 @@ import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
 import { UsageError, println, type OutStream } from './io.js';
+import { DataLoadDisplay } from './load_progress.js';
 import { floatParser, intListParser, intParser } from './parse.js';
 import { MultitaskProgress, fitWithProgress } from './progress.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
@@ -364,13 +367,33 @@ function printAccuracy(
   );
 }
 
+/** Routes each file's progress to the display's line of its base set and split. */
+function taskLoadReporter(display: DataLoadDisplay): (p: TaskLoadProgress) => void {
+  const reporters = new Map<string, (p: TaskLoadProgress) => void>();
+  return (p) => {
+    const key = `${p.task} ${p.split}`;
+    let r = reporters.get(key);
+    if (!r) {
+      r = display.reporter(key, dirname(p.file));
+      reporters.set(key, r);
+    }
+    r(p);
+  };
+}
+
 async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<void> {
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
   applyThreads(flags.threads);
   const specs = parseTasks(flags.tasks);
   const tLoad = performance.now();
-  const data = await loadTasks(specs, taskDataOptions(flags));
+  const display = flags.quiet ? undefined : new DataLoadDisplay(stderr);
+  let data: LoadedTasks;
+  try {
+    data = await loadTasks(specs, { ...taskDataOptions(flags), ...(display ? { onProgress: taskLoadReporter(display) } : {}) });
+  } finally {
+    display?.finish();
+  }
   const loadSeconds = elapsedSeconds(tLoad);
   const plan = multitaskPlan(flags, data);
   const tCreate = performance.now();

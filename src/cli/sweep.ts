@@ -180,7 +180,7 @@ async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
   const dataSpec = resolveDataSpec(flags);
   const batchSize = flags.batchSize ?? dataDefaults(dataSpec.name).batchSize;
   applyThreads(flags.threads);
-  const data = await loadData(dataSpec, { withTrain: true });
+  const data = await loadData(dataSpec, { withTrain: true, ...(flags.quiet ? {} : { progress: stderr }) });
   const outDir = await prepareOutDir(flags.out, 'sweep-');
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
   const grid: SweepPoint[] = flags.widths.flatMap((width) =>

@@ -182,7 +182,10 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const { dataSpec, hidden, batchSize, validationSplit } = trainPlan(flags);
   applyThreads(flags.threads);
   const tLoad = performance.now();
-  const splits = splitValidation(await loadData(dataSpec, { withTrain: true }), validationSplit);
+  const splits = splitValidation(
+    await loadData(dataSpec, { withTrain: true, ...(flags.quiet ? {} : { progress: stderr }) }),
+    validationSplit,
+  );
   const { data, train, validation } = splits;
   const loadSeconds = elapsedSeconds(tLoad);
   const tCreate = performance.now();

@@ -9,19 +9,19 @@
  *   then prod(sizes) elements, row-major, big-endian
  *
  * A file may be gzip-compressed as a whole; compression is detected from the gzip magic bytes
- * (1f 8b), never from the file name. Reading is asynchronous (file read and gunzip run off the
- * event loop); only the final byte-order fix-up runs on it.
+ * (1f 8b), never from the file name. Reading is asynchronous (the file is read in chunks and
+ * gunzipped as a stream, off the event loop, reporting progress per chunk); only the final
+ * byte-order fix-up runs on it.
  */
-import { readFile, writeFile, rename, unlink } from 'node:fs/promises';
+import { open, writeFile, rename, unlink } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
-import { gunzip, gzip } from 'node:zlib';
+import { createGunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { describe as describeValue } from '../util/validate.js';
 
-const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
 
 /** The typed arrays an IDX file can hold, one per element type. */
@@ -33,6 +33,22 @@ export interface IdxArray {
   dims: number[];
   /** Elements in row-major order, in host byte order; the array owns its buffer. */
   data: IdxData;
+}
+
+/** Progress of reading one file: bytes of the file (compressed bytes for gzip) read so far, of its size. */
+export interface ReadProgress {
+  /** The file being read. */
+  file: string;
+  /** Bytes read so far; non-decreasing, ends at bytesTotal. */
+  bytesDone: number;
+  /** Size of the file in bytes. */
+  bytesTotal: number;
+}
+
+/** Options for {@link readIdx}. */
+export interface ReadIdxOptions {
+  /** Called once before the first read (bytesDone 0) and after every chunk read, last with bytesDone === bytesTotal. */
+  onProgress?: (progress: ReadProgress) => void;
 }
 
 /** Options for {@link writeIdx}. */
@@ -80,32 +96,110 @@ function swapInPlace(buf: Buffer, bytes: 1 | 2 | 4 | 8): void {
   else if (bytes === 8) buf.swap64();
 }
 
+/** Bytes read from the file per chunk (each chunk is one progress report). */
+const READ_CHUNK_BYTES = 1 << 20;
+/** Bytes of decompressed output per chunk of the gunzip stream (its default, 16 KiB, costs many small buffers). */
+const GUNZIP_CHUNK_BYTES = 1 << 20;
+
+function readError(path: string, err: unknown): FileFormatError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory, expected an IDX file' : e.message;
+  return new FileFormatError('E_IO', path, `cannot read IDX file: ${why}`, { cause: err });
+}
+
+/** The file's chunks in order (fresh buffers), reporting progress; read failures are E_IO errors. */
+async function* readChunks(path: string, onProgress?: (progress: ReadProgress) => void): AsyncGenerator<Buffer> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  let total: number;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw readError(path, err);
+  }
+  try {
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      total = info.size;
+    } catch (err) {
+      throw readError(path, err);
+    }
+    let done = 0;
+    onProgress?.({ file: path, bytesDone: 0, bytesTotal: total });
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(chunk, 0, chunk.length, null));
+      } catch (err) {
+        throw readError(path, err);
+      }
+      if (n === 0) break;
+      done += n;
+      onProgress?.({ file: path, bytesDone: Math.min(done, total), bytesTotal: Math.max(total, done) });
+      yield chunk.subarray(0, n);
+    }
+    if (done < total) onProgress?.({ file: path, bytesDone: total, bytesTotal: total }); // the file shrank meanwhile
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Decompresses a gzip stream of chunks as they come; a damaged or cut-off stream is an E_FORMAT error. */
+async function gunzipChunks(path: string, first: Buffer, rest: AsyncGenerator<Buffer>): Promise<Buffer> {
+  const gunzipper = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  const out: Buffer[] = [];
+  let failure: Error | undefined;
+  const finished = new Promise<void>((resolveEnd, rejectEnd) => {
+    gunzipper.on('data', (c: Buffer) => out.push(c));
+    gunzipper.on('end', () => resolveEnd());
+    gunzipper.on('error', (err) => {
+      failure = err;
+      rejectEnd(err);
+    });
+  });
+  finished.catch(() => undefined); // observed below
+  const write = async (chunk: Buffer): Promise<void> => {
+    if (!gunzipper.write(chunk)) await new Promise<void>((r) => gunzipper.once('drain', r).once('error', () => r()));
+  };
+  await write(first);
+  for await (const chunk of rest) {
+    if (failure) break;
+    await write(chunk);
+  }
+  if (!failure) gunzipper.end();
+  try {
+    await finished;
+  } catch (err) {
+    throw new FileFormatError('E_FORMAT', path, `corrupt gzip data (${(err as Error).message})`, { cause: err });
+  }
+  return Buffer.concat(out);
+}
+
 /**
  * Reads an IDX file (raw or gzip). Throws {@link FileFormatError} with code
  * `E_IO` when the file cannot be read and `E_FORMAT` when its contents are not a well-formed IDX
  * array (bad magic, corrupt gzip, absurd dims, truncated data, trailing bytes).
+ * `opts.onProgress` follows the bytes read from the file.
  */
-export async function readIdx(path: string): Promise<IdxArray> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory, expected an IDX file' : e.message;
-    throw new FileFormatError('E_IO', path, `cannot read IDX file: ${why}`, { cause: err });
+export async function readIdx(path: string, opts: ReadIdxOptions = {}): Promise<IdxArray> {
+  const chunks = readChunks(path, opts.onProgress);
+  // The first two bytes decide gzip; a first chunk holds them unless the file is shorter.
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  while (headBytes < 2) {
+    const next = await chunks.next();
+    if (next.done) break;
+    head.push(next.value);
+    headBytes += next.value.length;
   }
-
-  let bytes = raw;
-  let compressed = false;
-  if (raw.length >= 2 && raw[0] === GZIP_MAGIC_0 && raw[1] === GZIP_MAGIC_1) {
-    compressed = true;
-    try {
-      bytes = await gunzipAsync(raw);
-    } catch (err) {
-      throw new FileFormatError('E_FORMAT', path, `corrupt gzip data (${(err as Error).message})`, { cause: err });
-    }
+  const first = Buffer.concat(head);
+  if (first.length >= 2 && first[0] === GZIP_MAGIC_0 && first[1] === GZIP_MAGIC_1) {
+    return parseIdx(await gunzipChunks(path, first, chunks), path, true);
   }
-  return parseIdx(bytes, path, compressed);
+  const parts: Buffer[] = [first];
+  for await (const chunk of chunks) parts.push(chunk);
+  return parseIdx(parts.length === 1 ? first : Buffer.concat(parts), path, false);
 }
 
 /** Parses the bytes of an (uncompressed) IDX file. `path` only names the source in errors. */

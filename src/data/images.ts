@@ -17,7 +17,7 @@ import { datasetDir, fetchCommand, howToGetDataset, splitsIn, type DatasetName }
 import { FileFormatError, ValidationError } from '../errors.js';
 import { expectInt, expectOneOf } from '../util/validate.js';
 import { Dataset } from './dataset.js';
-import { readIdx, type IdxData } from './idx.js';
+import { readIdx, type IdxData, type ReadProgress } from './idx.js';
 
 export type ImageSplit = 'train' | 'test';
 
@@ -26,6 +26,8 @@ export interface IdxClassificationOptions {
   numClasses?: number;
   /** Keep only the first `limit` samples (default: all). */
   limit?: number;
+  /** Progress of reading each of the two files (they are read concurrently; `file` says which). */
+  onProgress?: (progress: ReadProgress) => void;
 }
 
 export interface NamedImageLoaderOptions {
@@ -35,6 +37,8 @@ export interface NamedImageLoaderOptions {
   split: ImageSplit;
   /** Keep only the first `limit` samples (default: all). */
   limit?: number;
+  /** Progress of reading the images and labels files (see {@link IdxClassificationOptions.onProgress}). */
+  onProgress?: (progress: ReadProgress) => void;
 }
 
 /** Where the Debian package `dataset-fashion-mnist` installs Fashion-MNIST (one of the system paths searched). */
@@ -75,7 +79,8 @@ export async function loadIdxClassification(
 ): Promise<Dataset> {
   const limit = opts.limit === undefined ? undefined : expectInt('limit', opts.limit, 1);
   if (opts.numClasses !== undefined) expectInt('numClasses', opts.numClasses, 1);
-  const [images, labels] = await Promise.all([readIdx(imagesPath), readIdx(labelsPath)]);
+  const readOpts = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  const [images, labels] = await Promise.all([readIdx(imagesPath, readOpts), readIdx(labelsPath, readOpts)]);
 
   if (images.dims.length !== 3) {
     throw new FileFormatError(
@@ -208,6 +213,7 @@ async function loadNamed(set: NamedSet, opts: NamedImageLoaderOptions): Promise<
   ]);
   const loadOpts: IdxClassificationOptions = { numClasses: set.numClasses };
   if (opts.limit !== undefined) loadOpts.limit = opts.limit;
+  if (opts.onProgress !== undefined) loadOpts.onProgress = opts.onProgress;
   return loadIdxClassification(imagesPath, labelsPath, loadOpts);
 }
 

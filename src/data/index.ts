@@ -1,6 +1,6 @@
 /** The data layer: IDX files, in-memory datasets, image-set loaders and synthetic data. */
 export { readIdx, writeIdx, parseIdx, encodeIdx } from './idx.js';
-export type { IdxArray, IdxData, WriteIdxOptions } from './idx.js';
+export type { IdxArray, IdxData, ReadIdxOptions, ReadProgress, WriteIdxOptions } from './idx.js';
 export { Dataset } from './dataset.js';
 export type {
   Batch,

@@ -16,14 +16,17 @@
  * Metadata (`__metadata__`): `format` 'biaslearn', `kind`, `config` (the resolved configuration, JSON).
  *
  * ONNX: the inference graph (src/io/onnx.ts) of an MLP, or of one task of a multi-task MLP
- * (`task` option; 'bias' and 'full' modes). RNN export to ONNX is not provided.
+ * (`task` option; 'bias' and 'full' modes), or of an RNN unrolled over `steps` steps (open loop,
+ * as `predict`; input `x` [batch, T, I] (none when I = 0); r[0] is condition 0's r0, or with
+ * `initialStateInput` the input `initial_state` [batch, H]; outputs `y` [batch, T, O] and
+ * `final_state` [batch, H]). Activation ops as for the MLP (src/io/onnx.ts).
  */
 import { ValidationError } from '../errors.js';
 import type { MLP } from '../model/mlp.js';
 import type { MultitaskModel } from '../multitask/model.js';
 import type { RNN } from '../rnn/rnn.js';
-import { describe, expectOneOf } from '../util/validate.js';
-import { writeDenseOnnx, type DenseLayer } from './onnx.js';
+import { describe, expectInt, expectOneOf } from '../util/validate.js';
+import { writeDenseOnnx, writeRnnOnnx, type DenseLayer, type RnnGraph } from './onnx.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
 
 /** The formats of `model.export`. */
@@ -35,6 +38,10 @@ export interface ExportOptions {
   format: ExportFormat;
   /** Multi-task ONNX: the task whose graph is exported (name). */
   task?: string;
+  /** RNN ONNX (required there): the number of steps T the graph is unrolled over (x is [batch, T, I]). */
+  steps?: number;
+  /** RNN ONNX: make `initial_state` [batch, H] a graph input (default false: r[0] is condition 0's r0, a constant). */
+  initialStateInput?: boolean;
 }
 
 export type AnyModel = MLP | RNN | MultitaskModel;
@@ -155,6 +162,35 @@ async function mlpLayers(m: MLP): Promise<DenseLayer[]> {
   return layers;
 }
 
+/** The RNN's tensors and constants for an unrolled ONNX graph of `steps` steps. */
+async function rnnGraph(m: RNN, steps: number | undefined, initialStateInput: boolean): Promise<RnnGraph> {
+  if (steps === undefined)
+    throw new ValidationError(
+      'E_CONFIG',
+      'ONNX export of an RNN unrolls it over a fixed number of steps: pass options.steps (e.g. { format: "onnx", steps: 50 })',
+    );
+  const T = expectInt('steps', steps, 1);
+  const c = m.config;
+  const H = c.hidden;
+  const r0 = await m.tensor('initial_state');
+  return {
+    recurrent: await m.tensor('recurrent.weight'),
+    ...(c.inputSize > 0 ? { input: await m.tensor('input.weight') } : {}),
+    readout: await m.tensor('readout.weight'),
+    recurrentBias: await m.tensor('recurrent.bias'),
+    readoutBias: await m.tensor('readout.bias'),
+    initialState: r0.slice(0, H),
+    initialStateInput,
+    hidden: H,
+    inputSize: c.inputSize,
+    outputSize: c.outputSize,
+    steps: T,
+    decay: c.decay,
+    gain: c.gain,
+    activation: c.activation,
+  };
+}
+
 /** `model.export(path, options)` of every model kind. */
 export async function exportModel(m: AnyModel, path: string, options: ExportOptions): Promise<void> {
   if (typeof path !== 'string' || path === '')
@@ -165,7 +201,13 @@ export async function exportModel(m: AnyModel, path: string, options: ExportOpti
     await writeSafetensors(path, await exportTensors(m), { format: 'biaslearn', kind, config: JSON.stringify(m.config) });
     return;
   }
-  if (kind === 'rnn') throw new ValidationError('E_CONFIG', 'ONNX export of RNNs is not supported (export safetensors instead)');
+  if (kind === 'rnn') {
+    await writeRnnOnnx(path, await rnnGraph(m as RNN, options.steps, options.initialStateInput ?? false), {
+      graphName: 'rnn',
+      docString: `biaslearn rnn, seed ${m.config.seed}`,
+    });
+    return;
+  }
   const layers = kind === 'mlp' ? await mlpLayers(m as MLP) : await multitaskLayers(m as MultitaskModel, options.task);
   await writeDenseOnnx(path, layers, {
     graphName: kind === 'mlp' ? 'mlp' : `multitask-${options.task}`,

@@ -33,7 +33,10 @@ export abstract class NativeModel<C, H extends Binding.Model> {
   /**
    * Writes the model in a standard format: 'safetensors' (every tensor, frozen and learned, under
    * the names of an equivalent PyTorch module; see src/io/model_export.ts) or 'onnx' (the
-   * inference graph; see the model kind's notes there).
+   * inference graph: MLP and multi-task output `logits` and `probabilities`; the RNN is unrolled
+   * over `options.steps` steps, input `x` [batch, T, I] (with `initialStateInput` also
+   * `initial_state` [batch, H]; default condition 0's r0), outputs `y` [batch, T, O] and
+   * `final_state`).
    */
   async export(path: string, options: ExportOptions): Promise<void> {
     await exportModel(this as unknown as AnyModel, path, options);

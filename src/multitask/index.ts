@@ -42,6 +42,7 @@ export {
   type BaseTask,
   type LoadedTasks,
   type TaskDataOptions,
+  type TaskLoadProgress,
   type TaskSpec,
   type TaskTransform,
 } from './tasks.js';

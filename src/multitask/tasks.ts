@@ -19,6 +19,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset } from '../data/dataset.js';
+import type { ReadProgress } from '../data/idx.js';
 import { loadFashionMnist, loadKmnist, loadMnist } from '../data/images.js';
 import { datasetDir } from '../data/locations.js';
 import { ValidationError } from '../errors.js';
@@ -295,6 +296,14 @@ export interface TaskDataOptions {
   limit?: number;
   /** Keep at most this many test samples per task (default: all). */
   testLimit?: number;
+  /** Progress of reading each IDX file, with the base set and split it belongs to. */
+  onProgress?: (progress: TaskLoadProgress) => void;
+}
+
+/** {@link ReadProgress} of one file of a base set's split. */
+export interface TaskLoadProgress extends ReadProgress {
+  task: BaseTask;
+  split: 'train' | 'test';
 }
 
 export interface LoadedTasks {
@@ -325,14 +334,16 @@ export async function loadBaseTask(
   opts: TaskDataOptions = {},
 ): Promise<{ train: Dataset; test: Dataset; how: string }> {
   const dir = opts.dirs?.[base] ?? defaultTaskDir(base);
-  const load = LOADERS[base];
+  const report = opts.onProgress;
+  const load = (split: 'train' | 'test'): Promise<Dataset> =>
+    LOADERS[base]({ split, dir, ...(report ? { onProgress: (p: ReadProgress) => report({ ...p, task: base, split }) } : {}) });
   if (hasTrainSplit(dir)) {
-    const [train, test] = await Promise.all([load({ split: 'train', dir }), load({ split: 'test', dir })]);
+    const [train, test] = await Promise.all([load('train'), load('test')]);
     return { train, test, how: `${dir} (official train / test)` };
   }
   const seed = opts.seed ?? 0;
   const fraction = opts.testFraction ?? 0.2;
-  const all = await load({ split: 'test', dir });
+  const all = await load('test');
   const s = all.split(fraction, seed);
   return { train: s.train, test: s.validation, how: `${dir} (t10k split ${s.train.n} / ${s.validation.n}, seed ${seed})` };
 }
