@@ -106,19 +106,23 @@ export function denseOnnxModel(layers: DenseLayer[], options: { graphName?: stri
     name: 'softmax',
   });
   const O = layers[layers.length - 1]!.out;
+  const graph = { name: options.graphName ?? 'biaslearn', node: nodes, initializer: inits };
+  const io = {
+    input: [valueInfo('x', ['batch', layers[0]!.in])],
+    output: [valueInfo('logits', ['batch', O]), valueInfo('probabilities', ['batch', O])],
+  };
+  return encodeModel({ ...graph, ...io }, options.docString);
+}
+
+/** The bytes of a model holding `graph` (opset OPSET, producer biaslearn). */
+function encodeModel(graph: onnxProto.onnx.IGraphProto, docString?: string): Uint8Array {
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,
     producerName: 'biaslearn',
     producerVersion: libraryVersion(),
     opsetImport: [{ domain: '', version: OPSET }],
-    ...(options.docString ? { docString: options.docString } : {}),
-    graph: {
-      name: options.graphName ?? 'biaslearn',
-      node: nodes,
-      initializer: inits,
-      input: [valueInfo('x', ['batch', layers[0]!.in])],
-      output: [valueInfo('logits', ['batch', O]), valueInfo('probabilities', ['batch', O])],
-    },
+    ...(docString ? { docString } : {}),
+    graph,
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
@@ -279,21 +283,11 @@ export function rnnOnnxModel(g: RnnGraph, options: { graphName?: string; docStri
   const inputs: onnxProto.onnx.IValueInfoProto[] = [];
   if (I > 0) inputs.push(valueInfo('x', ['batch', T, I]));
   if (g.initialStateInput) inputs.push(valueInfo('initial_state', ['batch', H]));
-  const model: onnxProto.onnx.IModelProto = {
-    irVersion: 8,
-    producerName: 'biaslearn',
-    producerVersion: libraryVersion(),
-    opsetImport: [{ domain: '', version: OPSET }],
-    ...(options.docString ? { docString: options.docString } : {}),
-    graph: {
-      name: options.graphName ?? 'rnn',
-      node: nodes,
-      initializer: inits,
-      input: inputs,
-      output: [valueInfo('y', [batch, T, O]), valueInfo('final_state', [batch, H])],
-    },
-  };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  const output = [valueInfo('y', [batch, T, O]), valueInfo('final_state', [batch, H])];
+  return encodeModel(
+    { name: options.graphName ?? 'rnn', node: nodes, initializer: inits, input: inputs, output },
+    options.docString,
+  );
 }
 
 /** Writes {@link rnnOnnxModel} atomically. */
