@@ -7,7 +7,7 @@ const train = await loadFashionMnist({ split: 'train' }); // found by name: $BIA
 const test = await loadFashionMnist({ split: 'test' });
 const model = await MLP.create({ inputSize: 784, hidden: [4096], outputSize: 10, train: 'bias', seed: 1 });
 const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
-console.log(history.last('val_acc')); // ~0.8 with every weight frozen
+console.log(history.last('val_accuracy')); // ~0.8 with every weight frozen
 await model.save('fmnist-bias.blck'); // seed + learned biases only
 const again = await MLP.load('fmnist-bias.blck'); // weights regenerated from the seed
 console.log((await again.evaluate(test)).accuracy);

@@ -274,6 +274,36 @@ describe('readIdx progress', () => {
     }
   }
 
+  it('a gzip file of many chunks (about 12 MiB) leaks no stream listeners (no MaxListenersExceededWarning)', async () => {
+    const n = 12 * (1 << 20) + 5;
+    let state = 0x2545f491; // xorshift bytes: gzip cannot shrink them, so the stream takes many writes
+    const data = filled(
+      (k) => new Uint8Array(k),
+      n,
+      () => {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        return state >>> 24;
+      },
+    );
+    const path = join(dir, 'many-chunks.idx.gz');
+    await writeIdx(path, [n], data, { gzip: true });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      const arr = await readIdx(path);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+      expect(arr.data.length).toBe(n);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+  });
+
   it('float64 [3, 5, 7] (odd sizes) gzip, and errors keep their codes with a callback', async () => {
     const data = filled(
       (k) => new Float64Array(k),

@@ -16,6 +16,7 @@
 import { open, writeFile, rename, unlink } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
+import { once } from 'node:events';
 import { createGunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -160,7 +161,8 @@ async function gunzipChunks(path: string, first: Buffer, rest: AsyncGenerator<Bu
   });
   finished.catch(() => undefined); // observed below
   const write = async (chunk: Buffer): Promise<void> => {
-    if (!gunzipper.write(chunk)) await new Promise<void>((r) => gunzipper.once('drain', r).once('error', () => r()));
+    // events.once removes its drain and error listeners whichever fires; an error lands in `failure`
+    if (!gunzipper.write(chunk)) await once(gunzipper, 'drain').catch(() => undefined);
   };
   await write(first);
   for await (const chunk of rest) {
