@@ -273,6 +273,20 @@ function normalise(v: Float64Array): Float64Array {
   return v.map((x) => (x - m) / s);
 }
 
+/** Training defaults of the chaotic forecasting tasks (Lorenz, Mackey-Glass). */
+const CHAOTIC_FORECAST_DEFAULTS: Readonly<TaskDefaults> = {
+  hidden: 512,
+  epochs: 30,
+  batchSize: 4,
+  lr: 1e-2,
+  lrFull: 1e-3,
+  alpha: 1,
+  recurrentGain: 1.5,
+  inputScale: 3,
+  learnInitialState: false,
+  clip: 1,
+};
+
 /** Lorenz (10, 28, 8/3), dt 0.01 per step: forecast x (normalised) tau = 27 steps ahead. */
 export function lorenzTask(o: ForecastTaskOptions & { dt?: number } = {}): RnnTask {
   const dt = expectNumber('dt', o.dt ?? 0.01, 0, Infinity, { exclusiveMin: true });
@@ -288,18 +302,7 @@ export function lorenzTask(o: ForecastTaskOptions & { dt?: number } = {}): RnnTa
     { series: normalise(x), description: `Lorenz x(t) (sigma 10, rho 28, beta 8/3), dt ${dt}, normalised` },
     o,
     27,
-    {
-      hidden: 512,
-      epochs: 30,
-      batchSize: 4,
-      lr: 1e-2,
-      lrFull: 1e-3,
-      alpha: 1,
-      recurrentGain: 1.5,
-      inputScale: 3,
-      learnInitialState: false,
-      clip: 1,
-    },
+    { ...CHAOTIC_FORECAST_DEFAULTS },
   );
 }
 
@@ -313,18 +316,7 @@ export function mackeyGlassTask(o: ForecastTaskOptions = {}): RnnTask {
     { series: normalise(series), description: 'Mackey-Glass (tau 17, beta 0.2, gamma 0.1, n 10), dt 1, normalised' },
     o,
     6,
-    {
-      hidden: 512,
-      epochs: 30,
-      batchSize: 4,
-      lr: 1e-2,
-      lrFull: 1e-3,
-      alpha: 1,
-      recurrentGain: 1.5,
-      inputScale: 3,
-      learnInitialState: false,
-      clip: 1,
-    },
+    { ...CHAOTIC_FORECAST_DEFAULTS },
   );
 }
 
