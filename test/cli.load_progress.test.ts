@@ -7,19 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoadDisplay, formatBytes } from '../src/cli/load_progress.js';
-import { runCli, type CliIO } from '../src/cli/main.js';
 import { writeIdx } from '../src/data/idx.js';
+import { runCliCaptured } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-loadprog-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe('DataLoadDisplay', () => {
   it('formatBytes', () => {

@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/cli/main.js';
 import { lossCurvePlot, logScaleFits } from '../src/plot/loss.js';
 import { renderVegaLiteSvg } from '../src/plot/render.js';
 import { trajectoryPlot } from '../src/rnn/plots.js';
+import { runCliCaptured } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-report-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -59,25 +59,7 @@ describe('plots', () => {
 });
 
 describe('biaslearn report', () => {
-  async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIO = {
-      stdout: {
-        write: (s: string) => {
-          stdout += s;
-          return true;
-        },
-      },
-      stderr: {
-        write: (s: string) => {
-          stderr += s;
-          return true;
-        },
-      },
-    };
-    return { code: await runCli(argv, io), stdout, stderr };
-  }
+  const run = runCliCaptured;
 
   it('writes one offline page comparing the runs; headless Chromium renders every chart without errors', async () => {
     const runs = join(work, 'runs');

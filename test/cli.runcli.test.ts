@@ -3,23 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/cli/main.js';
 import { resolveDataSpec } from '../src/cli/data.js';
 import { table } from '../src/cli/format.js';
 import { floatParser, intListParser, intParser, trainListParser, validationParser } from '../src/cli/parse.js';
 import { writeIdx } from '../src/data/idx.js';
 import { MLP } from '../src/model/mlp.js';
+import { runCliCaptured } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-runcli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe('usage errors exit 2 with one line', () => {
   const cases: [string[], RegExp][] = [

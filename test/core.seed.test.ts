@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/cli/main.js';
 import { MLP, MultitaskModel, RNN, readCheckpoint } from '../src/index.js';
 import { freshSeed } from '../src/util/seed.js';
 import { sameBits } from './helpers/numeric.js';
+import { runCliCaptured } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-seed-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -65,19 +65,7 @@ describe('unseeded models', () => {
 });
 
 describe('CLI', () => {
-  async function run(...argv: string[]): Promise<{ code: number; stderr: string }> {
-    let stderr = '';
-    const io: CliIO = {
-      stdout: { write: () => true },
-      stderr: {
-        write: (s: string) => {
-          stderr += s;
-          return true;
-        },
-      },
-    };
-    return { code: await runCli(argv, io), stderr };
-  }
+  const run = runCliCaptured;
 
   it('train without --seed prints the drawn seed and records it (metrics.json, checkpoint)', async () => {
     const out = join(work, 'run');

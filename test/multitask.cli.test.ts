@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/cli/main.js';
 import {
   Dataset,
   MultitaskModel,
@@ -18,17 +17,12 @@ import {
   readCheckpoint,
   rotateImages,
 } from '../src/index.js';
+import { runCliCaptured } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-mtcli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCliCaptured;
 
 describe('task specs and derived tasks', () => {
   it('parses bases and transform chains; rejects unknown parts', () => {
