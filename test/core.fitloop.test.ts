@@ -29,6 +29,7 @@ import {
   type PassStats,
 } from '../src/index.js';
 import { randomLabels, randomNormalF32, sameBits } from './helpers/numeric.js';
+import { errorOf } from './helpers/errors.js';
 
 function classification(n: number, inputSize: number, classes: number, seed = 1): Dataset {
   const rng = new Rng(seed);
@@ -48,16 +49,6 @@ function sequences(seed: number, n: number, T: number, I: number, O: number): Se
 
 function tasks(classes: number[], n: number, I: number, seed: number): MultitaskDataset {
   return MultitaskDataset.fromTasks(classes.map((c, k) => ({ name: `t${k}`, data: classification(n, I, c, seed * 10 + k) })));
-}
-
-async function errorOf(f: () => unknown): Promise<BiasLearnError> {
-  try {
-    await f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BiasLearnError);
-    return err as BiasLearnError;
-  }
-  throw new Error('expected an error, but the call succeeded');
 }
 
 async function expectUnknownKey(f: () => unknown, key: string): Promise<void> {

@@ -8,7 +8,6 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BiasLearnError,
   MLP,
   RNN,
   Rng,
@@ -35,6 +34,7 @@ import {
 } from '../src/index.js';
 import { nativeFor as rnnNative } from '../src/native/binding.js';
 import { firstBitDiff, relNormError, sameBits } from './helpers/numeric.js';
+import { errorOf } from './helpers/errors.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -55,16 +55,6 @@ function randomSeqs(seed: number, n: number, T: number, I: number, O: number, co
     outputSize: O,
     ...(conditions ? { conditions: Int32Array.from({ length: n }, (_, i) => i % conditions) } : {}),
   });
-}
-
-async function errorOf(f: () => unknown): Promise<BiasLearnError> {
-  try {
-    await f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BiasLearnError);
-    return err as BiasLearnError;
-  }
-  throw new Error('expected an error, but the call succeeded');
 }
 
 describe('training', () => {
