@@ -5,6 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { RNN, analyzeDynamics, runtimeInfo } from '../dist/index.js';
 import { lapackAvailable } from '../dist/analysis/linalg.js';
+import { withLagMonitor } from './lag_monitor.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,27 +32,16 @@ for (const { gain, bias } of cases) {
     recurrentGain: gain,
     ...(biasInit ? { biasInit } : {}),
   });
-  const lags = [];
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    lags.push(now - last - 10);
-    last = now;
-  }, 10);
-  const t0 = performance.now();
-  const a = await analyzeDynamics(rnn, { initialState });
-  const seconds = (performance.now() - t0) / 1000;
-  clearInterval(timer);
-  lags.sort((x, y) => x - y);
+  const { result: a, seconds, ticks, maxLagMs, p99LagMs } = await withLagMonitor(() => analyzeDynamics(rnn, { initialState }));
   const run = {
     hidden: H,
     recurrentGain: gain,
     biasScale: bias,
     initialState,
     seconds,
-    maxLagMs: lags[lags.length - 1] ?? 0,
-    p99LagMs: lags[Math.floor(lags.length * 0.99)] ?? 0,
-    ticks: lags.length,
+    maxLagMs,
+    p99LagMs,
+    ticks,
     fixedPoint: {
       converged: a.fixedPoint.converged,
       iterations: a.fixedPoint.iterations,

@@ -3,6 +3,7 @@
 // Usage: node bench/event_loop_lag.mjs [--hidden 4096] [--samples 20000] [--epochs 1] [--cache auto|false]
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { Dataset, MLP, Rng, runtimeInfo } from '../dist/index.js';
+import { withLagMonitor } from './lag_monitor.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,18 +21,7 @@ const labels = new Int32Array(n).map(() => rng.int(10));
 const data = Dataset.classification(x, 784, labels, 10);
 const model = await MLP.create({ inputSize: 784, hidden: [H], outputSize: 10, train: 'bias', seed: 1 });
 
-const lags = [];
-let last = performance.now();
-const timer = setInterval(() => {
-  const now = performance.now();
-  lags.push(now - last - 10);
-  last = now;
-}, 10);
-const t0 = performance.now();
-await model.fit(data, { epochs, batchSize: 256, cacheInputLayer: cache });
-const seconds = (performance.now() - t0) / 1000;
-clearInterval(timer);
-lags.sort((a, b) => a - b);
+const lag = await withLagMonitor(() => model.fit(data, { epochs, batchSize: 256, cacheInputLayer: cache }));
 const result = {
   benchmark: 'event-loop-lag',
   date: new Date().toISOString(),
@@ -41,15 +31,15 @@ const result = {
   samples: n,
   epochs,
   cacheInputLayer: cache,
-  fitSeconds: seconds,
-  ticks: lags.length,
-  maxLagMs: lags[lags.length - 1],
-  p99LagMs: lags[Math.floor(lags.length * 0.99)],
-  medianLagMs: lags[Math.floor(lags.length / 2)],
+  fitSeconds: lag.seconds,
+  ticks: lag.ticks,
+  maxLagMs: lag.maxLagMs,
+  p99LagMs: lag.p99LagMs,
+  medianLagMs: lag.medianLagMs,
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
 renameSync(`${out}.tmp`, out);
 console.log(
-  `fit ${seconds.toFixed(1)} s, ${lags.length} ticks of a 10 ms timer: max lag ${result.maxLagMs.toFixed(1)} ms, p99 ${result.p99LagMs.toFixed(1)} ms, median ${result.medianLagMs.toFixed(2)} ms`,
+  `fit ${lag.seconds.toFixed(1)} s, ${lag.ticks} ticks of a 10 ms timer: max lag ${result.maxLagMs.toFixed(1)} ms, p99 ${result.p99LagMs.toFixed(1)} ms, median ${result.medianLagMs.toFixed(2)} ms`,
 );
