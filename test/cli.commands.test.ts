@@ -2,69 +2,25 @@
  * The compiled `biaslearn` command, run as a child process (node dist/cli/main.js). dist is rebuilt
  * first when any source file is newer than its compiled output.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLearningRate } from '../src/model/config.js';
+import { type CliRun, repoRoot, runCliProcess } from './helpers/cli.js';
+import { ensureDist } from './helpers/dist.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist', 'cli', 'main.js');
+const root = repoRoot;
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-cli-'));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const cli = (args: string[], timeout?: number): Promise<CliRun> => runCliProcess(args, work, timeout);
 
-function cli(args: string[], timeout = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-function sourcesNewerThanDist(): boolean {
-  if (!existsSync(main)) return true;
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
-  return walk(join(root, 'src')).some((src) => {
-    const out = join(root, 'dist', relative(join(root, 'src'), src)).replace(/\.ts$/, '.js');
-    return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
-  });
-}
-
-beforeAll(() => {
-  if (sourcesNewerThanDist()) {
-    try {
-      execFileSync(
-        process.execPath,
-        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
-        { cwd: root, stdio: 'pipe' },
-      );
-    } catch (err) {
-      // Type errors elsewhere still emit JavaScript; only a missing CLI is fatal.
-      if (!existsSync(main)) throw err;
-    }
-  }
-}, 180_000);
+beforeAll(() => ensureDist(root), 240_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** One line on stderr, no stack trace. */
-function expectOneLineError(r: Result, pattern: RegExp): void {
+function expectOneLineError(r: CliRun, pattern: RegExp): void {
   const lines = r.stderr.trim().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);
@@ -129,7 +85,7 @@ describe('biaslearn --help / --version / info', () => {
 
 describe('biaslearn train / eval', () => {
   const out = join(work, 'run1');
-  let trained: Result;
+  let trained: CliRun;
   beforeAll(async () => {
     trained = await cli(['train', '--hidden', '64', '--epochs', '1', '--samples', '1500', '--out', out]);
   }, 60_000);

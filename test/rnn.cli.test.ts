@@ -2,55 +2,20 @@
  * `biaslearn rnn` as a child process (node dist/cli/main.js; dist is rebuilt first when a source
  * file is newer): outputs of a short cosine run and of a forecasting run, and usage errors.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RNN } from '../src/index.js';
+import { type CliRun, repoRoot, runCliProcess } from './helpers/cli.js';
+import { ensureDist } from './helpers/dist.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist', 'cli', 'main.js');
+const root = repoRoot;
 const work = mkdtempSync(join(tmpdir(), 'biaslearn-rnn-cli-'));
 
-function cli(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { cwd: work, timeout, env: { ...process.env, BIASLEARN_DEBUG: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[], timeout?: number): Promise<CliRun> => runCliProcess(args, work, timeout);
 
-beforeAll(() => {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
-  const stale =
-    !existsSync(main) ||
-    walk(join(root, 'src')).some((src) => {
-      const out = join(root, 'dist', relative(join(root, 'src'), src)).replace(/\.ts$/, '.js');
-      return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
-    });
-  if (stale) {
-    try {
-      execFileSync(
-        process.execPath,
-        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')],
-        { cwd: root, stdio: 'pipe' },
-      );
-    } catch (err) {
-      if (!existsSync(main)) throw err; // type errors elsewhere still emit JavaScript
-    }
-  }
-}, 180_000);
+beforeAll(() => ensureDist(root), 240_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
