@@ -195,29 +195,45 @@ describe('ModelCheckpoint', () => {
   });
 });
 
+/** Runs the CLI in process and sends it SIGINT once its stderr matches `when`. */
+async function runCliInterrupted(when: RegExp, argv: string[]): Promise<{ code: number; stderr: string }> {
+  const { runCli } = await import('../src/cli/main.js');
+  let stderr = '';
+  let sent = false;
+  const io = {
+    stdout: { write: () => true },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        if (!sent && when.test(stderr)) {
+          sent = true;
+          setImmediate(() => process.emit('SIGINT'));
+        }
+        return true;
+      },
+    },
+  };
+  const code = await runCli(argv, io);
+  return { code, stderr };
+}
+
 describe('Ctrl-C in the CLI', () => {
   it('train: SIGINT after epoch 1 saves that epoch (model.blck with its training state, metrics.json interrupted) and exits 130', async () => {
-    const { runCli } = await import('../src/cli/main.js');
     const out = join(work, 'cli-interrupt');
-    let stderr = '';
-    let sent = false;
-    const io = {
-      stdout: { write: () => true },
-      stderr: {
-        write: (s: string) => {
-          stderr += s;
-          if (!sent && /epoch +1\/\d+/.test(stderr)) {
-            sent = true;
-            setImmediate(() => process.emit('SIGINT'));
-          }
-          return true;
-        },
-      },
-    };
-    const code = await runCli(
-      ['train', '--samples', '4000', '--hidden', '64', '--epochs', '50', '--seed', '1', '--quiet', '--out', out],
-      io,
-    );
+    const { code, stderr } = await runCliInterrupted(/epoch +1\/\d+/, [
+      'train',
+      '--samples',
+      '4000',
+      '--hidden',
+      '64',
+      '--epochs',
+      '50',
+      '--seed',
+      '1',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted: saved the last finished epoch \((\d+)\)/);
     const { readFileSync } = await import('node:fs');
@@ -235,42 +251,23 @@ describe('Ctrl-C in the CLI', () => {
 
 describe('Ctrl-C in the rnn command', () => {
   it('rnn: SIGINT during training saves the last copied epoch and exits 130', async () => {
-    const { runCli } = await import('../src/cli/main.js');
     const out = join(work, 'cli-interrupt-rnn');
-    let stderr = '';
-    let sent = false;
-    const io = {
-      stdout: { write: () => true },
-      stderr: {
-        write: (s: string) => {
-          stderr += s;
-          if (!sent && /^epoch \d+\/\d+ /m.test(stderr)) {
-            sent = true;
-            setImmediate(() => process.emit('SIGINT'));
-          }
-          return true;
-        },
-      },
-    };
-    const code = await runCli(
-      [
-        'rnn',
-        '--task',
-        'cosine',
-        '--hidden',
-        '16',
-        '--epochs',
-        '100000',
-        '--seed',
-        '1',
-        '--quiet',
-        '--eigen',
-        'off',
-        '--out',
-        out,
-      ],
-      io,
-    );
+    const { code, stderr } = await runCliInterrupted(/^epoch \d+\/\d+ /m, [
+      'rnn',
+      '--task',
+      'cosine',
+      '--hidden',
+      '16',
+      '--epochs',
+      '100000',
+      '--seed',
+      '1',
+      '--quiet',
+      '--eigen',
+      'off',
+      '--out',
+      out,
+    ]);
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted: saved the last finished epoch/);
     const { readFileSync } = await import('node:fs');
