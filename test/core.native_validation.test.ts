@@ -52,6 +52,19 @@ function seqData(seed: number, n: number, conditions?: Int32Array): SequenceData
   });
 }
 
+/** A multi-task model with two tasks t0, t1 of O classes each over I inputs. */
+function twoTaskModel(hidden: number, seed: number): Promise<MultitaskModel> {
+  return MultitaskModel.create({
+    inputSize: I,
+    hidden,
+    tasks: [
+      { name: 't0', classes: O },
+      { name: 't1', classes: O },
+    ],
+    seed,
+  });
+}
+
 describe('typed arrays changed after validation', () => {
   for (const bad of [-5e8, 1000]) {
     it(`MLP: labels set to ${bad} after the Dataset was built give E_LABEL_RANGE, and the model still works`, async () => {
@@ -67,15 +80,7 @@ describe('typed arrays changed after validation', () => {
     });
 
     it(`multi-task: labels or task ids set to ${bad} after validation give typed errors`, async () => {
-      const model = await MultitaskModel.create({
-        inputSize: I,
-        hidden: 6,
-        tasks: [
-          { name: 't0', classes: O },
-          { name: 't1', classes: O },
-        ],
-        seed: 2,
-      });
+      const model = await twoTaskModel(6, 2);
       const a = multitaskData(2, 6);
       (a.union.targets as { labels: Int32Array }).labels[3] = bad;
       await expectCode(model.fit(a, { epochs: 1, batchSize: 4 }), 'E_LABEL_RANGE');
@@ -188,15 +193,7 @@ describe('unsafe integers from JavaScript on every model kind', () => {
       await expectCode(mlp.evaluate(ds, { batchSize: v }), 'E_INVALID_ARG');
       await expectCode(mlp.trainIndices(ds, Int32Array.from([0, 1, 2]), v, 0.1), 'E_INVALID_ARG');
       mlp.dispose();
-      const mt = await MultitaskModel.create({
-        inputSize: I,
-        hidden: 4,
-        tasks: [
-          { name: 't0', classes: O },
-          { name: 't1', classes: O },
-        ],
-        seed: 1,
-      });
+      const mt = await twoTaskModel(4, 1);
       const md = multitaskData(1, 4);
       await expectCode(mt.fit(md, { batchSize: v }), 'E_INVALID_ARG');
       await expectCode(mt.trainIndices(md, Int32Array.from([0, 1, 2]), v, 0.1), 'E_INVALID_ARG');
