@@ -19,7 +19,7 @@ import {
   MultitaskModel,
   RNN,
   Rng,
-  SequenceDataset,
+  type SequenceDataset,
   fit,
   maskSlopeAt,
   type FitState,
@@ -30,21 +30,11 @@ import {
 } from '../src/index.js';
 import { randomLabels, randomNormalF32, sameBits } from './helpers/numeric.js';
 import { errorOf } from './helpers/errors.js';
+import { randomSeqs } from './helpers/sequences.js';
 
 function classification(n: number, inputSize: number, classes: number, seed = 1): Dataset {
   const rng = new Rng(seed);
   return Dataset.classification(randomNormalF32(rng, n * inputSize), inputSize, randomLabels(rng, n, classes), classes);
-}
-
-function sequences(seed: number, n: number, T: number, I: number, O: number): SequenceDataset {
-  const rng = new Rng(seed);
-  return SequenceDataset.create({
-    inputs: Float32Array.from({ length: n * T * I }, () => rng.normal()),
-    targets: Float32Array.from({ length: n * T * O }, () => rng.normal() * 0.5),
-    steps: T,
-    inputSize: I,
-    outputSize: O,
-  });
 }
 
 function tasks(classes: number[], n: number, I: number, seed: number): MultitaskDataset {
@@ -153,8 +143,8 @@ describe('fit over any FitSource', () => {
   it('the RNN trains on its SequenceDataset directly: no stand-in, no side-channel fields', async () => {
     const rnn = await RNN.create({ inputSize: 2, hidden: 7, outputSize: 1, seed: 3 });
     try {
-      const train = sequences(1, 7, 5, 2, 1);
-      const val = sequences(2, 3, 5, 2, 1);
+      const train = randomSeqs(1, 7, 5, 2, 1);
+      const val = randomSeqs(2, 3, 5, 2, 1);
       const seen: unknown[] = [];
       const original = rnn.trainIndices.bind(rnn);
       rnn.trainIndices = (data, ...rest) => {
@@ -173,7 +163,7 @@ describe('fit over any FitSource', () => {
       expect('fitRun' in rnn).toBe(false);
       expect('isClassifier' in rnn).toBe(false);
       // validationSplit splits the sequences (seeded)
-      const split = await rnn.fit(sequences(3, 9, 4, 2, 1), { epochs: 1, validationSplit: 1 / 3, seed: 5 });
+      const split = await rnn.fit(randomSeqs(3, 9, 4, 2, 1), { epochs: 1, validationSplit: 1 / 3, seed: 5 });
       expect(split.history.val_loss).toHaveLength(1);
       // a plain Dataset is not sequences
       const e = await errorOf(() => rnn.fit(classification(4, 2, 2) as never));
@@ -186,7 +176,7 @@ describe('fit over any FitSource', () => {
   it('a second fit on the same RNN while one runs: E_CONCURRENT; the first completes', async () => {
     const rnn = await RNN.create({ inputSize: 1, hidden: 5, outputSize: 1 });
     try {
-      const data = sequences(4, 6, 8, 1, 1);
+      const data = randomSeqs(4, 6, 8, 1, 1);
       const first = rnn.fit(data, { epochs: 3, batchSize: 2 });
       const e = await errorOf(() => rnn.fit(data));
       expect(e.code).toBe('E_CONCURRENT');
@@ -319,7 +309,7 @@ describe('this.model inside a callback is the model fit was called on', () => {
     });
     try {
       let sawRnn = false;
-      await rnn.fit(sequences(1, 3, 4, 1, 1), {
+      await rnn.fit(randomSeqs(1, 3, 4, 1, 1), {
         callbacks: [
           {
             async onTrainEnd() {
@@ -553,7 +543,7 @@ describe('unknown option keys are refused with E_INVALID_ARG naming the key', ()
     const base = { inputSize: 1, hidden: 3, outputSize: 1 };
     await expectUnknownKey(() => RNN.create({ ...base, leak: 0.5 } as never), 'leak');
     const rnn = await RNN.create({ ...base, optimizer: { lr: 0.01 } });
-    const data = sequences(7, 2, 3, 1, 1);
+    const data = randomSeqs(7, 2, 3, 1, 1);
     await expectUnknownKey(() => rnn.fit(data, { epoch: 2 } as never), 'epoch');
     await expectUnknownKey(() => rnn.fit(data, { cacheInputLayer: true } as never), 'cacheInputLayer');
     await expectUnknownKey(() => rnn.evaluate(data, { closedloop: true } as never), 'closedloop');

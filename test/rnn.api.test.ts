@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import {
   MLP,
   RNN,
-  Rng,
   SequenceDataset,
   ValidationError,
   cosineTask,
@@ -35,6 +34,7 @@ import {
 import { nativeFor as rnnNative } from '../src/native/binding.js';
 import { firstBitDiff, relNormError, sameBits } from './helpers/numeric.js';
 import { errorOf } from './helpers/errors.js';
+import { randomSeqs } from './helpers/sequences.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -44,18 +44,6 @@ afterAll(async () => {
   setThreads(0);
   await rm(dir, { recursive: true, force: true });
 });
-
-function randomSeqs(seed: number, n: number, T: number, I: number, O: number, conditions?: number): SequenceDataset {
-  const rng = new Rng(seed);
-  return SequenceDataset.create({
-    inputs: Float32Array.from({ length: n * T * I }, () => rng.normal()),
-    targets: Float32Array.from({ length: n * T * O }, () => rng.normal() * 0.5),
-    steps: T,
-    inputSize: I,
-    outputSize: O,
-    ...(conditions ? { conditions: Int32Array.from({ length: n }, (_, i) => i % conditions) } : {}),
-  });
-}
 
 describe('training', () => {
   it('bias + initial state learns cosine generation through fit (loss falls, NMSE small)', async () => {
