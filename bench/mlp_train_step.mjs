@@ -15,8 +15,8 @@
 //        [--batch 256] [--seconds 3] [--backend cpu] [--out bench/results/mlp-train-step-cpu.json]
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import os from 'node:os';
 import { Dataset, MLP, Rng, measureSgemm, runtimeInfo } from '../dist/index.js';
+import { machineInfo } from './machine.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -104,7 +104,7 @@ const result = {
   benchmark: 'mlp-train-step',
   date: new Date().toISOString(),
   command: `node bench/mlp_train_step.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version },
+  machine: machineInfo(),
   runtime: runtimeInfo(),
   backend,
   batches,

@@ -12,8 +12,8 @@
 //        [--out bench/results/multitask-figures.json] [--dir bench/results/multitask-figures]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
+import { machineInfo } from './machine.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,7 +31,7 @@ const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 const result = {
   ...previous,
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, totalMemGiB: os.totalmem() / 2 ** 30, node: process.version },
+  machine: machineInfo(),
 };
 function save() {
   writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`);

@@ -14,8 +14,8 @@
 //        [--seconds 2] [--rounds 5] [--cache off|on] [--backend cpu|cuda] [--out bench/results/multitask-throughput-<backend>.json]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import os from 'node:os';
 import { Dataset, MLP, MultitaskDataset, MultitaskModel, Rng, runtimeInfo } from '../dist/index.js';
+import { machineInfo } from './machine.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -128,13 +128,7 @@ const result = {
   benchmark: 'multitask-throughput',
   date: new Date().toISOString(),
   command: `node bench/multitask_throughput.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    totalMemGiB: os.totalmem() / 2 ** 30,
-    node: process.version,
-    loadavg: os.loadavg(),
-  },
+  machine: machineInfo(),
   runtime: runtimeInfo(),
   backend,
   notes:

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import os from 'node:os';
+import { machineInfo } from './machine.mjs';
 
 const require = createRequire(import.meta.url);
 function arg(name, fallback) {
@@ -127,7 +127,7 @@ for (const H of widths) {
 const result = {
   benchmark: 'multitask-throughput-raw',
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+  machine: machineInfo(),
   info: native.info(),
   batch,
   tasks: K,

@@ -9,8 +9,8 @@
 //   nice node bench/rnn_figures.mjs > bench/results/rnn-figures.log 2>&1 &
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
+import { machineInfo } from './machine.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,7 +22,7 @@ const root = 'bench/results/rnn-figures';
 const summaryPath = 'bench/results/rnn-figures.json';
 mkdirSync(root, { recursive: true });
 const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : { figures: {} };
-summary.machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version };
+summary.machine = machineInfo();
 
 function save() {
   summary.updated = new Date().toISOString();

@@ -13,8 +13,8 @@
 //        [--batch 32] [--seconds 3] [--backend cpu] [--out bench/results/rnn-train-step-cpu.json]
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import os from 'node:os';
 import { RNN, Rng, SequenceDataset, measureSgemm, runtimeInfo } from '../dist/index.js';
+import { machineInfo } from './machine.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -99,13 +99,7 @@ const result = {
   benchmark: 'rnn-train-step',
   date: new Date().toISOString(),
   command: `node bench/rnn_train_step.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    totalMemGiB: os.totalmem() / 2 ** 30,
-    node: process.version,
-    loadavg: os.loadavg(),
-  },
+  machine: machineInfo(),
   runtime: runtimeInfo(),
   backend,
   rule: 'bptt',
