@@ -115,9 +115,18 @@ function mutations(kind, base, n, r) {
   const pick = (a) => a[Math.floor(r() * a.length)];
   // Structural: duplicate, missing, renamed and mis-sized tensor entries; hostile sizes.
   const t0 = header.tensors[0];
-  out.push({ what: 'duplicate tensor entry', bytes: join2({ ...header, tensors: [...header.tensors, t0] }, Buffer.concat([data, data.subarray(0, t0.length * 4)])) });
-  out.push({ what: 'missing tensor entry', bytes: join2({ ...header, tensors: header.tensors.slice(1) }, data.subarray(t0.length * 4)) });
-  out.push({ what: 'renamed tensor', bytes: join2({ ...header, tensors: [{ ...t0, name: 'zz.bias' }, ...header.tensors.slice(1)] }, data) });
+  out.push({
+    what: 'duplicate tensor entry',
+    bytes: join2({ ...header, tensors: [...header.tensors, t0] }, Buffer.concat([data, data.subarray(0, t0.length * 4)])),
+  });
+  out.push({
+    what: 'missing tensor entry',
+    bytes: join2({ ...header, tensors: header.tensors.slice(1) }, data.subarray(t0.length * 4)),
+  });
+  out.push({
+    what: 'renamed tensor',
+    bytes: join2({ ...header, tensors: [{ ...t0, name: 'zz.bias' }, ...header.tensors.slice(1)] }, data),
+  });
   out.push({ what: 'model: null', bytes: join2({ ...header, model: null }, data) });
   out.push({ what: 'model: []', bytes: join2({ ...header, model: [] }, data) });
   out.push({ what: 'tensors: null', bytes: join2({ ...header, tensors: null }, data) });
@@ -160,7 +169,10 @@ function mutations(kind, base, n, r) {
     } else {
       const [path, v] = pick(fields);
       const w = r() < 0.15 ? DELETE : pick(wrongTypes(v));
-      out.push({ what: `model.${path.join('.')} = ${w === DELETE ? '<deleted>' : JSON.stringify(w)}`, bytes: join2({ ...header, model: setAt(header.model, path, w) }, data) });
+      out.push({
+        what: `model.${path.join('.')} = ${w === DELETE ? '<deleted>' : JSON.stringify(w)}`,
+        bytes: join2({ ...header, model: setAt(header.model, path, w) }, data),
+      });
     }
   }
   return out.slice(0, n);
@@ -221,7 +233,13 @@ function badCalls(lib, dir) {
   const mlp = () => lib.MLP.create({ inputSize: 3, hidden: 4, outputSize: 2, seed: 1 });
   const rnn = () => lib.RNN.create({ inputSize: 1, hidden: 4, outputSize: 1, seed: 1 });
   const seqs = () =>
-    lib.SequenceDataset.create({ inputs: new Float32Array(2 * 3), targets: new Float32Array(2 * 3), steps: 3, inputSize: 1, outputSize: 1 });
+    lib.SequenceDataset.create({
+      inputs: new Float32Array(2 * 3),
+      targets: new Float32Array(2 * 3),
+      steps: 3,
+      inputSize: 1,
+      outputSize: 1,
+    });
   const withModel = (make, f) => async () => {
     const m = await make();
     try {
@@ -245,7 +263,13 @@ function badCalls(lib, dir) {
     'save metadata cycle': withModel(mlp, (m) => m.save(join(dir, 'c.blck'), { metadata: cyc })),
     'save metadata BigInt': withModel(mlp, (m) => m.save(join(dir, 'c.blck'), { metadata: { n: 1n } })),
     'save metadata toJSON throws': withModel(mlp, (m) =>
-      m.save(join(dir, 'c.blck'), { metadata: { toJSON() { throw new Error('boom'); } } }),
+      m.save(join(dir, 'c.blck'), {
+        metadata: {
+          toJSON() {
+            throw new Error('boom');
+          },
+        },
+      }),
     ),
     'save metadata 5': withModel(mlp, (m) => m.save(join(dir, 'c.blck'), { metadata: 5 })),
     'save options null': withModel(mlp, (m) => m.save(join(dir, 'c.blck'), null)),
@@ -291,7 +315,15 @@ async function buildBases(lib, dir) {
   const mlp = await lib.MLP.create({ inputSize: 5, hidden: [6, 4], outputSize: 3, seed: 3 });
   await mlp.save(join(dir, 'mlp.blck'), { metadata: { note: 'base' } });
   mlp.dispose();
-  const mt = await lib.MultitaskModel.create({ inputSize: 5, hidden: [6], tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 2 }], seed: 4 });
+  const mt = await lib.MultitaskModel.create({
+    inputSize: 5,
+    hidden: [6],
+    tasks: [
+      { name: 'a', classes: 3 },
+      { name: 'b', classes: 2 },
+    ],
+    seed: 4,
+  });
   await mt.save(join(dir, 'multitask.blck'));
   mt.dispose();
   const rnn = await lib.RNN.create({ inputSize: 2, hidden: 7, outputSize: 1, seed: 5, learnInitialState: true });
@@ -363,16 +395,15 @@ async function main() {
     console.log(
       `${g.padEnd(20)} ${String(c.inputs).padStart(7)} ${[c.typed, c.passed ?? 0, c.untyped, c.silent, c.slow, c.hang, c.crash].map((v) => String(v ?? 0).padStart(6)).join('')}`,
     );
-  const bad = cases
-    .map((c, i) => ({ ...c, ...results[i] }))
-    .filter((x) => !['typed', 'passed'].includes(x.outcome));
+  const bad = cases.map((c, i) => ({ ...c, ...results[i] })).filter((x) => !['typed', 'passed'].includes(x.outcome));
   const examples = {};
   for (const b of bad) {
     const key = `${b.outcome}: ${b.type === 'checkpoint' ? `${b.kind} ${b.what.replace(/\d+/g, 'N')}` : b.what}`;
     examples[key] ??= { count: 0, example: b.what, detail: b.detail, ms: Math.round(b.ms) };
     examples[key].count++;
   }
-  for (const [k, v] of Object.entries(examples).slice(0, 60)) console.log(`  ${k} x${v.count}${v.detail ? ` (${v.detail})` : ''}`);
+  for (const [k, v] of Object.entries(examples).slice(0, 60))
+    console.log(`  ${k} x${v.count}${v.detail ? ` (${v.detail})` : ''}`);
   const outDir = join(here, '..', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `abuse-${label}.json`);
@@ -387,10 +418,14 @@ async function main() {
 /** Runs cases from `start` in one worker until done, a crash or a hang; returns the next index. */
 function runWorker(dir, cases, results, start) {
   return new Promise((done) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--worker', '--dist', distDir, '--hang-s', String(hangS), '--slow-ms', String(slowMs)], {
-      env: { ...process.env, ABUSE_DIR: dir },
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+    const child = fork(
+      fileURLToPath(import.meta.url),
+      ['--worker', '--dist', distDir, '--hang-s', String(hangS), '--slow-ms', String(slowMs)],
+      {
+        env: { ...process.env, ABUSE_DIR: dir },
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      },
+    );
     let i = start;
     let timer;
     const arm = () => {

@@ -14,16 +14,21 @@
  * Saving writes a temporary file in the same directory, fsyncs it and renames it over the
  * target, so a crash leaves either the old file or the new one, never half of one.
  */
-import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { libraryVersion } from '../util/package_root.js';
-import { describe, expectFinite } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, optionKeys } from '../util/validate.js';
+import { checkHeaderSchema, DEFAULT_MAX_LOAD_WEIGHTS, tensorTableProblem } from './checkpoint_schema.js';
+import { firstDifference, SchemaError } from './schema.js';
 
 export const CHECKPOINT_MAGIC = 'BIASLRN\n';
 export const CHECKPOINT_VERSION = 1;
+/** Largest header (JSON and tensor table) a checkpoint may have. */
+const MAX_HEADER_BYTES = 64 << 20;
+const READ_OPTION_KEYS = optionKeys<ReadCheckpointOptions>({ maxWeights: true });
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 export interface CheckpointHeader {
@@ -66,7 +71,27 @@ export function encodeCheckpoint(header: Omit<CheckpointHeader, 'tensors'>, tens
   return buf;
 }
 
-export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
+/** Options of {@link readCheckpoint}. */
+export interface ReadCheckpointOptions {
+  /**
+   * Most values (frozen and learned) the checkpoint's model may declare; default
+   * {@link DEFAULT_MAX_LOAD_WEIGHTS} (2^27, 512 MiB of float32). A larger declaration is E_FORMAT.
+   */
+  maxWeights?: number;
+}
+
+/** The cap of `maxWeights` as given (a positive safe integer) or the default. */
+export function loadCap(options: ReadCheckpointOptions | undefined): number {
+  if (options?.maxWeights === undefined) return DEFAULT_MAX_LOAD_WEIGHTS;
+  return expectInt('maxWeights', options.maxWeights, 1);
+}
+
+/**
+ * Decodes and checks a checkpoint: magic, version, checksum, the header against its schema
+ * (src/model/checkpoint_schema.ts), the tensor table against the sizes the model declares (no
+ * duplicate, missing or extra entry; at most `maxValues` values), then the tensors.
+ */
+export function decodeCheckpoint(buf: Buffer, path: string, maxValues = DEFAULT_MAX_LOAD_WEIGHTS): Checkpoint {
   const bad = (msg: string): FileFormatError => new FileFormatError('E_FORMAT', path, msg);
   if (buf.length < 20) throw bad(`file is ${buf.length} bytes, too short for a biaslearn checkpoint`);
   if (buf.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw bad('bad magic: not a biaslearn checkpoint');
@@ -77,19 +102,24 @@ export function decodeCheckpoint(buf: Buffer, path: string): Checkpoint {
   if (crc32(buf.subarray(0, buf.length - 4)) !== storedCrc) throw bad('checksum mismatch: the file is truncated or corrupt');
   const hlen = buf.readUInt32LE(12);
   if (16 + hlen > buf.length - 4) throw bad('header length runs past the end of the file');
+  if (hlen > MAX_HEADER_BYTES) throw bad(`header of ${hlen} bytes, over the ${MAX_HEADER_BYTES} a checkpoint may have`);
   let header: CheckpointHeader;
   try {
     header = JSON.parse(buf.toString('utf8', 16, 16 + hlen)) as CheckpointHeader;
   } catch (err) {
     throw new FileFormatError('E_FORMAT', path, `header is not valid JSON: ${(err as Error).message}`);
   }
-  if (header?.library !== 'biaslearn' || typeof header.model !== 'object' || !Array.isArray(header.tensors)) {
-    throw bad('header lacks library, model or tensors');
+  try {
+    checkHeaderSchema(header);
+  } catch (err) {
+    if (err instanceof SchemaError) throw bad(`invalid header: ${err.message}`);
+    throw err;
   }
+  const problem = tensorTableProblem(header.model, header.tensors, maxValues);
+  if (problem) throw bad(`the header's tensor table does not fit its model: ${problem}`);
   let off = Math.ceil((16 + hlen) / 4) * 4;
   const tensors: Record<string, Float32Array> = {};
   for (const t of header.tensors) {
-    if (typeof t?.name !== 'string' || !Number.isInteger(t.length) || t.length < 0) throw bad('malformed tensor entry in header');
     const end = off + t.length * 4;
     if (end > buf.length - 4) throw bad(`tensor ${t.name} runs past the end of the file`);
     const arr = new Float32Array(t.length);
@@ -124,11 +154,22 @@ export async function writeFileAtomic(path: string, data: Buffer): Promise<void>
 }
 
 /** Reads and checks a checkpoint file (header and tensors); E_IO / E_FORMAT errors name the path. */
-export async function readCheckpoint(path: string): Promise<Checkpoint> {
+export async function readCheckpoint(path: string, options?: ReadCheckpointOptions): Promise<Checkpoint> {
+  if (typeof path !== 'string' || path.length === 0)
+    throw new ValidationError('E_INVALID_ARG', `expected a checkpoint file path, got ${describe(path)}`);
+  if (options !== undefined) expectKnownKeys('readCheckpoint options', options, READ_OPTION_KEYS);
+  const maxValues = loadCap(options);
   let buf: Buffer;
   try {
+    // Regular files only: a FIFO or a device would block or never end.
+    const st = await stat(path);
+    if (!st.isFile()) throw new FileFormatError('E_IO', path, 'not a regular file');
+    // Header, tensor table and 4 bytes per declared value: a larger file cannot be a checkpoint the cap allows.
+    if (st.size > maxValues * 4 + MAX_HEADER_BYTES)
+      throw new FileFormatError('E_FORMAT', path, `file is ${st.size} bytes, larger than any checkpoint under the loading cap`);
     buf = await readFile(path);
   } catch (err) {
+    if (err instanceof FileFormatError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new FileFormatError(
       'E_IO',
@@ -137,7 +178,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
       { cause: err },
     );
   }
-  return decodeCheckpoint(buf, path);
+  return decodeCheckpoint(buf, path, maxValues);
 }
 
 /** The `save` of every model kind: the resolved configuration and the learned tensors, atomically. */
@@ -172,8 +213,12 @@ export async function readModelCheckpoint<C>(
   kind: string,
   what: string,
   resolve: (stored: C, header: CheckpointHeader) => C,
+  options: ReadCheckpointOptions & { consistency: (config: C, stored: C, header: CheckpointHeader) => [unknown, unknown] },
 ): Promise<{ config: C; stored: C; tensors: Record<string, Float32Array>; header: CheckpointHeader }> {
-  const { header, tensors } = await readCheckpoint(path);
+  const { header, tensors } = await readCheckpoint(
+    path,
+    options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights },
+  );
   if (header.model.kind !== kind)
     throw new FileFormatError('E_FORMAT', path, `checkpoint holds a '${String(header.model.kind)}' model, not ${what}`);
   const stored = header.model as unknown as C;
@@ -185,6 +230,21 @@ export async function readModelCheckpoint<C>(
       cause: err,
     });
   }
+  // The stored configuration must be what it resolves to (up to documented upgrades of older
+  // files): a field the resolver would replace or ignore means a hand-edited header.
+  let diff: string | undefined;
+  try {
+    const [resolved, given] = options.consistency(config, stored, header);
+    diff = firstDifference(resolved, given, 'model');
+  } catch (err) {
+    throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`);
+  }
+  if (diff !== undefined)
+    throw new FileFormatError(
+      'E_FORMAT',
+      path,
+      `checkpoint header holds an inconsistent model: ${diff} is not what the rest implies`,
+    );
   return { config, stored, tensors, header };
 }
 

@@ -107,8 +107,13 @@ export const MLP_OPTION_KEYS = optionKeys<MLPOptions>({
 /** Options of a model's static `load`. */
 export interface LoadOptions {
   backend?: BackendName;
+  /**
+   * Most values (frozen and learned float32) the checkpoint's model may declare; default 2^27
+   * (512 MiB). A checkpoint declaring more is refused (E_FORMAT) before anything is allocated.
+   */
+  maxWeights?: number;
 }
-export const LOAD_OPTION_KEYS = optionKeys<LoadOptions>({ backend: true });
+export const LOAD_OPTION_KEYS = optionKeys<LoadOptions>({ backend: true, maxWeights: true });
 
 export interface LayerConfig {
   in: number;

@@ -25,7 +25,14 @@ import {
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
-import { LOAD_OPTION_KEYS, resolveMLPConfig, type LoadOptions, type MLPConfig, type MLPOptions } from './config.js';
+import {
+  LOAD_OPTION_KEYS,
+  resolveMLPConfig,
+  resolveTrainable,
+  type LoadOptions,
+  type MLPConfig,
+  type MLPOptions,
+} from './config.js';
 import { callNative } from './native_handle.js';
 import {
   datasetFromArrays,
@@ -307,22 +314,35 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: LoadOptions = {}): Promise<MLP> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
-    const { config, stored, tensors } = await readModelCheckpoint<MLPConfig>(path, 'mlp', 'an MLP', (cfg) => {
-      const resolved = resolveMLPConfig({
-        inputSize: cfg.layers?.[0]?.in as number,
-        hidden: (cfg.layers ?? []).slice(0, -1).map((l) => l.out),
-        outputSize: cfg.layers?.[cfg.layers.length - 1]?.out as number,
-        activation: cfg.layers?.[0]?.activation,
-        loss: cfg.loss,
-        train: cfg.layers ? { layers: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) } : cfg.train,
-        seed: cfg.seed,
-        weightInit: cfg.layers?.map((l) => l.weightInit),
-        biasInit: cfg.layers?.map((l) => l.biasInit),
-        optimizer: cfg.optimizer,
-        clip: cfg.clip,
-      });
-      return resolved;
-    });
+    const { config, stored, tensors } = await readModelCheckpoint<MLPConfig>(
+      path,
+      'mlp',
+      'an MLP',
+      (cfg) => {
+        const resolved = resolveMLPConfig({
+          inputSize: cfg.layers?.[0]?.in as number,
+          hidden: (cfg.layers ?? []).slice(0, -1).map((l) => l.out),
+          outputSize: cfg.layers?.[cfg.layers.length - 1]?.out as number,
+          activation: cfg.layers?.[0]?.activation,
+          loss: cfg.loss,
+          train: cfg.layers ? { layers: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) } : cfg.train,
+          seed: cfg.seed,
+          weightInit: cfg.layers?.map((l) => l.weightInit),
+          biasInit: cfg.layers?.map((l) => l.biasInit),
+          optimizer: cfg.optimizer,
+          clip: cfg.clip,
+        });
+        return resolved;
+      },
+      {
+        ...(options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights }),
+        // The trainable-set label must name the per-layer flags.
+        consistency: (resolved, cfg) => [
+          { ...resolved, train: cfg.train, flags: resolveTrainable(cfg.train, cfg.layers.length) },
+          { ...cfg, clip: cfg.clip ?? 0, flags: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) },
+        ],
+      },
+    );
     config.train = stored.train;
     const model = await MLP.fromConfig(config, options.backend ?? 'cpu');
     return applyCheckpointValues(path, model, tensors, (m, t) => m.setLearned(t));

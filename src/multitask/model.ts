@@ -15,6 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
+import { firstDifference } from '../model/schema.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
@@ -763,7 +764,10 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
   /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */
   static async load(path: string, options: LoadOptions = {}): Promise<MultitaskModel> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
-    const { header, tensors } = await readCheckpoint(path);
+    const { header, tensors } = await readCheckpoint(
+      path,
+      options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights },
+    );
     if (header.model.kind !== 'multitask-mlp')
       throw new FileFormatError(
         'E_FORMAT',
@@ -772,7 +776,11 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
       );
     let config: MultitaskConfig;
     try {
-      config = revalidateConfig(header.model as unknown as MultitaskConfig);
+      const stored = header.model as unknown as MultitaskConfig;
+      config = revalidateConfig(stored);
+      // The stored configuration must be what it resolves to: a field the resolver would replace means a hand-edited header.
+      const diff = firstDifference(config, { ...stored, clip: stored.clip ?? 0 }, 'model');
+      if (diff !== undefined) throw new Error(`${diff} is not what the rest implies`);
     } catch (err) {
       throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, {
         cause: err,

@@ -416,8 +416,18 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
   static async load(path: string, options: LoadOptions = {}): Promise<RNN> {
     expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
-    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(path, 'rnn', 'an RNN', (cfg, header) =>
-      resolveRNNConfig(configToOptions(upgradeRNNConfig(cfg, header.libraryVersion))),
+    const { config, stored, tensors } = await readModelCheckpoint<RNNConfig>(
+      path,
+      'rnn',
+      'an RNN',
+      (cfg, header) => resolveRNNConfig(configToOptions(upgradeRNNConfig(cfg, header.libraryVersion))),
+      {
+        ...(options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights }),
+        consistency: (resolved, cfg, header) => [
+          { ...resolved, train: cfg.train },
+          { ...upgradeRNNConfig(cfg, header.libraryVersion), clip: cfg.clip ?? 0 },
+        ],
+      },
     );
     config.train = stored.train;
     const model = await RNN.fromConfig(config, options.backend ?? 'cpu');
