@@ -76,7 +76,8 @@ describe('CLI: loading lines on stderr', () => {
     const q = await run(...args, '--quiet', '--out', join(work, 'run-quiet'));
     expect(q.code, q.stderr).toBe(0);
     expect(q.stderr).not.toContain('loading');
-    const ev = await run('eval', join(work, 'run', 'model.blck'), '--json');
+    // The checkpoint records the data by name only: the folder is the user's to give again.
+    const ev = await run('eval', join(work, 'run', 'model.blck'), '--data-dir', dir, '--json');
     expect(ev.code, ev.stderr).toBe(0);
     expect(ev.stderr).toContain(`loading MNIST t10k (${formatBytes(size)}) from ${dir}\n`);
     expect(JSON.parse(ev.stdout).n).toBeGreaterThan(0);

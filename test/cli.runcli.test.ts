@@ -98,11 +98,19 @@ describe('idx data and checkpoints', () => {
     expect(r.stderr).toMatch(/IDX \(192 train \/ 48 test/);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.config.data).toMatchObject({ name: 'idx', images, labels, split: 'holdout' });
-    const ev = await run('eval', join(out, 'model.blck'), '--json');
+    // Recorded paths are never opened: without --images / --labels, eval asks for them.
+    const noPaths = await run('eval', join(out, 'model.blck'), '--json');
+    expect(noPaths.code).toBe(2);
+    expect(noPaths.stderr).toMatch(/pass --images and --labels/);
+    const ev = await run('eval', join(out, 'model.blck'), '--images', images, '--labels', labels, '--json');
     expect(ev.code, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout).accuracy).toBe(metrics.testAccuracy);
     // Separate test files: the official split, all n samples.
-    const ev2 = await run('eval', join(out, 'model.blck'), '--test-images', images, '--test-labels', labels, '--json');
+    const ev2 = await run(
+      'eval',
+      join(out, 'model.blck'),
+      ...['--images', images, '--labels', labels, '--test-images', images, '--test-labels', labels, '--json'],
+    );
     expect(ev2.code, ev2.stderr).toBe(0);
     expect(JSON.parse(ev2.stdout).n).toBe(n);
   });

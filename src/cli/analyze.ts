@@ -20,7 +20,7 @@ import { loadTasks, type LoadedTasks } from '../multitask/tasks.js';
 import type { BackendName } from '../native/binding.js';
 import { applyThreads } from './common.js';
 import { displayPath, elapsedSeconds, environmentInfo, type CliContext } from './context.js';
-import { filesSummary, prepareOutDir, writeRun, type RunFigure } from './files.js';
+import { filesSummary, checkOutDir, prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, seconds, table } from './format.js';
 import { UsageError, println, type OutStream } from './io.js';
 import { addMultitaskDataOptions, taskDataOptions, type MultitaskDataFlags } from './multitask.js';
@@ -40,6 +40,7 @@ interface AnalyzeFlags extends MultitaskDataFlags {
   backend: BackendName;
   threads?: number;
   out?: string;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -84,6 +85,7 @@ export function registerAnalyze(program: Command, ctx: CliContext): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
     .option('--threads <n>', 'CPU threads for the native core, 0 = all cores', intParser(0, 1024))
     .option('--out <dir>', 'output folder (default: ./runs/analyze-<timestamp>)')
+    .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
     .option('--json', 'print the report as one JSON object on stdout')
     .addHelpText(
       'after',
@@ -313,11 +315,13 @@ function printAnalysis(
 }
 
 async function runAnalyze(checkpoint: string, flags: AnalyzeFlags, ctx: CliContext): Promise<void> {
+  // An unusable --out fails here, before data loads or anything trains.
+  await checkOutDir(flags.out, flags.overwrite);
   const t0 = performance.now();
   applyThreads(flags.threads);
   const { data, models } = await loadModels(checkpoint, flags);
   try {
-    const outDir = await prepareOutDir(flags.out, 'analyze-');
+    const outDir = await prepareOutDir(flags.out, 'analyze-', flags.overwrite);
     const tasks = models[0]!.taskNames;
     const log = (line: string): void => {
       if (!flags.json) println(ctx.io.stderr, line);

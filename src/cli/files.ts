@@ -1,7 +1,8 @@
 /** Run folders and atomic writes of the CLI's outputs; {@link writeRun} is the one writer of a run's files. */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { FileFormatError } from '../errors.js';
 import type { VegaLiteSpec } from '../plot/render.js';
 import { writeTextAtomic } from '../util/atomic_write.js';
@@ -11,13 +12,59 @@ import { timestamp } from './format.js';
 export { writeTextAtomic };
 
 /**
- * Creates the output folder: `out` as given, or ./runs/<prefix><timestamp> (with a -2, -3 ...
- * suffix if that exists). Returns its absolute path.
+ * Checks an `--out` folder before any work starts: refused (E_IO, at once) when it exists and
+ * already holds files, unless `overwrite`; or when it cannot be created or written (its nearest
+ * existing ancestor is not a folder, or a probe folder cannot be made there). Nothing is left behind.
  */
-export async function prepareOutDir(out: string | undefined, prefix = ''): Promise<string> {
+export async function checkOutDir(out: string | undefined, overwrite = false): Promise<void> {
+  if (out === undefined) return;
+  const dir = resolve(out);
+  const fail = (why: string, cause?: unknown): never => {
+    throw new FileFormatError('E_IO', dir, why, cause === undefined ? undefined : { cause });
+  };
+  let existing = dir;
+  for (;;) {
+    let st: Stats | undefined;
+    try {
+      st = await stat(existing);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') fail(`cannot use the output folder: ${(err as Error).message}`, err);
+    }
+    if (st) {
+      if (!st.isDirectory())
+        fail(existing === dir ? 'the output path exists and is not a folder' : `${existing} is not a folder`);
+      break;
+    }
+    const up = dirname(existing);
+    if (up === existing) break;
+    existing = up;
+  }
+  if (existing === dir && !overwrite) {
+    const held = await readdir(dir);
+    if (held.length > 0) {
+      const shown = held.slice(0, 4).join(', ') + (held.length > 4 ? ', ...' : '');
+      fail(`the output folder already holds files (${shown}); pass --overwrite to write into it, or another --out`);
+    }
+  }
+  try {
+    await rmdir(await mkdtemp(join(existing, '.biaslearn-probe-')));
+  } catch (err) {
+    fail(`cannot write the output folder: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * Creates the output folder: `out` as given, or ./runs/<prefix><timestamp> (with a -2, -3 ...
+ * suffix if that exists). Returns its absolute path. A given `out` is checked by
+ * {@link checkOutDir} (call it before the work starts too, to fail at once).
+ */
+export async function prepareOutDir(out: string | undefined, prefix = '', overwrite = false): Promise<string> {
   let dir: string;
-  if (out !== undefined) dir = resolve(out);
-  else {
+  if (out !== undefined) {
+    await checkOutDir(out, overwrite);
+    dir = resolve(out);
+  } else {
     const base = resolve('runs', `${prefix}${timestamp()}`);
     dir = base;
     for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;

@@ -34,7 +34,7 @@ import {
   type CommonTrainingFlags,
 } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
-import { prepareOutDir, writeRun, type RunFigure } from './files.js';
+import { checkOutDir, prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
 import { UsageError, println, type OutStream } from './io.js';
 import { DataLoadDisplay } from './load_progress.js';
@@ -71,6 +71,7 @@ interface MultitaskFlags extends MultitaskDataFlags, CommonTrainingFlags {
   inputCache: 'auto' | 'on' | 'off';
   singleTaskBaseline?: boolean;
   out?: string;
+  overwrite?: boolean;
 }
 
 function slopeParser(value: string): [number, number] {
@@ -182,6 +183,7 @@ export function registerMultitask(program: Command, ctx: CliContext): Command {
   addRuntimeOptions(cmd);
   cmd
     .option('--out <dir>', 'output folder (default: ./runs/multitask-<timestamp>)')
+    .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
     .addHelpText(
       'after',
       `
@@ -382,6 +384,8 @@ function taskLoadReporter(display: DataLoadDisplay): (p: TaskLoadProgress) => vo
 }
 
 async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<void> {
+  // An unusable --out fails here, before data loads or anything trains.
+  await checkOutDir(flags.out, flags.overwrite);
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
   applyThreads(flags.threads);
@@ -400,7 +404,7 @@ async function runMultitask(flags: MultitaskFlags, ctx: CliContext): Promise<voi
   const model = await MultitaskModel.create(plan.options);
   const createSeconds = elapsedSeconds(tCreate);
   try {
-    const outDir = await prepareOutDir(flags.out, 'multitask-');
+    const outDir = await prepareOutDir(flags.out, 'multitask-', flags.overwrite);
     describeRun(stderr, data, model, flags, plan.batchSize);
     const progress = new MultitaskProgress(stderr, model, { bar: !flags.quiet, epochs: flags.epochs });
     const tTrain = performance.now();

@@ -21,7 +21,7 @@ import { RNN } from '../rnn/rnn.js';
 import { makeTask, TASK_NAMES, type RnnTask, type TaskName } from '../tasks/tasks.js';
 import { applyThreads } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
-import { prepareOutDir, writeRun, type RunFigure } from './files.js';
+import { checkOutDir, prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, seconds } from './format.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
@@ -55,6 +55,7 @@ interface RnnFlags {
   backend: BackendName;
   quiet?: boolean;
   out?: string;
+  overwrite?: boolean;
 }
 
 function ruleParser(value: string): ResolvedRule {
@@ -125,6 +126,7 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
     .option('--quiet', 'no progress bar: a few summary lines')
     .option('--out <dir>', 'output folder (default: ./runs/rnn-<task>-<timestamp>)')
+    .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
     .addHelpText(
       'after',
       `
@@ -244,6 +246,8 @@ async function dynamicsReport(
 }
 
 async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
+  // An unusable --out fails here, before data loads or anything trains.
+  await checkOutDir(flags.out, flags.overwrite);
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
   applyThreads(flags.threads);
@@ -254,7 +258,7 @@ async function runRnn(flags: RnnFlags, ctx: CliContext): Promise<void> {
   const rnn = await RNN.create(plan.options);
   const createSeconds = elapsedSeconds(tCreate);
   try {
-    const outDir = await prepareOutDir(flags.out, `rnn-${task.name}-`);
+    const outDir = await prepareOutDir(flags.out, `rnn-${task.name}-`, flags.overwrite);
     describeRun(stderr, task, rnn, flags, plan);
     const progress = new EpochProgress(stderr, epochs, !flags.quiet);
     const tTrain = performance.now();

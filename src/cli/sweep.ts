@@ -18,7 +18,7 @@ import {
 } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { addDataOptions, dataDefaults, loadData, resolveDataSpec, type DataFlags, type LoadedData } from './data.js';
-import { prepareOutDir, writeRun, type RunFigure, type WrittenRun } from './files.js';
+import { checkOutDir, prepareOutDir, writeRun, type RunFigure, type WrittenRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds, table } from './format.js';
 import { println, type OutStream } from './io.js';
 import { intListParser, intParser, trainListParser } from './parse.js';
@@ -32,6 +32,7 @@ interface SweepFlags extends DataFlags, CommonTrainingFlags {
   seeds: number;
   depth: number;
   out?: string;
+  overwrite?: boolean;
 }
 
 export interface SweepRow extends WidthAccuracyRow {
@@ -69,6 +70,7 @@ export function registerSweep(program: Command, ctx: CliContext): Command {
   addRuntimeOptions(cmd);
   cmd
     .option('--out <dir>', 'output folder (default: ./runs/sweep-<timestamp>)')
+    .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
     .addHelpText(
       'after',
       `
@@ -175,13 +177,15 @@ async function trainOne(
 }
 
 async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
+  // An unusable --out fails here, before data loads or anything trains.
+  await checkOutDir(flags.out, flags.overwrite);
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
   const dataSpec = resolveDataSpec(flags);
   const batchSize = flags.batchSize ?? dataDefaults(dataSpec.name).batchSize;
   applyThreads(flags.threads);
   const data = await loadData(dataSpec, { withTrain: true, ...(flags.quiet ? {} : { progress: stderr }) });
-  const outDir = await prepareOutDir(flags.out, 'sweep-');
+  const outDir = await prepareOutDir(flags.out, 'sweep-', flags.overwrite);
   const seeds = Array.from({ length: flags.seeds }, (_, i) => i);
   const grid: SweepPoint[] = flags.widths.flatMap((width) =>
     flags.train.flatMap((train) => seeds.map((seed) => ({ width, train, seed }))),

@@ -25,7 +25,7 @@ import {
   type DataSpec,
   type LoadedData,
 } from './data.js';
-import { prepareOutDir, writeRun } from './files.js';
+import { checkOutDir, prepareOutDir, writeRun } from './files.js';
 import { fixed, lr as fmtLr, rate, seconds } from './format.js';
 import { SEED_HELP, resolveCliSeed, seedText } from './seed.js';
 import { println, type OutStream } from './io.js';
@@ -42,6 +42,7 @@ interface TrainFlags extends DataFlags, CommonTrainingFlags {
   validationSplit?: number | 'test';
   earlyStopping?: number;
   out?: string;
+  overwrite?: boolean;
 }
 
 export function registerTrain(program: Command, ctx: CliContext): Command {
@@ -80,6 +81,7 @@ export function registerTrain(program: Command, ctx: CliContext): Command {
   addRuntimeOptions(cmd);
   cmd
     .option('--out <dir>', 'output folder (default: ./runs/<timestamp>)')
+    .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
     .addHelpText(
       'after',
       `
@@ -177,6 +179,8 @@ function trainPlan(flags: TrainFlags): {
 }
 
 async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
+  // An unusable --out fails here, before data loads or anything trains.
+  await checkOutDir(flags.out, flags.overwrite);
   const { stderr, stdout } = ctx.io;
   const tStart = performance.now();
   const { dataSpec, hidden, batchSize, validationSplit } = trainPlan(flags);
@@ -199,7 +203,7 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const createSeconds = elapsedSeconds(tCreate);
   try {
     // Created once the data loaded and the model was built: bad data or an unavailable backend leave no empty folder.
-    const outDir = await prepareOutDir(flags.out);
+    const outDir = await prepareOutDir(flags.out, '', flags.overwrite);
     const arch = [train.inputSize, ...hidden, train.outputSize].join('-');
     describeRun(stderr, splits, model, flags, { arch, batchSize, lr: options.optimizer.lr });
     const progress = new TrainingProgress(stderr, { bar: !flags.quiet, epochLines: true, epochs: flags.epochs });

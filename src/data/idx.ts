@@ -13,7 +13,7 @@
  * gunzipped as a stream, off the event loop, reporting progress per chunk); only the final
  * byte-order fix-up runs on it.
  */
-import { open, writeFile, rename, unlink } from 'node:fs/promises';
+import { open, stat, writeFile, rename, unlink } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
 import { once } from 'node:events';
@@ -97,6 +97,8 @@ function swapInPlace(buf: Buffer, bytes: 1 | 2 | 4 | 8): void {
   else if (bytes === 8) buf.swap64();
 }
 
+/** Largest IDX file read (compressed or not) and largest decompressed size: 2 GiB. */
+export const MAX_IDX_FILE_BYTES = 2 ** 31;
 /** Bytes read from the file per chunk (each chunk is one progress report). */
 const READ_CHUNK_BYTES = 1 << 20;
 /** Bytes of decompressed output per chunk of the gunzip stream (its default, 16 KiB, costs many small buffers). */
@@ -113,6 +115,12 @@ async function* readChunks(path: string, onProgress?: (progress: ReadProgress) =
   let handle: Awaited<ReturnType<typeof open>>;
   let total: number;
   try {
+    // Regular files only, checked before opening: a FIFO would block the open, a device never end.
+    const info = await stat(path);
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (info.size > MAX_IDX_FILE_BYTES)
+      throw Object.assign(new Error(`file of ${info.size} bytes, over the ${MAX_IDX_FILE_BYTES}-byte cap`), { code: 'EFBIG' });
     handle = await open(path, 'r');
   } catch (err) {
     throw readError(path, err);
@@ -152,7 +160,12 @@ async function gunzipChunks(path: string, first: Buffer, rest: AsyncGenerator<Bu
   const out: Buffer[] = [];
   let failure: Error | undefined;
   const finished = new Promise<void>((resolveEnd, rejectEnd) => {
-    gunzipper.on('data', (c: Buffer) => out.push(c));
+    let size = 0;
+    gunzipper.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_IDX_FILE_BYTES) gunzipper.destroy(new Error(`decompresses to over ${MAX_IDX_FILE_BYTES} bytes`));
+      else out.push(c);
+    });
     gunzipper.on('end', () => resolveEnd());
     gunzipper.on('error', (err) => {
       failure = err;

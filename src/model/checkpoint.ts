@@ -15,12 +15,12 @@
  * target, so a crash leaves either the old file or the new one, never half of one.
  */
 import { type FileHandle, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { libraryVersion } from '../util/package_root.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, optionKeys } from '../util/validate.js';
+import { releaseTempPath, removeStaleTemps, tempPathFor, writeTarget } from '../util/temp_files.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectObject, expectOptions, optionKeys } from '../util/validate.js';
 import { checkHeaderSchema, DEFAULT_MAX_LOAD_WEIGHTS, tensorTableProblem } from './checkpoint_schema.js';
 import { firstDifference, SchemaError } from './schema.js';
 
@@ -48,7 +48,14 @@ export interface Checkpoint {
 export function encodeCheckpoint(header: Omit<CheckpointHeader, 'tensors'>, tensors: Record<string, Float32Array>): Buffer {
   const names = Object.keys(tensors);
   const full: CheckpointHeader = { ...header, tensors: names.map((name) => ({ name, length: tensors[name]!.length })) };
-  const json = Buffer.from(JSON.stringify(full), 'utf8');
+  let text: string;
+  try {
+    text = JSON.stringify(full);
+  } catch (err) {
+    // A cycle, a BigInt or a throwing toJSON in the metadata.
+    throw new ValidationError('E_INVALID_ARG', `expected JSON-serialisable metadata: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const json = Buffer.from(text, 'utf8');
   const headerEnd = 16 + json.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
   const dataBytes = names.reduce((s, n) => s + tensors[n]!.length * 4, 0);
@@ -132,24 +139,29 @@ export function decodeCheckpoint(buf: Buffer, path: string, maxValues = DEFAULT_
   return { header, tensors };
 }
 
-/** Writes atomically: temp file in the same directory, fsync, rename. */
+/**
+ * Writes atomically: temp file in the same directory, fsync, rename. A symbolic link at `path` is
+ * followed (its target is replaced, the link kept); temporary files of earlier interrupted writes
+ * to the same path are removed first.
+ */
 export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
-  );
+  const target = await writeTarget(path);
+  await removeStaleTemps(target);
+  const tmp = tempPathFor(target);
   let fh: FileHandle | undefined;
   try {
-    fh = await open(tmp, 'w');
+    fh = await open(tmp, 'wx');
     await fh.writeFile(data);
     await fh.sync();
     await fh.close();
     fh = undefined;
-    await rename(tmp, path);
+    await rename(tmp, target);
   } catch (err) {
     await fh?.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     throw new FileFormatError('E_IO', path, `cannot write checkpoint: ${(err as Error).message}`, { cause: err });
+  } finally {
+    releaseTempPath(tmp);
   }
 }
 
@@ -179,6 +191,13 @@ export async function readCheckpoint(path: string, options?: ReadCheckpointOptio
     );
   }
   return decodeCheckpoint(buf, path, maxValues);
+}
+
+/** The metadata of a `save` call's options: a plain object, or none. */
+export function saveMetadata(options: { metadata?: Record<string, unknown> } | undefined): Record<string, unknown> | undefined {
+  const o = expectOptions('save options', options);
+  if (o.metadata === undefined) return undefined;
+  return expectObject<Record<string, unknown>>('metadata', o.metadata);
 }
 
 /** The `save` of every model kind: the resolved configuration and the learned tensors, atomically. */

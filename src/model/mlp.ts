@@ -24,7 +24,13 @@ import {
 } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
 import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
-import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from './checkpoint.js';
+import {
+  applyCheckpointValues,
+  checkLearnedValues,
+  readModelCheckpoint,
+  saveMetadata,
+  writeModelCheckpoint,
+} from './checkpoint.js';
 import {
   LOAD_OPTION_KEYS,
   resolveMLPConfig,
@@ -308,7 +314,8 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
    * learned values only. Atomic: a temporary file renamed over `path`.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
+    const metadata = saveMetadata(options);
+    await writeModelCheckpoint(path, this.config, await this.getLearned(), metadata);
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */

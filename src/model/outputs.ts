@@ -4,7 +4,7 @@
  */
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
-import { describe, expectOneOf } from '../util/validate.js';
+import { describe, expectOneOf, expectOptions } from '../util/validate.js';
 
 /** What `predict` returns: raw `logits` (the default, as before) or softmax `probabilities`. */
 export type PredictOutput = 'logits' | 'probabilities';
@@ -83,8 +83,8 @@ export function fitArguments<O extends { validationData?: unknown }>(
   toDataset: (x: unknown, y: unknown, what: string) => unknown,
 ): { data: unknown; options: O } {
   const arrays = a instanceof Float32Array || (ArrayBuffer.isView(a) && b !== undefined && ArrayBuffer.isView(b));
-  if (!arrays) return { data: a, options: (b ?? {}) as O };
-  const options = { ...((c ?? {}) as Record<string, unknown>) };
+  if (!arrays) return { data: a, options: expectOptions('fit options', b as O | undefined) };
+  const options = { ...expectOptions('fit options', c as Record<string, unknown> | undefined) };
   const v = options.validationData;
   if (Array.isArray(v)) {
     if (v.length !== 2)

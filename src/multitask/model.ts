@@ -21,7 +21,7 @@ import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
-import { readCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
+import { readCheckpoint, saveMetadata, writeModelCheckpoint } from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { Callback, type FitState, type Logs } from '../train/callbacks.js';
@@ -35,7 +35,16 @@ import {
   type TrainStepOptions,
 } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import {
+  describe,
+  expectFinite,
+  expectInt,
+  expectKnownKeys,
+  expectNumber,
+  expectOneOf,
+  expectOptions,
+  optionKeys,
+} from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -393,7 +402,9 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
     c?: MultitaskArrayFitOptions,
   ): Promise<MultitaskHistory> {
     const [data, options] =
-      a instanceof Float32Array ? this.arrayFitArguments(a, b as FitTargets, c) : [a, (b ?? {}) as MultitaskFitOptions];
+      a instanceof Float32Array
+        ? this.arrayFitArguments(a, b as FitTargets, c)
+        : [a, expectOptions('fit options', b as MultitaskFitOptions | undefined)];
     if ((options as { validationSplit?: unknown }).validationSplit !== undefined) {
       throw new ValidationError(
         'E_INVALID_ARG',
@@ -752,13 +763,14 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
     if (typeof path !== 'string' || path.length === 0)
       throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
+    const metadata = saveMetadata(options);
     const learned = await this.getLearned();
     const tensors: Record<string, Float32Array> = {};
     this.config.tasks.forEach((_, k) => {
       for (const [name, v] of Object.entries(this.taskPieces(learned, k))) tensors[`tasks.${k}.${name}`] = v;
     });
     for (const p of this.native.live().params()) if (!p.perTask) tensors[p.name] = learned[p.name]!;
-    await writeModelCheckpoint(path, this.config, tensors, options.metadata);
+    await writeModelCheckpoint(path, this.config, tensors, metadata);
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from the seed and sets every task's vectors. */

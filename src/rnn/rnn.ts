@@ -14,7 +14,13 @@ import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
-import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
+import {
+  applyCheckpointValues,
+  checkLearnedValues,
+  readModelCheckpoint,
+  saveMetadata,
+  writeModelCheckpoint,
+} from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -79,6 +85,23 @@ export interface GenerateOptions {
   condition?: number;
   states?: boolean;
 }
+
+/** Most steps of one `generate` call, and most values (inputs, targets, outputs, states) it may allocate. */
+export const MAX_GENERATE_STEPS = 1 << 24;
+const MAX_GENERATE_VALUES = 1 << 28;
+
+/** The `score` option of evaluate: 'weights' (default), 'all', or a range { from?, to? } of steps in [0, T]. */
+function scoreOption(score: unknown, T: number): 'weights' | 'all' | { from: number; to: number } {
+  if (score === undefined || score === 'weights' || score === 'all') return score ?? 'weights';
+  if (typeof score !== 'object' || score === null || Array.isArray(score))
+    throw new ValidationError('E_INVALID_ARG', `expected 'weights', 'all' or { from?, to? } for score, got ${describe(score)}`);
+  expectKnownKeys('score', score, SCORE_KEYS);
+  const r = score as { from?: unknown; to?: unknown };
+  const from = expectInt('score.from', r.from ?? 0, 0, T);
+  const to = expectInt('score.to', r.to ?? T, from, T);
+  return { from, to };
+}
+const SCORE_KEYS = new Set(['from', 'to']);
 
 const RUN_MODE_KEYS = optionKeys<RunModeOptions>({ closedLoop: true, warmup: true, delay: true });
 const FIT_OPTION_KEYS = new Set([
@@ -302,9 +325,23 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
    * sequence [steps, inputSize]. Returns the outputs [steps, O] (and states [steps+1, m]).
    */
   async generate(options: GenerateOptions): Promise<PredictResult> {
+    if (options === undefined)
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        'expected generate options { steps, input?, condition?, states? }, got undefined',
+      );
     expectKnownKeys('generate options', options, GENERATE_OPTION_KEYS);
-    const steps = expectInt('steps', options.steps, 1);
+    const steps = expectInt('steps', options.steps, 1, MAX_GENERATE_STEPS);
     const I = this.inputSize;
+    // Inputs [steps, I], targets and outputs [steps, O], states [steps + 1, m]: refused before allocating.
+    const values = steps * (I + 2 * this.outputSize + (options.states ? this.config.hidden : 0));
+    if (values > MAX_GENERATE_VALUES)
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected at most ${MAX_GENERATE_VALUES} values in a generation, got ${steps} steps x ${values / steps} values`,
+      );
+    if (options.input !== undefined && !Array.isArray(options.input) && !(options.input instanceof Float32Array))
+      throw new ValidationError('E_INVALID_ARG', `expected an array or a Float32Array for input, got ${describe(options.input)}`);
     const condition = expectInt('condition', options.condition ?? 0, 0, this.config.conditions - 1);
     let inputs = new Float32Array(steps * I);
     const given = options.input;
@@ -340,7 +377,7 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
     const { outputs } = await this.predict(seq, { closedLoop, warmup, delay });
     const losses = sequenceLosses(outputs, seq);
     const loss = losses.reduce((s, v) => s + v, 0) / seq.n;
-    const score = options.score ?? 'weights';
+    const score = scoreOption(options.score, seq.steps);
     const mask = score === 'weights' ? seq.lossWeights : score === 'all' ? undefined : score;
     return { loss, n: seq.n, ...trajectoryMetrics(outputs, seq.targets, seq.n, seq.steps, seq.outputSize, mask) };
   }
@@ -410,7 +447,8 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
 
   /** Writes a checkpoint: the resolved configuration (seed included) and the learned values only. */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
+    const metadata = saveMetadata(options);
+    await writeModelCheckpoint(path, this.config, await this.getLearned(), metadata);
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */

@@ -7,7 +7,7 @@
  */
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
+import { describe, expectFunction, expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
 import { CallbackList, type FitCallback, type FitState, type Logs } from './callbacks.js';
 import { EpochMetrics } from './epoch_metrics.js';
 import type { FitSource, FitTarget, SplittableSource } from './fit_target.js';
@@ -55,6 +55,8 @@ export async function fit<D extends FitSource, R, T extends FitTarget<D, R>>(
   options: FitLoopOptions<D, T> & { run?: R } = {},
 ): Promise<History> {
   expectKnownKeys('fit options', options, new Set([...FIT_LOOP_OPTION_KEYS, 'run']));
+  if (typeof target !== 'object' || target === null || typeof target.trainIndices !== 'function')
+    throw new ValidationError('E_INVALID_ARG', `expected a FitTarget (a model) for target, got ${describe(target)}`);
   const { run, ...loop } = options;
   return exclusiveFit(target, () => runFit(target, data, loop, { run: run ?? ({} as R), model: target }));
 }
@@ -97,7 +99,19 @@ export async function runFit<D extends FitSource, R, M>(
   const seed = expectInt('seed', options.seed ?? 0, 0);
   const chunkMs = expectNumber('chunkMs', options.chunkMs ?? 200, 1);
   const user = options.callbacks ?? [];
-  if (!Array.isArray(user)) throw new ValidationError('E_INVALID_ARG', 'expected an array for callbacks');
+  if (!Array.isArray(user)) throw new ValidationError('E_INVALID_ARG', `expected an array for callbacks, got ${describe(user)}`);
+  user.forEach((c, i) => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c))
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected a Callback or an object of hooks for callbacks[${i}], got ${describe(c)}`,
+      );
+  });
+  if (options.lrSchedule !== undefined) expectFunction('lrSchedule', options.lrSchedule);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw new ValidationError('E_INVALID_ARG', `expected an AbortSignal for signal, got ${describe(options.signal)}`);
+  if (options.shuffle !== undefined && typeof options.shuffle !== 'boolean')
+    throw new ValidationError('E_INVALID_ARG', `expected a boolean for shuffle, got ${describe(options.shuffle)}`);
   const { train, validation } = validationOf(target, data, options, seed);
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 

@@ -107,3 +107,31 @@ export function expectKnownKeys(what: string, options: unknown, allowed: Readonl
     );
   }
 }
+
+/** An options argument: `undefined` is `{}`; anything but a plain object (null, an array, a number) is E_INVALID_ARG. */
+export function expectOptions<T extends object>(what: string, v: T | undefined | null): T {
+  if (v === undefined) return {} as T;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ValidationError('E_INVALID_ARG', `expected an options object for ${what}, got ${describe(v)}`);
+  return v;
+}
+
+/** A non-empty string argument (a path, a name). */
+export function expectString(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0)
+    throw new ValidationError('E_INVALID_ARG', `expected a non-empty string for ${name}, got ${describe(v)}`);
+  return v;
+}
+
+/** A plain object argument (not null, not an array). */
+export function expectObject<T extends object>(name: string, v: unknown): T {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ValidationError('E_INVALID_ARG', `expected an object for ${name}, got ${describe(v)}`);
+  return v as T;
+}
+
+/** A function argument (a callback, a schedule). */
+export function expectFunction<T>(name: string, v: unknown): T {
+  if (typeof v !== 'function') throw new ValidationError('E_INVALID_ARG', `expected a function for ${name}, got ${describe(v)}`);
+  return v as T;
+}
