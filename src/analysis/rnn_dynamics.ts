@@ -14,9 +14,17 @@
 import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
 import { eigenvaluesAsync, heldMatrix, solveLinear } from './linalg.js';
 import { ValidationError } from '../errors.js';
-import { activationMath, type Activation } from '../model/activation.js';
+import { activationMath, type Activation, ACTIVATIONS } from '../model/activation.js';
 import type { RNN } from '../rnn/rnn.js';
-import { expectInt, expectNumber } from '../util/validate.js';
+import {
+  expectInt,
+  expectNumber,
+  expectModel,
+  expectOptions,
+  expectArrayLike,
+  expectObject,
+  expectOneOf,
+} from '../util/validate.js';
 
 /** The tensors of an RNN as float64, row-major. */
 export interface RNNParameters {
@@ -40,8 +48,35 @@ export interface RNNParameters {
   r0: Float64Array;
 }
 
+/** Checks that `p` is an {@link RNNParameters} with consistent sizes (E_INVALID_ARG / E_SHAPE otherwise). */
+function checkParameters(p: RNNParameters): void {
+  expectObject('parameters', p);
+  const I = expectInt('parameters.inputSize', p.inputSize, 0);
+  const m = expectInt('parameters.hidden', p.hidden, 1);
+  const O = expectInt('parameters.outputSize', p.outputSize, 1);
+  expectOneOf('parameters.activation', p.activation, ACTIVATIONS);
+  expectNumber('parameters.decay', p.decay);
+  expectNumber('parameters.gain', p.gain);
+  const sizes: [keyof RNNParameters, number][] = [
+    ['W', m * m],
+    ['B', m * I],
+    ['A', O * m],
+    ['b', m],
+    ['c', O],
+  ];
+  for (const [name, size] of sizes) {
+    const v = expectArrayLike(`parameters.${name}`, p[name]);
+    if (v.length !== size)
+      throw new ValidationError('E_SHAPE', `expected ${size} values for parameters.${name}, got ${v.length}`);
+  }
+  const r0 = expectArrayLike('parameters.r0', p.r0);
+  if (r0.length % m !== 0)
+    throw new ValidationError('E_SHAPE', `expected a multiple of ${m} values for parameters.r0, got ${r0.length}`);
+}
+
 /** Copies every tensor of `rnn` (frozen and learned) into float64 arrays. */
 export async function rnnParameters(rnn: RNN): Promise<RNNParameters> {
+  expectModel('rnn', rnn, ['rnn']);
   const get = async (name: string): Promise<Float64Array> =>
     rnn.tensors().some((t) => t.name === name) ? Float64Array.from(await rnn.tensor(name)) : new Float64Array(0);
   const c = rnn.config;
@@ -96,6 +131,9 @@ function preActivation(p: RNNParameters, r: ArrayLike<number>, x: Float64Array):
 
 /** F(r, x): one step of the state update. */
 export function rnnStep(p: RNNParameters, r: ArrayLike<number>, x?: ArrayLike<number>): Float64Array {
+  checkParameters(p);
+  expectArrayLike('r', r);
+  if (x !== undefined) expectArrayLike('x', x);
   const xi = checkState(p, r, x);
   const z = preActivation(p, r, xi);
   return z.map((v, h) => p.decay * r[h]! + p.gain * phi(p.activation, v));
@@ -103,6 +141,8 @@ export function rnnStep(p: RNNParameters, r: ArrayLike<number>, x?: ArrayLike<nu
 
 /** The outputs A r + c of a state. */
 export function rnnReadout(p: RNNParameters, r: ArrayLike<number>): Float64Array {
+  checkParameters(p);
+  expectArrayLike('r', r);
   const out = new Float64Array(p.outputSize);
   for (let o = 0; o < p.outputSize; o++) {
     let s = p.c[o]!;
@@ -114,6 +154,9 @@ export function rnnReadout(p: RNNParameters, r: ArrayLike<number>): Float64Array
 
 /** J(r, x) = decay I + gain diag(phi'(z)) W, row-major [m, m]. */
 export function rnnJacobian(p: RNNParameters, r: ArrayLike<number>, x?: ArrayLike<number>): Float64Array {
+  checkParameters(p);
+  expectArrayLike('r', r);
+  if (x !== undefined) expectArrayLike('x', x);
   const xi = checkState(p, r, x);
   const H = p.hidden;
   const z = preActivation(p, r, xi);
@@ -267,6 +310,8 @@ function* newtonFixedPoint(
  * (see {@link FixedPointOptions.damping}). Returns the best state seen when none converges.
  */
 export function findFixedPoint(p: RNNParameters, o: FixedPointOptions = {}): FixedPointResult {
+  checkParameters(p);
+  expectOptions('findFixedPoint options', o);
   const search = fixedPointSearch(p, o, (r) => rnnStep(p, r, o.input));
   for (let step = search.next(); ; ) {
     if (step.done) return step.value;
@@ -292,6 +337,8 @@ function solveSync(M: Float64Array, n: number, rhs: Float64Array): Float64Array 
  * worker thread. Same search; float64 sums in another order (results agree to ~1e-12).
  */
 export async function findFixedPointAsync(p: RNNParameters, o: FixedPointOptions = {}): Promise<FixedPointResult> {
+  checkParameters(p);
+  expectOptions('findFixedPoint options', o);
   const search = fixedPointSearch(p, o, nativeStep(p, o.input) ?? ((r) => rnnStep(p, r, o.input)));
   let last = performance.now();
   for (let step = search.next(); ; ) {
@@ -398,6 +445,8 @@ export async function analyzeDynamics(
   rnn: RNN,
   o: FixedPointOptions & { initialState?: boolean } = {},
 ): Promise<DynamicsAnalysis> {
+  expectModel('rnn', rnn, ['rnn']);
+  expectOptions('analyzeDynamics options', o);
   const p = await rnnParameters(rnn);
   const H = p.hidden;
   await pause();

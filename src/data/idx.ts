@@ -21,7 +21,7 @@ import { createGunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { FileFormatError, ValidationError } from '../errors.js';
-import { describe as describeValue } from '../util/validate.js';
+import { describe as describeValue, expectString, expectOptions } from '../util/validate.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -219,6 +219,9 @@ export async function readIdx(path: string, opts: ReadIdxOptions = {}): Promise<
 
 /** Parses the bytes of an (uncompressed) IDX file. `path` only names the source in errors. */
 export function parseIdx(bytes: Uint8Array, path: string, wasGzip = false): IdxArray {
+  if (!(bytes instanceof Uint8Array))
+    throw new ValidationError('E_INVALID_ARG', `expected a Uint8Array of IDX bytes, got ${describeValue(bytes)}`);
+  expectString('path', path);
   const what = wasGzip ? 'decompressed file' : 'file';
   if (bytes.length < 4) {
     throw new FileFormatError(
@@ -331,6 +334,8 @@ export function encodeIdx(dims: readonly number[], data: IdxData): Buffer {
  * file. Argument errors are {@link ValidationError}s; write failures are `E_IO` {@link FileFormatError}s.
  */
 export async function writeIdx(path: string, dims: readonly number[], data: IdxData, opts: WriteIdxOptions = {}): Promise<void> {
+  expectString('path', path);
+  expectOptions('writeIdx options', opts);
   const compress = opts.gzip ?? path.endsWith('.gz');
   const raw = encodeIdx(dims, data);
   const bytes = compress ? await gzipAsync(raw) : raw;

@@ -7,6 +7,7 @@
  *   2. the system paths (`/usr/share/datasets/<name>`: Debian's `dataset-fashion-mnist`).
  * Never inside the installed package.
  */
+import { expectOneOf, expectObject, expectString } from '../util/validate.js';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,16 +29,20 @@ export function dataHome(env: Env = process.env): string {
 
 /** System-wide folders a distribution package installs a dataset to (read only). */
 export function systemDataDirs(name: DatasetName): string[] {
+  expectOneOf('name', name, DATASET_NAMES);
   return process.platform === 'win32' ? [] : [join('/usr/share/datasets', name), join('/usr/local/share/datasets', name)];
 }
 
 /** Every folder searched for `name`, in order: the data home, then the system paths. */
 export function datasetSearchDirs(name: DatasetName, env: Env = process.env): string[] {
+  expectOneOf('name', name, DATASET_NAMES);
+  expectObject('env', env);
   return [join(dataHome(env), name), ...systemDataDirs(name)];
 }
 
 /** Which official splits a folder holds (any accepted spelling, gzipped or not). */
 export function splitsIn(dir: string): ('train' | 'test')[] {
+  expectString('dir', dir);
   const has = (prefix: string): boolean =>
     [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`].some(
       (b) => existsSync(join(dir, b)) || existsSync(join(dir, `${b}.gz`)),
@@ -51,6 +56,8 @@ export function splitsIn(dir: string): ('train' | 'test')[] {
  * then lists every folder searched and the fetch command).
  */
 export function datasetDir(name: DatasetName, env: Env = process.env): string {
+  expectOneOf('name', name, DATASET_NAMES);
+  expectObject('env', env);
   const dirs = datasetSearchDirs(name, env);
   return dirs.find((d) => splitsIn(d).length > 0) ?? dirs[0]!;
 }

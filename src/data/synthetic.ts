@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectNumber, expectOneOf, expectObject } from '../util/validate.js';
 import { Dataset } from './dataset.js';
 
 interface SyntheticFunction {
@@ -132,6 +132,7 @@ function resolveRange(range: readonly [number, number] | undefined): [number, nu
  * [n, dims]), values = f(x) + noise * N(0, 1) (width 1). Deterministic for a seed.
  */
 export function syntheticRegression(opts: SyntheticRegressionOptions): Dataset {
+  expectObject('syntheticRegression options', opts);
   const { spec } = resolveFunction(opts.fn, opts.dims);
   const n = expectInt('n', opts.n, 1);
   const seed = expectInt('seed', opts.seed, 0, 0xffffffff);
@@ -161,6 +162,7 @@ export interface SyntheticGridOptions {
  * 2-D grids are row-major with y varying slowest: sample i = iy * pointsPerAxis + ix.
  */
 export function syntheticGrid(opts: SyntheticGridOptions): Dataset {
+  expectObject('syntheticGrid options', opts);
   const { spec } = resolveFunction(opts.fn, undefined);
   const m = expectInt('pointsPerAxis', opts.pointsPerAxis, 2, spec.dims === 1 ? 1 << 24 : 4096);
   const [lo, hi] = resolveRange(opts.range);
@@ -211,6 +213,7 @@ export interface SpiralOptions {
  * jitter. Deterministic for a seed (and embedSeed).
  */
 export function spiralClassification(opts: SpiralOptions): Dataset {
+  expectObject('spiralClassification options', opts);
   const classes = expectInt('classes', opts.classes ?? 3, 2);
   const n = expectInt('n', opts.n, classes);
   const seed = expectInt('seed', opts.seed, 0, 0xffffffff);

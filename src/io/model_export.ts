@@ -25,7 +25,7 @@ import { ValidationError } from '../errors.js';
 import type { MLP } from '../model/mlp.js';
 import type { MultitaskModel } from '../multitask/model.js';
 import type { RNN } from '../rnn/rnn.js';
-import { describe, expectInt, expectOneOf } from '../util/validate.js';
+import { describe, expectInt, expectOneOf, expectModel } from '../util/validate.js';
 import { writeDenseOnnx, writeRnnOnnx, type DenseLayer, type RnnGraph } from './onnx.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
 
@@ -99,6 +99,7 @@ async function multitaskTensors(m: MultitaskModel): Promise<Record<string, Named
 
 /** Every tensor of a model under its safetensors name (see the module comment). */
 export async function exportTensors(m: AnyModel): Promise<Record<string, NamedTensor>> {
+  expectModel('model', m, ['mlp', 'rnn', 'multitask-mlp']);
   const kind = kindOf(m);
   if (kind === 'mlp') return mlpTorchTensors(m as MLP);
   if (kind === 'rnn') return rnnTensors(m as RNN);

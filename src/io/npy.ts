@@ -4,6 +4,7 @@
  * the raw data. {@link writeNpy} writes version 1.0, C order, little-endian; {@link readNpy}
  * reads C-order little-endian float32, float64, int32, int64, uint8 and bool arrays.
  */
+import { expectString, describe } from '../util/validate.js';
 import { readFile } from 'node:fs/promises';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../model/checkpoint.js';
@@ -29,7 +30,11 @@ function descrOf(data: NpyData): string {
 }
 
 /** The bytes of a .npy file for `data` of `shape` (default: 1-D). */
-export function encodeNpy(data: NpyData, shape: number[] = [data.length]): Buffer {
+export function encodeNpy(data: NpyData, shape: number[] = [(data as { length?: number } | null)?.length ?? 0]): Buffer {
+  if (!ArrayBuffer.isView(data) || data instanceof DataView)
+    throw new ValidationError('E_DTYPE', `expected a typed array for data, got ${describe(data)}`);
+  if (!Array.isArray(shape))
+    throw new ValidationError('E_SHAPE', `expected an array of dimensions for shape, got ${describe(shape)}`);
   const count = shape.reduce((a, b) => a * b, 1);
   if (!shape.every((d) => Number.isInteger(d) && d >= 0) || count !== data.length) {
     throw new ValidationError('E_SHAPE', `expected a shape of ${data.length} values, got [${shape.join(', ')}]`);
@@ -50,6 +55,7 @@ export function encodeNpy(data: NpyData, shape: number[] = [data.length]): Buffe
 
 /** Writes a .npy file atomically. */
 export async function writeNpy(path: string, data: NpyData, shape?: number[]): Promise<void> {
+  expectString('path', path);
   await writeFileAtomic(path, encodeNpy(data, shape));
 }
 
@@ -64,6 +70,7 @@ const READERS: Record<string, { bytes: number; make: (b: ArrayBuffer) => NpyData
 
 /** Parses .npy bytes; unsupported or malformed files are E_FORMAT errors naming `path`. */
 export function decodeNpy(buf: Buffer, path: string): NpyArray {
+  if (!(buf instanceof Uint8Array)) throw new ValidationError('E_INVALID_ARG', `expected a Buffer for buf, got ${describe(buf)}`);
   const bad = (m: string): FileFormatError => new FileFormatError('E_FORMAT', path, m);
   if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw bad('not a .npy file (bad magic)');
   const major = buf[6]!;

@@ -5,6 +5,7 @@
  * atomically; read back for import. Only float32 ('F32') tensors are written; F32, F64, I32 and
  * I64 are read (as Float32Array / Float64Array / Int32Array / BigInt64Array).
  */
+import { expectString, expectObject, describe } from '../util/validate.js';
 import { readFile } from 'node:fs/promises';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../model/checkpoint.js';
@@ -31,6 +32,15 @@ const DTYPES: Record<string, { bytes: number; make: (b: ArrayBuffer) => LoadedTe
 
 /** The bytes of a safetensors file holding `tensors` (in the given order) and string metadata. */
 export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Buffer {
+  expectObject('tensors', tensors);
+  expectObject('metadata', metadata);
+  for (const [name, t] of Object.entries(tensors)) {
+    if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data))
+      throw new ValidationError('E_INVALID_ARG', `expected { data, shape } for tensor ${name}, got ${describe(t)}`);
+  }
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string')
+      throw new ValidationError('E_INVALID_ARG', `expected a string for metadata.${k}, got ${describe(v)}`);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -66,6 +76,7 @@ export async function writeSafetensors(
   tensors: Record<string, NamedTensor>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
+  expectString('path', path);
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
@@ -74,6 +85,7 @@ export function decodeSafetensors(
   buf: Buffer,
   path: string,
 ): { tensors: Record<string, LoadedTensor>; metadata: Record<string, string> } {
+  if (!Buffer.isBuffer(buf)) throw new ValidationError('E_INVALID_ARG', `expected a Buffer for buf, got ${describe(buf)}`);
   const bad = (m: string): FileFormatError => new FileFormatError('E_FORMAT', path, m);
   if (buf.length < 8) throw bad('too short for a safetensors file');
   const n = Number(buf.readBigUInt64LE(0));

@@ -211,7 +211,10 @@ function multitaskSizes(m: {
     fanIn = H;
   });
   if (full) learned.set('readout.weight', R * fanIn);
-  if (!mask) m.tasks.forEach((t, k) => learned.set(`tasks.${k}.readout.bias`, t.classes));
+  if (!mask)
+    m.tasks.forEach((t, k) => {
+      learned.set(`tasks.${k}.readout.bias`, t.classes);
+    });
   values += R * fanIn + K * R;
   return { learned, values };
 }

@@ -172,6 +172,8 @@ export const ADAMW_WEIGHT_DECAY = 1e-2;
  * hidden weight learns; SGD: 10x those.
  */
 export function defaultLearningRate(train: TrainableSet, optimizer: 'adam' | 'sgd' = 'adam'): number {
+  expectOneOf('optimizer', optimizer, ['adam', 'sgd'] as const);
+  resolveTrainable(train, typeof train === 'object' && train !== null && Array.isArray(train.layers) ? train.layers.length : 1);
   let lr: number;
   if (typeof train === 'string') lr = train === 'bias' ? 5e-2 : train === 'readout' ? 1e-2 : 1e-3;
   else {

@@ -1,7 +1,7 @@
 /** Direct access to the frozen-weight generator (for tests, analysis and other backends). */
 import { fromNativeError } from '../errors.js';
 import { nativeFor, type BackendName } from '../native/binding.js';
-import { expectInt, expectNumber, expectOneOf } from '../util/validate.js';
+import { expectInt, expectNumber, expectOneOf, expectObject } from '../util/validate.js';
 
 export type WeightDistribution = 'uniform' | 'normal' | 'zeros';
 
@@ -19,6 +19,7 @@ export async function generateWeights(opts: {
   a: number;
   backend?: BackendName;
 }): Promise<Float32Array> {
+  expectObject('generateWeights options', opts);
   const rows = expectInt('rows', opts.rows, 1);
   const cols = expectInt('cols', opts.cols, 1);
   const seed = expectInt('seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);

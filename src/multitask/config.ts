@@ -13,7 +13,7 @@ import {
   type OptimizerOptions,
 } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
-import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys, expectObject } from '../util/validate.js';
 
 export const MULTITASK_TRAIN_MODES = ['bias', 'mask', 'full'] as const;
 /**
@@ -143,6 +143,11 @@ export function validateTasks(tasks: unknown): TaskInfo[] {
 
 /** The slope of the gate sigmoid at `epoch` (0-based) of `epochs`: geometric from start to end. */
 export function maskSlopeAt(slope: MaskSlope, epoch: number, epochs: number): number {
+  expectObject('slope', slope);
+  expectNumber('slope.start', slope.start, 0, Infinity, { exclusiveMin: true });
+  expectNumber('slope.end', slope.end, 0, Infinity, { exclusiveMin: true });
+  expectInt('epoch', epoch, 0);
+  expectInt('epochs', epochs, 1);
   if (epochs <= 1) return slope.start;
   const t = Math.min(Math.max(epoch, 0), epochs - 1) / (epochs - 1);
   return slope.start * (slope.end / slope.start) ** t;

@@ -24,7 +24,7 @@ import { loadFashionMnist, loadKmnist, loadMnist } from '../data/images.js';
 import { datasetDir } from '../data/locations.js';
 import { ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { describe, expectInt, expectNumber } from '../util/validate.js';
+import { describe, expectInt, expectNumber, expectOneOf, expectOptions } from '../util/validate.js';
 import { MultitaskDataset } from './data.js';
 
 export const BASE_TASKS = ['mnist', 'kmnist', 'fashion-mnist'] as const;
@@ -112,6 +112,11 @@ export function parseTaskSpec(spec: string): TaskSpec {
 
 /** Parses a comma-separated task list; names must be unique. */
 export function parseTaskList(list: string | string[]): TaskSpec[] {
+  if (typeof list !== 'string' && !(Array.isArray(list) && list.every((s) => typeof s === 'string')))
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected a comma-separated string or an array of task specs, got ${describe(list)}`,
+    );
   const items = Array.isArray(list) ? list : list.split(',');
   const specs = items
     .map((s) => s.trim())
@@ -140,8 +145,16 @@ function labelsOf(d: Dataset): Int32Array {
   return d.targets.labels;
 }
 
+/** A {@link Dataset} argument (E_INVALID_ARG otherwise). */
+function expectDataset(name: string, d: unknown): Dataset {
+  if (!(d instanceof Dataset)) throw new ValidationError('E_INVALID_ARG', `expected a Dataset for ${name}, got ${describe(d)}`);
+  return d;
+}
+
 /** x'[:, i] = x[:, perm[i]] for a seeded permutation of the input features. */
 export function pixelPermutation(inputSize: number, seed: number): Int32Array {
+  expectInt('inputSize', inputSize, 0, 1 << 30);
+  expectInt('seed', seed, 0, 0xffffffff);
   return new Rng((seed ^ 0x7e57ab1e) >>> 0).permutation(inputSize);
 }
 
@@ -169,6 +182,8 @@ function mapPixels(d: Dataset, src: Int32Array, weights?: { idx: Int32Array; w: 
 
 /** Rotation by `degrees` counter-clockwise about the image centre: exact for multiples of 90, else bilinear with zero fill. */
 export function rotateImages(d: Dataset, degrees: number): Dataset {
+  expectDataset('d', d);
+  expectNumber('degrees', degrees);
   const S = side(d, 'rotation');
   const deg = ((degrees % 360) + 360) % 360;
   const I = S * S;
@@ -280,6 +295,9 @@ function applyTransform(d: Dataset, t: TaskTransform): Dataset {
 
 /** Applies a task's transforms to a base dataset, in order. */
 export function applyTransforms(d: Dataset, transforms: TaskTransform[]): Dataset {
+  expectDataset('d', d);
+  if (!Array.isArray(transforms))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of transforms, got ${describe(transforms)}`);
   return transforms.reduce(applyTransform, d);
 }
 
@@ -317,6 +335,7 @@ export interface LoadedTasks {
 
 /** The folder a base task's files are looked up in by default. */
 export function defaultTaskDir(base: BaseTask): string {
+  expectOneOf('base', base, BASE_TASKS);
   return datasetDir(base);
 }
 
@@ -333,6 +352,8 @@ export async function loadBaseTask(
   base: BaseTask,
   opts: TaskDataOptions = {},
 ): Promise<{ train: Dataset; test: Dataset; how: string }> {
+  expectOneOf('base', base, BASE_TASKS);
+  expectOptions('loadBaseTask options', opts);
   const dir = opts.dirs?.[base] ?? defaultTaskDir(base);
   const report = opts.onProgress;
   const load = (split: 'train' | 'test'): Promise<Dataset> =>
@@ -350,6 +371,9 @@ export async function loadBaseTask(
 
 /** Loads every task of a list (base sets read once), applies the transforms, builds the unions. */
 export async function loadTasks(specs: (string | TaskSpec)[], opts: TaskDataOptions = {}): Promise<LoadedTasks> {
+  if (!Array.isArray(specs))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of task specs, got ${describe(specs)}`);
+  expectOptions('loadTasks options', opts);
   const list = specs.map((s) => (typeof s === 'string' ? parseTaskSpec(s) : s));
   const seed = expectInt('seed', opts.seed ?? 0, 0, 0xffffffff);
   const testFraction = expectNumber('testFraction', opts.testFraction ?? 0.2, 0, 1, { exclusiveMin: true });

@@ -21,7 +21,7 @@ import {
 } from '../model/config.js';
 import type { BackendName } from '../native/binding.js';
 import { freshSeed } from '../util/seed.js';
-import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys, expectObject } from '../util/validate.js';
 
 export const RNN_TRAINABLE_SETS = ['bias', 'readout', 'full'] as const;
 export type RNNTrainablePreset = (typeof RNN_TRAINABLE_SETS)[number];
@@ -96,6 +96,8 @@ export function parseRule(rule: string | RuleSpec): ResolvedRule {
 
 /** 'bptt', 'tbptt:10', 'rflo', 'rflo:batch:sym'. */
 export function formatRule(r: ResolvedRule): string {
+  expectObject('rule', r);
+  expectOneOf('rule.kind', r.kind, RULE_KINDS);
   if (r.kind === 'tbptt') return `tbptt:${r.window}${r.online ? ':online' : ''}`;
   if (r.kind === 'rflo') return `rflo${r.online ? '' : ':batch'}${r.feedback === 'symmetric' ? ':sym' : ''}`;
   return 'bptt';

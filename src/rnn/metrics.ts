@@ -5,8 +5,9 @@
  *   nmse = mse / var(t)            (var over the same steps, per output dimension, averaged)
  *   r2   = 1 - SS_res / SS_tot     (SS_tot about each output dimension's mean)
  */
+import { expectArrayLike, describe, expectInt } from '../util/validate.js';
 import { ValidationError } from '../errors.js';
-import type { SequenceDataset } from './sequences.js';
+import { SequenceDataset } from './sequences.js';
 
 export interface TrajectoryMetrics {
   mse: number;
@@ -28,6 +29,13 @@ export function trajectoryMetrics(
   O: number,
   mask?: ArrayLike<number> | { from?: number; to?: number },
 ): TrajectoryMetrics {
+  expectArrayLike('y', y);
+  expectArrayLike('targets', targets);
+  expectInt('n', n, 1);
+  expectInt('T', T, 1);
+  expectInt('O', O, 1);
+  if (mask !== undefined && (typeof mask !== 'object' || mask === null))
+    throw new ValidationError('E_INVALID_ARG', `expected loss weights or a range { from?, to? } for mask, got ${describe(mask)}`);
   if (y.length !== n * T * O || targets.length !== n * T * O) {
     throw new ValidationError('E_SHAPE', `expected ${n * T * O} predictions and targets, got ${y.length} and ${targets.length}`);
   }
@@ -66,6 +74,11 @@ export function trajectoryMetrics(
 
 /** The loss the native core minimises (see {@link SequenceDataset}), per sequence, in float64. */
 export function sequenceLosses(y: ArrayLike<number>, data: SequenceDataset): Float64Array {
+  expectArrayLike('y', y);
+  if (!(data instanceof SequenceDataset))
+    throw new ValidationError('E_INVALID_ARG', `expected a SequenceDataset for data, got ${describe(data)}`);
+  if (y.length !== data.n * data.steps * data.outputSize)
+    throw new ValidationError('E_SHAPE', `expected ${data.n * data.steps * data.outputSize} predictions, got ${y.length}`);
   const { n, steps: T, outputSize: O } = data;
   const out = new Float64Array(n);
   for (let s = 0; s < n; s++) {

@@ -6,6 +6,8 @@
  *     first tau steps, where feedback still comes from forecasts of true inputs);
  *   - reaching: final-position errors and hold speed on the trained and the unseen targets.
  */
+import { expectArrayLike, describe, expectInt } from '../util/validate.js';
+import { ValidationError } from '../errors.js';
 import type { VegaLiteSpec } from '../plot/render.js';
 import { reachPlot, trajectoryPlot } from '../rnn/plots.js';
 import type { RNN } from '../rnn/rnn.js';
@@ -139,6 +141,13 @@ export function reachingErrors(
   T: number,
   moveSteps: number,
 ): { finalError: number; perTarget: number[]; holdSpeed: number } {
+  expectArrayLike('outputs', outputs);
+  if (!Array.isArray(targets) || targets.some((t) => !Array.isArray(t) || t.length !== 2))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of [x, y] targets, got ${describe(targets)}`);
+  expectInt('T', T, 1);
+  expectInt('moveSteps', moveSteps, 0, T);
+  if (outputs.length < targets.length * T * 2)
+    throw new ValidationError('E_SHAPE', `expected ${targets.length * T * 2} outputs, got ${outputs.length}`);
   const perTarget = targets.map(([gx, gy], k) => {
     const i = (k * T + T - 1) * 2;
     return Math.hypot(outputs[i]! - gx, outputs[i + 1]! - gy);

@@ -2,7 +2,11 @@
  * Dynamical systems for the RNN tasks, integrated in float64 with classical fourth-order
  * Runge-Kutta (fixed step). Every trajectory is a pure function of its arguments.
  */
+import { expectFunction, describe, expectNumber, expectArrayLike, expectObject, expectInt } from '../util/validate.js';
 import { ValidationError } from '../errors.js';
+
+/** Most values one integrated trajectory may hold (samples x dimensions). */
+export const MAX_TRAJECTORY_VALUES = 1 << 28;
 
 export type Vector = Float64Array;
 /** A vector field dx/dt = f(t, x), written into `out`. */
@@ -10,6 +14,11 @@ export type Field = (t: number, x: Vector, out: Vector) => void;
 
 /** One RK4 step of size h from x (in place). */
 export function rk4Step(f: Field, t: number, x: Vector, h: number): void {
+  expectFunction('f', f);
+  if (!(x instanceof Float64Array))
+    throw new ValidationError('E_INVALID_ARG', `expected a Float64Array for x, got ${describe(x)}`);
+  expectNumber('t', t);
+  expectNumber('h', h);
   const n = x.length;
   const k1 = new Float64Array(n),
     k2 = new Float64Array(n),
@@ -31,6 +40,13 @@ export function rk4Step(f: Field, t: number, x: Vector, h: number): void {
  * each sample interval integrated with `substeps` RK4 steps. Returns [samples, dim] row-major.
  */
 export function integrate(f: Field, x0: ArrayLike<number>, dt: number, samples: number, substeps = 1): Float64Array {
+  expectFunction('f', f);
+  expectArrayLike('x0', x0);
+  if (Number.isSafeInteger(samples) && samples * Math.max(1, x0.length) > MAX_TRAJECTORY_VALUES)
+    throw new ValidationError(
+      'E_INVALID_ARG',
+      `expected at most ${MAX_TRAJECTORY_VALUES} values in a trajectory, got ${samples} x ${x0.length}`,
+    );
   if (!(dt > 0) || !Number.isInteger(samples) || samples < 1 || !Number.isInteger(substeps) || substeps < 1) {
     throw new ValidationError(
       'E_INVALID_ARG',
@@ -86,6 +102,8 @@ export function mackeyGlass(opts: {
   x0?: number;
   transient?: number;
 }): Float64Array {
+  expectObject('mackeyGlass options', opts);
+  expectInt('samples', opts.samples, 1, MAX_TRAJECTORY_VALUES);
   const { samples } = opts;
   const dt = opts.dt ?? 1;
   const tau = opts.tau ?? 17;

@@ -14,7 +14,7 @@
 import { ValidationError } from '../errors.js';
 import { SequenceDataset } from '../rnn/sequences.js';
 import { Rng } from '../util/rng.js';
-import { expectInt, expectNumber } from '../util/validate.js';
+import { expectInt, expectNumber, expectOptions } from '../util/validate.js';
 import { TASK_REPORTS, type ReportedRnn, type TaskReport, type TaskReportOptions } from './reports.js';
 import { integrate, lorenzField, mackeyGlass, vanDerPolField } from './systems.js';
 
@@ -91,6 +91,7 @@ export interface CosineTaskOptions {
 
 /** Cosine (or sine) generation: one sequence of free running from the learned initial state. */
 export function cosineTask(o: CosineTaskOptions = {}): RnnTask {
+  expectOptions('cosineTask options', o);
   const period = expectNumber('period', o.period ?? 25, 2);
   const periods = expectNumber('periods', o.periods ?? 4, 0, Infinity, { exclusiveMin: true });
   const wave = o.wave ?? 'cos';
@@ -141,6 +142,7 @@ export interface VanDerPolTaskOptions {
 
 /** Van der Pol limit cycle generation: outputs (x / 2, x' / 2) from a constant cue. */
 export function vanDerPolTask(o: VanDerPolTaskOptions = {}): RnnTask {
+  expectOptions('vanDerPolTask options', o);
   const mu = expectNumber('mu', o.mu ?? 1, 0);
   const dt = expectNumber('dt', o.dt ?? 0.1, 0, Infinity, { exclusiveMin: true });
   const T = expectInt('steps', o.steps ?? 200, 1);
@@ -289,6 +291,7 @@ const CHAOTIC_FORECAST_DEFAULTS: Readonly<TaskDefaults> = {
 
 /** Lorenz (10, 28, 8/3), dt 0.01 per step: forecast x (normalised) tau = 27 steps ahead. */
 export function lorenzTask(o: ForecastTaskOptions & { dt?: number } = {}): RnnTask {
+  expectOptions('lorenzTask options', o);
   const dt = expectNumber('dt', o.dt ?? 0.01, 0, Infinity, { exclusiveMin: true });
   const samples = expectInt('samples', o.samples ?? 24000, 100);
   const rng = new Rng(o.seed ?? 0);
@@ -308,6 +311,7 @@ export function lorenzTask(o: ForecastTaskOptions & { dt?: number } = {}): RnnTa
 
 /** Mackey-Glass (tau 17), one sample per time unit: forecast x (normalised) 6 steps ahead. */
 export function mackeyGlassTask(o: ForecastTaskOptions = {}): RnnTask {
+  expectOptions('mackeyGlassTask options', o);
   const samples = expectInt('samples', o.samples ?? 6000, 100);
   const rng = new Rng(o.seed ?? 0);
   const series = mackeyGlass({ samples, dt: 1, x0: 1.2 + 0.1 * rng.uniform() });
@@ -334,6 +338,7 @@ export interface ReachingTaskOptions {
 
 /** Centre-out reaching: cue (cos, sin) of the target angle; output the 2-D hand position. */
 export function reachingTask(o: ReachingTaskOptions = {}): RnnTask {
+  expectOptions('reachingTask options', o);
   const K = expectInt('targets', o.targets ?? 8, 1);
   const radius = expectNumber('radius', o.radius ?? 1, 0, Infinity, { exclusiveMin: true });
   const T = expectInt('steps', o.steps ?? 50, 2);

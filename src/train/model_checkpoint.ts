@@ -11,6 +11,7 @@
  * state ({@link OptimizerStateAccess}), that state is written beside the checkpoint
  * (`<path>.optimizer`) and restored by {@link restoreTraining}.
  */
+import { expectString, expectInt, expectObject, describe } from '../util/validate.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileFormatError, ValidationError } from '../errors.js';
@@ -74,6 +75,9 @@ export interface SavingModel {
  * epochs), `{<metric>}` / `{<metric>:.4f}` from the logs. An unknown name is E_INVALID_ARG.
  */
 export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
+  expectString('template', template);
+  expectInt('epoch', epoch, 0);
+  expectObject('logs', logs);
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_m, name: string, spec: string | undefined) => {
     const value = name === 'epoch' ? epoch + 1 : logs[canonicalMetric(name)];
     if (value === undefined)
@@ -164,6 +168,10 @@ export class ModelCheckpoint extends Callback<SavingModel> {
 
 /** Writes an optimizer state atomically (the checkpoint format, model kind 'optimizer-state'). */
 export async function writeOptimizerState(path: string, state: OptimizerState): Promise<void> {
+  expectString('path', path);
+  expectObject('state', state);
+  if (!Array.isArray(state.steps) || typeof state.tensors !== 'object' || state.tensors === null)
+    throw new ValidationError('E_INVALID_ARG', `expected { steps, tensors } for state, got ${describe(state)}`);
   const buf = encodeCheckpoint(
     { library: 'biaslearn', libraryVersion: libraryVersion(), model: { kind: 'optimizer-state', steps: state.steps } },
     state.tensors,

@@ -5,6 +5,7 @@
  * ~200 ms between native chunks; it does not force per-batch steps). The CLI's displays are
  * built on the same {@link LiveBar}.
  */
+import { expectObject } from '../util/validate.js';
 import cliProgress from 'cli-progress';
 import { fixed, lr as fmtLr, rate, seconds } from '../util/format.js';
 import { Callback, type Logs, type ProgressInfo } from './callbacks.js';
@@ -66,6 +67,7 @@ export function epochLabel(epoch: number, epochs: number, prefix?: string): stri
 
 /** "loss 0.4123  accuracy 0.8512  val_loss ...  lr 1e-2  1.23s  45.1k samples/s" */
 export function epochSummary(logs: Logs): string {
+  expectObject('logs', logs);
   const parts = [`loss ${fixed(logs.loss)}`];
   if (logs.accuracy !== undefined) parts.push(`accuracy ${fixed(logs.accuracy)}`);
   if (logs.val_loss !== undefined) parts.push(`val_loss ${fixed(logs.val_loss)}`);

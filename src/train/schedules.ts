@@ -1,4 +1,5 @@
 /** Learning-rate schedules: the rate for an epoch (0-based) from the optimizer's base rate. */
+import { expectObject } from '../util/validate.js';
 import { ValidationError } from '../errors.js';
 
 /** The learning rate of an epoch from the optimizer's base rate. */
@@ -8,6 +9,7 @@ export const constantLr: LrSchedule = (_epoch, baseLr) => baseLr;
 
 /** lr = base * gamma^floor(epoch / stepSize). */
 export function stepDecay(opts: { stepSize: number; gamma?: number }): LrSchedule {
+  expectObject('stepDecay options', opts);
   const gamma = opts.gamma ?? 0.1;
   if (!(Number.isInteger(opts.stepSize) && opts.stepSize >= 1))
     throw new ValidationError('E_INVALID_ARG', `expected an integer >= 1 for stepSize, got ${opts.stepSize}`);
@@ -17,6 +19,7 @@ export function stepDecay(opts: { stepSize: number; gamma?: number }): LrSchedul
 
 /** Cosine annealing from base to minLr over `epochs` epochs (held at minLr afterwards). */
 export function cosineDecay(opts: { epochs: number; minLr?: number }): LrSchedule {
+  expectObject('cosineDecay options', opts);
   const minLr = opts.minLr ?? 0;
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1))
     throw new ValidationError('E_INVALID_ARG', `expected an integer >= 1 for epochs, got ${opts.epochs}`);

@@ -135,3 +135,18 @@ export function expectFunction<T>(name: string, v: unknown): T {
   if (typeof v !== 'function') throw new ValidationError('E_INVALID_ARG', `expected a function for ${name}, got ${describe(v)}`);
   return v as T;
 }
+
+/** An array or typed array of numbers (length checks are the caller's). */
+export function expectArrayLike(name: string, v: unknown): ArrayLike<number> {
+  if (!(Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of numbers for ${name}, got ${describe(v)}`);
+  return v as unknown as ArrayLike<number>;
+}
+
+/** A model of this library (MLP, MultitaskModel, RNN): an object with a resolved `config.kind`. */
+export function expectModel<T>(name: string, v: unknown, kinds: readonly string[]): T {
+  const kind = (v as { config?: { kind?: unknown } } | null)?.config?.kind;
+  if (typeof v !== 'object' || v === null || typeof kind !== 'string' || !kinds.includes(kind))
+    throw new ValidationError('E_INVALID_ARG', `expected a model (${kinds.join(', ')}) for ${name}, got ${describe(v)}`);
+  return v as T;
+}

@@ -16,6 +16,7 @@
  *    `minActiveFraction` (default 1%) of task k's inputs, over all units of the layer;
  *    engaged fraction of task k: units with NTV[j][k] >= `engagedThreshold` (default 0.5), over all units.
  */
+import { expectArrayLike, expectOptions, describe, expectNumber, expectObject, expectInt } from '../../util/validate.js';
 import { ValidationError } from '../../errors.js';
 import type { ActivityStats } from '../../multitask/model.js';
 import { chooseK, type ChooseKResult } from './kmeans.js';
@@ -97,6 +98,23 @@ export interface TaskVarianceAnalysis {
   clustering: ChooseKResult;
 }
 
+/** Checks the shape of activity statistics (as `MultitaskModel.activityStats` returns them). */
+function checkActivityStats(name: string, s: ActivityStats): void {
+  expectObject(name, s);
+  const units = expectInt(`${name}.units`, s.units, 1);
+  if (!Array.isArray(s.tasks) || s.tasks.some((t) => typeof t !== 'string'))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of task names for ${name}.tasks, got ${describe(s.tasks)}`);
+  for (const key of ['mean', 'variance', 'active'] as const) {
+    const rows = s[key];
+    if (!Array.isArray(rows) || rows.length !== s.tasks.length)
+      throw new ValidationError('E_SHAPE', `expected ${s.tasks.length} rows for ${name}.${key}, got ${describe(rows)}`);
+    rows.forEach((r, k) => {
+      if (expectArrayLike(`${name}.${key}[${k}]`, r).length !== units)
+        throw new ValidationError('E_SHAPE', `expected ${units} values for ${name}.${key}[${k}], got ${r.length}`);
+    });
+  }
+}
+
 /**
  * Analyses one hidden layer from its activity statistics (MultitaskModel.activity) and, for bias
  * learning, each task's bias vector of that layer (biases[k][j], same task order as `stats`).
@@ -106,6 +124,15 @@ export function analyzeTaskVariance(
   biases: ArrayLike<number>[] | undefined,
   options: AnalysisOptions = {},
 ): TaskVarianceAnalysis {
+  checkActivityStats('stats', stats);
+  if (biases !== undefined) {
+    if (!Array.isArray(biases))
+      throw new ValidationError('E_INVALID_ARG', `expected an array of bias vectors for biases, got ${describe(biases)}`);
+    biases.forEach((b, i) => {
+      expectArrayLike(`biases[${i}]`, b);
+    });
+  }
+  expectOptions('analyzeTaskVariance options', options);
   const K = stats.tasks.length;
   const H = stats.units;
   if (biases && (biases.length !== K || biases.some((b) => b.length !== H))) {
@@ -236,6 +263,9 @@ export function compareVarianceProfiles(
   b: ActivityStats,
   minTotalVariance = DEFAULT_MIN_TOTAL_VARIANCE,
 ): ProfileComparison {
+  checkActivityStats('a', a);
+  checkActivityStats('b', b);
+  expectNumber('minTotalVariance', minTotalVariance, 0);
   if (a.units !== b.units || a.tasks.join('\u0000') !== b.tasks.join('\u0000')) {
     throw new ValidationError('E_SHAPE', 'expected activity statistics of the same units and tasks');
   }
