@@ -21,7 +21,7 @@ import { createGunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { FileFormatError, ValidationError } from '../errors.js';
-import { describe as describeValue, expectString, expectOptions } from '../util/validate.js';
+import { describe as describeValue, expectFunction, expectOptions, expectString } from '../util/validate.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -198,6 +198,9 @@ async function gunzipChunks(path: string, first: Buffer, rest: AsyncGenerator<Bu
  * `opts.onProgress` follows the bytes read from the file.
  */
 export async function readIdx(path: string, opts: ReadIdxOptions = {}): Promise<IdxArray> {
+  expectString('path', path);
+  expectOptions('readIdx options', opts);
+  if (opts.onProgress !== undefined) expectFunction('onProgress', opts.onProgress);
   const chunks = readChunks(path, opts.onProgress);
   // The first two bytes decide gzip; a first chunk holds them unless the file is shorter.
   const head: Buffer[] = [];

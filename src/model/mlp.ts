@@ -7,6 +7,7 @@
  * const history = await model.fit(train, { epochs: 5, batchSize: 256, validationData: test });
  * ```
  */
+import { checkStepArguments } from '../train/fit_target.js';
 import { NativeModel } from './native_model.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
@@ -168,6 +169,9 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
 
   /** Whether steps on `data` can reuse X W_0^T (layer 0 frozen) and, for 'auto', it fits the budget. */
   usesInputCache(data: Dataset, mode: boolean | 'auto' = 'auto'): boolean {
+    this.checkData(data, 'data');
+    if (mode !== 'auto' && typeof mode !== 'boolean')
+      throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(mode)}`);
     if (mode === false || this.config.layers[0]!.trainWeight) {
       if (mode === true)
         throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'readout')");
@@ -190,6 +194,7 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     lr: number,
     options: TrainStepOptions = {},
   ): Promise<PassStats> {
+    checkStepArguments(indices, batchSize, lr);
     this.native.live();
     const cache = this.usesInputCache(data, options.cacheInputLayer ?? false);
     const ds = await deviceDataset(data, this.backend);

@@ -3,6 +3,7 @@
  * (name, shape, learned or frozen, values), the totals of learned and frozen values, the seed
  * the frozen weights come from, and the backend.
  */
+import { expectFunction } from '../util/validate.js';
 
 /** One tensor of a model as a summary lists it; shape is [rows, cols] ([n] for vectors). */
 export interface SummaryTensor {
@@ -82,6 +83,7 @@ export function formatSummary(p: SummaryParts): string {
 
 /** Writes `text` line by line through `printFn` when given; returns `text` (summary()'s contract). */
 export function printSummary(text: string, printFn?: (line: string) => void): string {
+  if (printFn !== undefined) expectFunction('printFn', printFn);
   if (printFn) for (const l of text.split('\n')) printFn(l);
   return text;
 }

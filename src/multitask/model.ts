@@ -15,6 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
+import { checkStepArguments } from '../train/fit_target.js';
 import { firstDifference } from '../model/schema.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
@@ -42,6 +43,7 @@ import {
   expectKnownKeys,
   expectNumber,
   expectOneOf,
+  expectObject,
   expectOptions,
   optionKeys,
 } from '../util/validate.js';
@@ -165,6 +167,8 @@ export class MultitaskHistory extends History {
 
   constructor(tasks: readonly string[] = []) {
     super();
+    if (!Array.isArray(tasks) || tasks.some((t) => typeof t !== 'string'))
+      throw new ValidationError('E_INVALID_ARG', `expected an array of task names, got ${describe(tasks)}`);
     for (const t of tasks)
       this.perTask[t] = withMetricAliases<Omit<TaskHistory, 'acc' | 'val_acc'>>(
         { loss: [], accuracy: [], val_loss: [], val_accuracy: [] },
@@ -301,6 +305,8 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
   setTrainableTasks(tasks: (string | number)[] | 'all'): void {
     const K = this.config.tasks.length;
     const flags = new Int32Array(K);
+    if (tasks !== 'all' && !Array.isArray(tasks))
+      throw new ValidationError('E_INVALID_ARG', `expected 'all' or an array of task names or indices, got ${describe(tasks)}`);
     if (tasks === 'all') flags.fill(1);
     else for (const t of tasks) flags[this.taskIndex(t)] = 1;
     try {
@@ -324,6 +330,9 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
    * 'auto', when P fits the budget and half the free host memory (CPU backend).
    */
   usesInputCache(data: MultitaskDataset | Dataset, mode: boolean | 'auto' = 'auto'): boolean {
+    this.dataOf(data, 'data');
+    if (mode !== 'auto' && typeof mode !== 'boolean')
+      throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(mode)}`);
     if (mode === false || this.config.train === 'full') {
       if (mode === true)
         throw new ValidationError('E_CONFIG', "cacheInputLayer needs frozen first-layer weights (train 'bias' or 'mask')");
@@ -347,6 +356,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
     lr: number,
     options: MultitaskStepOptions = {},
   ): Promise<PassStats> {
+    checkStepArguments(indices, batchSize, lr);
     const mt = this.dataOf(data, 'training data');
     const cache = this.usesInputCache(mt, options.cacheInputLayer ?? false);
     const ds = await deviceMultitaskData(mt, this.backend, this.config.tasks);
@@ -646,6 +656,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
 
   /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
+    expectObject('values', values);
     for (const p of this.native.live().params()) {
       const v = values[p.name];
       if (!(v instanceof Float32Array))

@@ -374,7 +374,16 @@ export async function loadTasks(specs: (string | TaskSpec)[], opts: TaskDataOpti
   if (!Array.isArray(specs))
     throw new ValidationError('E_INVALID_ARG', `expected an array of task specs, got ${describe(specs)}`);
   expectOptions('loadTasks options', opts);
-  const list = specs.map((s) => (typeof s === 'string' ? parseTaskSpec(s) : s));
+  const list = specs.map((s, i) => {
+    if (typeof s === 'string') return parseTaskSpec(s);
+    if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || !Array.isArray(s.transforms))
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected a task spec string or { name, base, transforms } for specs[${i}], got ${describe(s)}`,
+      );
+    expectOneOf(`specs[${i}].base`, s.base, BASE_TASKS);
+    return s;
+  });
   const seed = expectInt('seed', opts.seed ?? 0, 0, 0xffffffff);
   const testFraction = expectNumber('testFraction', opts.testFraction ?? 0.2, 0, 1, { exclusiveMin: true });
   if (opts.limit !== undefined) expectInt('limit', opts.limit, 1);

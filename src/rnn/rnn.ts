@@ -10,6 +10,7 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
+import { checkStepArguments } from '../train/fit_target.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
@@ -267,6 +268,7 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
     lr: number,
     run?: Binding.RunOptions,
   ): Promise<PassStats> {
+    checkStepArguments(indices, batchSize, lr);
     const seq = this.checkData(data, 'training data');
     return this.trainRaw(seq, indices, batchSize, lr, run ?? this.ruleOptions(this.config.rule, this.config.clip));
   }

@@ -147,6 +147,8 @@ export class CallbackList<M = FitModel> {
   private readonly callbacks: CallbackHooks[];
 
   constructor(callbacks: readonly unknown[], model: M, state: FitState, where = 'callbacks') {
+    if (!Array.isArray(callbacks))
+      throw new ValidationError('E_INVALID_ARG', `expected an array for ${where}, got ${describe(callbacks)}`);
     this.callbacks = callbacks.map((c, i) => checkCallback(c, `${where}[${i}]`));
     for (const c of this.callbacks) Object.assign(c, { model, fitState: state } satisfies CallbackContext<M>);
   }

@@ -6,7 +6,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
-import { describe } from '../util/validate.js';
+import { describe, expectInt, expectNumber } from '../util/validate.js';
 
 /** All the loop needs from training data: the number of samples (rows, sequences) n. */
 export interface FitSource {
@@ -91,4 +91,12 @@ export function expectCacheMode(v: unknown): boolean | 'auto' {
     throw new ValidationError('E_INVALID_ARG', `expected true, false or 'auto' for cacheInputLayer, got ${describe(mode)}`);
   }
   return mode;
+}
+
+/** The arguments of a model's `trainIndices` (its data is checked by the model). */
+export function checkStepArguments(indices: unknown, batchSize: unknown, lr: unknown): void {
+  if (!(indices instanceof Int32Array))
+    throw new ValidationError('E_DTYPE', `expected an Int32Array for indices, got ${describe(indices)}`);
+  expectInt('batchSize', batchSize, 1);
+  expectNumber('lr', lr, 0);
 }
