@@ -44,7 +44,7 @@ function internalMethods(): Set<string> {
   for (const file of ['src/model/mlp.ts', 'src/model/native_model.ts', 'src/multitask/model.ts', 'src/rnn/rnn.ts']) {
     const text = readFileSync(join(root, file), 'utf8');
     for (const m of text.matchAll(/^\s*private\s+(?:async\s+)?(\w+)\(/gm)) names.add(m[1]!);
-    for (const m of text.matchAll(/\/\*\*\s*@internal[^]*?\*\/\s*\n\s*(?:async\s+)?(\w+)\(/g)) names.add(m[1]!);
+    for (const m of text.matchAll(/\/\*\*\s*@internal[\s\S]*?\*\/\s*\n\s*(?:async\s+)?(\w+)\(/g)) names.add(m[1]!);
   }
   return names;
 }
@@ -133,7 +133,7 @@ describe('every public function rejects wrong arguments with a typed error (fast
       'src/rnn/rnn.ts',
     ]) {
       const text = readFileSync(join(root, file), 'utf8');
-      for (const m of text.matchAll(/export class (\w+)[^{]*\{(?:(?!\nexport class )[^])*?\n\s*private constructor\(/g))
+      for (const m of text.matchAll(/export class (\w+)[^{]*\{(?:(?!\nexport class )[\s\S])*?\n\s*private constructor\(/g))
         privateConstructors.add(m[1]!);
     }
     expect([...privateConstructors].sort()).toEqual([
