@@ -203,7 +203,9 @@ async function worker() {
         if (r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGTERM') throw Object.assign(new Error('cli hang'), { hang: true });
         const leaked = c.secret && (r.stderr + r.stdout).includes(c.secret);
         if (r.status === 0 || leaked) throw Object.assign(new Error(leaked ? 'disclosed bytes' : 'exit 0'), { silent: true });
-        if (!/error \[E_[A-Z_]+\]/.test(r.stderr)) throw new Error(`untyped cli failure: ${r.stderr.slice(-200)}`);
+        // A typed refusal: `error [E_...]` (exit 1), or a usage error naming what to pass (exit 2).
+        const typed = /^error \[E_[A-Z_]+\]: /m.test(r.stderr) || (r.status === 2 && /^error: /m.test(r.stderr));
+        if (!typed) throw new Error(`untyped cli failure: ${r.stderr.slice(-200)}`);
         throw Object.assign(new Error('typed'), { code: 'E_CLI', typedCli: true });
       } else {
         await calls[c.name]();
@@ -306,6 +308,8 @@ function badCalls(lib, dir) {
     'stepDecay(null)': () => lib.stepDecay(null),
     'new EarlyStopping(5)': () => new lib.EarlyStopping(5),
     'new CSVLogger(5)': () => new lib.CSVLogger(5),
+    'new ReduceLROnPlateau({ factor: 2 })': () => new lib.ReduceLROnPlateau({ factor: 2 }),
+    'new EarlyStopping({ patience: "x" })': () => new lib.EarlyStopping({ patience: 'x' }),
     'exportTensors(null)': () => lib.exportTensors(null),
   };
 }
@@ -342,7 +346,7 @@ function cliCases(dir) {
   const hostile = (name, dataSpec, extra = {}) => {
     const file = `cli-${out.length}.blck`;
     writeFileSync(join(dir, file), join2({ ...header, metadata: { data: dataSpec } }, data));
-    out.push({ type: 'cli', name: `eval ${name}`, argv: ['eval', file], ...extra });
+    out.push({ type: 'cli', name: `eval ${name}`, what: `eval with recorded data: ${name}`, argv: ['eval', file], ...extra });
   };
   const idx = (p) => ({ name: 'idx', seed: 0, testFraction: 0.2, images: p, labels: p, split: 'holdout' });
   hostile('/dev/zero', idx('/dev/zero'));

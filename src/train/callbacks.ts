@@ -6,7 +6,7 @@
  * `fit` drives them all through one {@link CallbackList}, with its {@link History} last.
  */
 import { ValidationError } from '../errors.js';
-import { describe } from '../util/validate.js';
+import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, expectString, optionKeys } from '../util/validate.js';
 import type { FitModel } from './fit_target.js';
 import { canonicalMetric } from './metric_names.js';
 
@@ -200,6 +200,8 @@ function modeOf(monitor: string, mode: 'min' | 'max' | 'auto'): 'min' | 'max' {
   return monitor.includes('acc') ? 'max' : 'min';
 }
 
+const MODES = ['min', 'max', 'auto'] as const;
+
 export interface EarlyStoppingOptions {
   /** Metric to watch. Default 'val_loss' (falls back to 'loss' without validation data). */
   monitor?: string;
@@ -209,6 +211,14 @@ export interface EarlyStoppingOptions {
   /** Put back the learned values of the best epoch when training stops. */
   restoreBestWeights?: boolean;
 }
+
+const EARLY_STOPPING_KEYS = optionKeys<EarlyStoppingOptions>({
+  monitor: true,
+  minDelta: true,
+  patience: true,
+  mode: true,
+  restoreBestWeights: true,
+});
 
 /** Stops training when the monitored metric has not improved for `patience` epochs. */
 export class EarlyStopping extends Callback {
@@ -225,11 +235,17 @@ export class EarlyStopping extends Callback {
 
   constructor(opts: EarlyStoppingOptions = {}) {
     super();
-    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
-    this.minDelta = Math.abs(opts.minDelta ?? 0);
-    this.patience = opts.patience ?? 0;
-    this.modeOpt = opts.mode ?? 'auto';
+    expectKnownKeys('EarlyStopping options', opts, EARLY_STOPPING_KEYS);
+    this.monitor = canonicalMetric(expectString('monitor', opts.monitor ?? 'val_loss'));
+    this.minDelta = Math.abs(expectNumber('minDelta', opts.minDelta ?? 0));
+    this.patience = expectInt('patience', opts.patience ?? 0, 0);
+    this.modeOpt = expectOneOf('mode', opts.mode ?? 'auto', MODES);
     this.restoreBestWeights = opts.restoreBestWeights ?? false;
+    if (typeof this.restoreBestWeights !== 'boolean')
+      throw new ValidationError(
+        'E_INVALID_ARG',
+        `expected a boolean for restoreBestWeights, got ${describe(this.restoreBestWeights)}`,
+      );
   }
 
   override onTrainBegin(): void {
@@ -278,6 +294,15 @@ export interface ReduceLROnPlateauOptions {
   mode?: 'min' | 'max' | 'auto';
 }
 
+const REDUCE_LR_KEYS = optionKeys<ReduceLROnPlateauOptions>({
+  monitor: true,
+  factor: true,
+  patience: true,
+  minDelta: true,
+  minLr: true,
+  mode: true,
+});
+
 /** Multiplies the learning rate by `factor` when the monitored metric stalls for `patience` epochs. */
 export class ReduceLROnPlateau extends Callback {
   readonly monitor: string;
@@ -291,14 +316,15 @@ export class ReduceLROnPlateau extends Callback {
 
   constructor(opts: ReduceLROnPlateauOptions = {}) {
     super();
-    this.monitor = canonicalMetric(opts.monitor ?? 'val_loss');
+    expectKnownKeys('ReduceLROnPlateau options', opts, REDUCE_LR_KEYS);
+    this.monitor = canonicalMetric(expectString('monitor', opts.monitor ?? 'val_loss'));
     this.factor = opts.factor ?? 0.1;
-    this.patience = opts.patience ?? 2;
-    this.minDelta = opts.minDelta ?? 1e-4;
-    this.minLr = opts.minLr ?? 0;
-    this.modeOpt = opts.mode ?? 'auto';
-    if (!(this.factor > 0 && this.factor < 1))
-      throw new RangeError(`expected factor in (0, 1) for ReduceLROnPlateau, got ${this.factor}`);
+    this.patience = expectInt('patience', opts.patience ?? 2, 0);
+    this.minDelta = expectNumber('minDelta', opts.minDelta ?? 1e-4);
+    this.minLr = expectNumber('minLr', opts.minLr ?? 0, 0);
+    this.modeOpt = expectOneOf('mode', opts.mode ?? 'auto', MODES);
+    if (!(typeof this.factor === 'number' && this.factor > 0 && this.factor < 1))
+      throw new ValidationError('E_INVALID_ARG', `expected factor in (0, 1) for ReduceLROnPlateau, got ${describe(this.factor)}`);
   }
 
   override onTrainBegin(): void {
