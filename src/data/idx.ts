@@ -19,7 +19,7 @@ import { endianness } from 'node:os';
 import { once } from 'node:events';
 import { createGunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
+import { releaseTempPath, removeStaleTemps, tempPathFor, writeTarget } from '../util/temp_files.js';
 import { FileFormatError, ValidationError } from '../errors.js';
 import { describe as describeValue, expectFunction, expectOptions, expectString } from '../util/validate.js';
 
@@ -342,12 +342,16 @@ export async function writeIdx(path: string, dims: readonly number[], data: IdxD
   const compress = opts.gzip ?? path.endsWith('.gz');
   const raw = encodeIdx(dims, data);
   const bytes = compress ? await gzipAsync(raw) : raw;
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const target = await writeTarget(path);
+  await removeStaleTemps(target);
+  const tmp = tempPathFor(target);
   try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    await writeFile(tmp, bytes, { flag: 'wx' });
+    await rename(tmp, target);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw new FileFormatError('E_IO', path, `cannot write IDX file: ${(err as Error).message}`, { cause: err });
+  } finally {
+    releaseTempPath(tmp);
   }
 }
