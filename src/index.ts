@@ -43,7 +43,14 @@ export {
   type LoadOptions,
 } from './model/config.js';
 export { activationMath, LEAKY_RELU_SLOPE, type ActivationMath } from './model/activation.js';
-export { readCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type CheckpointHeader } from './model/checkpoint.js';
+export {
+  readCheckpoint,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointHeader,
+  type ReadCheckpointOptions,
+} from './model/checkpoint.js';
+export { DEFAULT_MAX_LOAD_WEIGHTS } from './model/checkpoint_schema.js';
 export { fit } from './train/fit.js';
 export type { FitOptions, FitLoopOptions } from './train/fit_options.js';
 export { History } from './train/history.js';
