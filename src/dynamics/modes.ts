@@ -98,7 +98,7 @@ export function integrateModeOde(
 ): OdeTrajectory {
   const tEnd = expectNumber('tEnd', o.tEnd, 0);
   const dt = expectNumber('dt', o.dt ?? 1e-3, 1e-12);
-  const steps = Math.ceil(tEnd / dt);
+  const steps = Math.ceil(tEnd / dt - 1e-9);
   const every = Math.max(1, Math.floor(o.every ?? Math.max(1, steps / 500)));
   const f = (v: number[]): number[] => vec(modeVelocity(rule, state(v), teacher, o));
   let v = vec(x0);
@@ -214,4 +214,28 @@ export async function findModeFixedPoint(
   }
   const r = modeResidual(rule, x, t, o);
   return { point: x, residual: r, converged: r < tol, iterations: k };
+}
+
+/** The ODE's state at each of the increasing `times` (RK4 substeps of at most dt); null from where it left its domain. */
+export function integrateModeOdeAt(
+  rule: DynamicsRule,
+  x0: ModeState,
+  teacher: ModeState,
+  times: number[],
+  o: ModeRuleOptions & { dt?: number } = {},
+): (ModeState | null)[] {
+  const dtMax = expectNumber('dt', o.dt ?? 1e-3, 1e-12);
+  const out: (ModeState | null)[] = [];
+  let x: ModeState | null = x0;
+  let now = 0;
+  for (const target of times) {
+    if (x !== null && target > now) {
+      const n = Math.ceil((target - now) / dtMax);
+      const tr = integrateModeOde(rule, x, teacher, { ...o, tEnd: target - now, dt: (target - now) / n, every: n });
+      x = tr.diverged ? null : tr.states[tr.states.length - 1]!;
+      now = target;
+    }
+    out.push(x);
+  }
+  return out;
 }
