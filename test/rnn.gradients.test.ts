@@ -495,7 +495,11 @@ describe('RFLO', () => {
       const F = Float64Array.from({ length: H * 2 }, () => rng.normal());
       const cases = [
         { rule: { kind: 'rflo', online: false, traceDecay: 0.5 }, want: refRflo(ref, data, {}, { traceDecay: 0.5 }) },
-        { rule: { kind: 'rflo', online: false, traceDecay: -0.3 }, feedback: F, want: refRflo(ref, data, {}, { traceDecay: -0.3, F }) },
+        {
+          rule: { kind: 'rflo', online: false, traceDecay: -0.3 },
+          feedback: F,
+          want: refRflo(ref, data, {}, { traceDecay: -0.3, F }),
+        },
         { rule: { kind: 'eprop', online: false }, want: refRflo(ref, data, {}, { eprop: true }) },
         { rule: { kind: 'eprop', online: false }, feedback: F, want: refRflo(ref, data, {}, { eprop: true, F }) },
       ] as const;
@@ -505,7 +509,9 @@ describe('RFLO', () => {
           ...('feedback' in c ? { feedbackMatrix: Float32Array.from(c.feedback) } : {}),
         });
         for (const name of Object.keys(r.grads))
-          expect(relNormError(r.grads[name]!, c.want[name]!, 1e-9), `m=${H} ${JSON.stringify(c.rule)} ${name}`).toBeLessThan(1e-5);
+          expect(relNormError(r.grads[name]!, c.want[name]!, 1e-9), `m=${H} ${JSON.stringify(c.rule)} ${name}`).toBeLessThan(
+            1e-5,
+          );
       }
       // e-prop differs from RFLO with the model's leak (the diag(W) term), and w-hat changes RFLO
       const rflo = await rnn.gradients(data, { rule: 'rflo:batch' });
@@ -519,9 +525,9 @@ describe('RFLO', () => {
     const rnn = await RNN.create({ inputSize: 2, outputSize: 1, hidden: 3, train: 'full', learnInitialState: true, seed: 1 });
     const data = makeData(new Rng(1), 2, 4, 2, 1);
     await expect(rnn.gradients(data, { rule: 'eprop' })).rejects.toMatchObject({ code: 'E_CONFIG' });
-    await expect(
-      rnn.gradients(data, { rule: 'rflo', feedbackMatrix: new Float32Array(2) }),
-    ).rejects.toMatchObject({ code: 'E_SHAPE' });
+    await expect(rnn.gradients(data, { rule: 'rflo', feedbackMatrix: new Float32Array(2) })).rejects.toMatchObject({
+      code: 'E_SHAPE',
+    });
     expect(() => parseRuleForTest('eprop:w=0.5')).toThrow();
     rnn.dispose();
   });

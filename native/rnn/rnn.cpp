@@ -143,8 +143,8 @@ void Rnn::check_data(const SeqDataset& ds, const RnnRunOptions& o) const {
   require(std::isfinite(o.clip) && o.clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
   require(std::isnan(o.trace_decay) || std::isfinite(o.trace_decay), "E_INVALID_ARG", "expected a finite trace decay");
   require(o.feedback.empty() || o.feedback.size() == (size_t)spec_.hidden * spec_.out, "E_SHAPE",
-          "expected a feedback matrix of " + str((long long)spec_.hidden * spec_.out) + " values [hidden, outputs], got " +
-              str((long long)o.feedback.size()));
+          "expected a feedback matrix of " + str((long long)spec_.hidden * spec_.out) +
+              " values [hidden, outputs], got " + str((long long)o.feedback.size()));
   for (float v : o.feedback) require(std::isfinite(v), "E_NONFINITE", "expected finite values in the feedback matrix");
   if (o.rule == RnnRule::Eprop)
     require(!spec_.train_state, "E_CONFIG", "e-prop does not train initial states; freeze them or use rflo or bptt");

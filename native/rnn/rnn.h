@@ -62,13 +62,13 @@ struct RnnSpec {
 // How a pass runs (per call, not part of the model).
 struct RnnRunOptions {
   RnnRule rule = RnnRule::Bptt;
-  int window = 0;            // tbptt k >= 1
-  bool online = false;       // tbptt: update per window; rflo, eprop: update per step
-  bool symmetric = false;    // rflo, eprop: return the error through A^T instead of the random F
-  float trace_decay = NAN;   // rflo: the traces' leak w-hat (NaN: the model's decay)
+  int window = 0;               // tbptt k >= 1
+  bool online = false;          // tbptt: update per window; rflo, eprop: update per step
+  bool symmetric = false;       // rflo, eprop: return the error through A^T instead of the random F
+  float trace_decay = NAN;      // rflo: the traces' leak w-hat (NaN: the model's decay)
   std::vector<float> feedback;  // rflo, eprop: [H,O] feedback used instead of F (empty: F, or A^T when symmetric)
-  float clip = 0.0f;         // global gradient-norm clipping before each update (0: off)
-  bool closed_loop = false;  // input columns [0, O) at step t >= max(warmup, delay) are out[t - delay]
+  float clip = 0.0f;            // global gradient-norm clipping before each update (0: off)
+  bool closed_loop = false;     // input columns [0, O) at step t >= max(warmup, delay) are out[t - delay]
   int warmup = 0;
   int delay = 1;
 };

@@ -182,9 +182,15 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
         loss: r.loss,
       })),
     };
-    await finish(ctx, 'simulate', o, t0, metrics, [{ file: 'loss.svg', spec: lossFigure(results) }], [
-      ...results.map((r) => `${r.rule}: loss ${e(r.loss[0]!)} -> ${e(r.loss[r.loss.length - 1]!)} (${r.seconds.toFixed(1)} s)`),
-    ]);
+    await finish(
+      ctx,
+      'simulate',
+      o,
+      t0,
+      metrics,
+      [{ file: 'loss.svg', spec: lossFigure(results) }],
+      [...results.map((r) => `${r.rule}: loss ${e(r.loss[0]!)} -> ${e(r.loss[r.loss.length - 1]!)} (${r.seconds.toFixed(1)} s)`)],
+    );
   });
 
   addCommon(
@@ -241,20 +247,35 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
     const t0 = performance.now();
     const { rank, bias } = await run(ctx, o, async (update, signal) => {
       const s = study(o, update, signal) as object;
-      const rank = await rankSpectra({ ...s, rules: o.rules, hidden: o.hidden, inputSize: o.inputs, outputSize: o.outputs, tol: o.tol });
+      const rank = await rankSpectra({
+        ...s,
+        rules: o.rules,
+        hidden: o.hidden,
+        inputSize: o.inputs,
+        outputSize: o.outputs,
+        tol: o.tol,
+      });
       const bias = [];
       for (const feedback of ['random', 'symmetric'] as const)
         bias.push({ feedback, ...(await biasOnlySubspace({ lr: 0.005, iterations: 1000, ...s, feedback, hidden: o.hidden })) });
       return { rank, bias };
     });
-    await finish(ctx, 'rank', o, t0, { rank, biasOnly: bias }, [{ file: 'rank.svg', spec: rankFigure(rank) }], [
-      ...rank.results.map(
-        (r) =>
-          `${r.rule}: rank(W_K - W_0) = ${r.rankW}, sigma_2/sigma_1 = ${e(r.svW[1] ?? 0)}` +
-          (r.outsideSpanW === undefined ? '' : `, outside span(F) ${e(r.outsideSpanW)}`),
-      ),
-      ...bias.map((b) => `bias-only rflo (${b.feedback} feedback): b_K - b_0 outside span(F) ${e(b.outsideSpan)}`),
-    ]);
+    await finish(
+      ctx,
+      'rank',
+      o,
+      t0,
+      { rank, biasOnly: bias },
+      [{ file: 'rank.svg', spec: rankFigure(rank) }],
+      [
+        ...rank.results.map(
+          (r) =>
+            `${r.rule}: rank(W_K - W_0) = ${r.rankW}, sigma_2/sigma_1 = ${e(r.svW[1] ?? 0)}` +
+            (r.outsideSpanW === undefined ? '' : `, outside span(F) ${e(r.outsideSpanW)}`),
+        ),
+        ...bias.map((b) => `bias-only rflo (${b.feedback} feedback): b_K - b_0 outside span(F) ${e(b.outsideSpan)}`),
+      ],
+    );
   });
 
   addCommon(
@@ -273,11 +294,19 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
       const rows = s.rows.filter((r) => r.rule === rule && r.aHat === aHat);
       return `${rows.filter((r) => !r.stable).length}/${rows.length} unstable`;
     };
-    await finish(ctx, 'stability', o, t0, s as unknown as Record<string, unknown>, [{ file: 'stability.svg', spec: stabilityFigure(s) }], [
-      `bptt ${unstable('bptt', 1)}, tbptt ${unstable('tbptt', 1)}, rflo a-hat +1 ${unstable('rflo', 1)}, rflo a-hat -1 ${unstable('rflo', -1)}`,
-      `|Delta| at a = b = 0: ${s.nonOptimal.map((n) => `${n.rule} ${e(n.residual)}`).join(', ')}`,
-      ...s.leave.map((l) => `rflo ${l.source} a-hat ${l.aHat}: distance ${e(l.finalDistance)}, ends optimal ${l.endsOptimal}`),
-    ]);
+    await finish(
+      ctx,
+      'stability',
+      o,
+      t0,
+      s as unknown as Record<string, unknown>,
+      [{ file: 'stability.svg', spec: stabilityFigure(s) }],
+      [
+        `bptt ${unstable('bptt', 1)}, tbptt ${unstable('tbptt', 1)}, rflo a-hat +1 ${unstable('rflo', 1)}, rflo a-hat -1 ${unstable('rflo', -1)}`,
+        `|Delta| at a = b = 0: ${s.nonOptimal.map((n) => `${n.rule} ${e(n.residual)}`).join(', ')}`,
+        ...s.leave.map((l) => `rflo ${l.source} a-hat ${l.aHat}: distance ${e(l.finalDistance)}, ends optimal ${l.endsOptimal}`),
+      ],
+    );
   });
 
   addCommon(
@@ -320,11 +349,21 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
           concurrency: o.concurrency,
         }),
       );
-      await finish(ctx, 'convergence', o, t0, c as unknown as Record<string, unknown>, [{ file: 'convergence.svg', spec: convergenceFigure(c) }], [
-        `criterion: ${c.criterion}`,
-        ...c.summary.map((s) => `${s.rule}: ${s.converged}/${s.runs} converged, median relative loss ${e(s.medianRelativeLoss)}`),
-        `${c.runs.length} runs in ${c.seconds.toFixed(1)} s`,
-      ]);
+      await finish(
+        ctx,
+        'convergence',
+        o,
+        t0,
+        c as unknown as Record<string, unknown>,
+        [{ file: 'convergence.svg', spec: convergenceFigure(c) }],
+        [
+          `criterion: ${c.criterion}`,
+          ...c.summary.map(
+            (s) => `${s.rule}: ${s.converged}/${s.runs} converged, median relative loss ${e(s.medianRelativeLoss)}`,
+          ),
+          `${c.runs.length} runs in ${c.seconds.toFixed(1)} s`,
+        ],
+      );
     },
   );
   return cmd;

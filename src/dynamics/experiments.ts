@@ -414,7 +414,15 @@ export async function stabilityMap(o: StabilityOptions = {}): Promise<StabilityS
     const tr = integrateModeOde('rflo', x0, tm, { aHat, wHat, tEnd, dt: 1e-3 });
     const last = tr.states[tr.states.length - 1]!;
     const d = tr.states.map(dist);
-    leave.push({ rule: 'rflo', aHat, source: 'ode', t: tr.t, distance: d, finalDistance: d[d.length - 1]!, endsOptimal: endsOptimal(last) });
+    leave.push({
+      rule: 'rflo',
+      aHat,
+      source: 'ode',
+      t: tr.t,
+      distance: d,
+      finalDistance: d[d.length - 1]!,
+      endsOptimal: endsOptimal(last),
+    });
   }
   // The same with a one-mode data-aligned network trained by the native RFLO.
   const teacher = alignedTeacher({ hidden: 1, inputSize: 1, outputSize: 1, a: [tm.a], b: [tm.b], w: [tm.w], seed: o.seed ?? 0 });

@@ -138,18 +138,22 @@ export async function teacherBatches(
   const I = t.inputSize;
   const O = t.outputSize;
   const weights = new Float32Array(n * T);
-  for (let s = 0; s < n; s++)
-    for (let k = 0; k < T; k++) weights[s * T + k] = o.loss === 'sequence' || k === T - 1 ? 1 : 0;
+  for (let s = 0; s < n; s++) for (let k = 0; k < T; k++) weights[s * T + k] = o.loss === 'sequence' || k === T - 1 ? 1 : 0;
   const batches: SequenceDataset[] = [];
   let power = 0;
   try {
     for (let c = 0; c < o.count; c++) {
       const inputs = new Float32Array(n * T * I);
       for (let i = 0; i < inputs.length; i++) inputs[i] = rng.normal();
-      const probe = SequenceDataset.create({ inputs, targets: new Float32Array(n * T * O), steps: T, inputSize: I, outputSize: O });
+      const probe = SequenceDataset.create({
+        inputs,
+        targets: new Float32Array(n * T * O),
+        steps: T,
+        inputSize: I,
+        outputSize: O,
+      });
       const { outputs } = await teacher.predict(probe);
-      for (let s = 0; s < n; s++)
-        for (let j = 0; j < O; j++) power += outputs[(s * T + T - 1) * O + j]! ** 2;
+      for (let s = 0; s < n; s++) for (let j = 0; j < O; j++) power += outputs[(s * T + T - 1) * O + j]! ** 2;
       batches.push(
         SequenceDataset.create({ inputs, targets: outputs, steps: T, inputSize: I, outputSize: O, lossWeights: weights }),
       );
@@ -207,7 +211,8 @@ export async function simulateStudent(o: SimulateOptions): Promise<SimulationRes
     for (const k of KEYS) {
       const g = given[k];
       if (g !== undefined) {
-        if (g.length !== sizes[k]) throw new ValidationError('E_SHAPE', `expected ${sizes[k]} values for init.${k}, got ${g.length}`);
+        if (g.length !== sizes[k])
+          throw new ValidationError('E_SHAPE', `expected ${sizes[k]} values for init.${k}, got ${g.length}`);
         master[k] = Float64Array.from(g);
       } else if (train[k]) master[k] = k === 'b' ? new Float64Array(H) : gaussian(sizes[k], scale, rng);
       else master[k] = Float64Array.from(await student.tensor(NAMES[k]));
@@ -220,7 +225,10 @@ export async function simulateStudent(o: SimulateOptions): Promise<SimulationRes
     // Frozen tensors given explicitly cannot be set on the model (they are its seeded ones).
     for (const k of KEYS)
       if (!train[k] && given[k] !== undefined)
-        throw new ValidationError('E_CONFIG', `init.${k} is given but ${k} is frozen (frozen tensors are the model's seeded ones)`);
+        throw new ValidationError(
+          'E_CONFIG',
+          `init.${k} is given but ${k} is frozen (frozen tensors are the model's seeded ones)`,
+        );
     await push();
     const initial: StudentParams = { W: master.W.slice(), B: master.B.slice(), A: master.A.slice(), b: master.b.slice() };
 

@@ -80,9 +80,18 @@ function sizes(o: { hidden: number; inputSize: number; outputSize: number }): [n
   return [expectInt('hidden', o.hidden, 1), expectInt('inputSize', o.inputSize, 1), expectInt('outputSize', o.outputSize, 1)];
 }
 
-function perMode(name: string, v: number[] | undefined, m: number, fallback: (i: number) => number, maxAbs = Infinity): Float64Array {
+function perMode(
+  name: string,
+  v: number[] | undefined,
+  m: number,
+  fallback: (i: number) => number,
+  maxAbs = Infinity,
+): Float64Array {
   if (v !== undefined && (!Array.isArray(v) || v.length !== m))
-    throw new ValidationError('E_SHAPE', `expected ${m} values (one per mode) for ${name}, got ${Array.isArray(v) ? v.length : typeof v}`);
+    throw new ValidationError(
+      'E_SHAPE',
+      `expected ${m} values (one per mode) for ${name}, got ${Array.isArray(v) ? v.length : typeof v}`,
+    );
   const out = Float64Array.from({ length: m }, (_, i) => (v === undefined ? fallback(i) : v[i]!));
   for (const x of out)
     if (!Number.isFinite(x) || Math.abs(x) >= maxAbs)
