@@ -321,7 +321,7 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
       .option('--modes <m>', 'teacher modes', intParser(1), 4)
       .option('--threshold <x>', 'converged: final loss / zero-student loss below this', floatParser({ min: 0 }), 1e-2)
       .option('--concurrency <n>', 'simulations at once', intParser(1, 64), 2),
-    { iterations: 3000, lr: 0.05 },
+    { iterations: 4000, lr: 0.02 },
   ).action(
     async (
       o: CommonFlags & {

@@ -509,8 +509,8 @@ export async function convergenceStudy(o: ConvergenceOptions = {}): Promise<Conv
   const concurrency = expectInt('concurrency', o.concurrency ?? 2, 1, 64);
   const steps = o.steps ?? 20;
   const batch = o.batch ?? 64;
-  const lr = o.lr ?? 0.05;
-  const iterations = o.iterations ?? 3000;
+  const lr = o.lr ?? 0.02;
+  const iterations = o.iterations ?? 4000;
   const jobs = rules.flatMap((rule) => Array.from({ length: seeds }, (_, s) => ({ rule, seed: (o.seed ?? 0) + s })));
   const runs: ConvergenceRun[] = new Array(jobs.length);
   let next = 0;
