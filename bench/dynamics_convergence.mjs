@@ -30,7 +30,12 @@ const options = {
 const out = arg('out', 'bench/results/dynamics-convergence.json');
 
 let last = -1;
-const { result: study, seconds, maxLagMs, p99LagMs } = await withLagMonitor(() =>
+const {
+  result: study,
+  seconds,
+  maxLagMs,
+  p99LagMs,
+} = await withLagMonitor(() =>
   dynamics.convergenceStudy({
     ...options,
     onProgress: (done, total) => {
@@ -52,7 +57,9 @@ for (const s of study.summary) {
     `${s.rule.padEnd(7)} ${`${s.converged}/${s.runs}`.padStart(9)}  ${s.medianRelativeLoss.toExponential(2).padStart(16)}  ${perRun.toFixed(2).padStart(10)}`,
   );
 }
-console.log(`${study.runs.length} runs in ${seconds.toFixed(1)} s (event-loop lag max ${maxLagMs.toFixed(1)} ms, p99 ${p99LagMs.toFixed(1)} ms)`);
+console.log(
+  `${study.runs.length} runs in ${seconds.toFixed(1)} s (event-loop lag max ${maxLagMs.toFixed(1)} ms, p99 ${p99LagMs.toFixed(1)} ms)`,
+);
 
 const result = { benchmark: 'dynamics-convergence', options, seconds, maxLagMs, p99LagMs, study, machine: machineInfo() };
 mkdirSync('bench/results', { recursive: true });

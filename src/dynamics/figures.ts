@@ -27,8 +27,8 @@ export function odeFigure(c: OdeComparison): VegaLiteSpec {
     c.t.forEach((t, r) => {
       const sim = c.simulation[r]!;
       const ode = c.ode[r];
-      sim[coord].forEach((v, i) => data.push({ t, value: v, mode: `mode ${i}`, source: 'simulation' }));
-      ode?.[coord].forEach((v, i) => data.push({ t, value: v, mode: `mode ${i}`, source: 'ODE' }));
+      for (const [i, v] of sim[coord].entries()) data.push({ t, value: v, mode: `mode ${i}`, source: 'simulation' });
+      for (const [i, v] of (ode?.[coord] ?? []).entries()) data.push({ t, value: v, mode: `mode ${i}`, source: 'ODE' });
     });
     return linePanel({
       data,
