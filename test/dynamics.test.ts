@@ -239,4 +239,11 @@ describe('CLI', () => {
     expect(m.rank.results.find((x: { rule: string }) => x.rule === 'rflo').rankW).toBe(1);
     expect(readFileSync(join(out, 'rank.svg'), 'utf8')).toContain('<svg');
   });
+
+  it('a bad choice is a usage error (exit code 2)', async () => {
+    const r = await runCliCaptured('dynamics', 'simulate', '--teacher', 'nope');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nope');
+    expect((await runCliCaptured('dynamics', 'convergence', '--rules', 'bptt,sgd')).code).toBe(2);
+  });
 });

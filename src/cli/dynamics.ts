@@ -8,7 +8,7 @@
  *   stability    Jacobian eigenvalues over the optimal manifold        stability.svg
  *   convergence  converged runs over seeds                              convergence.svg
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import {
   alignedTeacher,
   biasOnlySubspace,
@@ -32,7 +32,7 @@ import { LiveBar } from '../train/progress_bar.js';
 import { applyThreads } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { prepareOutDir, writeRun, type RunFigure } from './files.js';
-import { println, withInterrupt } from './io.js';
+import { InterruptedError, println, withInterrupt } from './io.js';
 import { choiceListParser, floatParser, intParser } from './parse.js';
 
 const ruleList = choiceListParser(DYNAMICS_RULES);
@@ -115,7 +115,11 @@ async function run<T>(ctx: CliContext, o: CommonFlags, work: (update: Progress, 
   applyThreads(o.threads);
   const bar = progress(ctx);
   try {
-    return await withInterrupt((signal) => work(bar.update, signal));
+    return await withInterrupt(async (signal) => {
+      const result = await work(bar.update, signal);
+      if (signal.aborted) throw new InterruptedError();
+      return result;
+    });
   } finally {
     bar.stop();
   }
@@ -133,13 +137,21 @@ export function registerDynamics(program: Command, ctx: CliContext): Command {
       .command('simulate')
       .description('train linear students on one linear teacher with each rule; loss curves')
       .option('--rules <list>', 'comma-separated rules', ruleList, [...DYNAMICS_RULES])
-      .option('--teacher <form>', "'general' or 'aligned' (data-aligned modes)", 'general')
+      .addOption(
+        new Option('--teacher <form>', 'general, or aligned (data-aligned modes)')
+          .choices(['general', 'aligned'])
+          .default('general'),
+      )
       .option('--hidden <H>', 'hidden units', intParser(1), 32)
       .option('--inputs <I>', 'inputs', intParser(1), 3)
       .option('--outputs <O>', 'outputs', intParser(1), 1)
       .option('--modes <m>', 'modes of an aligned teacher (default min(H, I, O))', intParser(1))
-      .option('--loss <where>', "'final' step or the whole 'sequence'", 'final')
-      .option('--feedback <f>', "rflo / eprop feedback: 'random' or 'symmetric'", 'random')
+      .addOption(
+        new Option('--loss <where>', 'loss on the final step or the whole sequence')
+          .choices(['final', 'sequence'])
+          .default('final'),
+      )
+      .addOption(new Option('--feedback <f>', 'rflo / eprop feedback').choices(['random', 'symmetric']).default('random'))
       .option('--train-bias', 'also learn the recurrent bias b'),
   ).action(async (o: CommonFlags & Record<string, unknown>) => {
     const t0 = performance.now();

@@ -22,6 +22,7 @@ import {
 import { simulateStudent, type SimulateOptions, type SimulationResult } from './simulate.js';
 import { alignedFeedback, alignedTeacher, alignedTensors, generalTeacher, type LinearTeacher } from './teacher.js';
 
+/** Progress of a study: units done of total, and what is running. */
 export type Progress = (done: number, total: number, what: string) => void;
 
 /** Options every simulation-based study shares. */

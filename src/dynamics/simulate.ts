@@ -72,7 +72,9 @@ export interface SimulateOptions {
   seed?: number;
   /** Loss recorded every this many updates (default max(1, K / 200)). */
   recordEvery?: number;
+  /** Called about every 1 % of the updates with (updates done, K). */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the run between updates (the result then has `stopped: true`). */
   signal?: AbortSignal;
 }
 
