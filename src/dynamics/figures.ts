@@ -1,5 +1,6 @@
 /** Vega-Lite figures of the dynamics studies (rendered to SVG by src/plot). */
-import { concatPlots, linePanel, linePlot, type PlotRow, type VegaLiteSpec } from '../plot/index.js';
+import { concatPlots, linePanel, linePlot, type PlotRow } from '../plot/line.js';
+import type { VegaLiteSpec } from '../plot/render.js';
 import type { ConvergenceStudy, OdeComparison, RankStudy, StabilityStudy } from './experiments.js';
 import { DYNAMICS_RULES } from './modes.js';
 import type { SimulationResult } from './simulate.js';
