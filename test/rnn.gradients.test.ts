@@ -529,6 +529,15 @@ describe('RFLO', () => {
       code: 'E_SHAPE',
     });
     expect(() => parseRuleForTest('eprop:w=0.5')).toThrow();
+    expect(parseRuleForTest('rflo:batch:w=0.25')).toEqual({
+      kind: 'rflo',
+      window: 0,
+      online: false,
+      feedback: 'random',
+      traceDecay: 0.25,
+    });
+    expect(parseRuleForTest('eprop:sym')).toEqual({ kind: 'eprop', window: 0, online: true, feedback: 'symmetric' });
+    expect(() => parseRuleForTest({ kind: 'bptt', traceDecay: 0.5 })).toThrow();
     rnn.dispose();
   });
 
