@@ -122,3 +122,4 @@ export {
 export * from './rnn/index.js';
 export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
+export * as dynamics from './dynamics/index.js';

@@ -14,6 +14,7 @@
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { RNN, Rng, SequenceDataset, type RNNOptions } from '../src/index.js';
+import { parseRule as parseRuleForTest } from '../src/rnn/config.js';
 import { relNormError, sameBits } from './helpers/numeric.js';
 import { actGradRef, actRef } from './helpers/activations.js';
 import type { Activation } from '../src/index.js';
@@ -194,9 +195,21 @@ function refBackward(m: Ref, d: SequenceDataset, mode: Mode, k = 0): Record<stri
 }
 
 /** RFLO's estimate (accumulated over each sequence), float64. */
-function refRflo(m: Ref, d: SequenceDataset, mode: Mode): Record<string, Float64Array> {
+/**
+ * RFLO's accumulated estimate in float64; `traceDecay` is the traces' leak w-hat (default the
+ * model's decay), `eprop` replaces it per unit by decay + gain act'(z_h) W_hh, `F` replaces the
+ * model's feedback matrix [H, O].
+ */
+function refRflo(
+  m: Ref,
+  d: SequenceDataset,
+  mode: Mode,
+  opt: { traceDecay?: number; eprop?: boolean; F?: Float64Array } = {},
+): Record<string, Float64Array> {
   const { I, H, O } = m;
-  const F = m.t['feedback.weight']!;
+  const F = opt.F ?? m.t['feedback.weight']!;
+  const W = m.t['recurrent.weight']!;
+  const wd = opt.traceDecay ?? m.decay;
   const g = zeros(m);
   for (let s = 0; s < d.n; s++) {
     const tr = forwardSeq(m, d, s, mode);
@@ -206,14 +219,15 @@ function refRflo(m: Ref, d: SequenceDataset, mode: Mode): Record<string, Float64
     const PB = new Float64Array(H * I);
     let leak = 1;
     for (let t = 0; t < d.steps; t++) {
-      leak *= m.decay;
+      leak *= wd;
       const fe = new Float64Array(H);
       for (let h = 0; h < H; h++) for (let o = 0; o < O; o++) fe[h]! += F[h * O + o]! * e[t]![o]!;
       for (let h = 0; h < H; h++) {
         const D = actD(m.act, tr.p[t]![h]!);
-        Pb[h] = m.decay * Pb[h]! + m.gain * D;
-        for (let j = 0; j < H; j++) PW[h * H + j] = m.decay * PW[h * H + j]! + m.gain * D * tr.r[t]![j]!;
-        for (let i = 0; i < I; i++) PB[h * I + i] = m.decay * PB[h * I + i]! + m.gain * D * tr.x[t]![i]!;
+        const dd = opt.eprop ? m.decay + m.gain * D * W[h * H + h]! : wd;
+        Pb[h] = dd * Pb[h]! + m.gain * D;
+        for (let j = 0; j < H; j++) PW[h * H + j] = dd * PW[h * H + j]! + m.gain * D * tr.r[t]![j]!;
+        for (let i = 0; i < I; i++) PB[h * I + i] = dd * PB[h * I + i]! + m.gain * D * tr.x[t]![i]!;
         g['recurrent.bias']![h]! += fe[h]! * Pb[h]!;
         for (let j = 0; j < H; j++) g['recurrent.weight']![h * H + j]! += fe[h]! * PW[h * H + j]!;
         for (let i = 0; i < I; i++) g['input.weight']![h * I + i]! += fe[h]! * PB[h * I + i]!;
@@ -457,6 +471,74 @@ describe('RFLO', () => {
       expect(relNormError(r.grads['recurrent.bias']!, exact['recurrent.bias']!)).toBeGreaterThan(1e-3);
       rnn.dispose();
     }
+  });
+
+  it("w-hat, e-prop's diag(W) leak and a per-call feedback matrix equal the float64 traces (weights and biases)", async () => {
+    for (const [H, alpha, act] of [
+      [7, 1, 'identity'],
+      [5, 0.6, 'tanh'],
+      [1, 1, 'identity'],
+    ] as const) {
+      const rnn = await RNN.create({
+        inputSize: 3,
+        outputSize: 2,
+        hidden: H,
+        activation: act,
+        train: 'full',
+        alpha,
+        seed: 23,
+        biasInit: BASE.biasInit,
+      });
+      const ref = await refOf(rnn);
+      const data = makeData(new Rng(9), 3, 6, 3, 2, { mask: true });
+      const rng = new Rng(4);
+      const F = Float64Array.from({ length: H * 2 }, () => rng.normal());
+      const cases = [
+        { rule: { kind: 'rflo', online: false, traceDecay: 0.5 }, want: refRflo(ref, data, {}, { traceDecay: 0.5 }) },
+        {
+          rule: { kind: 'rflo', online: false, traceDecay: -0.3 },
+          feedback: F,
+          want: refRflo(ref, data, {}, { traceDecay: -0.3, F }),
+        },
+        { rule: { kind: 'eprop', online: false }, want: refRflo(ref, data, {}, { eprop: true }) },
+        { rule: { kind: 'eprop', online: false }, feedback: F, want: refRflo(ref, data, {}, { eprop: true, F }) },
+      ] as const;
+      for (const c of cases) {
+        const r = await rnn.gradients(data, {
+          rule: c.rule,
+          ...('feedback' in c ? { feedbackMatrix: Float32Array.from(c.feedback) } : {}),
+        });
+        for (const name of Object.keys(r.grads))
+          expect(relNormError(r.grads[name]!, c.want[name]!, 1e-9), `m=${H} ${JSON.stringify(c.rule)} ${name}`).toBeLessThan(
+            1e-5,
+          );
+      }
+      // e-prop differs from RFLO with the model's leak (the diag(W) term), and w-hat changes RFLO
+      const rflo = await rnn.gradients(data, { rule: 'rflo:batch' });
+      const eprop = await rnn.gradients(data, { rule: 'eprop:batch' });
+      expect(relNormError(eprop.grads['recurrent.weight']!, rflo.grads['recurrent.weight']!)).toBeGreaterThan(1e-3);
+      rnn.dispose();
+    }
+  });
+
+  it('e-prop refuses trained initial states; a feedback matrix of the wrong size is E_SHAPE', async () => {
+    const rnn = await RNN.create({ inputSize: 2, outputSize: 1, hidden: 3, train: 'full', learnInitialState: true, seed: 1 });
+    const data = makeData(new Rng(1), 2, 4, 2, 1);
+    await expect(rnn.gradients(data, { rule: 'eprop' })).rejects.toMatchObject({ code: 'E_CONFIG' });
+    await expect(rnn.gradients(data, { rule: 'rflo', feedbackMatrix: new Float32Array(2) })).rejects.toMatchObject({
+      code: 'E_SHAPE',
+    });
+    expect(() => parseRuleForTest('eprop:w=0.5')).toThrow();
+    expect(parseRuleForTest('rflo:batch:w=0.25')).toEqual({
+      kind: 'rflo',
+      window: 0,
+      online: false,
+      feedback: 'random',
+      traceDecay: 0.25,
+    });
+    expect(parseRuleForTest('eprop:sym')).toEqual({ kind: 'eprop', window: 0, online: true, feedback: 'symmetric' });
+    expect(() => parseRuleForTest({ kind: 'bptt', traceDecay: 0.5 })).toThrow();
+    rnn.dispose();
   });
 
   it('a hand-computed case: m = 1, one input, two steps', async () => {

@@ -196,6 +196,18 @@ for (const backend of probe.backends) {
         return 0.6 * p + 0.4 * D[bh]! * X[b * K + k]!;
       });
       assertClose('outer_trace', t.P!, ref, 1e-6, 1e-5);
+      // e-prop: the leak per row is decay + gain * D[b,h] * jd[h * stride] (stride H + 1 reads a diagonal)
+      const stride = H + 1;
+      const jd = randomF32(rng, H * stride);
+      const te = await run(backend, 'outer_trace', { B, H, K, decay: 0.6, gain: 0.4, P, D, X, jd, jdStride: stride });
+      const refE = Array.from(P, (p, i) => {
+        const k = i % K,
+          bh = Math.floor(i / K),
+          b = Math.floor(bh / H),
+          h = bh % H;
+        return (0.6 + 0.4 * D[bh]! * jd[h * stride]!) * p + 0.4 * D[bh]! * X[b * K + k]!;
+      });
+      assertClose('outer_trace (e-prop)', te.P!, refE, 1e-6, 1e-5);
       const E = randomF32(rng, B * H),
         G = randomF32(rng, H * K);
       const g = await run(backend, 'trace_grad', { B, H, K, beta: 0.5, P, E, G });

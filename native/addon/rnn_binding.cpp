@@ -31,6 +31,14 @@ RnnRunOptions run_options(Napi::Env env, Napi::Value v) {
     throw_js(env, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + std::to_string(o.window));
   o.online = read_bool(env, ob, "online", false);
   o.symmetric = read_bool(env, ob, "symmetric", false);
+  const Napi::Value td = ob.Get("traceDecay");
+  if (!td.IsUndefined() && !td.IsNull()) {
+    if (!td.IsNumber() || !std::isfinite(td.As<Napi::Number>().DoubleValue()))
+      throw_js(env, "E_INVALID_ARG", "expected a finite number for traceDecay");
+    o.trace_decay = static_cast<float>(td.As<Napi::Number>().DoubleValue());
+  }
+  bool has_feedback = false;
+  o.feedback = copy_f32_opt(env, ob.Get("feedback"), "feedback", &has_feedback);
   o.clip = static_cast<float>(read_number(env, ob, "clip", 0.0));
   if (o.clip < 0) throw_js(env, "E_INVALID_ARG", "expected clip >= 0, got " + std::to_string(o.clip));
   o.closed_loop = read_bool(env, ob, "closedLoop", false);

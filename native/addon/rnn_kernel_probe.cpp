@@ -64,8 +64,12 @@ BL_PROBE(OuterTrace) {
   pf(j, "P", (size_t)B * H * K);
   pf(j, "D", (size_t)B * H);
   pf(j, "X", (size_t)B * K);
+  const bool eprop = j.f.count("jd") > 0;  // optional jd [H * jdStride]: the e-prop form
+  const int jd_stride = eprop ? (int)probe_n(j, "jdStride") : 1;
+  if (eprop) pf(j, "jd", (size_t)H * jd_stride);
   probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->outer_trace(d.F("P"), d.F("D"), d.F("X"), B, H, K, (float)probe_n(j, "decay"), (float)probe_n(j, "gain"));
+    be->outer_trace(d.F("P"), d.F("D"), d.F("X"), B, H, K, (float)probe_n(j, "decay"), (float)probe_n(j, "gain"),
+                    eprop ? d.F("jd") : nullptr, jd_stride);
   });
 }
 

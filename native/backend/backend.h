@@ -254,8 +254,11 @@ class Backend {
                        int B, int O, float scale, float* dY, float* stats) {
     unsupported("seq_mse");
   }
-  // Eligibility traces of a weight matrix (RFLO): P[B,H,K] = decay * P + gain * D[b,h] * X[b,k].
-  virtual void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) {
+  // Eligibility traces of a weight matrix (RFLO): P[B,H,K] = d[b,h] * P + gain * D[b,h] * X[b,k], with
+  // d = decay, or (e-prop, when jd is not null) d[b,h] = decay + gain * D[b,h] * jd[h * jd_stride], the
+  // diagonal of the step's Jacobian (jd = W with jd_stride = H + 1 reads diag(W)).
+  virtual void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain,
+                           const float* jd = nullptr, int jd_stride = 1) {
     unsupported("outer_trace");
   }
   // G[H,K] = beta * G + sum_b E[b,h] * P[b,h,k], b in order.

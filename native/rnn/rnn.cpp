@@ -24,7 +24,8 @@ RnnRule parse_rnn_rule(const std::string& s) {
   if (s == "bptt") return RnnRule::Bptt;
   if (s == "tbptt") return RnnRule::Tbptt;
   if (s == "rflo") return RnnRule::Rflo;
-  fail("E_INVALID_ARG", "expected one of 'bptt', 'tbptt', 'rflo' for rule, got '" + s + "'");
+  if (s == "eprop") return RnnRule::Eprop;
+  fail("E_INVALID_ARG", "expected one of 'bptt', 'tbptt', 'rflo', 'eprop' for rule, got '" + s + "'");
 }
 
 // ---------------------------------------------------------------- SeqDataset
@@ -140,6 +141,13 @@ void Rnn::check_data(const SeqDataset& ds, const RnnRunOptions& o) const {
   if (o.rule == RnnRule::Tbptt)
     require(o.window >= 1, "E_INVALID_ARG", "expected a tbptt window >= 1, got " + str(o.window));
   require(std::isfinite(o.clip) && o.clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
+  require(std::isnan(o.trace_decay) || std::isfinite(o.trace_decay), "E_INVALID_ARG", "expected a finite trace decay");
+  require(o.feedback.empty() || o.feedback.size() == (size_t)spec_.hidden * spec_.out, "E_SHAPE",
+          "expected a feedback matrix of " + str((long long)spec_.hidden * spec_.out) +
+              " values [hidden, outputs], got " + str((long long)o.feedback.size()));
+  for (float v : o.feedback) require(std::isfinite(v), "E_NONFINITE", "expected finite values in the feedback matrix");
+  if (o.rule == RnnRule::Eprop)
+    require(!spec_.train_state, "E_CONFIG", "e-prop does not train initial states; freeze them or use rflo or bptt");
   if (o.closed_loop) {
     require(spec_.in >= spec_.out, "E_CONFIG",
             "closed-loop runs feed the " + str(spec_.out) +
@@ -170,6 +178,7 @@ void Rnn::ensure_workspace(int batch, int steps) {
   FE_ = DeviceBuffer();
   PW_ = DeviceBuffer();
   PB_ = DeviceBuffer();
+  ones_ = DeviceBuffer();
   cap_b_ = Bc;
   cap_t_ = T;
 }
@@ -306,14 +315,15 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
   if (spec_.train_out_bias) column_total(dY + t0 * BO, rows, O, 0.0f, grad(kReadoutBias));
 }
 
-// ---------------------------------------------------------------- RFLO
-// A whole batch forward step by step with eligibility traces (reset at t = 0):
-//   P_b(t+1) = decay P_b(t) + gain act'(z_t)                       [B,H]
-//   P_W(t+1) = decay P_W(t) + gain act'(z_t) r_t^T                 [B,H,H]
-//   P_B(t+1) = decay P_B(t) + gain act'(z_t) x_t^T                 [B,H,I]
-//   P_r0(t+1) = decay^(t+1)   (the leak alone carries the initial state)
+// ---------------------------------------------------------------- RFLO and e-prop
+// A whole batch forward step by step with eligibility traces (reset at t = 0), d the trace leak
+// (RFLO: w-hat = o.trace_decay, default the model's decay; e-prop: d[b,h] = decay + gain act'(z_t) W_hh):
+//   P_b(t+1) = d P_b(t) + gain act'(z_t)                           [B,H]
+//   P_W(t+1) = d P_W(t) + gain act'(z_t) r_t^T                     [B,H,H]
+//   P_B(t+1) = d P_B(t) + gain act'(z_t) x_t^T                     [B,H,I]
+//   P_r0(t+1) = w-hat^(t+1)   (RFLO: the leak alone carries the initial state)
 // and the estimate of step t: g += (F e_t) * P(t+1) summed over the batch (A^T e_t instead of
-// F e_t with o.symmetric), with e_t = dL/dy of
+// F e_t with o.symmetric, o.feedback e_t when given), with e_t = dL/dy of
 // the terms of step t; the readout (A, c) gets its exact local gradient e_t r_{t+1}^T.
 // Online: an update after every step; else one after the last step (stats: one slot per step).
 void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o, const int32_t* cond_dev,
@@ -334,8 +344,21 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
     }
     if (spec_.train_in) PB_ = DeviceBuffer(be_, fbytes(bh * I));
   }
+  const bool eprop = o.rule == RnnRule::Eprop;
+  if (eprop && !ones_.data()) {
+    ones_ = DeviceBuffer(be_, fbytes(cap_b_));
+    be_->fill(ones_.f32(), 1.0f, cap_b_);
+  }
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *dY = dY_.f32(), *D = D_.f32(), *Pb = Pb_.f32(), *FE = FE_.f32();
   const float* F = ptr(kFeedbackWeight);
+  if (!o.feedback.empty()) {
+    if (FB_.bytes() < fbytes(o.feedback.size())) FB_ = DeviceBuffer(be_, fbytes(o.feedback.size()));
+    be_->upload(FB_.data(), o.feedback.data(), fbytes(o.feedback.size()));
+    F = FB_.f32();
+  }
+  // Trace leak: w-hat (RFLO) or, for e-prop, decay plus the diagonal of W read with stride H + 1.
+  const float wd = eprop || std::isnan(o.trace_decay) ? spec_.decay : o.trace_decay;
+  const float* jd = eprop ? ptr(kRecurrentWeight) : nullptr;
   be_->fill(Pb, 0.0f, BH);
   if (spec_.train_rec) be_->fill(PW_.f32(), 0.0f, BH * H);
   if (spec_.train_in) be_->fill(PB_.f32(), 0.0f, BH * I);
@@ -346,22 +369,25 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
     const float* e = dY + t * BO;
     be_->fill(D, 1.0f, BH);
     be_->act_backward(D, Z + t * BH, Bc, H, spec_.act);  // act'(z_t)
-    if (o.symmetric)
+    if (o.symmetric && o.feedback.empty())
       be_->gemm(false, false, Bc, H, O, 1.0f, e, O, ptr(kReadoutWeight), H, 0.0f, FE, H);  // A^T e_t
     else
       be_->gemm(false, true, Bc, H, O, 1.0f, e, O, F, O, 0.0f, FE, H);  // F e_t ([B,O] x [O,H])
     const float beta = online || t == 0 ? 0.0f : 1.0f;
-    leak *= spec_.decay;
+    leak *= wd;
     if (spec_.train_bias) {
-      be_->axpby(Pb, spec_.decay, Pb, spec_.gain, D, BH);
+      if (eprop)
+        be_->outer_trace(Pb, D, ones_.f32(), Bc, H, 1, wd, spec_.gain, jd, H + 1);
+      else
+        be_->axpby(Pb, wd, Pb, spec_.gain, D, BH);
       be_->column_dot(FE, Pb, Bc, H, beta, grad(kRecurrentBias));
     }
     if (spec_.train_rec) {
-      be_->outer_trace(PW_.f32(), D, R + t * BH, Bc, H, H, spec_.decay, spec_.gain);
+      be_->outer_trace(PW_.f32(), D, R + t * BH, Bc, H, H, wd, spec_.gain, jd, H + 1);
       be_->trace_grad(PW_.f32(), FE, Bc, H, H, beta, grad(kRecurrentWeight));
     }
     if (spec_.train_in) {
-      be_->outer_trace(PB_.f32(), D, X + t * BI, Bc, H, I, spec_.decay, spec_.gain);
+      be_->outer_trace(PB_.f32(), D, X + t * BI, Bc, H, I, wd, spec_.gain, jd, H + 1);
       be_->trace_grad(PB_.f32(), FE, Bc, H, I, beta, grad(kInputWeight));
     }
     if (spec_.train_out)
@@ -375,7 +401,7 @@ void Rnn::rflo_pass(int T, int Bc, bool online, float lr, const RnnRunOptions& o
 
 // ---------------------------------------------------------------- passes
 int Rnn::loss_slots(int T, const RnnRunOptions& o) {
-  if (o.rule == RnnRule::Rflo) return T;
+  if (o.rule == RnnRule::Rflo || o.rule == RnnRule::Eprop) return T;
   if (o.rule == RnnRule::Tbptt && o.online) return (T + o.window - 1) / o.window;
   return 1;
 }
@@ -386,7 +412,7 @@ void Rnn::run_batch(const SeqDataset& ds, const int32_t* idx_dev, const int32_t*
                     float lr, const RnnRunOptions& o, float* stats) {
   const int T = ds.steps;
   load_batch(ds, idx_dev, cond_dev, Bc);
-  if (o.rule == RnnRule::Rflo) {
+  if (o.rule == RnnRule::Rflo || o.rule == RnnRule::Eprop) {
     rflo_pass(T, Bc, update && o.online, lr, o, cond_dev, stats);
     if (update && !o.online) apply_update(lr, o.clip, true);
     return;
@@ -499,10 +525,10 @@ double Rnn::gradients(const SeqDataset& ds, const std::vector<int32_t>& idx, con
   const int count = static_cast<int>(idx.size());
   ensure_workspace(count, ds.steps);
   const int32_t* dev_idx = upload_indices(ds, idx);
-  const int slots = o.rule == RnnRule::Rflo ? ds.steps : 1;
-  DeviceBuffer stats(be_, fbytes((size_t)2 * slots));
   RnnRunOptions acc = o;
   acc.online = false;
+  const int slots = loss_slots(ds.steps, acc);
+  DeviceBuffer stats(be_, fbytes((size_t)2 * slots));
   run_batch(ds, dev_idx, cond_.i32(), count, false, 0.0f, acc, stats.f32());
   std::vector<float> s((size_t)2 * slots);
   be_->download(s.data(), stats.data(), fbytes(s.size()));

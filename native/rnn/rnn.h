@@ -19,9 +19,14 @@
 //   rflo   random-feedback local online learning (Murray 2019): every trained tensor keeps a
 //          leaky eligibility trace (the RTRL sensitivity without the W coupling) and the output
 //          error returns through F instead of A^T. Update every step (online) or once per batch.
+//          The traces leak with trace_decay (RFLO's w-hat; default the model's decay);
+//   eprop   RFLO with the leak replaced by the diagonal of the step's Jacobian (Bellec et al. 2020,
+//          the diag(W) variant): P(t+1) = (decay + gain act'(z_t) diag(W)) P(t) + gain act'(z_t) r_t^T.
+// RFLO and e-prop return the error through F, A^T (symmetric) or a matrix given per call (feedback).
 // A bias-only model never forms a weight gradient: the backward pass needs dR = dZ W per step
 // (a [B,H]x[H,H] product) and column sums, nothing else.
 #pragma once
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +38,7 @@
 
 namespace bl {
 
-enum class RnnRule : int32_t { Bptt = 0, Tbptt = 1, Rflo = 2 };
+enum class RnnRule : int32_t { Bptt = 0, Tbptt = 1, Rflo = 2, Eprop = 3 };
 RnnRule parse_rnn_rule(const std::string& s);
 
 struct RnnSpec {
@@ -57,11 +62,13 @@ struct RnnSpec {
 // How a pass runs (per call, not part of the model).
 struct RnnRunOptions {
   RnnRule rule = RnnRule::Bptt;
-  int window = 0;            // tbptt k >= 1
-  bool online = false;       // tbptt: update per window; rflo: update per step
-  bool symmetric = false;    // rflo: return the error through A^T instead of the random F
-  float clip = 0.0f;         // global gradient-norm clipping before each update (0: off)
-  bool closed_loop = false;  // input columns [0, O) at step t >= max(warmup, delay) are out[t - delay]
+  int window = 0;               // tbptt k >= 1
+  bool online = false;          // tbptt: update per window; rflo, eprop: update per step
+  bool symmetric = false;       // rflo, eprop: return the error through A^T instead of the random F
+  float trace_decay = NAN;      // rflo: the traces' leak w-hat (NaN: the model's decay)
+  std::vector<float> feedback;  // rflo, eprop: [H,O] feedback used instead of F (empty: F, or A^T when symmetric)
+  float clip = 0.0f;            // global gradient-norm clipping before each update (0: off)
+  bool closed_loop = false;     // input columns [0, O) at step t >= max(warmup, delay) are out[t - delay]
   int warmup = 0;
   int delay = 1;
 };
@@ -130,7 +137,7 @@ class Rnn {
   int cap_b_ = 0, cap_t_ = 0;
   // workspace
   DeviceBuffer X_, Tg_, Wt_, Vt_, R_, Z_, G_, Y_, dY_, dYfb_, Dr_;
-  DeviceBuffer D_, Pb_, FE_, PW_, PB_;
+  DeviceBuffer D_, Pb_, FE_, PW_, PB_, FB_, ones_;
   PassBuffers pass_;
   DeviceBuffer cond_;  // [cap] initial-state row of each index of the pass
   DeviceBuffer zeros_;

@@ -20,6 +20,7 @@ import { registerRnn } from './rnn.js';
 import { registerData } from './data_command.js';
 import { registerBuildCuda } from './build_cuda.js';
 import { registerReport } from './report.js';
+import { registerDynamics } from './dynamics.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -64,6 +65,7 @@ Run 'biaslearn <command> --help' for a command's flags.`,
     registerData,
     registerBuildCuda,
     registerReport,
+    registerDynamics,
   ]) {
     const sub = register(program, ctx);
     configureErrors(sub, io);

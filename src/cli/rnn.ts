@@ -62,7 +62,9 @@ function ruleParser(value: string): ResolvedRule {
   try {
     return parseRule(value);
   } catch {
-    throw new InvalidArgumentError('Expected bptt, tbptt:K (K >= 1, optionally tbptt:K:online), rflo, rflo:batch or rflo:sym.');
+    throw new InvalidArgumentError(
+      'Expected bptt, tbptt:K (K >= 1, optionally tbptt:K:online), rflo, rflo:batch, rflo:sym, rflo:w=X or eprop[:batch][:sym].',
+    );
   }
 }
 
@@ -103,7 +105,7 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     .optionsGroup('Training:')
     .option(
       '--rule <rule>',
-      'bptt | tbptt:K[:online] | rflo[:batch][:sym] (rflo: random feedback, update every step)',
+      'bptt | tbptt:K[:online] | rflo[:batch][:sym][:w=X] | eprop[:batch][:sym] (rflo, eprop: random feedback, update every step)',
       ruleParser,
       parseRule('bptt'),
     )

@@ -147,10 +147,14 @@ export declare namespace Binding {
   }
   /** Per-call run options (RnnRunOptions in native/rnn/rnn.h). */
   interface RunOptions {
-    rule?: 'bptt' | 'tbptt' | 'rflo';
+    rule?: 'bptt' | 'tbptt' | 'rflo' | 'eprop';
     window?: number;
     online?: boolean;
     symmetric?: boolean;
+    /** rflo: the traces' leak w-hat (default the model's decay). */
+    traceDecay?: number;
+    /** rflo, eprop: [H, O] feedback matrix used instead of F (and of A^T). */
+    feedback?: Float32Array;
     clip?: number;
     closedLoop?: boolean;
     warmup?: number;

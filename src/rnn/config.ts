@@ -36,7 +36,7 @@ export interface RNNTrainable {
   initialState: boolean;
 }
 
-export const RULE_KINDS = ['bptt', 'tbptt', 'rflo'] as const;
+export const RULE_KINDS = ['bptt', 'tbptt', 'rflo', 'eprop'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /**
@@ -44,19 +44,24 @@ export type RuleKind = (typeof RULE_KINDS)[number];
  * of `window` steps (the state adjoint is cut at window boundaries); updates per batch, or per
  * window when `online`. `rflo`: random-feedback local online learning; updates every step when
  * `online` (the default for rflo), else once per batch; the output error returns through the
- * fixed random matrix F (`feedback: 'random'`, Murray 2019) or through A^T (`'symmetric'`).
+ * fixed random matrix F (`feedback: 'random'`, Murray 2019) or through A^T (`'symmetric'`); its
+ * traces leak with `traceDecay` (the w-hat of Williams et al. 2026; default the model's decay).
+ * `eprop`: e-prop (Bellec et al. 2020, the diag(W) variant): RFLO with the trace leak replaced by
+ * the diagonal of the step's Jacobian, decay + gain phi'(z) W_ii.
  */
 export interface RuleSpec {
   kind: RuleKind;
   window?: number;
   online?: boolean;
   feedback?: 'random' | 'symmetric';
+  traceDecay?: number;
 }
-export type ResolvedRule = Required<RuleSpec>;
+export type ResolvedRule = Required<Omit<RuleSpec, 'traceDecay'>> & { traceDecay?: number };
 
-const RULE_HELP = "'bptt', 'tbptt:K', 'tbptt:K:online', 'rflo', 'rflo:batch', 'rflo:sym', 'rflo:batch:sym'";
+const RULE_HELP =
+  "'bptt', 'tbptt:K', 'tbptt:K:online', 'rflo', 'rflo:batch', 'rflo:sym', 'rflo:batch:sym', 'rflo:w=0.5', 'eprop', 'eprop:batch:sym'";
 
-/** Parses 'bptt', 'tbptt:K[:online]', 'rflo[:online|:batch][:sym]' (or a {@link RuleSpec}). */
+/** Parses 'bptt', 'tbptt:K[:online]', 'rflo[:online|:batch][:sym][:w=X]', 'eprop[:online|:batch][:sym]' (or a {@link RuleSpec}). */
 export function parseRule(rule: string | RuleSpec): ResolvedRule {
   if (typeof rule === 'object' && rule !== null) {
     const kind = expectOneOf('rule.kind', rule.kind, RULE_KINDS);
@@ -65,7 +70,14 @@ export function parseRule(rule: string | RuleSpec): ResolvedRule {
     const feedback = expectOneOf('rule.feedback', rule.feedback ?? 'random', ['random', 'symmetric'] as const);
     if (kind === 'tbptt')
       return { kind, window: expectInt('rule.window', rule.window, 1), online: rule.online ?? false, feedback };
-    return { kind, window: 0, online: kind === 'rflo' ? (rule.online ?? true) : false, feedback };
+    const local = kind === 'rflo' || kind === 'eprop';
+    const resolved: ResolvedRule = { kind, window: 0, online: local ? (rule.online ?? true) : false, feedback };
+    if (rule.traceDecay !== undefined) {
+      if (kind !== 'rflo')
+        throw new ValidationError('E_INVALID_ARG', `expected traceDecay only with the rflo rule, got it with '${kind}'`);
+      resolved.traceDecay = expectNumber('rule.traceDecay', rule.traceDecay);
+    }
+    return resolved;
   }
   if (typeof rule !== 'string')
     throw new ValidationError('E_INVALID_ARG', `expected a rule (${RULE_HELP}), got ${describe(rule)}`);
@@ -79,17 +91,21 @@ export function parseRule(rule: string | RuleSpec): ResolvedRule {
     if (parts.length === 3 && parts[2] !== 'online' && parts[2] !== 'batch') bad();
     return { kind: 'tbptt', window: Number(parts[1]), online: parts[2] === 'online', feedback: 'random' };
   }
-  if (parts[0] === 'rflo') {
+  if (parts[0] === 'rflo' || parts[0] === 'eprop') {
     let online = true;
     let feedback: 'random' | 'symmetric' = 'random';
+    let traceDecay: number | undefined;
     for (const p of parts.slice(1)) {
       if (p === 'online') online = true;
       else if (p === 'batch') online = false;
       else if (p === 'sym' || p === 'symmetric') feedback = 'symmetric';
       else if (p === 'random') feedback = 'random';
+      else if (parts[0] === 'rflo' && /^w=-?\d*\.?\d+(e-?\d+)?$/.test(p)) traceDecay = Number(p.slice(2));
       else bad();
     }
-    return { kind: 'rflo', window: 0, online, feedback };
+    const r: ResolvedRule = { kind: parts[0], window: 0, online, feedback };
+    if (traceDecay !== undefined) r.traceDecay = traceDecay;
+    return r;
   }
   return bad();
 }
@@ -99,7 +115,8 @@ export function formatRule(r: ResolvedRule): string {
   expectObject('rule', r);
   expectOneOf('rule.kind', r.kind, RULE_KINDS);
   if (r.kind === 'tbptt') return `tbptt:${r.window}${r.online ? ':online' : ''}`;
-  if (r.kind === 'rflo') return `rflo${r.online ? '' : ':batch'}${r.feedback === 'symmetric' ? ':sym' : ''}`;
+  if (r.kind === 'rflo' || r.kind === 'eprop')
+    return `${r.kind}${r.online ? '' : ':batch'}${r.feedback === 'symmetric' ? ':sym' : ''}${r.traceDecay === undefined ? '' : `:w=${r.traceDecay}`}`;
   return 'bptt';
 }
 

@@ -115,7 +115,7 @@ const EVALUATE_OPTION_KEYS = new Set([
   ...optionKeys<Omit<RNNEvaluateOptions, keyof RunModeOptions>>({ batchSize: true, score: true }),
 ]);
 const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ steps: true, input: true, condition: true, states: true });
-const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule']);
+const GRADIENTS_OPTION_KEYS = new Set([...RUN_MODE_KEYS, 'rule', 'feedbackMatrix']);
 const PREDICT_OPTION_KEYS = new Set([
   ...RUN_MODE_KEYS,
   ...optionKeys<Omit<PredictOptions, keyof RunModeOptions>>({ states: true }),
@@ -237,8 +237,27 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
     return { closedLoop, warmup, delay };
   }
 
-  private ruleOptions(rule: ResolvedRule, clip: number): Binding.RunOptions {
-    return { rule: rule.kind, window: rule.window, online: rule.online, symmetric: rule.feedback === 'symmetric', clip };
+  private ruleOptions(rule: ResolvedRule, clip: number, feedbackMatrix?: Float32Array): Binding.RunOptions {
+    const o: Binding.RunOptions = {
+      rule: rule.kind,
+      window: rule.window,
+      online: rule.online,
+      symmetric: rule.feedback === 'symmetric',
+      clip,
+    };
+    if (rule.traceDecay !== undefined) o.traceDecay = rule.traceDecay;
+    if (feedbackMatrix !== undefined) o.feedback = this.checkFeedback(feedbackMatrix);
+    return o;
+  }
+
+  /** A per-call RFLO / e-prop feedback matrix [m, O] (row-major), checked. */
+  private checkFeedback(f: unknown): Float32Array {
+    const want = this.config.hidden * this.outputSize;
+    if (!(f instanceof Float32Array))
+      throw new ValidationError('E_DTYPE', `expected a Float32Array [hidden, outputs] for feedbackMatrix, got ${describe(f)}`);
+    if (f.length !== want)
+      throw new ValidationError('E_SHAPE', `expected ${want} values [hidden, outputs] for feedbackMatrix, got ${f.length}`);
+    return f;
   }
 
   /** @internal The training interface: checks training or validation sequences. */
@@ -282,14 +301,14 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
     indices: Int32Array,
     batchSize: number,
     lr: number,
-    options: { rule?: string | RuleSpec; clip?: number } & RunModeOptions = {},
+    options: { rule?: string | RuleSpec; clip?: number; feedbackMatrix?: Float32Array } & RunModeOptions = {},
   ): Promise<PassStats> {
     const seq = this.checkData(data, 'training data');
     expectInt('batchSize', batchSize, 1);
     expectNumber('lr', lr, 0);
     const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
     const opts = {
-      ...this.ruleOptions(rule, expectNumber('clip', options.clip ?? this.config.clip, 0)),
+      ...this.ruleOptions(rule, expectNumber('clip', options.clip ?? this.config.clip, 0), options.feedbackMatrix),
       ...this.runMode(options),
     };
     return this.trainRaw(seq, indices, batchSize, lr, opts);
@@ -390,12 +409,12 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
    */
   async gradients(
     data: SequenceDataset,
-    options: { rule?: string | RuleSpec } & RunModeOptions = {},
+    options: { rule?: string | RuleSpec; feedbackMatrix?: Float32Array } & RunModeOptions = {},
   ): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
     expectKnownKeys('gradients options', options, GRADIENTS_OPTION_KEYS);
     const seq = this.checkData(data, 'batch');
     const rule = options.rule === undefined ? this.config.rule : parseRule(options.rule);
-    const opts = { ...this.ruleOptions(rule, 0), ...this.runMode(options) };
+    const opts = { ...this.ruleOptions(rule, 0, options.feedbackMatrix), ...this.runMode(options) };
     const ds = await deviceSequences(seq, this.backend);
     const idx = Int32Array.from({ length: seq.n }, (_, i) => i);
     const r = await this.native.exclusive((h) => h.gradients(ds, idx, opts));

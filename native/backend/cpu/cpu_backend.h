@@ -113,7 +113,8 @@ class CpuBackend final : public Backend {
                          float gain) override;
   void seq_mse(const float* Y, const float* Yprev, const float* Tg, const float* w, const float* v, int Tw, int B,
                int O, float scale, float* dY, float* stats) override;
-  void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) override;
+  void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain,
+                   const float* jd = nullptr, int jd_stride = 1) override;
   void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) override;
 };
 

@@ -82,14 +82,16 @@ void CpuBackend::seq_mse(const float* Y, const float* Yprev, const float* Tg, co
   stats[1] = static_cast<float>(s);
 }
 
-void CpuBackend::outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) {
+void CpuBackend::outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain,
+                             const float* jd, int jd_stride) {
   cpu_pool().parallel_for((size_t)B * H, row_grain(K), [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
       const size_t b = r / H;
       const float s = gain * D[r];
+      const float d = jd ? decay + s * jd[(r % H) * jd_stride] : decay;
       const float* x = X + b * K;
       float* p = P + r * K;
-      for (int k = 0; k < K; ++k) p[k] = decay * p[k] + s * x[k];
+      for (int k = 0; k < K; ++k) p[k] = d * p[k] + s * x[k];
     }
   });
 }

@@ -410,9 +410,10 @@ class CudaBackend final : public Backend {
     cuda::launch_column_dot(ctx_, A, Bm, rows, H, beta, out);
   }
 
-  void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain) override {
+  void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain,
+                   const float* jd, int jd_stride) override {
     Guard g(*this);
-    cuda::launch_outer_trace(ctx_, P, D, X, B, H, K, decay, gain);
+    cuda::launch_outer_trace(ctx_, P, D, X, B, H, K, decay, gain, jd, jd_stride);
   }
 
   void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) override {

@@ -155,9 +155,9 @@ void launch_seq_mse_rows(const LaunchCtx& ctx, const float* Y, const float* Ypre
 void launch_reduce_pair(const LaunchCtx& ctx, const double* a, const double* b, size_t n, float* stats);
 // out[H] = beta * out + sum_r A[r,h] * Bm[r,h]; 32 row lanes per column, fixed tree.
 void launch_column_dot(const LaunchCtx& ctx, const float* A, const float* Bm, int rows, int H, float beta, float* out);
-// P[B,H,K] = decay * P + (gain * D[b,h]) * X[b,k]
+// P[B,H,K] = d * P + (gain * D[b,h]) * X[b,k], d = decay (+ gain * D[b,h] * jd[h * jd_stride] when jd)
 void launch_outer_trace(const LaunchCtx& ctx, float* P, const float* D, const float* X, int B, int H, int K,
-                        float decay, float gain);
+                        float decay, float gain, const float* jd, int jd_stride);
 // G[H,K] = beta * G + sum_b E[b,h] * P[b,h,k]: one thread per output, b in order (the CPU's order).
 void launch_trace_grad(const LaunchCtx& ctx, const float* P, const float* E, int B, int H, int K, float beta, float* G);
 // Number of double partials launch_sum_squares needs for n elements (>= 1; depends on n only).

@@ -85,15 +85,18 @@ __global__ void rnn_step_backward_kernel(float* __restrict__ Dr, const float* DY
   }
 }
 
-// P[r, k] = decay * P[r, k] + (gain * D[r]) * X[b, k] for rows r = b * H + h.
+// P[r, k] = d * P[r, k] + (gain * D[r]) * X[b, k] for rows r = b * H + h, d = decay (+ gain * D[r] *
+// jd[h * jd_stride] when jd: e-prop's diagonal Jacobian).
 __global__ void outer_trace_kernel(float* __restrict__ P, const float* __restrict__ D, const float* __restrict__ X,
-                                   size_t rows, int H, int K, float decay, float gain) {
+                                   size_t rows, int H, int K, float decay, float gain, const float* __restrict__ jd,
+                                   int jd_stride) {
   for (size_t r = blockIdx.y * static_cast<size_t>(kTileY) + threadIdx.y; r < rows;
        r += static_cast<size_t>(gridDim.y) * kTileY) {
     const float s = gain * D[r];
+    const float d = jd ? decay + s * jd[(r % H) * jd_stride] : decay;
     const float* x = X + (r / H) * K;
     float* p = P + r * K;
-    for (int k = blockIdx.x * kTileX + threadIdx.x; k < K; k += gridDim.x * kTileX) p[k] = decay * p[k] + s * x[k];
+    for (int k = blockIdx.x * kTileX + threadIdx.x; k < K; k += gridDim.x * kTileX) p[k] = d * p[k] + s * x[k];
   }
 }
 
@@ -287,11 +290,11 @@ void launch_column_dot(const LaunchCtx& ctx, const float* A, const float* Bm, in
 }
 
 void launch_outer_trace(const LaunchCtx& ctx, float* P, const float* D, const float* X, int B, int H, int K,
-                        float decay, float gain) {
+                        float decay, float gain, const float* jd, int jd_stride) {
   if (B <= 0 || H <= 0 || K <= 0) return;
   const size_t rows = static_cast<size_t>(B) * H;
   outer_trace_kernel<<<grid_tiles(ctx, rows, K), dim3(kTileX, kTileY), 0, ctx.stream>>>(P, D, X, rows, H, K, decay,
-                                                                                        gain);
+                                                                                        gain, jd, jd_stride);
   BL_CUDA_LAUNCHED("outer_trace_kernel");
 }
 
