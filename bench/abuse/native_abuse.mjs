@@ -37,7 +37,8 @@ function randomF32(n, seed) {
   return a;
 }
 const sameBits = (a, b) =>
-  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  a.length === b.length &&
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 // Both free the old backing store (the child runs with --harmony-rab-gsab-transfer on Node 20, --expose-gc).
 const detachers = {
   transfer: (ta) => void ta.buffer.transfer(1),
@@ -137,16 +138,31 @@ for (const bad of [1000, -5e8]) {
         codes.push(e.code);
       }
     }
-    if (codes.some((c) => c !== 'E_LABEL_RANGE')) throw Object.assign(new Error(`codes ${codes}`), { code: codes.find((c) => c !== 'E_LABEL_RANGE') });
+    if (codes.some((c) => c !== 'E_LABEL_RANGE'))
+      throw Object.assign(new Error(`codes ${codes}`), { code: codes.find((c) => c !== 'E_LABEL_RANGE') });
     return 'ok';
   });
-  kase(`multitask task ids set to ${bad} after validation`, ['E_INVALID_ARG', 'E_LABEL_RANGE'], async ({ MultitaskModel, MultitaskDataset, Dataset }) => {
-    const m = await MultitaskModel.create({ inputSize: 5, hidden: 6, tasks: [{ name: 'a', classes: 3 }, { name: 'b', classes: 3 }], seed: 1 });
-    const md = MultitaskDataset.fromTasks(['a', 'b'].map((name, k) => ({ name, data: Dataset.classification(randomF32(30, k + 1), 5, new Int32Array(6), 3) })));
-    md.taskIds[2] = bad;
-    await m.gradients(md);
-    return 'silent: resolved with an out-of-range task id';
-  });
+  kase(
+    `multitask task ids set to ${bad} after validation`,
+    ['E_INVALID_ARG', 'E_LABEL_RANGE'],
+    async ({ MultitaskModel, MultitaskDataset, Dataset }) => {
+      const m = await MultitaskModel.create({
+        inputSize: 5,
+        hidden: 6,
+        tasks: [
+          { name: 'a', classes: 3 },
+          { name: 'b', classes: 3 },
+        ],
+        seed: 1,
+      });
+      const md = MultitaskDataset.fromTasks(
+        ['a', 'b'].map((name, k) => ({ name, data: Dataset.classification(randomF32(30, k + 1), 5, new Int32Array(6), 3) })),
+      );
+      md.taskIds[2] = bad;
+      await m.gradients(md);
+      return 'silent: resolved with an out-of-range task id';
+    },
+  );
 }
 
 // ---- point 3: sizes past memory or overflowing
@@ -203,7 +219,18 @@ kase('native linalgEigenvalues n = 2^32 + 2', ['E_INVALID_ARG', 'E_SHAPE'], asyn
 });
 kase('native runKernel gemm M = 2^32 + 2', ['E_INVALID_ARG', 'E_SHAPE'], async (_lib, nat) => {
   const a = new Float32Array(4);
-  await nat.runKernel('cpu', 'gemm', { M: 2 ** 32 + 2, N: 2, K: 2, transA: false, transB: false, alpha: 1, beta: 0, A: a, B: a, C: new Float32Array(16) });
+  await nat.runKernel('cpu', 'gemm', {
+    M: 2 ** 32 + 2,
+    N: 2,
+    K: 2,
+    transA: false,
+    transB: false,
+    alpha: 1,
+    beta: 0,
+    A: a,
+    B: a,
+    C: new Float32Array(16),
+  });
   return 'silent: resolved';
 });
 kase('mlp.predict with inputs 3.4e38', ['E_NONFINITE'], async ({ MLP }) => {
@@ -274,7 +301,11 @@ function main() {
     let detail;
     if (r.error?.code === 'ETIMEDOUT') [outcome, detail] = ['hang', `no result in ${timeoutS} s`];
     else if (line) ({ outcome, detail } = JSON.parse(line.slice(9)));
-    else [outcome, detail] = ['crash', `${r.signal ?? `exit ${r.status}`}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 200)}`];
+    else
+      [outcome, detail] = [
+        'crash',
+        `${r.signal ?? `exit ${r.status}`}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 200)}`,
+      ];
     rows.push({ name, outcome, detail, seconds: (Date.now() - t0) / 1000 });
     console.log(`${outcome.padEnd(8)} ${name.padEnd(62)} ${detail}`);
   }
@@ -283,7 +314,10 @@ function main() {
   console.log(`\n${JSON.stringify(counts)}`);
   const out = join(root, 'bench', 'results', at('--json') ?? 'native_abuse.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ addon: process.env.BIASLEARN_BUILD_DIR ?? 'default', counts, cases: rows }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ addon: process.env.BIASLEARN_BUILD_DIR ?? 'default', counts, cases: rows }, null, 2)}\n`,
+  );
 }
 
 await main();

@@ -23,30 +23,26 @@ class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
 Napi::FunctionReference DatasetWrap::ctor;
 
 // createDataset(backend, x [n, inputSize], inputSize, labels [n] | null, classes, values [n, width] | null, width)
-//   -> Promise<NativeDataset>. Labels are copied on the JS thread, x and values pinned (binding_util.h);
-//   DeviceDataset::create checks label ranges (E_LABEL_RANGE) and finiteness (E_NONFINITE).
+//   -> Promise<NativeDataset>. Every array is copied on the JS thread (binding_util.h);
+//   DeviceDataset::create checks label ranges (E_LABEL_RANGE) and finiteness (E_NONFINITE) on the copies.
 Napi::Value CreateDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto be = read_backend(env, info[0]);
   const int input_size = arg_int(env, info[2], "inputSize", 1, 1 << 30);
-  size_t nx = 0, nv = 0;
   bool has_labels = false;
-  const float* x = pinned_f32(env, info[1], "x", &nx);
+  SharedF32 x = shared_f32(env, info[1], "x");
   auto labels = std::make_shared<std::vector<int32_t>>(copy_i32_opt(env, info[3], "labels", &has_labels));
   const int classes = has_labels ? arg_int(env, info[4], "classes", 1, 1 << 30) : 0;
-  const float* values = pinned_f32(env, info[5], "values", &nv, true);
+  SharedF32 values = shared_f32_opt(env, info[5], "values");
   const int width = values ? arg_int(env, info[6], "width", 1, 1 << 30) : 0;
-  const int n = rows_of(env, nx, input_size, "x");
+  const int n = rows_of(env, x->size(), input_size, "x");
   if (!has_labels && !values) throw_js(env, "E_INVALID_ARG", "expected labels or target values for dataset");
   if (has_labels) expect_length(env, labels->size(), (size_t)n, "labels");
-  if (values) expect_length(env, nv, (size_t)n * width, "target values");
-  return create_job<DatasetWrap, &DatasetWrap::ds>(env,
-                                                   [=] {
-                                                     return DeviceDataset::create(be, x, n, input_size,
-                                                                                  has_labels ? labels->data() : nullptr,
-                                                                                  classes, values, width);
-                                                   },
-                                                   {info[1], info[5]});
+  if (values) expect_length(env, values->size(), (size_t)n * width, "target values");
+  return create_job<DatasetWrap, &DatasetWrap::ds>(env, [=] {
+    return DeviceDataset::create(be, x->data(), n, input_size, has_labels ? labels->data() : nullptr, classes,
+                                 data_or_null(values), width);
+  });
 }
 
 void InitDataset(Napi::Env env, Napi::Object exports) {

@@ -49,21 +49,24 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     return result_job(env, [=](Mlp& m) { return m.evaluate(*ds, batch); }, stats_to_js);
   }
 
-  // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>
+  // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>; x copied on the JS thread; a
+  // non-finite output (inputs or parameters too large for float32) is E_NONFINITE.
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    size_t nx = 0;
-    const float* x = pinned_f32(env, info[0], "x", &nx);
     const int I = m->spec().layers[0].in, O = m->spec().layers.back().out;
-    const int n = rows_of(env, nx, I, "x");
-    return result_job(env,
-                      [=](Mlp& m) {
-                        std::vector<float> y((size_t)n * O);
-                        m.predict(x, n, y.data());
-                        return y;
-                      },
-                      float32_js, {info[0]});
+    SharedF32 x = shared_f32(env, info[0], "x");
+    const int n = rows_of(env, x->size(), I, "x");
+    const size_t ny = count_of(env, {(uint64_t)n, (uint64_t)O}, "the predictions");
+    return result_job(
+        env,
+        [=](Mlp& m) {
+          std::vector<float> y(ny);
+          m.predict(x->data(), n, y.data());
+          require_finite_outputs(y, O, "prediction");
+          return y;
+        },
+        float32_js);
   }
 
   // gradients(x [n, I], labels [n] | null, values [n, O] | null) -> Promise<{loss, grads: {name: Float32Array}}>

@@ -34,7 +34,16 @@ import {
   type TrainStepOptions,
 } from '../train/fit_target.js';
 import { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import {
+  describe,
+  expectFinite,
+  expectFiniteLoss,
+  expectInt,
+  expectKnownKeys,
+  expectNumber,
+  expectOneOf,
+  optionKeys,
+} from '../util/validate.js';
 import {
   maskSlopeAt,
   resolveMultitaskConfig,
@@ -465,7 +474,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
       accSum += hits[k]! / count[k]!;
     }
     const result: MultitaskEvaluateResult = {
-      loss: totalLoss / mt.n,
+      loss: expectFiniteLoss(totalLoss / mt.n),
       accuracy: totalHits / mt.n,
       n: mt.n,
       perTask,
