@@ -26,7 +26,8 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 /** The compiler's own copy of a runtime library (libasan.so, libubsan.so). */
 function runtime(name) {
   const path = execFileSync(process.env.CXX ?? 'g++', [`-print-file-name=${name}`], { encoding: 'utf8' }).trim();
-  if (!existsSync(path) || path === name) throw new Error(`test:asan: ${name} not found (install the compiler's sanitizer runtimes)`);
+  if (!existsSync(path) || path === name)
+    throw new Error(`test:asan: ${name} not found (install the compiler's sanitizer runtimes)`);
   return path;
 }
 
@@ -47,10 +48,17 @@ const env = {
 };
 console.log(`test:asan: ${files.length ? `${files.length} test files` : 'every test file'} against ${env.BIASLEARN_BUILD_DIR}`);
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const run = spawnSync(process.execPath, [vitest, 'run', ...files, ...args], { cwd: root, env, encoding: 'utf8', maxBuffer: 1 << 28 });
+const run = spawnSync(process.execPath, [vitest, 'run', ...files, ...args], {
+  cwd: root,
+  env,
+  encoding: 'utf8',
+  maxBuffer: 1 << 28,
+});
 process.stdout.write(run.stdout ?? '');
 process.stderr.write(run.stderr ?? '');
 const text = `${run.stdout}\n${run.stderr}`;
-const findings = (text.match(/ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer/g) ?? []).length;
+const findings = (
+  text.match(/ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer/g) ?? []
+).length;
 console.log(`test:asan: ${findings} sanitizer findings, vitest exit ${run.status ?? run.signal}`);
 process.exit(findings > 0 ? 1 : (run.status ?? 1));
