@@ -50,7 +50,7 @@ const detachers = {
 
 // ---- point 1: buffers detached while a call runs; labels changed after validation
 for (const [how, detach] of Object.entries(detachers)) {
-  kase(`mlp.predict x ${how} while running`, ['E_EMPTY', 'E_SHAPE'], async ({ MLP }) => {
+  kase(`mlp.predict x ${how} while running`, ['E_EMPTY', 'E_SHAPE', 'E_INVALID_ARG'], async ({ MLP }) => {
     const m = await MLP.create({ inputSize: BIG_I, hidden: 64, outputSize: 4, seed: 1 });
     const x = randomF32(BIG_ROWS * BIG_I, 1);
     const want = await m.predict(x.slice());
@@ -61,7 +61,7 @@ for (const [how, detach] of Object.entries(detachers)) {
     const got = await p;
     return sameBits(got, want) ? 'ok' : 'silent: predictions differ from the values at call time';
   });
-  kase(`native predict x ${how} right after the call`, ['E_EMPTY', 'E_SHAPE'], async ({ MLP }, nat) => {
+  kase(`native predict x ${how} right after the call`, ['E_EMPTY', 'E_SHAPE', 'E_INVALID_ARG'], async ({ MLP }, nat) => {
     const m = await MLP.create({ inputSize: BIG_I, hidden: 64, outputSize: 4, seed: 1 });
     const h = m.native.live();
     const x = randomF32(BIG_ROWS * BIG_I, 2);
@@ -70,7 +70,7 @@ for (const [how, detach] of Object.entries(detachers)) {
     detach(x);
     return sameBits(await p, want) ? 'ok' : 'silent: predictions differ from the values at call time';
   });
-  kase(`native createDataset x ${how} right after the call`, [], async (_lib, nat) => {
+  kase(`native createDataset x ${how} right after the call`, ['E_INVALID_ARG'], async (_lib, nat) => {
     const x = randomF32(BIG_ROWS * BIG_I, 3);
     const labels = new Int32Array(BIG_ROWS);
     const p = nat.createDataset('cpu', x, BIG_I, labels, 4, null, 0);
@@ -78,7 +78,7 @@ for (const [how, detach] of Object.entries(detachers)) {
     const ds = await p;
     return ds.size === BIG_ROWS ? 'ok' : 'silent: wrong size';
   });
-  kase(`native createDataset values ${how} right after the call`, [], async (_lib, nat) => {
+  kase(`native createDataset values ${how} right after the call`, ['E_INVALID_ARG'], async (_lib, nat) => {
     const x = randomF32(BIG_ROWS * 4, 4);
     const values = randomF32(BIG_ROWS * BIG_I, 5);
     const p = nat.createDataset('cpu', x, 4, null, 0, values, BIG_I);
@@ -86,32 +86,36 @@ for (const [how, detach] of Object.entries(detachers)) {
     const ds = await p;
     return ds.size === BIG_ROWS ? 'ok' : 'silent: wrong size';
   });
-  kase(`native multitask predict x ${how} right after the call`, ['E_EMPTY', 'E_SHAPE'], async ({ MultitaskModel }) => {
-    const m = await MultitaskModel.create({
-      inputSize: BIG_I,
-      hidden: 64,
-      tasks: [
-        { name: 'a', classes: 3 },
-        { name: 'b', classes: 2 },
-      ],
-      seed: 2,
-    });
-    const h = m.native.live();
-    const x = randomF32(BIG_ROWS * BIG_I, 6);
-    const task = new Int32Array(BIG_ROWS);
-    const want = await h.predict(x.slice(), task, true, 1);
-    const p = h.predict(x, task, true, 1);
-    detach(x);
-    return sameBits(await p, want) ? 'ok' : 'silent: predictions differ from the values at call time';
-  });
-  kase(`native createMultitaskDataset x ${how} right after the call`, [], async (_lib, nat) => {
+  kase(
+    `native multitask predict x ${how} right after the call`,
+    ['E_EMPTY', 'E_SHAPE', 'E_INVALID_ARG'],
+    async ({ MultitaskModel }) => {
+      const m = await MultitaskModel.create({
+        inputSize: BIG_I,
+        hidden: 64,
+        tasks: [
+          { name: 'a', classes: 3 },
+          { name: 'b', classes: 2 },
+        ],
+        seed: 2,
+      });
+      const h = m.native.live();
+      const x = randomF32(BIG_ROWS * BIG_I, 6);
+      const task = new Int32Array(BIG_ROWS);
+      const want = await h.predict(x.slice(), task, true, 1);
+      const p = h.predict(x, task, true, 1);
+      detach(x);
+      return sameBits(await p, want) ? 'ok' : 'silent: predictions differ from the values at call time';
+    },
+  );
+  kase(`native createMultitaskDataset x ${how} right after the call`, ['E_INVALID_ARG'], async (_lib, nat) => {
     const x = randomF32(BIG_ROWS * BIG_I, 7);
     const p = nat.createMultitaskDataset('cpu', x, BIG_I, new Int32Array(BIG_ROWS), new Int32Array(BIG_ROWS), Int32Array.of(3));
     detach(x);
     const ds = await p;
     return ds.size === BIG_ROWS ? 'ok' : 'silent: wrong size';
   });
-  kase(`native createSeqDataset x ${how} right after the call`, [], async (_lib, nat) => {
+  kase(`native createSeqDataset x ${how} right after the call`, ['E_INVALID_ARG'], async (_lib, nat) => {
     const n = 256,
       T = 64,
       I = 128;

@@ -14,6 +14,7 @@
 #include "../rnn/rnn.h"
 #include "async_job.h"
 #include "binding_util.h"
+#include "staged_copy.h"
 #include "pass_stats_js.h"
 #include "exports_registry.h"
 
@@ -63,7 +64,7 @@ std::shared_ptr<SeqDataset> unwrap_seq(Napi::Env env, Napi::Value v) {
 }
 
 // createSeqDataset(backend, {n, steps, in, out, x?, y?, w?, v?, cond?}) -> Promise<NativeSeqDataset>.
-// Every array is copied on the JS thread (binding_util.h), sizes checked before anything is
+// Every array is copied on the JS thread (the float ones staged: staged_copy.h), sizes checked before anything is
 // allocated (sizes.h); SeqDataset::create checks the copies.
 Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -78,21 +79,29 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   const size_t nt = count_of(env, {(uint64_t)n, (uint64_t)steps}, "the sequence steps");
   count_of(env, {(uint64_t)nt, (uint64_t)std::max(in, 1)}, "the inputs");
   count_of(env, {(uint64_t)nt, (uint64_t)out}, "the targets");
-  auto opt_f32 = [&](const char* key, size_t expect) -> SharedF32 {
-    SharedF32 p = shared_f32_opt(env, o.Get(key), key);
-    if (p) expect_length(env, p->size(), expect, (std::string("values for ") + key).c_str());
-    return p;
+  auto check_f32 = [&](const char* key, size_t expect) {
+    Napi::Value v = o.Get(key);
+    if (v.IsNull() || v.IsUndefined()) return false;
+    size_t len = 0;
+    typed_data<float>(env, v, napi_float32_array, key, &len);
+    expect_length(env, len, expect, (std::string("values for ") + key).c_str());
+    return true;
   };
-  SharedF32 x = opt_f32("x", nt * in);
-  if (in > 0 && !x) throw_js(env, "E_INVALID_ARG", "expected a Float32Array for x");
-  SharedF32 y = opt_f32("y", nt * out), w = opt_f32("w", nt), v = opt_f32("v", nt);
+  if (!check_f32("x", nt * in) && in > 0) throw_js(env, "E_INVALID_ARG", "expected a Float32Array for x");
+  check_f32("y", nt * out);
+  check_f32("w", nt);
+  check_f32("v", nt);
   bool has_cond = false;
   auto cond = std::make_shared<std::vector<int32_t>>(copy_i32_opt(env, o.Get("cond"), "cond", &has_cond));
   if (has_cond) expect_length(env, cond->size(), (size_t)n, "condition indices");
-  return create_job<SeqDatasetWrap, &SeqDatasetWrap::ds>(env, [=] {
-    return SeqDataset::create(be, n, steps, in, out, data_or_null(x), data_or_null(y), data_or_null(w), data_or_null(v),
-                              has_cond ? cond->data() : nullptr);
-  });
+  return StagedCopy::run(env, {o.Get("x"), o.Get("y"), o.Get("w"), o.Get("v")}, {"x", "y", "w", "v"},
+                         [=](Napi::Env env, std::vector<SharedF32> c) {
+                           return create_job<SeqDatasetWrap, &SeqDatasetWrap::ds>(env, [=] {
+                             return SeqDataset::create(be, n, steps, in, out, data_or_null(c[0]), data_or_null(c[1]),
+                                                       data_or_null(c[2]), data_or_null(c[3]),
+                                                       has_cond ? cond->data() : nullptr);
+                           });
+                         });
 }
 
 // ---------------------------------------------------------------- NativeRnn
