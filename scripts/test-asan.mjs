@@ -14,7 +14,7 @@
 // (cli.*, package.*, build.*, native.prebuilt, data.fetch: their child processes would need the
 // preload too, and they exercise the CLI and packaging, not native memory) and the CUDA files
 // (no device here). BIASLEARN_ASAN_ALL=1 runs everything. Extra arguments go to vitest.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cmakeJs, root } from './cmake_js.mjs';
@@ -48,17 +48,20 @@ const env = {
 };
 console.log(`test:asan: ${files.length ? `${files.length} test files` : 'every test file'} against ${env.BIASLEARN_BUILD_DIR}`);
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const run = spawnSync(process.execPath, [vitest, 'run', ...files, ...args], {
-  cwd: root,
-  env,
-  encoding: 'utf8',
-  maxBuffer: 1 << 28,
+// Streamed through (CI shows progress) and kept to count the sanitizer reports.
+const child = spawn(process.execPath, [vitest, 'run', ...files, ...args], { cwd: root, env });
+let text = '';
+child.stdout.on('data', (d) => {
+  process.stdout.write(d);
+  text += d;
 });
-process.stdout.write(run.stdout ?? '');
-process.stderr.write(run.stderr ?? '');
-const text = `${run.stdout}\n${run.stderr}`;
+child.stderr.on('data', (d) => {
+  process.stderr.write(d);
+  text += d;
+});
+const status = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)));
 const findings = (
   text.match(/ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer/g) ?? []
 ).length;
-console.log(`test:asan: ${findings} sanitizer findings, vitest exit ${run.status ?? run.signal}`);
-process.exit(findings > 0 ? 1 : (run.status ?? 1));
+console.log(`test:asan: ${findings} sanitizer findings, vitest exit ${status}`);
+process.exit(findings > 0 ? 1 : typeof status === 'number' ? status : 1);

@@ -61,7 +61,7 @@ for (const [how, detach] of Object.entries(detachers)) {
     const got = await p;
     return sameBits(got, want) ? 'ok' : 'silent: predictions differ from the values at call time';
   });
-  kase(`native predict x ${how} right after the call`, ['E_EMPTY', 'E_SHAPE', 'E_INVALID_ARG'], async ({ MLP }, nat) => {
+  kase(`native predict x ${how} right after the call`, ['E_EMPTY', 'E_SHAPE', 'E_INVALID_ARG'], async ({ MLP }) => {
     const m = await MLP.create({ inputSize: BIG_I, hidden: 64, outputSize: 4, seed: 1 });
     const h = m.native.live();
     const x = randomF32(BIG_ROWS * BIG_I, 2);
