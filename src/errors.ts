@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'E_DIVERGED' // training produced a non-finite loss
   | 'E_DISPOSED' // the model was disposed
   | 'E_DOWNLOAD' // a dataset download failed (HTTP error, interrupted transfer, wrong size or SHA-256)
+  | 'E_OOM' // an allocation failed or would exceed the machine's memory (the message names the bytes)
   | 'E_NATIVE'; // an unexpected failure inside native code
 
 /** The error every biaslearn failure throws: `code` is stable (see {@link ErrorCode}), the message says what was expected. */

@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MLP, MultitaskModel, RNN, SequenceDataset } from '../src/index.js';
+import { MLP, MultitaskModel, RNN, SequenceDataset, runtimeInfo } from '../src/index.js';
 import { firstBitDiff } from './helpers/numeric.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'golden');
@@ -19,6 +19,13 @@ function i32(name: string): Int32Array {
   const b = readFileSync(join(dir, name));
   return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
+
+/**
+ * Kernels compiled for a target with FMA, where GCC contracts `a * b + c` as in the build that
+ * recorded the outputs. Without FMA (portable x86-64 / x86-64-v2 builds) the RNN's rational tanh
+ * and leak round twice: its outputs are promised within 1e-5 relative there (docs/safety.md).
+ */
+const FMA_KERNELS = ['avx512', 'avx2+fma'].includes(runtimeInfo().kernels);
 
 describe('golden checkpoints of release 0.1.0 predict bit for bit', () => {
   for (const train of ['bias', 'full']) {
@@ -60,7 +67,10 @@ describe('golden checkpoints of release 0.1.0 predict bit for bit', () => {
       const want = f32('rnn-bias.y.f32');
       const { outputs } = await m.predict(data);
       expect(outputs.length).toBe(want.length);
-      expect(firstBitDiff(outputs, want)).toBe(-1);
+      if (FMA_KERNELS) expect(firstBitDiff(outputs, want)).toBe(-1);
+      else
+        for (let i = 0; i < want.length; i++)
+          expect(Math.abs(outputs[i]! - want[i]!), `${i}`).toBeLessThanOrEqual(1e-5 * Math.abs(want[i]!));
     } finally {
       m.dispose();
     }

@@ -29,10 +29,13 @@ Napi::Value FillWeights(const Napi::CallbackInfo& info) {
   const uint32_t stream = static_cast<uint32_t>(arg_int64(env, info[4], "stream", 0, 0xffffffffll));
   const Dist dist = parsed(env, [&] { return parse_dist(arg_string(env, info[5], "dist")); });
   const double a = arg_number(env, info[6], "a");
-  auto out = std::make_shared<std::vector<float>>((size_t)rows * cols);
+  const size_t count = count_of(env, {(uint64_t)rows, (uint64_t)cols}, "the weight matrix");
+  auto out = std::make_shared<std::vector<float>>();
   return AsyncJob::run(
       env,
       [=] {
+        require_host_memory(2 * count * sizeof(float), "the weight matrix and its copy");
+        out->resize(count);
         DeviceBuffer buf(be, out->size() * sizeof(float));
         be->fill_weights(buf.f32(), rows, cols, seed, stream, dist, a);
         be->download(out->data(), buf.data(), out->size() * sizeof(float));
@@ -47,6 +50,9 @@ Napi::Value BenchGemm(const Napi::CallbackInfo& info) {
   const int M = arg_int(env, info[1], "M", 1, 1 << 30), N = arg_int(env, info[2], "N", 1, 1 << 30),
             K = arg_int(env, info[3], "K", 1, 1 << 30), reps = arg_int(env, info[4], "reps", 1, 1 << 30);
   const bool tb = arg_bool(env, info[5], "transB");
+  count_of(env, {(uint64_t)M, (uint64_t)K}, "A");
+  count_of(env, {(uint64_t)K, (uint64_t)N}, "B");
+  count_of(env, {(uint64_t)M, (uint64_t)N}, "C");
   auto secs = std::make_shared<double>(0);
   return AsyncJob::run(
       env,

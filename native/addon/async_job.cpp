@@ -1,6 +1,7 @@
 #include "async_job.h"
 
 #include <new>
+#include <stdexcept>
 
 namespace bl {
 
@@ -17,8 +18,7 @@ AsyncJob::AsyncJob(Napi::Env env, Exec exec, Done done, std::shared_ptr<std::ato
       done_(std::move(done)),
       busy_(std::move(busy)) {}
 
-Napi::Promise AsyncJob::run(Napi::Env env, Exec exec, Done done, std::shared_ptr<std::atomic<bool>> busy,
-                            std::vector<Napi::Value> keep_alive) {
+Napi::Promise AsyncJob::run(Napi::Env env, Exec exec, Done done, std::shared_ptr<std::atomic<bool>> busy) {
   if (busy) {
     bool expected = false;
     if (!busy->compare_exchange_strong(expected, true)) {
@@ -29,8 +29,6 @@ Napi::Promise AsyncJob::run(Napi::Env env, Exec exec, Done done, std::shared_ptr
     }
   }
   auto* job = new AsyncJob(env, std::move(exec), std::move(done), std::move(busy));
-  for (auto& v : keep_alive)
-    if (v.IsObject()) job->keep_alive_.push_back(Napi::Persistent(v));
   Napi::Promise p = job->deferred_.Promise();
   job->Queue();
   return p;
@@ -43,8 +41,11 @@ void AsyncJob::Execute() {
     code_ = e.code();
     SetError(e.what());
   } catch (const std::bad_alloc&) {
-    code_ = "E_NATIVE";
-    SetError("out of memory");
+    code_ = "E_OOM";
+    SetError("out of memory: an allocation on a worker thread failed");
+  } catch (const std::length_error& e) {
+    code_ = "E_OOM";
+    SetError(std::string("out of memory: an allocation larger than the maximum size was asked for (") + e.what() + ")");
   } catch (const std::exception& e) {
     code_ = "E_NATIVE";
     SetError(e.what());

@@ -21,8 +21,8 @@ class AsyncJob : public Napi::AsyncWorker {
 
   // Queues the job and returns its Promise. `busy` (optional) is held for the job's lifetime;
   // if already held the Promise rejects with E_CONCURRENT and nothing runs.
-  static Napi::Promise run(Napi::Env env, Exec exec, Done done, std::shared_ptr<std::atomic<bool>> busy = nullptr,
-                           std::vector<Napi::Value> keep_alive = {});
+  // Nothing of JavaScript's may be read by `exec`: the caller copies what the job needs first.
+  static Napi::Promise run(Napi::Env env, Exec exec, Done done, std::shared_ptr<std::atomic<bool>> busy = nullptr);
 
   void Execute() override;
   void OnOK() override;
@@ -37,7 +37,6 @@ class AsyncJob : public Napi::AsyncWorker {
   Done done_;
   std::shared_ptr<std::atomic<bool>> busy_;
   std::string code_ = "E_NATIVE";
-  std::vector<Napi::Reference<Napi::Value>> keep_alive_;
 };
 
 // An Error with `code`, for rejecting or throwing on the JS thread.

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <initializer_list>
+#include <new>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -13,6 +15,7 @@
 
 #include "../backend/backend.h"
 #include "../common/error.h"
+#include "../common/sizes.h"
 #include "../common/types.h"
 #include "../train/params.h"
 #include "async_job.h"
@@ -169,30 +172,46 @@ inline T* typed_data(Napi::Env env, Napi::Value v, napi_typedarray_type type, co
   return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
 }
 
-// Typed arrays a job reads. Everything native code uses as an index or a length (labels, task
-// ids, sample indices, conditions, flags) and every small array is copied on the JS thread
-// (copy_*), and validated natively on the copy, so changing it in JavaScript while the job runs
-// cannot reach native code. The one exception is the float payload of a dataset or a prediction
-// (x, targets; pinned_f32): it is read as values only, never as an index, and is read on the
-// worker from the pinned JavaScript array (the job keeps it alive), because copying it on the
-// JS thread would stall the event loop (measured: 30-50 ms per 25 MB, first touch of new pages).
+// Typed arrays a job reads are copied on the JS thread, all of them: indices, lengths and flags
+// (labels, task ids, sample indices, conditions) and the float payloads (x, targets) alike, and
+// validated natively on the copy. JavaScript can detach, transfer, resize or change the array
+// while the job runs on a worker (ArrayBuffer.prototype.transfer, structuredClone with transfer,
+// postMessage); the job never sees it: results are those of the values at call time. Results are
+// written to native memory and handed to JavaScript when the job ends. The copy costs one memcpy
+// on the JS thread (rough figure, docs/safety.md). Allocation failures are E_OOM naming the bytes.
+template <typename T>
+inline std::vector<T> copy_elements(Napi::Env env, const T* p, size_t n, const char* what) {
+  try {
+    return std::vector<T>(p, p + n);
+  } catch (const std::bad_alloc&) {
+    throw_js(env, "E_OOM",
+             std::string("out of memory: copying ") + what + " needs " + std::to_string(n * sizeof(T)) + " bytes");
+  }
+}
 inline std::vector<float> copy_f32(Napi::Env env, const Napi::Value& v, const char* what) {
   size_t n = 0;
   const float* p = typed_data<float>(env, v, napi_float32_array, what, &n);
-  return std::vector<float>(p, p + n);
+  return copy_elements(env, p, n, what);
 }
 inline std::vector<int32_t> copy_i32(Napi::Env env, const Napi::Value& v, const char* what) {
   size_t n = 0;
   const int32_t* p = typed_data<int32_t>(env, v, napi_int32_array, what, &n);
-  return std::vector<int32_t>(p, p + n);
+  return copy_elements(env, p, n, what);
 }
-// A pinned Float32Array (pass `v` to AsyncJob::run's keep_alive): data and length; nullptr for null/undefined when
-// optional.
-inline const float* pinned_f32(Napi::Env env, const Napi::Value& v, const char* what, size_t* length,
-                               bool optional = false) {
-  *length = 0;
-  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
-  return typed_data<float>(env, v, napi_float32_array, what, length);
+// A copy a job shares (datasets, predictions): std::shared_ptr so the job's closure stays copyable.
+using SharedF32 = std::shared_ptr<const std::vector<float>>;
+inline SharedF32 shared_f32(Napi::Env env, const Napi::Value& v, const char* what) {
+  return std::make_shared<const std::vector<float>>(copy_f32(env, v, what));
+}
+// The same for an optional array: nullptr for null or undefined.
+inline SharedF32 shared_f32_opt(Napi::Env env, const Napi::Value& v, const char* what) {
+  return v.IsNull() || v.IsUndefined() ? nullptr : shared_f32(env, v, what);
+}
+// The data of an optional copy (nullptr when absent).
+inline const float* data_or_null(const SharedF32& v) { return v ? v->data() : nullptr; }
+// The product of dims checked before allocating (sizes.h): E_INVALID_ARG over 2^32 elements.
+inline size_t count_of(Napi::Env env, std::initializer_list<uint64_t> dims, const std::string& what) {
+  return parsed(env, [&] { return checked_count(dims, what); });
 }
 // The same for an optional array (null or undefined: empty, *present = false).
 inline std::vector<float> copy_f32_opt(Napi::Env env, const Napi::Value& v, const char* what, bool* present) {
@@ -215,6 +234,20 @@ inline int rows_of(Napi::Env env, size_t length, int width, const char* what) {
 inline void expect_length(Napi::Env env, size_t got, size_t want, const char* what) {
   if (got != want)
     throw_js(env, "E_SHAPE", "expected " + std::to_string(want) + " " + what + ", got " + std::to_string(got));
+}
+
+// ---- outputs (on the worker)
+// Predictions are promised finite: a NaN or infinite output (inputs or parameters too large for
+// float32, e.g. 3.4e38) is E_NONFINITE naming the row, never a silent NaN.
+inline void require_finite_outputs(const float* v, size_t n, const char* what, size_t row) {
+  for (size_t j = 0; j < n; ++j)
+    if (!std::isfinite(v[j]))
+      fail("E_NONFINITE", std::string("non-finite ") + what + " in row " + std::to_string(row) + " (" +
+                              std::to_string(v[j]) + "): the inputs or the parameters overflow float32");
+}
+// The same for every row of a flat [rows, width] array.
+inline void require_finite_outputs(const std::vector<float>& v, size_t width, const char* what) {
+  for (size_t r = 0; width && r < v.size() / width; ++r) require_finite_outputs(v.data() + r * width, width, what, r);
 }
 
 // ---- learned-tensor jobs
@@ -285,7 +318,7 @@ Napi::Promise write_tensors_job(
 // Promise<a new Wrap instance>: make() (returning a std::shared_ptr) runs on a worker thread and
 // its result is stored in the instance's member `Member` (`&Wrap::model`, `&Wrap::ds`).
 template <typename Wrap, auto Member, typename Make>
-Napi::Promise create_job(Napi::Env env, Make make, std::vector<Napi::Value> keep_alive = {}) {
+Napi::Promise create_job(Napi::Env env, Make make) {
   auto result = std::make_shared<decltype(make())>();
   return AsyncJob::run(
       env, [=] { *result = make(); },
@@ -294,7 +327,7 @@ Napi::Promise create_job(Napi::Env env, Make make, std::vector<Napi::Value> keep
         Wrap::Unwrap(obj)->*Member = *result;
         return obj;
       },
-      nullptr, std::move(keep_alive));
+      nullptr);
 }
 
 // The object a Wrap instance holds in `Member`: E_INVALID_ARG when v is not a Wrap, E_DISPOSED once released.
@@ -472,16 +505,14 @@ struct ModelSlot {
         busy);
   }
 
-  // Promise<to_js(env, result)> with result = run(model) on a worker thread, holding the busy flag;
-  // `keep` (typed arrays the job reads in place) stays alive until the job ends. to_js takes the
-  // result as an lvalue it may move from.
+  // Promise<to_js(env, result)> with result = run(model) on a worker thread, holding the busy flag.
+  // to_js takes the result as an lvalue it may move from.
   template <typename Run, typename ToJs>
-  Napi::Promise result_job(Napi::Env env, Run run, ToJs to_js, std::vector<Napi::Value> keep = {}) {
+  Napi::Promise result_job(Napi::Env env, Run run, ToJs to_js) {
     auto m = live(env);
     auto out = std::make_shared<decltype(run(*m))>();
     return AsyncJob::run(
-        env, [m, out, run] { *out = run(*m); }, [out, to_js](Napi::Env env) { return to_js(env, *out); }, busy,
-        std::move(keep));
+        env, [m, out, run] { *out = run(*m); }, [out, to_js](Napi::Env env) { return to_js(env, *out); }, busy);
   }
 };
 

@@ -36,19 +36,19 @@ using Dev = ProbeDev;
 
 // W[rows, cols] from (seed, stream, dist, a); dist 0 uniform, 1 normal, 2 zeros (common/types.h).
 BL_PROBE(FillWeights) {
-  const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), dist = (int)need_n(j, "dist");
+  const int rows = probe_int(j, "rows"), cols = probe_int(j, "cols"), dist = probe_int(j, "dist");
   require(rows >= 1 && cols >= 1 && dist >= 0 && dist <= 2, "E_INVALID_ARG",
           "runKernel: fill_weights needs rows, cols >= 1 and dist 0..2");
   std::vector<float>& W = j.f["W"];
   W.assign((size_t)rows * cols, 0.0f);
   Dev w(be, W);
-  be->fill_weights(w.buf.f32(), rows, cols, (uint64_t)need_n(j, "seed"), (uint32_t)need_n(j, "stream"),
-                   static_cast<Dist>(dist), need_n(j, "a"));
+  be->fill_weights(w.buf.f32(), rows, cols, (uint64_t)probe_int(j, "seed", 0, (int64_t(1) << 53) - 1),
+                   (uint32_t)probe_int(j, "stream", 0, 0xffffffffll), static_cast<Dist>(dist), need_n(j, "a"));
   w.back(W);
 }
 
 BL_PROBE(Gemm) {
-  const int M = (int)need_n(j, "M"), N = (int)need_n(j, "N"), K = (int)need_n(j, "K");
+  const int M = probe_int(j, "M"), N = probe_int(j, "N"), K = probe_int(j, "K");
   const bool ta = need_n(j, "transA") != 0, tb = need_n(j, "transB") != 0;
   auto &A = need_f(j, "A"), &B = need_f(j, "B"), &C = need_f(j, "C");
   need_len(A, (size_t)M * K, "A");
@@ -61,7 +61,7 @@ BL_PROBE(Gemm) {
 }
 
 BL_PROBE(BiasAct) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H");
   const Act act = probe_act(j);
   auto &Z = need_f(j, "Z"), &bias = need_f(j, "bias");
   need_len(Z, (size_t)B * H, "Z");
@@ -72,7 +72,7 @@ BL_PROBE(BiasAct) {
 }
 
 BL_PROBE(ActBackward) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H");
   const Act act = probe_act(j);
   auto &G = need_f(j, "G"), &A = need_f(j, "A");
   need_len(G, (size_t)B * H, "G");
@@ -83,7 +83,7 @@ BL_PROBE(ActBackward) {
 }
 
 BL_PROBE(ColumnSum) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H");
   auto &G = need_f(j, "G"), &out = need_f(j, "out");
   need_len(G, (size_t)B * H, "G");
   need_len(out, H, "out");
@@ -94,7 +94,7 @@ BL_PROBE(ColumnSum) {
 
 // Outputs dY[B,O] and stats[2] of softmax_xent (with Int32Array labels) or mse (with T).
 void run_loss(std::shared_ptr<Backend> be, ProbeJob& j, bool xent) {
-  const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O");
+  const int B = probe_int(j, "B"), O = probe_int(j, "O");
   auto& Y = need_f(j, "Y");
   need_len(Y, (size_t)B * O, "Y");
   std::vector<float>& dY = j.f["dY"];
@@ -122,7 +122,7 @@ BL_PROBE(SoftmaxXent) { run_loss(be, j, true); }
 BL_PROBE(Mse) { run_loss(be, j, false); }
 
 BL_PROBE(GatherRows) {
-  const int B = (int)need_n(j, "B"), D = (int)need_n(j, "D");
+  const int B = probe_int(j, "B"), D = probe_int(j, "D");
   auto& src = need_f(j, "src");
   auto it = j.i.find("idx");
   require(it != j.i.end() && it->second.size() >= (size_t)B, "E_INVALID_ARG", "runKernel: gather_rows needs idx");
@@ -137,7 +137,7 @@ BL_PROBE(GatherRows) {
 
 // dst[B] = src[idx[b]] on int32 labels; returned as Float32Array "dst" (exact below 2^24).
 BL_PROBE(GatherLabels) {
-  const int B = (int)need_n(j, "B");
+  const int B = probe_int(j, "B");
   auto& src = probe_i(j, "src", 1);
   auto& idx = need_i(j, "idx", B, 0, (int32_t)src.size());
   Dev s(be, src), x(be, idx), d(be, std::vector<int32_t>((size_t)B, 0));
@@ -188,8 +188,8 @@ BL_PROBE(Axpby) {
 }
 
 BL_PROBE(Copy2d) {
-  const int rows = (int)need_n(j, "rows"), cols = (int)need_n(j, "cols"), ldd = (int)need_n(j, "ldd"),
-            lds = (int)need_n(j, "lds");
+  const int rows = probe_int(j, "rows"), cols = probe_int(j, "cols"), ldd = probe_int(j, "ldd"),
+            lds = probe_int(j, "lds");
   require(cols <= ldd && cols <= lds, "E_INVALID_ARG", j.who + ": cols > leading dimension");
   probe_f(j, "src", (size_t)rows * lds);
   probe_f(j, "dst", (size_t)rows * ldd);
@@ -203,7 +203,7 @@ BL_PROBE(SumSquares) {
 }
 
 BL_PROBE(ColumnDot) {
-  const int R = (int)need_n(j, "rows"), H = (int)need_n(j, "H");
+  const int R = probe_int(j, "rows"), H = probe_int(j, "H");
   probe_f(j, "A", (size_t)R * H);
   probe_f(j, "Bm", (size_t)R * H);
   probe_f(j, "out", H);
@@ -212,7 +212,7 @@ BL_PROBE(ColumnDot) {
 }
 
 BL_PROBE(ScatterAddRows) {
-  const int B = (int)need_n(j, "B"), D = (int)need_n(j, "D"), C = (int)need_n(j, "C");
+  const int B = probe_int(j, "B"), D = probe_int(j, "D"), C = probe_int(j, "C");
   probe_f(j, "src", (size_t)B * D);
   probe_f(j, "out", (size_t)C * D);
   need_i(j, "idx", B, 0, C);
@@ -223,7 +223,7 @@ BL_PROBE(ScatterAddRows) {
 }
 
 BL_PROBE(GatherSeq) {
-  const int B = (int)need_n(j, "B"), T = (int)need_n(j, "T"), D = (int)need_n(j, "D"), N = (int)need_n(j, "N");
+  const int B = probe_int(j, "B"), T = probe_int(j, "T"), D = probe_int(j, "D"), N = probe_int(j, "N");
   const size_t stride = (size_t)need_n(j, "rowStride"), offset = (size_t)need_n(j, "offset");
   probe_f(j, "src", (size_t)N * stride);
   need_i(j, "idx", B, 0, N);
@@ -236,7 +236,7 @@ BL_PROBE(GatherSeq) {
 // ---- fused MLP paths
 
 BL_PROBE(BiasActReadout) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), O = (int)need_n(j, "O");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), O = probe_int(j, "O");
   const Act act = probe_act(j);
   auto &Z = need_f(j, "Z"), &bias = need_f(j, "bias"), &W = need_f(j, "W"), &c = need_f(j, "c");
   need_len(Z, (size_t)B * H, "Z");
@@ -254,7 +254,7 @@ BL_PROBE(BiasActReadout) {
 }
 
 BL_PROBE(SmallFanoutBackward) {
-  const int B = (int)need_n(j, "B"), O = (int)need_n(j, "O"), H = (int)need_n(j, "H");
+  const int B = probe_int(j, "B"), O = probe_int(j, "O"), H = probe_int(j, "H");
   const Act act = probe_act(j);
   auto &dZ = need_f(j, "dZ"), &W = need_f(j, "W"), &A = need_f(j, "A"), &out = need_f(j, "out");
   need_len(dZ, (size_t)B * O, "dZ");

@@ -18,6 +18,7 @@
 
 #include "../linalg/linalg.h"
 #include "async_job.h"
+#include "binding_util.h"
 #include "exports_registry.h"
 
 namespace bl {
@@ -27,13 +28,12 @@ std::vector<double> f64_arg(const Napi::CallbackInfo& info, size_t i, const char
   if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     throw make_error(info.Env(), "E_DTYPE", std::string("expected a Float64Array for ") + name);
   auto a = info[i].As<Napi::Float64Array>();
-  return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+  return copy_elements(info.Env(), a.Data(), a.ElementLength(), name);
 }
 
+// A dimension: an integer in [0, 2^30] (never wrapped modulo 2^32).
 int int_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber())
-    throw make_error(info.Env(), "E_INVALID_ARG", std::string("expected an integer for ") + name);
-  return info[i].As<Napi::Number>().Int32Value();
+  return arg_int(info.Env(), info[i], name, 0, 1 << 30);
 }
 
 Napi::Float64Array to_f64(Napi::Env env, const std::vector<double>& v) {

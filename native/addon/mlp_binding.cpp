@@ -7,6 +7,7 @@
 
 #include "../mlp/mlp.h"
 #include "binding_util.h"
+#include "staged_copy.h"
 #include "pass_stats_js.h"
 #include "dataset_binding.h"
 #include "exports_registry.h"
@@ -49,21 +50,29 @@ class MlpWrap : public ModelWrap<MlpWrap, Mlp> {
     return result_job(env, [=](Mlp& m) { return m.evaluate(*ds, batch); }, stats_to_js);
   }
 
-  // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>
+  // predict(x: Float32Array [n, I]) -> Promise<Float32Array [n, O]>; x copied (staged_copy.h); a
+  // non-finite output (inputs or parameters too large for float32) is E_NONFINITE.
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
-    size_t nx = 0;
-    const float* x = pinned_f32(env, info[0], "x", &nx);
     const int I = m->spec().layers[0].in, O = m->spec().layers.back().out;
+    size_t nx = 0;
+    typed_data<float>(env, info[0], napi_float32_array, "x", &nx);
     const int n = rows_of(env, nx, I, "x");
-    return result_job(env,
-                      [=](Mlp& m) {
-                        std::vector<float> y((size_t)n * O);
-                        m.predict(x, n, y.data());
-                        return y;
-                      },
-                      float32_js, {info[0]});
+    const size_t ny = count_of(env, {(uint64_t)n, (uint64_t)O}, "the predictions");
+    auto flag = busy;  // the wrapper itself may be gone when the copy is made: hold the model and its flag
+    return StagedCopy::run(env, {info[0]}, {"x"}, [m, flag, n, ny, O](Napi::Env env, std::vector<SharedF32> c) {
+      SharedF32 x = c[0];
+      auto y = std::make_shared<std::vector<float>>();
+      return AsyncJob::run(
+          env,
+          [=] {
+            y->resize(ny);
+            m->predict(x->data(), n, y->data());
+            require_finite_outputs(*y, O, "prediction");
+          },
+          [y](Napi::Env env) { return to_float32_array(env, std::move(*y)); }, flag);
+    });
   }
 
   // gradients(x [n, I], labels [n] | null, values [n, O] | null) -> Promise<{loss, grads: {name: Float32Array}}>

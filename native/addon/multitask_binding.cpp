@@ -15,6 +15,7 @@
 #include "../multitask/multitask_mlp.h"
 #include "async_job.h"
 #include "binding_util.h"
+#include "staged_copy.h"
 #include "exports_registry.h"
 
 namespace bl {
@@ -65,14 +66,14 @@ std::shared_ptr<MultitaskData> unwrap_ds(Napi::Env env, Napi::Value v) {
 }
 
 // createMultitaskDataset(backend, x [n, inputSize], inputSize, labels [n], task [n], classes: Int32Array [K])
-//   -> Promise<NativeMultitaskDataset>. Labels and task ids are copied on the JS thread, x pinned
-//   (binding_util.h); MultitaskData::create checks task ids and label ranges on the copies.
+//   -> Promise<NativeMultitaskDataset>. Every array is copied on the JS thread (binding_util.h);
+//   MultitaskData::create checks task ids and label ranges on the copies.
 Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto be = read_backend(env, info[0]);
   const int input = arg_int(env, info[2], "inputSize", 1, 1 << 30);
   size_t nx = 0;
-  const float* x = pinned_f32(env, info[1], "x", &nx);
+  typed_data<float>(env, info[1], napi_float32_array, "x", &nx);
   auto labels = std::make_shared<std::vector<int32_t>>(copy_i32(env, info[3], "labels"));
   auto task = std::make_shared<std::vector<int32_t>>(copy_i32(env, info[4], "task"));
   const std::vector<int32_t> cls = copy_i32(env, info[5], "classes");
@@ -80,8 +81,11 @@ Napi::Value CreateMultitaskDataset(const Napi::CallbackInfo& info) {
   expect_length(env, labels->size(), (size_t)n, "labels");
   expect_length(env, task->size(), (size_t)n, "task ids");
   std::vector<int> classes(cls.begin(), cls.end());
-  return create_job<MtDatasetWrap, &MtDatasetWrap::ds>(
-      env, [=] { return MultitaskData::create(be, x, n, input, labels->data(), task->data(), classes); }, {info[1]});
+  return StagedCopy::run(env, {info[1]}, {"x"}, [=](Napi::Env env, std::vector<SharedF32> c) {
+    SharedF32 x = c[0];
+    return create_job<MtDatasetWrap, &MtDatasetWrap::ds>(
+        env, [=] { return MultitaskData::create(be, x->data(), n, input, labels->data(), task->data(), classes); });
+  });
 }
 
 // ---------------------------------------------------------------- NativeMultitaskMlp
@@ -140,25 +144,38 @@ class MtMlpWrap : public ModelWrap<MtMlpWrap, MultitaskMlp> {
     return result_job(env, [=](MultitaskMlp& m) { return m.evaluate(*ds, batch, hard, slope); }, stats_to_js);
   }
 
-  // predict(x, task: Int32Array, hard, slope) -> Promise<Float32Array [n, R]>
+  // predict(x, task: Int32Array, hard, slope) -> Promise<Float32Array [n, R]>; x copied (staged_copy.h),
+  // task ids on the JS thread; a non-finite logit of a row's own task is E_NONFINITE.
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
     size_t nx = 0;
-    const float* x = pinned_f32(env, info[0], "x", &nx);
-    std::vector<int32_t> task = copy_i32(env, info[1], "task");
+    typed_data<float>(env, info[0], napi_float32_array, "x", &nx);
+    auto task = std::make_shared<std::vector<int32_t>>(copy_i32(env, info[1], "task"));
     const bool hard = arg_bool(env, info[2], "hard");
     const float slope = arg_float(env, info[3], "slope");
     const int I = m->spec().input, R = m->readout_width();
     const int n = rows_of(env, nx, I, "x");
-    expect_length(env, task.size(), (size_t)n, "task ids");
-    return result_job(env,
-                      [=, task = std::move(task)](MultitaskMlp& m) {
-                        std::vector<float> y((size_t)n * R);
-                        m.predict(x, task.data(), n, hard, slope, y.data());
-                        return y;
-                      },
-                      float32_js, {info[0]});
+    expect_length(env, task->size(), (size_t)n, "task ids");
+    const size_t ny = count_of(env, {(uint64_t)n, (uint64_t)R}, "the predictions");
+    auto flag = busy;  // the wrapper itself may be gone when the copy is made: hold the model and its flag
+    return StagedCopy::run(env, {info[0]}, {"x"},
+                           [m, flag, task, n, hard, slope, ny, R](Napi::Env env, std::vector<SharedF32> c) {
+                             SharedF32 x = c[0];
+                             auto y = std::make_shared<std::vector<float>>();
+                             return AsyncJob::run(
+                                 env,
+                                 [=] {
+                                   y->resize(ny);
+                                   m->predict(x->data(), task->data(), n, hard, slope, y->data());
+                                   for (int i = 0; i < n; ++i) {
+                                     const int k = (*task)[i];
+                                     require_finite_outputs(y->data() + (size_t)i * R + m->logit_offset(k),
+                                                            m->spec().classes[k], "prediction", i);
+                                   }
+                                 },
+                                 [y](Napi::Env env) { return to_float32_array(env, std::move(*y)); }, flag);
+                           });
   }
 
   // gradients(x, labels, task, slope) -> Promise<{ loss: Float64Array [K], grads: {name: Float32Array} }>

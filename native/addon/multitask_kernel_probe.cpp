@@ -31,7 +31,7 @@ void check_tasks(const std::vector<int32_t>& task, int B, int K) {
 using Dev = ProbeDev;
 
 BL_PROBE(BiasActGather) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   const Act act = probe_act(j);
   auto& Z = need_f(j, "Z", (size_t)B * H);
   auto& bias = need_f(j, "biases", (size_t)K * H);
@@ -43,7 +43,7 @@ BL_PROBE(BiasActGather) {
 }
 
 BL_PROBE(ColumnSumScatter) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   auto& G = need_f(j, "G", (size_t)B * H);
   auto& task = need_i(j, "task", B);
   check_tasks(task, B, K);
@@ -55,7 +55,7 @@ BL_PROBE(ColumnSumScatter) {
 }
 
 BL_PROBE(SoftmaxXentTask) {
-  const int B = (int)need_n(j, "B"), R = (int)need_n(j, "R"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), R = probe_int(j, "R"), K = probe_int(j, "K");
   auto& Y = need_f(j, "logits", (size_t)B * R);
   auto& labels = need_i(j, "labels", B);
   auto& task = need_i(j, "task", B);
@@ -87,7 +87,7 @@ BL_PROBE(TaskGates) {
 }
 
 BL_PROBE(GateRows) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   auto& U = need_f(j, "U", (size_t)B * H);
   auto& gates = need_f(j, "gates", (size_t)K * H);
   auto& task = need_i(j, "task", B);
@@ -100,7 +100,7 @@ BL_PROBE(GateRows) {
 }
 
 BL_PROBE(GateBackward) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   auto& dA = need_f(j, "dA", (size_t)B * H);
   auto& U = need_f(j, "U", (size_t)B * H);
   auto& gates = need_f(j, "gates", (size_t)K * H);
@@ -122,7 +122,7 @@ BL_PROBE(GateBackward) {
 }
 
 BL_PROBE(TaskMoments) {
-  const int B = (int)need_n(j, "B"), H = (int)need_n(j, "H"), K = (int)need_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   auto& A = need_f(j, "A", (size_t)B * H);
   auto& task = need_i(j, "task", B);
   check_tasks(task, B, K);

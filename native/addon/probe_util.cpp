@@ -1,5 +1,7 @@
 #include "probe_util.h"
 
+#include <cmath>
+
 #include "async_job.h"
 
 namespace bl {
@@ -32,6 +34,14 @@ double probe_n(ProbeJob& j, const char* k) {
   auto it = j.n.find(k);
   if (it == j.n.end()) fail("E_INVALID_ARG", j.who + ": missing number '" + k + "'");
   return it->second;
+}
+
+int64_t probe_int(ProbeJob& j, const char* k, int64_t lo, int64_t hi) {
+  const double v = probe_n(j, k);
+  require(v >= static_cast<double>(lo) && v <= static_cast<double>(hi) && v == std::floor(v), "E_INVALID_ARG",
+          j.who + ": '" + k + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+              std::to_string(v));
+  return static_cast<int64_t>(v);
 }
 
 Act probe_act(ProbeJob& j, const char* k) {

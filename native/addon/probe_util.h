@@ -31,6 +31,8 @@ std::vector<float>& probe_f(ProbeJob& j, const char* k, size_t need = 0);
 std::vector<int32_t>& probe_i(ProbeJob& j, const char* k, size_t need = 0);
 // The number (or boolean as 0/1) `k`.
 double probe_n(ProbeJob& j, const char* k);
+// The integer `k` in [lo, hi] (default +-2^30): E_INVALID_ARG otherwise, never a wrapped conversion.
+int64_t probe_int(ProbeJob& j, const char* k, int64_t lo = -(int64_t(1) << 30), int64_t hi = int64_t(1) << 30);
 // The activation number `k` (default "act"), checked against BL_ACTIVATIONS.
 Act probe_act(ProbeJob& j, const char* k = "act");
 

@@ -4,6 +4,7 @@
 // with a typed `code`.
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "../rnn/rnn.h"
 #include "async_job.h"
 #include "binding_util.h"
+#include "staged_copy.h"
 #include "pass_stats_js.h"
 #include "exports_registry.h"
 
@@ -70,8 +72,8 @@ std::shared_ptr<SeqDataset> unwrap_seq(Napi::Env env, Napi::Value v) {
 }
 
 // createSeqDataset(backend, {n, steps, in, out, x?, y?, w?, v?, cond?}) -> Promise<NativeSeqDataset>.
-// Condition indices are copied on the JS thread, the float arrays pinned (binding_util.h);
-// SeqDataset::create checks them.
+// Every array is copied on the JS thread (the float ones staged: staged_copy.h), sizes checked before anything is
+// allocated (sizes.h); SeqDataset::create checks the copies.
 Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto be = read_backend(env, info[0]);
@@ -82,24 +84,32 @@ Napi::Value CreateSeqDataset(const Napi::CallbackInfo& info) {
   const int out = read_int(env, o, "out", 1, 1 << 20);
   if (n == 0) throw_js(env, "E_EMPTY", "expected at least one sequence, got 0");
   if (steps == 0) throw_js(env, "E_EMPTY", "expected sequence length >= 1, got 0");
-  const size_t nt = (size_t)n * steps;
-  auto opt_f32 = [&](const char* key, size_t expect) -> const float* {
+  const size_t nt = count_of(env, {(uint64_t)n, (uint64_t)steps}, "the sequence steps");
+  count_of(env, {(uint64_t)nt, (uint64_t)std::max(in, 1)}, "the inputs");
+  count_of(env, {(uint64_t)nt, (uint64_t)out}, "the targets");
+  auto check_f32 = [&](const char* key, size_t expect) {
+    Napi::Value v = o.Get(key);
+    if (v.IsNull() || v.IsUndefined()) return false;
     size_t len = 0;
-    const float* p = pinned_f32(env, o.Get(key), key, &len, true);
-    if (p) expect_length(env, len, expect, (std::string("values for ") + key).c_str());
-    return p;
+    typed_data<float>(env, v, napi_float32_array, key, &len);
+    expect_length(env, len, expect, (std::string("values for ") + key).c_str());
+    return true;
   };
-  const float* x = opt_f32("x", nt * in);
-  if (in > 0 && !x) throw_js(env, "E_INVALID_ARG", "expected a Float32Array for x");
-  const float* y = opt_f32("y", nt * out);
-  const float* w = opt_f32("w", nt);
-  const float* v = opt_f32("v", nt);
+  if (!check_f32("x", nt * in) && in > 0) throw_js(env, "E_INVALID_ARG", "expected a Float32Array for x");
+  check_f32("y", nt * out);
+  check_f32("w", nt);
+  check_f32("v", nt);
   bool has_cond = false;
   auto cond = std::make_shared<std::vector<int32_t>>(copy_i32_opt(env, o.Get("cond"), "cond", &has_cond));
   if (has_cond) expect_length(env, cond->size(), (size_t)n, "condition indices");
-  return create_job<SeqDatasetWrap, &SeqDatasetWrap::ds>(
-      env, [=] { return SeqDataset::create(be, n, steps, in, out, x, y, w, v, has_cond ? cond->data() : nullptr); },
-      {o.Get("x"), o.Get("y"), o.Get("w"), o.Get("v")});
+  return StagedCopy::run(env, {o.Get("x"), o.Get("y"), o.Get("w"), o.Get("v")}, {"x", "y", "w", "v"},
+                         [=](Napi::Env env, std::vector<SharedF32> c) {
+                           return create_job<SeqDatasetWrap, &SeqDatasetWrap::ds>(env, [=] {
+                             return SeqDataset::create(be, n, steps, in, out, data_or_null(c[0]), data_or_null(c[1]),
+                                                       data_or_null(c[2]), data_or_null(c[3]),
+                                                       has_cond ? cond->data() : nullptr);
+                           });
+                         });
 }
 
 // ---------------------------------------------------------------- NativeRnn
@@ -150,7 +160,8 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     return result_job(env, [=](Rnn& m) { return m.evaluate(*ds, batch, o); }, stats_to_js);
   }
 
-  // predict(ds, idx: Int32Array, opts, wantStates) -> Promise<{outputs [n,T,O], states? [n,T+1,H]}>
+  // predict(ds, idx: Int32Array, opts, wantStates) -> Promise<{outputs [n,T,O], states? [n,T+1,H]}>;
+  // a non-finite output is E_NONFINITE (states are not checked: they are what they are).
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto m = live(env);
@@ -158,11 +169,19 @@ class RnnWrap : public ModelWrap<RnnWrap, Rnn> {
     auto idx = indices(env, info[1], ds->n);
     const RnnRunOptions o = run_options(env, info[2]);
     const bool want_states = arg_bool_or(env, info[3], "wantStates", false);
-    const size_t n = idx.size(), T = ds->steps;
-    auto y = std::make_shared<std::vector<float>>(n * T * m->spec().out);
-    auto r = std::make_shared<std::vector<float>>(want_states ? n * (T + 1) * m->spec().hidden : 0);
+    const uint64_t n = idx.size(), T = ds->steps, O = m->spec().out;
+    const size_t ny = count_of(env, {n, T, O}, "the outputs");
+    const size_t nr = want_states ? count_of(env, {n, T + 1, (uint64_t)m->spec().hidden}, "the states") : 0;
+    auto y = std::make_shared<std::vector<float>>();
+    auto r = std::make_shared<std::vector<float>>();
     return AsyncJob::run(
-        env, [=, idx = std::move(idx)] { m->predict(*ds, idx, o, y->data(), want_states ? r->data() : nullptr); },
+        env,
+        [=, idx = std::move(idx)] {
+          y->resize(ny);
+          r->resize(nr);
+          m->predict(*ds, idx, o, y->data(), want_states ? r->data() : nullptr);
+          require_finite_outputs(*y, T * O, "output");
+        },
         [=](Napi::Env env) {
           Napi::Object res = Napi::Object::New(env);
           res.Set("outputs", to_float32_array(env, std::move(*y)));

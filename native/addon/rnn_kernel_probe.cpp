@@ -19,7 +19,7 @@ std::vector<float>& pf(ProbeJob& j, const char* k, size_t need) { return probe_f
 bool has_f(ProbeJob& j, const char* k) { return j.f.count(k) > 0; }
 
 BL_PROBE(RnnStep) {
-  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H");
   pf(j, "Z", (size_t)B * H);
   pf(j, "bias", H);
   pf(j, "Rp", (size_t)B * H);
@@ -31,7 +31,7 @@ BL_PROBE(RnnStep) {
 }
 
 BL_PROBE(RnnStepBackward) {
-  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H");
   pf(j, "Dr", (size_t)B * H);
   pf(j, "Phi", (size_t)B * H);
   const bool dya = has_f(j, "DYA");
@@ -44,7 +44,7 @@ BL_PROBE(RnnStepBackward) {
 }
 
 BL_PROBE(SeqMse) {
-  const int T = (int)probe_n(j, "T"), B = (int)probe_n(j, "B"), O = (int)probe_n(j, "O");
+  const int T = probe_int(j, "T"), B = probe_int(j, "B"), O = probe_int(j, "O");
   pf(j, "Y", (size_t)T * B * O);
   pf(j, "Tg", (size_t)T * B * O);
   pf(j, "w", (size_t)T * B);
@@ -60,7 +60,7 @@ BL_PROBE(SeqMse) {
 }
 
 BL_PROBE(OuterTrace) {
-  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   pf(j, "P", (size_t)B * H * K);
   pf(j, "D", (size_t)B * H);
   pf(j, "X", (size_t)B * K);
@@ -74,7 +74,7 @@ BL_PROBE(OuterTrace) {
 }
 
 BL_PROBE(TraceGrad) {
-  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H"), K = (int)probe_n(j, "K");
+  const int B = probe_int(j, "B"), H = probe_int(j, "H"), K = probe_int(j, "K");
   pf(j, "P", (size_t)B * H * K);
   pf(j, "E", (size_t)B * H);
   pf(j, "G", (size_t)H * K);

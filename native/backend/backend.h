@@ -96,7 +96,7 @@ class Backend {
   bool supports(Op op) const { return supports(op, OpShape{}); }
 
   // ---- memory ----
-  virtual void* alloc(size_t bytes) = 0;  // never returns null; throws E_NATIVE on failure
+  virtual void* alloc(size_t bytes) = 0;  // never returns null; throws E_OOM naming the bytes on failure
   virtual void release(void* p) = 0;
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;

@@ -154,6 +154,15 @@ const float* MultitaskMlp::forward(const float* x, const int32_t* task, int B, i
   return y;
 }
 
+// One task learning biases only: the gradient of layer 0's bias from the layer above (fan-out O
+// over H_0 units) takes the MLP's fused op (Mlp::backward), so a one-task model computes exactly
+// what the MLP of the same seed computes, in every build: the fused loop and the BLAS gemm round
+// differently unless both contract to FMA the same way (docs/safety.md).
+bool MultitaskMlp::fused_first_layer(int B, int H0, int O) const {
+  return K_ == 1 && spec_.mode == MtMode::Bias && !layers_[0].W->trainable && layers_[0].b->trainable &&
+         be_->supports(Op::SmallFanoutBackward, OpShape{B, H0, O, spec_.act});
+}
+
 // From logits_ holding dLoss/dlogits [B, R] (already scaled). Gradients of trainable tensors only.
 void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float slope) {
   const bool mask = spec_.mode == MtMode::Mask;
@@ -162,6 +171,10 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
   if (Wr_->trainable)  // gWr[R, H] = dY^T A_{L-1}
     be_->gemm(true, false, R_, H, B, 1.0f, dy, R_, acts_[L_ - 1].f32(), H, 0.0f, Wr_->grad(), H);
   if (br_->trainable) be_->column_sum_scatter(dy, task, B, R_, K_, br_->grad());  // gbr[K, R]
+  if (L_ == 1 && fused_first_layer(B, H, R_)) {
+    be_->small_fanout_backward(dy, Wr_->value(), acts_[0].f32(), B, R_, H, spec_.act, 0.0f, layers_[0].b->grad());
+    return;
+  }
   // dA_{L-1}[B, H] = dY Wr
   be_->gemm(false, false, B, H, R_, 1.0f, dy, R_, Wr_->value(), H, 0.0f, grads_[L_ - 1].f32(), H);
   for (int l = L_ - 1; l >= 0; --l) {
@@ -178,6 +191,11 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
     const float* a_prev = l > 0 ? acts_[l - 1].f32() : x;
     if (ly.W->trainable)  // gW_l[H_l, I_l] = dZ^T A_{l-1}
       be_->gemm(true, false, ly.out, ly.in, B, 1.0f, d, ly.out, a_prev, ly.in, 0.0f, ly.W->grad(), ly.in);
+    if (l == 1 && fused_first_layer(B, ly.in, ly.out)) {
+      be_->small_fanout_backward(d, ly.W->value(), acts_[0].f32(), B, ly.out, ly.in, spec_.act, 0.0f,
+                                 layers_[0].b->grad());
+      break;
+    }
     if (l > 0)  // dA_{l-1}[B, I_l] = dZ_l W_l
       be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W->value(), ly.in, 0.0f, grads_[l - 1].f32(),
                 ly.in);

@@ -24,7 +24,7 @@ import {
   type TrainStepOptions,
 } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectFinite, expectFiniteLoss, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
 import {
   applyCheckpointValues,
   checkLearnedValues,
@@ -227,7 +227,7 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
       loss += s.lossSum[i]!;
       correct += s.correct[i]!;
     }
-    return { loss: loss / data.n, n: data.n, ...(this.isClassifier ? { accuracy: correct / data.n } : {}) };
+    return { loss: expectFiniteLoss(loss / data.n), n: data.n, ...(this.isClassifier ? { accuracy: correct / data.n } : {}) };
   }
 
   /**

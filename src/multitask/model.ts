@@ -39,6 +39,7 @@ import { History } from '../train/history.js';
 import {
   describe,
   expectFinite,
+  expectFiniteLoss,
   expectInt,
   expectKnownKeys,
   expectNumber,
@@ -487,7 +488,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
       accSum += hits[k]! / count[k]!;
     }
     const result: MultitaskEvaluateResult = {
-      loss: totalLoss / mt.n,
+      loss: expectFiniteLoss(totalLoss / mt.n),
       accuracy: totalHits / mt.n,
       n: mt.n,
       perTask,

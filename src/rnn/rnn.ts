@@ -28,7 +28,15 @@ import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import {
+  describe,
+  expectFiniteLoss,
+  expectInt,
+  expectKnownKeys,
+  expectNumber,
+  expectOneOf,
+  optionKeys,
+} from '../util/validate.js';
 import {
   configToOptions,
   parseRule,
@@ -397,7 +405,7 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
     const { closedLoop, warmup, delay } = run ?? options;
     const { outputs } = await this.predict(seq, { closedLoop, warmup, delay });
     const losses = sequenceLosses(outputs, seq);
-    const loss = losses.reduce((s, v) => s + v, 0) / seq.n;
+    const loss = expectFiniteLoss(losses.reduce((s, v) => s + v, 0) / seq.n);
     const score = scoreOption(options.score, seq.steps);
     const mask = score === 'weights' ? seq.lossWeights : score === 'all' ? undefined : score;
     return { loss, n: seq.n, ...trajectoryMetrics(outputs, seq.targets, seq.n, seq.steps, seq.outputSize, mask) };

@@ -191,7 +191,12 @@ class FitLoop<D extends FitSource, R> {
 
   /** val_loss (and val_accuracy) after an epoch; a non-finite loss is E_DIVERGED. */
   async validate(validation: D, epoch: number, lr: number): Promise<Logs> {
-    const v = await this.target.evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run);
+    const v = await this.target
+      .evaluate(validation, { batchSize: Math.max(this.settings.batchSize, 256) }, this.run)
+      .catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'E_NONFINITE') return { loss: Number.NaN, accuracy: undefined };
+        throw err;
+      });
     if (!Number.isFinite(v.loss)) {
       throw new BiasLearnError(
         'E_DIVERGED',

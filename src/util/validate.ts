@@ -67,6 +67,19 @@ export function expectFinite(name: string, v: Float32Array | Float64Array, rowLe
 }
 
 /**
+ * An evaluation's loss, which the docs promise finite: E_NONFINITE when the model's outputs overflow
+ * float32 (inputs or parameters too large). fit's validation reports it as E_DIVERGED.
+ */
+export function expectFiniteLoss(loss: number): number {
+  if (!Number.isFinite(loss))
+    throw new ValidationError(
+      'E_NONFINITE',
+      `the loss is ${loss}: the model's outputs overflow float32 (inputs or parameters too large)`,
+    );
+  return loss;
+}
+
+/**
  * The keys of an options type, listed once: the compiler checks the record against `T` (a key
  * missing from the list or not in `T` fails to compile), so adding an option is one line here.
  */

@@ -10,6 +10,7 @@
 
 #include "../../common/activation.h"
 #include "../../common/error.h"
+#include "../../common/sizes.h"
 #include "../backend.h"
 #include "cpu_kernels.h"
 
@@ -37,9 +38,10 @@ class CpuBackend final : public Backend {
 
   void* alloc(size_t bytes) override {
     void* p = nullptr;
+    require_host_memory(bytes, "a host buffer");
     const size_t rounded = (bytes + 63) / 64 * 64;
     if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0 || p == nullptr)
-      fail("E_NATIVE", "out of host memory allocating " + std::to_string(bytes) + " bytes");
+      fail("E_OOM", "out of memory: allocating " + std::to_string(bytes) + " bytes of host memory failed");
     return p;
   }
   void release(void* p) override { std::free(p); }

@@ -1,5 +1,6 @@
 // Error checks for the CUDA backend. Every CUDA runtime and cuBLAS call is checked; a failure
-// throws BlError("E_NATIVE", "<call> failed: <error string>") (common/error.h) so the addon
+// throws BlError("E_NATIVE", "<call> failed: <error string>") (common/error.h), E_OOM when the
+// device is out of memory, so the addon
 // layer rejects the JS promise instead of aborting the process.
 #pragma once
 #include <cuda_runtime.h>
@@ -27,7 +28,7 @@ inline void check_cuda(cudaError_t e, const char* expr, const std::string& extra
   (void)cudaGetLastError();
   std::string msg = call_name(expr) + " failed: " + cudaGetErrorString(e);
   if (!extra.empty()) msg += " (" + extra + ")";
-  throw BlError("E_NATIVE", msg);
+  throw BlError(e == cudaErrorMemoryAllocation ? "E_OOM" : "E_NATIVE", msg);
 }
 
 // After a kernel launch: reports launch-configuration errors at once (execution errors surface
