@@ -16,6 +16,7 @@
 #include "../common/types.h"
 #include "../train/params.h"
 #include "async_job.h"
+#include "collective_attach.h"
 
 namespace bl {
 
@@ -526,6 +527,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
     if constexpr (HasOptimizerSteps<Model>::value)
       methods.push_back(method("optimizerSteps", &ModelWrap::OptimizerSteps));
     if constexpr (HasInputCache<Model>::value) methods.push_back(method("dropInputCache", &ModelWrap::DropInputCache));
+    methods.push_back(method("attachCollective", &ModelWrap::AttachCollective));
     methods.push_back(method("dispose", &ModelWrap::Dispose));
     Napi::Function f = Wrap::DefineClass(env, name, methods);
     ctor = Napi::Persistent(f);
@@ -551,6 +553,24 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
     return this->void_job(info.Env(), [](Model& m) { m.drop_input_cache(); });
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) { return this->dispose_model(info.Env()); }
+  // attachCollective(path | null): data-parallel training over the MPI module loaded from path
+  // (ParamSet::set_collective); null detaches. Refused while a job runs.
+  Napi::Value AttachCollective(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto m = this->live(env);
+    if (this->busy->load()) throw_js(env, "E_CONCURRENT", "cannot attach a collective while an operation is running");
+    const BlCollective* c = nullptr;
+    if (!info[0].IsNull() && !info[0].IsUndefined()) {
+      if (!info[0].IsString()) throw_js(env, "E_INVALID_ARG", "expected the MPI module's path or null");
+      try {
+        c = find_collective(info[0].As<Napi::String>().Utf8Value());
+      } catch (const BlError& e) {
+        throw_js(env, e.code(), e.what());
+      }
+    }
+    m->params().set_collective(c);
+    return env.Undefined();
+  }
 };
 
 }  // namespace bl

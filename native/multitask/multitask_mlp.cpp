@@ -187,7 +187,8 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
 // Steps every task present in the batch (and trainable) with its own step count, and the shared
 // weights (full mode), after clipping what is about to be applied to a global norm of `clip`.
 // Rows of absent or frozen tasks are never touched (neither by the clip nor by the step).
-void MultitaskMlp::update(float lr, float clip, const std::vector<int>& present) {
+void MultitaskMlp::update(float lr, float clip, std::vector<int>& present) {
+  params_.agree_any(present);  // data-parallel: the tasks of any rank's shard
   stepped_.clear();
   for (int k = 0; k < K_; ++k)
     if (present[k] && trainable_task_[k]) stepped_.push_back(k);

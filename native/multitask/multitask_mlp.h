@@ -118,7 +118,7 @@ class MultitaskMlp {
   // From layer `first` (its input a [B, I_first]; with first = 1, acts_[0] already holds A_0).
   const float* forward(const float* x, const int32_t* task, int B, int first = 0);  // -> logits [B, R]
   void backward(const float* x, const int32_t* task, int B, float slope);
-  void update(float lr, float clip, const std::vector<int>& present);
+  void update(float lr, float clip, std::vector<int>& present);
 
   std::shared_ptr<Backend> be_;
   MultitaskSpec spec_;

@@ -80,7 +80,42 @@ void ParamSet::read_grad(const std::string& name, float* host) const {
   be_->download(host, t.g.data(), fbytes(t.size()));
 }
 
+void ParamSet::sync_gradients() {
+  if (!collective_ || collective_->size <= 1) return;
+  size_t total = 0;
+  for (const Param& t : params_)
+    if (t.trainable) total += t.size();
+  if (total == 0) return;
+  staging_.resize(total);
+  size_t off = 0;
+  for (const Param& t : params_)
+    if (t.trainable) {
+      be_->download(staging_.data() + off, t.g.data(), fbytes(t.size()));
+      off += t.size();
+    }
+  char err[256] = {0};
+  if (collective_->allreduce_f32(staging_.data(), total, err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+  const float inv = static_cast<float>(1.0 / collective_->size);
+  for (float& g : staging_) g *= inv;
+  off = 0;
+  for (const Param& t : params_)
+    if (t.trainable) {
+      be_->upload(t.g.data(), staging_.data() + off, fbytes(t.size()));
+      off += t.size();
+    }
+  be_->synchronize();
+}
+
+void ParamSet::agree_any(std::vector<int>& flags) {
+  if (!collective_ || collective_->size <= 1 || flags.empty()) return;
+  std::vector<double> f(flags.begin(), flags.end());
+  char err[256] = {0};
+  if (collective_->allreduce_f64(f.data(), f.size(), err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+  for (size_t i = 0; i < flags.size(); ++i) flags[i] = f[i] != 0.0 ? 1 : 0;
+}
+
 void ParamSet::clip_gradients(float max_norm, const std::vector<int>* rows) {
+  sync_gradients();
   if (!(max_norm > 0.0f)) return;
   std::vector<Slice>& slices = slices_;
   slices.clear();

@@ -20,6 +20,7 @@ import { registerRnn } from './rnn.js';
 import { registerData } from './data_command.js';
 import { registerBuildCuda } from './build_cuda.js';
 import { registerReport } from './report.js';
+import { distributedIO } from './distributed.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -123,5 +124,5 @@ if (isMainModule()) {
       throw err;
     });
   }
-  process.exitCode = await runCli(process.argv.slice(2));
+  process.exitCode = await runCli(process.argv.slice(2), await distributedIO());
 }

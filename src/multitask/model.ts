@@ -875,6 +875,10 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
     return this.state.validation;
   }
 
+  attachCollective(modulePath: string | null): void {
+    this.target.attachCollective(modulePath);
+  }
+
   endFit(): Promise<void> {
     return this.target.endFit();
   }

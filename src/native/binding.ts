@@ -76,6 +76,8 @@ export declare namespace Binding {
     getOptimizerState(): Promise<{ steps: number[]; tensors: Record<string, Float32Array> }>;
     /** Every buffer of getOptimizerState at its exact size, finite; steps safe integers >= 0. */
     setOptimizerState(steps: number[], tensors: Record<string, Float32Array>): Promise<void>;
+    /** Data-parallel: sum gradients over the loaded MPI module at `path` (native/distributed/collective.h); null detaches. */
+    attachCollective(path: string | null): void;
     dispose(): void;
   }
 
