@@ -115,3 +115,5 @@ export {
 export * from './rnn/index.js';
 export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
+export { initDistributed, currentWorld, isRootRank, World } from './distributed/world.js';
+export { mpiInfo, launchedByMpi } from './distributed/mpi_module.js';

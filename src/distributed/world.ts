@@ -5,6 +5,7 @@
  * exits with an error takes the whole job down (MPI_Abort) instead of leaving the others waiting
  * in a collective.
  */
+import { writeSync } from 'node:fs';
 import { BiasLearnError } from '../errors.js';
 import { mpiModule, type MpiModule } from './mpi_module.js';
 
@@ -59,13 +60,14 @@ export class World {
     const hi = this.allreduce(mine, 'max');
     if (lo.every((v, i) => v === hi[i])) return;
     const all = this.gather(text);
-    const first = this.broadcast(this.isRoot ? String(all.findIndex((t) => t !== all[0])) : '');
+    const other = Number(this.broadcast(this.isRoot ? String(all.findIndex((t) => t !== all[0])) : ''));
     const rootText = this.broadcast(text);
+    const otherText = this.broadcast(this.rank === other ? text : '', other);
+    const where = firstDifference(JSON.parse(rootText), JSON.parse(otherText), '') ?? 'the value';
     throw new BiasLearnError(
       'E_DISTRIBUTED',
-      `the ranks disagree on ${what}: rank 0 has ${clip(rootText)}, rank ${first} has another value` +
-        (this.rank !== 0 && text !== rootText ? ` (this rank ${this.rank}: ${clip(text)})` : '') +
-        '; every rank must start with the same seeds, configuration and data',
+      `the ranks disagree on ${what}: ${where.path || 'the value'} is ${where.a} on rank 0 and ${where.b} on rank ${other}; ` +
+        'every rank must start with the same seeds, configuration and data',
     );
   }
 
@@ -78,6 +80,22 @@ export class World {
   abort(code = 1): void {
     this.mod.abort(code);
   }
+}
+
+/** The first path (a.b[2].c) where two JSON values differ, with both sides (clipped). */
+function firstDifference(a: unknown, b: unknown, path: string): { path: string; a: string; b: string } | undefined {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      const sub = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], sub);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  const ta = JSON.stringify(a) ?? 'undefined';
+  const tb = JSON.stringify(b) ?? 'undefined';
+  return ta === tb ? undefined : { path, a: clip(ta), b: clip(tb) };
 }
 
 function clip(text: string): string {
@@ -97,6 +115,8 @@ function fingerprint(text: string): number[] {
 }
 
 let world: World | undefined;
+/** How long a failing rank waits for its error output to reach the launcher before MPI_Abort. */
+const ABORT_GRACE_MS = 300;
 
 /**
  * Starts MPI (MPI_Init_thread, MPI_THREAD_SERIALIZED) and returns the world; later calls return
@@ -109,10 +129,23 @@ export function initDistributed(): World {
   const { mod, path } = mpiModule();
   const w = mod.init();
   world = new World(mod, path, w.rank, w.size, w.threadLevel);
+  if (w.size > 1) {
+    // Print a failing rank's error ourselves, before MPI_Abort can cut its output off.
+    const fatal = (err: unknown): void => {
+      const text = err instanceof BiasLearnError ? `error [${err.code}]: ${err.message}` : `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      writeSync(2, `[rank ${w.rank}] ${text}\n`);
+      process.exit(1);
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
+  }
   process.on('exit', (code) => {
     const failed = code !== 0 || (process.exitCode !== undefined && process.exitCode !== 0);
-    if (failed && (world?.size ?? 1) > 1) mod.abort(typeof code === 'number' && code !== 0 ? code : 1);
-    else mod.finalize();
+    if (failed && (world?.size ?? 1) > 1) {
+      // Let the launcher forward this rank's error message before MPI_Abort kills the job.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_GRACE_MS);
+      mod.abort(typeof code === 'number' && code !== 0 ? code : 1);
+    } else mod.finalize();
   });
   return world;
 }

@@ -103,7 +103,8 @@ export async function runFit<D extends FitSource, R, M>(
   const { train, validation } = validationOf(target, data, options, seed);
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 
-  const world = dataParallelWorld(target, { epochs, initialEpoch, batchSize, seed, n: train.n, shuffle: options.shuffle ?? true });
+  const config = (parts.model as { config?: unknown }).config;
+  const world = dataParallelWorld(target, { config, epochs, initialEpoch, batchSize, seed, n: train.n, shuffle: options.shuffle ?? true });
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
   const display = verbose > 0 && (world?.isRoot ?? true) ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
@@ -159,7 +160,7 @@ function dataParallelWorld<D extends FitSource, R>(target: FitTarget<D, R>, sett
   if (!world || world.size < 2) return undefined;
   if (!target.attachCollective)
     throw new BiasLearnError('E_DISTRIBUTED', 'this model kind does not support data-parallel training');
-  world.agree('the fit settings (epochs, batch size, seed, training samples)', settings);
+  world.agree('the model configuration and fit settings (seeds, sizes, epochs, batch size, training samples)', settings);
   target.attachCollective(world.modulePath);
   return world;
 }
