@@ -564,9 +564,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
       if (!info[0].IsString()) throw_js(env, "E_INVALID_ARG", "expected the MPI module's path or null");
       try {
         c = find_collective(info[0].As<Napi::String>().Utf8Value());
-      } catch (const BlError& e) {
-        throw_js(env, e.code(), e.what());
-      }
+      } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     }
     m->params().set_collective(c);
     return env.Undefined();

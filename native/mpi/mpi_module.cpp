@@ -83,11 +83,16 @@ void require_init(Napi::Env env) {
 
 const char* level_name(int level) {
   switch (level) {
-    case MPI_THREAD_SINGLE: return "single";
-    case MPI_THREAD_FUNNELED: return "funneled";
-    case MPI_THREAD_SERIALIZED: return "serialized";
-    case MPI_THREAD_MULTIPLE: return "multiple";
-    default: return "unknown";
+    case MPI_THREAD_SINGLE:
+      return "single";
+    case MPI_THREAD_FUNNELED:
+      return "funneled";
+    case MPI_THREAD_SERIALIZED:
+      return "serialized";
+    case MPI_THREAD_MULTIPLE:
+      return "multiple";
+    default:
+      return "unknown";
   }
 }
 
@@ -200,8 +205,7 @@ Napi::Value GatherStrings(const Napi::CallbackInfo& info) {
       total += lens[r];
     }
     if (me == 0) all.resize(total + 1);
-    check(env,
-          MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, 0, MPI_COMM_WORLD),
+    check(env, MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, 0, MPI_COMM_WORLD),
           "MPI_Gatherv");
   }
   Napi::Array out = Napi::Array::New(env, me == 0 ? n : 0);

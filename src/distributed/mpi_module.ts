@@ -37,15 +37,20 @@ function candidates(): string[] {
 
 /** The loaded MPI module and its path; E_MPI_UNAVAILABLE saying why when it is not built or does not load. */
 export function mpiModule(): { mod: MpiModule; path: string } {
-  if (loaded) return loaded;
-  const path = candidates().find((p) => existsSync(p));
+  loaded ??= loadMpiModule(candidates());
+  return loaded;
+}
+
+/** The first of `paths` that exists, loaded; E_MPI_UNAVAILABLE saying why not. */
+export function loadMpiModule(paths: string[]): { mod: MpiModule; path: string } {
+  const path = paths.find((p) => existsSync(p));
   if (!path)
     throw new BiasLearnError(
       'E_MPI_UNAVAILABLE',
-      `distributed training needs the MPI module, which is not built (no MPI was found when biaslearn was built; looked for ${candidates().join(', ')}): ${MPI_INSTALL_HINT}`,
+      `distributed training needs the MPI module, which is not built (no MPI was found when biaslearn was built; looked for ${paths.join(', ')}): ${MPI_INSTALL_HINT}`,
     );
   try {
-    loaded = { mod: createRequire(import.meta.url)(path) as MpiModule, path };
+    return { mod: createRequire(import.meta.url)(path) as MpiModule, path };
   } catch (err) {
     throw new BiasLearnError(
       'E_MPI_UNAVAILABLE',
@@ -53,11 +58,12 @@ export function mpiModule(): { mod: MpiModule; path: string } {
       { cause: err },
     );
   }
-  return loaded;
 }
 
 /** The MPI engine for `biaslearn info`, or why there is none (never throws). */
-export function mpiInfo(): { available: true; engine: string; library: string; standard: string } | { available: false; reason: string } {
+export function mpiInfo():
+  | { available: true; engine: string; library: string; standard: string }
+  | { available: false; reason: string } {
   try {
     return { available: true, ...mpiModule().mod.library() };
   } catch (err) {

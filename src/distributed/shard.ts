@@ -9,7 +9,12 @@
 import { ValidationError } from '../errors.js';
 
 /** This rank's samples of `order`, and its per-rank batch size (batchSize / size). */
-export function shardOrder(order: Int32Array, batchSize: number, rank: number, size: number): { local: Int32Array; batch: number } {
+export function shardOrder(
+  order: Int32Array,
+  batchSize: number,
+  rank: number,
+  size: number,
+): { local: Int32Array; batch: number } {
   if (batchSize % size !== 0)
     throw new ValidationError(
       'E_CONFIG',

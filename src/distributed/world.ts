@@ -63,7 +63,7 @@ export class World {
     const other = Number(this.broadcast(this.isRoot ? String(all.findIndex((t) => t !== all[0])) : ''));
     const rootText = this.broadcast(text);
     const otherText = this.broadcast(this.rank === other ? text : '', other);
-    const where = firstDifference(JSON.parse(rootText), JSON.parse(otherText), '') ?? 'the value';
+    const where = firstDifference(JSON.parse(rootText), JSON.parse(otherText), '') ?? { path: '', a: '?', b: '?' };
     throw new BiasLearnError(
       'E_DISTRIBUTED',
       `the ranks disagree on ${what}: ${where.path || 'the value'} is ${where.a} on rank 0 and ${where.b} on rank ${other}; ` +
@@ -132,7 +132,10 @@ export function initDistributed(): World {
   if (w.size > 1) {
     // Print a failing rank's error ourselves, before MPI_Abort can cut its output off.
     const fatal = (err: unknown): void => {
-      const text = err instanceof BiasLearnError ? `error [${err.code}]: ${err.message}` : `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      const text =
+        err instanceof BiasLearnError
+          ? `error [${err.code}]: ${err.message}`
+          : `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
       writeSync(2, `[rank ${w.rank}] ${text}\n`);
       process.exit(1);
     };

@@ -104,7 +104,15 @@ export async function runFit<D extends FitSource, R, M>(
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 
   const config = (parts.model as { config?: unknown }).config;
-  const world = dataParallelWorld(target, { config, epochs, initialEpoch, batchSize, seed, n: train.n, shuffle: options.shuffle ?? true });
+  const world = dataParallelWorld(target, {
+    config,
+    epochs,
+    initialEpoch,
+    batchSize,
+    seed,
+    n: train.n,
+    shuffle: options.shuffle ?? true,
+  });
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
   const display = verbose > 0 && (world?.isRoot ?? true) ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
@@ -155,7 +163,10 @@ export async function runFit<D extends FitSource, R, M>(
  * The world when this fit is data-parallel (a world of 2+ ranks was started), with the model's
  * collective attached after every rank agreed on the run's settings; undefined otherwise.
  */
-function dataParallelWorld<D extends FitSource, R>(target: FitTarget<D, R>, settings: Record<string, unknown>): World | undefined {
+function dataParallelWorld<D extends FitSource, R>(
+  target: FitTarget<D, R>,
+  settings: Record<string, unknown>,
+): World | undefined {
   const world = currentWorld();
   if (!world || world.size < 2) return undefined;
   if (!target.attachCollective)

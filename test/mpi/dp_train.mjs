@@ -4,7 +4,18 @@
 // hashes of every rank.
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Dataset, MLP, MultitaskDataset, MultitaskModel, RNN, SequenceDataset, initDistributed, launchedByMpi, readNpy, setThreads } from '../../dist/index.js';
+import {
+  Dataset,
+  MLP,
+  MultitaskDataset,
+  MultitaskModel,
+  RNN,
+  SequenceDataset,
+  initDistributed,
+  launchedByMpi,
+  readNpy,
+  setThreads,
+} from '../../dist/index.js';
 
 const [kind, out, mode = 'ok'] = process.argv.slice(2);
 setThreads(1);
@@ -27,24 +38,49 @@ async function build() {
     const x = Float32Array.from({ length: N * I }, () => r() * 2 - 1);
     const y = Int32Array.from({ length: N }, () => Math.floor(r() * 3));
     if (mode === 'bad-input' && rank === 1) y[5] = 99; // a label out of range on one rank only
-    const model = await MLP.create({ inputSize: I, hidden: [33], outputSize: 3, train: 'bias', seed: mode === 'seed-mismatch' ? 7 + rank : 7 });
+    const model = await MLP.create({
+      inputSize: I,
+      hidden: [33],
+      outputSize: 3,
+      train: 'bias',
+      seed: mode === 'seed-mismatch' ? 7 + rank : 7,
+    });
     const data = Dataset.classification(x, I, y, 3);
-    return { model, fit: () => model.fit(data, { epochs: 3, batchSize: 8, seed: 3 }), frozen: [() => model.weights(0), () => model.weights(1)] };
+    return {
+      model,
+      fit: () => model.fit(data, { epochs: 3, batchSize: 8, seed: 3 }),
+      frozen: [() => model.weights(0), () => model.weights(1)],
+    };
   }
   if (kind === 'multitask') {
     const task = (c) => {
       const x = Float32Array.from({ length: 30 * I }, () => r() * 2 - 1);
-      return Dataset.classification(x, I, Int32Array.from({ length: 30 }, () => Math.floor(r() * c)), c);
+      return Dataset.classification(
+        x,
+        I,
+        Int32Array.from({ length: 30 }, () => Math.floor(r() * c)),
+        c,
+      );
     };
     const data = MultitaskDataset.fromTasks([
       { name: 'a', data: task(3) },
       { name: 'b', data: task(4) },
     ]);
-    const model = await MultitaskModel.create({ inputSize: I, hidden: 9, seed: 3, tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })) });
-    return { model, fit: () => model.fit(data, { epochs: 2, batchSize: 6, seed: 5 }), frozen: [() => model.getTensor ? model.getTensor('layers.0.weight') : new Float32Array()] };
+    const model = await MultitaskModel.create({
+      inputSize: I,
+      hidden: 9,
+      seed: 3,
+      tasks: data.tasks.map((t) => ({ name: t.name, classes: t.classes })),
+    });
+    return {
+      model,
+      fit: () => model.fit(data, { epochs: 2, batchSize: 6, seed: 5 }),
+      frozen: [() => (model.getTensor ? model.getTensor('layers.0.weight') : new Float32Array())],
+    };
   }
   if (kind === 'rnn') {
-    const n = 10, T = 6;
+    const n = 10,
+      T = 6;
     const data = SequenceDataset.create({
       inputs: Float32Array.from({ length: n * T * 2 }, () => r() * 2 - 1),
       targets: Float32Array.from({ length: n * T }, () => r() - 0.5),
@@ -59,7 +95,10 @@ async function build() {
 }
 
 if (mode === 'missing-file' && rank === 1) readNpy('/nonexistent/biaslearn-missing.npy');
-if (mode === 'throw-late' && rank === 1) setTimeout(() => { throw new Error('rank 1 failed during training'); }, 50);
+if (mode === 'throw-late' && rank === 1)
+  setTimeout(() => {
+    throw new Error('rank 1 failed during training');
+  }, 50);
 const { model, fit, frozen: frozenTensors } = await build();
 const history = await fit();
 const learned = await model.getLearned();
@@ -71,4 +110,14 @@ const learnedHash = createHash('sha256');
 for (const v of Object.values(learned)) learnedHash.update(Buffer.from(v.buffer));
 const mine = `${frozen.digest('hex')}:${learnedHash.digest('hex')}`;
 const all = world ? world.gather(mine) : [mine];
-if (rank === 0) writeFileSync(out, JSON.stringify({ tensors, history: history.history ?? history, hashes: all, ranks: world?.size ?? 1, comm: world?.commStats() }));
+if (rank === 0)
+  writeFileSync(
+    out,
+    JSON.stringify({
+      tensors,
+      history: history.history ?? history,
+      hashes: all,
+      ranks: world?.size ?? 1,
+      comm: world?.commStats(),
+    }),
+  );
