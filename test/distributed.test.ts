@@ -102,6 +102,28 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
     });
   }
 
+  it('sweep under mpirun splits the grid over the ranks; rank 0 writes the same numbers as one process', () => {
+    const args = ['sweep', '--widths', '8,16', '--train', 'bias', '--seeds', '2', '--epochs', '1', '--quiet'];
+    const r = mpirun(2, ['node', 'dist/cli/main.js', ...args, '--out', join(dir, 'sweep-2')]);
+    expect(r.status, r.stderr).toBe(0);
+    const one = spawnSync('node', ['dist/cli/main.js', ...args, '--out', join(dir, 'sweep-1')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(one.status, one.stderr).toBe(0);
+    type Row = { width: number; seed: number; testAccuracy: number; testLoss: number };
+    const rows = (name: string) =>
+      (JSON.parse(readFileSync(join(dir, name, 'sweep.json'), 'utf8')) as { rows: Row[] }).rows.map((x) => [
+        x.width,
+        x.seed,
+        x.testAccuracy,
+        x.testLoss,
+      ]);
+    expect(rows('sweep-2')).toHaveLength(4);
+    expect(rows('sweep-2')).toEqual(rows('sweep-1'));
+  });
+
   it('the CLI under mpirun: rank 0 prints and writes the run', () => {
     const out = join(dir, 'cli');
     const r = mpirun(2, [

@@ -104,15 +104,18 @@ export async function runFit<D extends FitSource, R, M>(
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 
   const config = (parts.model as { config?: unknown }).config;
-  const world = dataParallelWorld(target, {
-    config,
-    epochs,
-    initialEpoch,
-    batchSize,
-    seed,
-    n: train.n,
-    shuffle: options.shuffle ?? true,
-  });
+  const world =
+    options.dataParallel === false
+      ? undefined
+      : dataParallelWorld(target, {
+          config,
+          epochs,
+          initialEpoch,
+          batchSize,
+          seed,
+          n: train.n,
+          shuffle: options.shuffle ?? true,
+        });
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
   const display = verbose > 0 && (world?.isRoot ?? true) ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
