@@ -1,0 +1,41 @@
+// One rank of bench/distributed.mjs (run by mpirun): trains the bias-learning MLP data-parallel
+// for a fixed number of global batches on random data and prints one JSON line from rank 0:
+// global samples/s, and per step the time inside the gradient allreduce and its bytes.
+import { Dataset, MLP, initDistributed, setThreads } from '../dist/index.js';
+
+const [width, perRank, steps, inputs] = process.argv.slice(2).map(Number);
+setThreads(1);
+const world = initDistributed();
+const batch = perRank * world.size;
+const n = batch * steps;
+let s = 1;
+const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+const x = Float32Array.from({ length: n * inputs }, () => rand());
+const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 10));
+const data = Dataset.classification(x, inputs, y, 10);
+const model = await MLP.create({ inputSize: inputs, hidden: [width], outputSize: 10, train: 'bias', seed: 1 });
+// One warm-up epoch (allocations, first-touch), then the timed one. No input cache: every step
+// runs its gemm, as on data that does not repeat.
+await model.fit(data, { epochs: 1, batchSize: batch, seed: 1, cacheInputLayer: false });
+world.barrier();
+world.commStats(true);
+const t0 = performance.now();
+await model.fit(data, { epochs: 1, batchSize: batch, seed: 2, cacheInputLayer: false });
+world.barrier();
+const seconds = (performance.now() - t0) / 1000;
+const comm = world.commStats();
+const rss = world.allreduce([process.memoryUsage().rss], 'max')[0];
+if (world.rank === 0)
+  console.log(
+    JSON.stringify({
+      ranks: world.size,
+      width,
+      batchPerRank: perRank,
+      steps,
+      seconds,
+      samplesPerSec: n / seconds,
+      commSecondsPerStep: comm.calls ? comm.seconds / comm.calls : 0,
+      commBytesPerStep: comm.calls ? comm.bytes / comm.calls : 0,
+      maxRssMiB: rss / 2 ** 20,
+    }),
+  );
