@@ -25,7 +25,7 @@ export interface MpiModule {
 const FILE = 'biaslearn_mpi.node';
 /** The apt-get line of the README (Debian/Ubuntu). */
 export const MPI_INSTALL_HINT =
-  'apt-get install libopenmpi-dev openmpi-bin (or libmpich-dev mpich), then `npm rebuild biaslearn` (`npm run build` in a clone)';
+  'apt-get install libopenmpi-dev openmpi-bin (or libmpich-dev mpich), then node node_modules/biaslearn/scripts/build-mpi.mjs (`npm run build:mpi` in a clone)';
 
 let loaded: { mod: MpiModule; path: string } | undefined;
 
