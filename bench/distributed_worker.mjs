@@ -9,7 +9,10 @@ const world = initDistributed();
 const batch = perRank * world.size;
 const n = batch * steps;
 let s = 1;
-const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+const rand = () => {
+  s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+  return s / 4294967296;
+};
 const x = Float32Array.from({ length: n * inputs }, () => rand());
 const y = Int32Array.from({ length: n }, () => Math.floor(rand() * 10));
 const data = Dataset.classification(x, inputs, y, 10);

@@ -75,7 +75,8 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
       const loss = result!.history.loss!;
       const refLoss = single.history.loss!;
       expect(loss).toHaveLength(refLoss.length);
-      loss.forEach((l, e) => expect(Math.abs(l - refLoss[e]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(refLoss[e]!))));
+      for (const [e, l] of loss.entries())
+        expect(Math.abs(l - refLoss[e]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(refLoss[e]!)));
     });
   }
 

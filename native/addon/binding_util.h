@@ -500,6 +500,11 @@ struct HasInputCache : std::false_type {};
 template <typename M>
 struct HasInputCache<M, std::void_t<decltype(std::declval<M&>().drop_input_cache())>> : std::true_type {};
 
+template <typename M, typename = void>
+struct HasAttachCollective : std::false_type {};
+template <typename M>
+struct HasAttachCollective<M, std::void_t<decltype(std::declval<M&>().attach_collective(nullptr))>> : std::true_type {};
+
 // The JS class of a native model kind (CRTP: `class MlpWrap : public ModelWrap<MlpWrap, Mlp>`):
 // Napi::ObjectWrap<Wrap> and ModelSlot<Model>, with the methods every kind shares: params, tensors,
 // getParams, setParams, getTensor, resetOptimizer, get/setOptimizerState, dispose, and optimizerSteps / dropInputCache
@@ -566,7 +571,12 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
         c = find_collective(info[0].As<Napi::String>().Utf8Value());
       } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     }
-    m->params().set_collective(c);
+    try {
+      if constexpr (HasAttachCollective<Model>::value)
+        m->attach_collective(c);  // a kind that uses the collective itself (width-parallel MLP)
+      else
+        m->params().set_collective(c);
+    } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     return env.Undefined();
   }
 };

@@ -29,8 +29,20 @@ struct LayerSpec {
   bool train_weight = false, train_bias = true;
 };
 
+// Width-parallel (hidden-unit sharded) training of a one-hidden-layer MLP over `ranks` ranks:
+// this rank holds hidden units [offset, offset + layers[0].out) of `full`: rows of W_0 and b_0,
+// columns of the readout W_1, each generated exactly as in the full network; the readout bias is
+// replicated. Forward: partial logits A_0 W_1^T [B, O] summed over the ranks (allreduce), plus
+// the readout bias; the loss and dLoss/dY are then the same on every rank, and each rank
+// back-propagates to its own slice.
+struct WidthShard {
+  int ranks = 1, offset = 0, full = 0;
+  bool active() const { return ranks > 1; }
+};
+
 struct MlpSpec {
   std::vector<LayerSpec> layers;
+  WidthShard shard;
   uint64_t seed = 0;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;
@@ -67,12 +79,18 @@ class Mlp {
   ParamSet& params() { return params_; }
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
+  // Data-parallel: the gradient collective of the ParamSet; width-parallel: the logits' collective.
+  void attach_collective(const BlCollective* c);
   int64_t optimizer_steps() const { return params_.steps(); }
 
  private:
   void ensure_workspace(int batch);
   // Layers first..L-1 from input a [B, I_first]; returns the output [B, O] (device).
   const float* forward(const float* x, int B, int first = 0);
+  // Width-parallel: the readout of this rank's hidden slice A_0 [B, H_r], summed over the ranks,
+  // plus the readout bias -> [B, O] (device).
+  const float* sharded_readout(int B);
+  void init_sharded();
   void backward(const float* x, int B);  // from dZ_.back() (already scaled)
   // Loss of outputs y [B, O] against the batch's targets (device rows bi), dZ = scale * dLoss/dY, stats[0..1].
   void batch_loss(const DeviceDataset& ds, const int32_t* bi, const float* y, int B, float scale, float* stats);
@@ -87,7 +105,9 @@ class Mlp {
   std::vector<DeviceBuffer> acts_, grads_;  // [cap, H_l] each
   DeviceBuffer xb_, yb_, tb_;
   PassBuffers pass_;
-  InputCache input_cache_;  // [N, H_0] = X W_0^T
+  InputCache input_cache_;                           // [N, H_0] = X W_0^T
+  const BlCollective* logits_collective_ = nullptr;  // width-parallel only
+  std::vector<float> logits_host_;                   // [B, O] staging of the logits allreduce
 };
 
 }  // namespace bl
