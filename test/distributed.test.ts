@@ -80,6 +80,39 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
     });
   }
 
+  // Width-parallel: each rank's slice of the frozen weights is the full network's exactly; the
+  // partial logits' sum differs from one gemm only in float32 rounding order.
+  for (const train of ['bias', 'full']) {
+    it(`width-parallel MLP (train ${train}, hidden 37 split 18 + 19) equals the one-process network within ${TOL}`, () => {
+      const out2 = join(dir, `wp-${train}-2.json`);
+      const r = mpirun(2, ['node', 'test/mpi/wp_train.mjs', train, out2]);
+      expect(r.timedOut).toBe(false);
+      expect(r.status, r.stderr).toBe(0);
+      const out1 = join(dir, `wp-${train}-1.json`);
+      const one = spawnSync('node', ['test/mpi/wp_train.mjs', train, out1], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(one.status, one.stderr).toBe(0);
+      type Wp = Result & {
+        initial: Record<string, number[]>;
+        predictions: number[];
+        steps: number;
+        comm: { calls: number; bytes: number };
+      };
+      const a = JSON.parse(readFileSync(out2, 'utf8')) as Wp;
+      const b = JSON.parse(readFileSync(out1, 'utf8')) as Wp;
+      expect(a.initial).toEqual(b.initial); // the slices' generated values, bit for bit
+      for (const [name, values] of Object.entries(b.tensors)) {
+        expect(a.tensors[name]).toHaveLength(values.length);
+        for (let i = 0; i < values.length; i++)
+          expect(Math.abs(a.tensors[name]![i]! - values[i]!), `${name}[${i}]`).toBeLessThanOrEqual(TOL);
+      }
+      for (let i = 0; i < b.predictions.length; i++)
+        expect(Math.abs(a.predictions[i]! - b.predictions[i]!)).toBeLessThanOrEqual(1e-5);
+      // One [B, O] float32 allreduce of partial logits per step: 45 samples, batches of 8, 4 outputs, 3 epochs.
+      expect(a.comm.calls).toBe(a.steps);
+      expect(a.comm.bytes).toBe(3 * 45 * 4 * 4);
+    });
+  }
+
   it('data-parallel training is deterministic run to run (bit for bit)', () => {
     const a = runRanks('mlp', 'det-a').result;
     const b = runRanks('mlp', 'det-b').result;

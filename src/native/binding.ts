@@ -96,6 +96,8 @@ export declare namespace Binding {
     loss: 'softmax-cross-entropy' | 'mse';
     optimizer: OptimizerSpec;
     layers: LayerSpec[];
+    /** Width-parallel: this rank's hidden units [offset, offset + layers[0].out) of `full` (native/mlp/mlp.h). */
+    widthShard?: { ranks: number; offset: number; full: number };
   }
   interface Dataset {
     readonly size: number;

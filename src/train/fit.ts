@@ -104,8 +104,9 @@ export async function runFit<D extends FitSource, R, M>(
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 
   const config = (parts.model as { config?: unknown }).config;
+  // Width-parallel targets hold their collective already and train on the whole batches.
   const world =
-    options.dataParallel === false
+    options.dataParallel === false || target.widthParallel
       ? undefined
       : dataParallelWorld(target, {
           config,

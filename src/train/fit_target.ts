@@ -87,6 +87,8 @@ export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> 
    * step (ParamSet::set_collective); null detaches. Kinds without it cannot train data-parallel.
    */
   attachCollective?(modulePath: string | null): void;
+  /** True for a width-parallel model (its ranks hold slices and train on the same whole batches; fit does not shard). */
+  readonly widthParallel?: boolean;
 }
 
 /** Validates fit's `cacheInputLayer` option (Dataset models: MLP and multi-task). */
