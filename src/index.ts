@@ -117,3 +117,4 @@ export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
 export { initDistributed, currentWorld, isRootRank, World } from './distributed/world.js';
 export { mpiInfo, launchedByMpi } from './distributed/mpi_module.js';
+export { enableNccl, ncclVersion } from './distributed/nccl.js';

@@ -90,12 +90,17 @@ const float* Mlp::sharded_readout(int B) {
   const int O = spec_.layers[1].out;
   float* y = acts_[1].f32();
   be_->gemm(false, true, B, O, s0.out, 1.0f, acts_[0].f32(), s0.out, W_[1]->value(), s0.out, 0.0f, y, O);
-  logits_host_.resize((size_t)B * O);
-  be_->download(logits_host_.data(), y, fbytes(logits_host_.size()));
   char err[256] = {0};
-  if (logits_collective_->allreduce_f32(logits_host_.data(), logits_host_.size(), err, sizeof err) != 0)
-    fail("E_DISTRIBUTED", err);
-  be_->upload(y, logits_host_.data(), fbytes(logits_host_.size()));
+  if (logits_collective_->device_memory) {  // NCCL: in place on the device
+    be_->synchronize();
+    if (logits_collective_->allreduce_f32(y, (size_t)B * O, err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+  } else {
+    logits_host_.resize((size_t)B * O);
+    be_->download(logits_host_.data(), y, fbytes(logits_host_.size()));
+    if (logits_collective_->allreduce_f32(logits_host_.data(), logits_host_.size(), err, sizeof err) != 0)
+      fail("E_DISTRIBUTED", err);
+    be_->upload(y, logits_host_.data(), fbytes(logits_host_.size()));
+  }
   be_->bias_act(y, b_[1]->value(), B, O, Act::Identity);
   return y;
 }

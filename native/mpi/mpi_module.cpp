@@ -25,7 +25,7 @@ namespace {
 std::mutex mpi_mutex;
 bool initialised = false;
 int provided_level = -1;
-BlCollective table{BL_COLLECTIVE_MAGIC, BL_COLLECTIVE_VERSION, 0, 1, nullptr, nullptr};
+BlCollective table{BL_COLLECTIVE_MAGIC, BL_COLLECTIVE_VERSION, 0, 1, nullptr, nullptr, 0};
 
 struct CommStats {  // the C ABI's allreduces (worker threads): calls, payload bytes, seconds inside MPI
   double calls = 0, bytes = 0, seconds = 0;

@@ -118,6 +118,7 @@ class ParamSet {
   size_t norms_cap_ = 0;
   const BlCollective* collective_ = nullptr;
   std::vector<float> staging_;  // [sum of learned sizes] host copy of the gradients for the allreduce
+  DeviceBuffer staging_dev_;    // the same on the device (NCCL)
 };
 
 }  // namespace bl

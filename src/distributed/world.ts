@@ -9,6 +9,7 @@ import { writeSync } from 'node:fs';
 import { BiasLearnError } from '../errors.js';
 import { mpiModule, type MpiModule } from './mpi_module.js';
 
+/** The ranks of MPI_COMM_WORLD: this process's rank, the rank count and the collectives biaslearn uses. */
 export class World {
   /** @internal */
   constructor(
@@ -45,6 +46,7 @@ export class World {
     return this.mod.broadcastString(text, root);
   }
 
+  /** Waits until every rank got here (MPI_Barrier). Collective. */
   barrier(): void {
     this.mod.barrier();
   }

@@ -12,6 +12,7 @@ import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, fromNativeError, ValidationError } from '../errors.js';
 import { currentWorld } from '../distributed/world.js';
+import { collectivePathFor } from '../distributed/nccl.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -120,7 +121,7 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     spec.widthShard = { ranks: world.size, offset, full: H };
     const handle = await callNative(() => nativeFor(backend).createMlp(spec, backend));
     try {
-      handle.attachCollective(world.modulePath);
+      handle.attachCollective(collectivePathFor(backend, world));
     } catch (err) {
       handle.dispose();
       throw fromNativeError(err);

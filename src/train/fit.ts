@@ -6,6 +6,7 @@
  * {@link CallbackList}: the model's own hooks first, then the user's, then the {@link History}.
  */
 import { currentWorld, type World } from '../distributed/world.js';
+import { collectivePathFor } from '../distributed/nccl.js';
 import { shardOrder } from '../distributed/shard.js';
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
@@ -172,11 +173,12 @@ function dataParallelWorld<D extends FitSource, R>(
   settings: Record<string, unknown>,
 ): World | undefined {
   const world = currentWorld();
-  if (!world || world.size < 2) return undefined;
+  // One rank trains alone, unless BIASLEARN_FORCE_COLLECTIVE=1 asks to run the collective path anyway (device checks).
+  if (!world || (world.size < 2 && process.env.BIASLEARN_FORCE_COLLECTIVE !== '1')) return undefined;
   if (!target.attachCollective)
     throw new BiasLearnError('E_DISTRIBUTED', 'this model kind does not support data-parallel training');
   world.agree('the model configuration and fit settings (seeds, sizes, epochs, batch size, training samples)', settings);
-  target.attachCollective(world.modulePath);
+  target.attachCollective(collectivePathFor((target as { backend?: string }).backend, world));
   return world;
 }
 

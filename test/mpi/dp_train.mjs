@@ -21,6 +21,7 @@ const [kind, out, mode = 'ok'] = process.argv.slice(2);
 setThreads(1);
 const world = launchedByMpi() ? initDistributed() : undefined;
 const rank = world?.rank ?? 0;
+if (world && process.env.DP_NCCL === '1') enableNccl(world); // bench/gpu/run_on_device.sh: the NCCL path
 
 function rand(seed) {
   let s = seed >>> 0;
