@@ -51,11 +51,13 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
     return JSON.parse(readFileSync(out, 'utf8')) as Result;
   };
 
+  let firstMlp: Result | undefined;
   // Adam steps on the same global batches: only the order of the float32 sums differs.
   const TOL = 1e-6;
   for (const kind of ['mlp', 'multitask', 'rnn']) {
     it(`${kind}: data-parallel equals single-process training within ${TOL}; every rank holds bit-identical weights`, () => {
       const { r, result } = runRanks(kind, `${kind}-2`);
+      if (kind === 'mlp') firstMlp = result;
       expect(r.timedOut).toBe(false);
       expect(r.status, r.stderr).toBe(0);
       const single = runSingle(kind, `${kind}-1`);
@@ -113,8 +115,18 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
     });
   }
 
+  it('one rank with BIASLEARN_FORCE_COLLECTIVE=1 runs the collective path and equals plain training bit for bit', () => {
+    const out = join(dir, 'force-1.json');
+    const r = mpirun(1, ['node', worker, 'mlp', out], 60_000, { BIASLEARN_FORCE_COLLECTIVE: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    const forced = JSON.parse(readFileSync(out, 'utf8')) as Result & { comm: { calls: number } };
+    const single = runSingle('mlp', 'force-ref');
+    expect(forced.comm.calls).toBeGreaterThan(0); // one gradient allreduce per step
+    expect(forced.tensors).toEqual(single.tensors); // a sum over one rank times 1/1 changes nothing
+  });
+
   it('data-parallel training is deterministic run to run (bit for bit)', () => {
-    const a = runRanks('mlp', 'det-a').result;
+    const a = firstMlp ?? runRanks('mlp', 'det-a').result;
     const b = runRanks('mlp', 'det-b').result;
     expect(a?.hashes[0]).toBeDefined();
     expect(b?.hashes[0]).toBe(a?.hashes[0]);

@@ -25,7 +25,7 @@ export interface MpiRun {
  * `mpirun -np <ranks> <command...>` from the repository root, killed after `timeoutMs`.
  * Oversubscribed and unbound (other jobs share the cores); root allowed (CI containers).
  */
-export function mpirun(ranks: number, command: string[], timeoutMs = 60_000): MpiRun {
+export function mpirun(ranks: number, command: string[], timeoutMs = 60_000, extraEnv: Record<string, string> = {}): MpiRun {
   const r = spawnSync(
     'mpirun',
     ['-np', String(ranks), '--oversubscribe', '--bind-to', 'none', '--mca', 'orte_base_help_aggregate', '0', ...command],
@@ -42,6 +42,7 @@ export function mpirun(ranks: number, command: string[], timeoutMs = 60_000): Mp
         OMPI_MCA_rmaps_base_oversubscribe: '1',
         BIASLEARN_THREADS: '1',
         OPENBLAS_NUM_THREADS: '1',
+        ...extraEnv,
       },
     },
   );
