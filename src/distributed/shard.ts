@@ -40,8 +40,3 @@ export function shardOrder(
   return { local, batch: per };
 }
 
-/** The samples one rank trains per epoch of n (for progress totals). */
-export function shardCount(n: number, batchSize: number, size: number): number {
-  const full = Math.floor(n / batchSize);
-  return full * (batchSize / size) + Math.floor((n - full * batchSize) / size);
-}
