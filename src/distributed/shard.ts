@@ -39,4 +39,3 @@ export function shardOrder(
   }
   return { local, batch: per };
 }
-
