@@ -84,14 +84,25 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
 
   // Width-parallel: each rank's slice of the frozen weights is the full network's exactly; the
   // partial logits' sum differs from one gemm only in float32 rounding order.
-  for (const train of ['bias', 'full']) {
-    it(`width-parallel MLP (train ${train}, hidden 37 split 18 + 19) equals the one-process network within ${TOL}`, () => {
-      const out2 = join(dir, `wp-${train}-2.json`);
-      const r = mpirun(2, ['node', 'test/mpi/wp_train.mjs', train, out2]);
+  // [kind, trainable set, logit columns R]
+  const widthCases: [string, string, number][] = [
+    ['mlp', 'bias', 4],
+    ['mlp', 'full', 4],
+    ['multitask', 'mask', 7],
+    ['multitask', 'full', 7],
+  ];
+  for (const [kind, train, R] of widthCases) {
+    it(`width-parallel ${kind} (train ${train}, hidden 37 split 18 + 19) equals the one-process network within ${TOL}`, () => {
+      const out2 = join(dir, `wp-${kind}-${train}-2.json`);
+      const r = mpirun(2, ['node', 'test/mpi/wp_train.mjs', train, out2, kind]);
       expect(r.timedOut).toBe(false);
       expect(r.status, r.stderr).toBe(0);
-      const out1 = join(dir, `wp-${train}-1.json`);
-      const one = spawnSync('node', ['test/mpi/wp_train.mjs', train, out1], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      const out1 = join(dir, `wp-${kind}-${train}-1.json`);
+      const one = spawnSync('node', ['test/mpi/wp_train.mjs', train, out1, kind], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(one.status, one.stderr).toBe(0);
       type Wp = Result & {
         initial: Record<string, number[]>;
@@ -109,9 +120,9 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
       }
       for (let i = 0; i < b.predictions.length; i++)
         expect(Math.abs(a.predictions[i]! - b.predictions[i]!)).toBeLessThanOrEqual(1e-5);
-      // One [B, O] float32 allreduce of partial logits per step: 45 samples, batches of 8, 4 outputs, 3 epochs.
+      // One [B, R] float32 allreduce of partial logits per step: 45 samples, batches of 8, R logit columns, 3 epochs.
       expect(a.comm.calls).toBe(a.steps);
-      expect(a.comm.bytes).toBe(3 * 45 * 4 * 4);
+      expect(a.comm.bytes).toBe(3 * 45 * R * 4);
     });
   }
 

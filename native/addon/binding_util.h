@@ -15,6 +15,7 @@
 #include "../common/error.h"
 #include "../common/types.h"
 #include "../train/params.h"
+#include "../train/width_shard.h"
 #include "async_job.h"
 #include "collective_attach.h"
 
@@ -499,6 +500,18 @@ template <typename M, typename = void>
 struct HasInputCache : std::false_type {};
 template <typename M>
 struct HasInputCache<M, std::void_t<decltype(std::declval<M&>().drop_input_cache())>> : std::true_type {};
+
+// Optional spec.widthShard {ranks, offset, full}: width-parallel (train/width_shard.h).
+inline WidthShard read_width_shard(Napi::Env env, const Napi::Object& spec) {
+  WidthShard shard;
+  Napi::Value v = spec.Get("widthShard");
+  if (v.IsUndefined() || v.IsNull()) return shard;
+  Napi::Object so = arg_object(env, v, "widthShard");
+  shard.ranks = read_int(env, so, "ranks", 1, 1 << 20);
+  shard.offset = read_int(env, so, "offset", 0, 1 << 30);
+  shard.full = read_int(env, so, "full", 1, 1 << 30);
+  return shard;
+}
 
 template <typename M, typename = void>
 struct HasAttachCollective : std::false_type {};

@@ -114,13 +114,7 @@ Napi::Value CreateMlp(const Napi::CallbackInfo& info) {
     ls.train_bias = read_bool(env, lo, "trainBias", true);
     spec.layers.push_back(ls);
   }
-  Napi::Value shard = o.Get("widthShard");
-  if (!shard.IsUndefined() && !shard.IsNull()) {  // {ranks, offset, full}: width-parallel (mlp.h)
-    Napi::Object so = arg_object(env, shard, "widthShard");
-    spec.shard.ranks = read_int(env, so, "ranks", 1, 1 << 20);
-    spec.shard.offset = read_int(env, so, "offset", 0, 1 << 30);
-    spec.shard.full = read_int(env, so, "full", 1, 1 << 30);
-  }
+  spec.shard = read_width_shard(env, o);
   return create_job<MlpWrap, &MlpWrap::model>(env, [=] { return std::make_shared<Mlp>(be, spec); });
 }
 

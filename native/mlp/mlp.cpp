@@ -85,22 +85,11 @@ void Mlp::attach_collective(const BlCollective* c) {
 }
 
 const float* Mlp::sharded_readout(int B) {
-  require(logits_collective_ != nullptr, "E_DISTRIBUTED", "a width-parallel model needs its collective attached");
   const LayerSpec& s0 = spec_.layers[0];
   const int O = spec_.layers[1].out;
   float* y = acts_[1].f32();
   be_->gemm(false, true, B, O, s0.out, 1.0f, acts_[0].f32(), s0.out, W_[1]->value(), s0.out, 0.0f, y, O);
-  char err[256] = {0};
-  if (logits_collective_->device_memory) {  // NCCL: in place on the device
-    be_->synchronize();
-    if (logits_collective_->allreduce_f32(y, (size_t)B * O, err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
-  } else {
-    logits_host_.resize((size_t)B * O);
-    be_->download(logits_host_.data(), y, fbytes(logits_host_.size()));
-    if (logits_collective_->allreduce_f32(logits_host_.data(), logits_host_.size(), err, sizeof err) != 0)
-      fail("E_DISTRIBUTED", err);
-    be_->upload(y, logits_host_.data(), fbytes(logits_host_.size()));
-  }
+  allreduce_partial_logits(*be_, logits_collective_, y, (size_t)B * O, logits_host_);
   be_->bias_act(y, b_[1]->value(), B, O, Act::Identity);
   return y;
 }

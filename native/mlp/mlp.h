@@ -18,6 +18,7 @@
 #include "../data/device_dataset.h"
 #include "../train/params.h"
 #include "../train/pass.h"
+#include "../train/width_shard.h"
 
 namespace bl {
 
@@ -29,20 +30,9 @@ struct LayerSpec {
   bool train_weight = false, train_bias = true;
 };
 
-// Width-parallel (hidden-unit sharded) training of a one-hidden-layer MLP over `ranks` ranks:
-// this rank holds hidden units [offset, offset + layers[0].out) of `full`: rows of W_0 and b_0,
-// columns of the readout W_1, each generated exactly as in the full network; the readout bias is
-// replicated. Forward: partial logits A_0 W_1^T [B, O] summed over the ranks (allreduce), plus
-// the readout bias; the loss and dLoss/dY are then the same on every rank, and each rank
-// back-propagates to its own slice.
-struct WidthShard {
-  int ranks = 1, offset = 0, full = 0;
-  bool active() const { return ranks > 1; }
-};
-
 struct MlpSpec {
   std::vector<LayerSpec> layers;
-  WidthShard shard;
+  WidthShard shard;  // width-parallel: one hidden layer, this rank's units (train/width_shard.h)
   uint64_t seed = 0;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;

@@ -13,6 +13,7 @@ import { Dataset } from '../data/dataset.js';
 import { BiasLearnError, fromNativeError, ValidationError } from '../errors.js';
 import { currentWorld } from '../distributed/world.js';
 import { collectivePathFor } from '../distributed/nccl.js';
+import { gatherSlices, widthSlice } from '../distributed/width_parallel.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -111,10 +112,8 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
       throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
     if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
     const H = config.layers[0]!.out;
-    if (H < world.size) throw new ValidationError('E_CONFIG', `expected a hidden width >= the ${world.size} ranks, got ${H}`);
+    const { offset, width } = widthSlice(H, world.rank, world.size);
     world.agree('the width-parallel model configuration', { config, backend });
-    const offset = Math.floor((H * world.rank) / world.size);
-    const width = Math.floor((H * (world.rank + 1)) / world.size) - offset;
     const spec = toNativeSpec(config);
     spec.layers[0]!.out = width;
     spec.layers[1]!.in = width;
@@ -148,33 +147,14 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     const local = await this.getLearned();
     const world = currentWorld();
     if (!this.widthShard || !world) return local;
-    const H = this.config.layers[0]!.out;
-    const parts = JSON.parse(
-      world.broadcast(
-        JSON.stringify(
-          world.gather(JSON.stringify(Object.fromEntries(Object.entries(local).map(([k, v]) => [k, Array.from(v)])))),
-        ),
-      ),
-    ) as string[];
-    const slices = parts.map((p) => JSON.parse(p) as Record<string, number[]>);
-    const shards = slices.map((_, r) => ({
-      offset: Math.floor((H * r) / world.size),
-      width: Math.floor((H * (r + 1)) / world.size) - Math.floor((H * r) / world.size),
-    }));
-    const out: Record<string, Float32Array> = {};
-    for (const name of Object.keys(local)) {
-      if (name === 'layers.1.bias') out[name] = Float32Array.from(slices[0]![name]!);
-      else if (name === 'layers.1.weight') {
-        const O = this.outputSize;
-        const full = new Float32Array(O * H);
-        slices.forEach((sl, r) => {
-          const { offset, width } = shards[r]!;
-          for (let o = 0; o < O; o++) for (let c = 0; c < width; c++) full[o * H + offset + c] = sl[name]![o * width + c]!;
-        });
-        out[name] = full;
-      } else out[name] = Float32Array.from(slices.flatMap((sl) => sl[name]!)); // layers.0.bias [1, H], layers.0.weight [H, I] rows
-    }
-    return out;
+    const cols = Object.fromEntries(
+      this.native
+        .live()
+        .params()
+        .map((t) => [t.name, t.cols]),
+    );
+    const axis = (name: string) => (name === 'layers.0.weight' ? 'rows' : name === 'layers.1.bias' ? 'replicated' : 'cols');
+    return gatherSlices(world, local, cols, axis, this.config.layers[0]!.out);
   }
 
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */

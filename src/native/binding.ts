@@ -206,6 +206,8 @@ export declare namespace Binding {
     mode: 'bias' | 'mask' | 'full';
     maskInit: number;
     optimizer: OptimizerSpec;
+    /** Width-parallel: this rank's hidden units [offset, offset + hidden[0]) of `full` (native/train/width_shard.h). */
+    widthShard?: { ranks: number; offset: number; full: number };
   }
   /** Per-batch, per-task sums of a pass: stats [nb, K, 2] = (loss sum, hits); count [nb, K]; size [nb]. */
   interface MultitaskStats {
