@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'E_DISPOSED' // the model was disposed
   | 'E_DOWNLOAD' // a dataset download failed (HTTP error, interrupted transfer, wrong size or SHA-256)
   | 'E_OOM' // an allocation failed or would exceed the machine's memory (the message names the bytes)
+  | 'E_MPI_UNAVAILABLE' // distributed training asked for where the MPI module is not built or MPI cannot load
+  | 'E_DISTRIBUTED' // ranks disagree (seeds, configs, data) or a collective failed
   | 'E_NATIVE'; // an unexpected failure inside native code
 
 /** The error every biaslearn failure throws: `code` is stable (see {@link ErrorCode}), the message says what was expected. */

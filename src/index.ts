@@ -123,3 +123,6 @@ export * from './rnn/index.js';
 export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
 export * as dynamics from './dynamics/index.js';
+export { initDistributed, currentWorld, isRootRank, World } from './distributed/world.js';
+export { mpiInfo, launchedByMpi } from './distributed/mpi_module.js';
+export { enableNccl, ncclVersion } from './distributed/nccl.js';

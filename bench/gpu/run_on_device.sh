@@ -5,6 +5,10 @@
 #   mlp        MLP train-step benchmark (cuda) + PyTorch eager baseline
 #   rnn        BPTT train-step benchmark (cuda) + PyTorch eager baseline
 #   multitask  7-task mixed batch vs single-task batch throughput (cuda)
+#   mpi        data-parallel MLP on the cuda backend: 2 MPI ranks sharing the GPU against 1 process
+#              (needs mpirun and libmpi on the machine: apt-get install libopenmpi-dev openmpi-bin,
+#              before the build so biaslearn_mpi.node is built), and the NCCL path with 1 rank
+#              (NCCL_ROOT=<nvidia-nccl wheel>/nvidia/nccl; the collective runs even with one rank)
 # Expects .devtools/ (git-ignored) with node.xz (xz-compressed node binary), include/node
 # (Node-API headers), node-addon-api (headers), node_modules.tar.xz, and dist/ (compiled TS).
 # Example (as run for bench/results/gpu/): bash bench/gpu/run_on_device.sh tests mlp rnn multitask
@@ -19,7 +23,7 @@ echo "cublas root: $CUBLAS_ROOT" | tee "$OUT/build.log"
 t0=$(date +%s)
 cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DBIASLEARN_CUDA=ON -DBIASLEARN_NATIVE_ARCH=ON \
   -DNODE_API_INC=$PWD/.devtools/include/node -DNODE_ADDON_API_INC=$PWD/.devtools/node-addon-api \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DBIASLEARN_CUBLAS_ROOT="$CUBLAS_ROOT" >> "$OUT/build.log" 2>&1 \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DBIASLEARN_CUBLAS_ROOT="$CUBLAS_ROOT" ${NCCL_ROOT:+-DBIASLEARN_NCCL_ROOT=$NCCL_ROOT} >> "$OUT/build.log" 2>&1 \
   && cmake --build build-cuda -j16 >> "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "build seconds: $(( $(date +%s) - t0 ))"
 export BIASLEARN_BUILD_DIR=$PWD/build-cuda
@@ -37,6 +41,16 @@ for stage in $stages; do
         --modes bias,bias+cache,full --seconds $S --square 8192 --out "$OUT/mlp-train-step-cuda.json" 2> "$OUT/mlp-progress.log" | tee "$OUT/mlp-train-step-cuda.md"
       python3 bench/torch_mlp_bias.py --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
         --seconds $S > "$OUT/torch-mlp.jsonl" 2>&1; cat "$OUT/torch-mlp.jsonl" ;;
+    mpi)
+      export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      DP_BACKEND=cuda timeout 300 mpirun -np 2 --oversubscribe --bind-to none node test/mpi/dp_train.mjs mlp "$OUT/dp-cuda-2.json" > "$OUT/mpi.log" 2>&1
+      echo "mpi 2 ranks exit: $?"
+      DP_BACKEND=cuda timeout 300 node test/mpi/dp_train.mjs mlp "$OUT/dp-cuda-1.json" >> "$OUT/mpi.log" 2>&1
+      echo "1 process exit: $?"
+      BIASLEARN_FORCE_COLLECTIVE=1 DP_NCCL=1 DP_BACKEND=cuda timeout 300 mpirun -np 1 --bind-to none node test/mpi/dp_train.mjs mlp "$OUT/dp-nccl-1.json" >> "$OUT/mpi.log" 2>&1
+      echo "nccl 1 rank exit: $?"
+      node -e "const [a,b]=['dp-nccl-1','dp-cuda-1'].map(f=>require('$OUT/'+f+'.json'));let m=0;for(const k in a.tensors)a.tensors[k].forEach((v,i)=>{m=Math.max(m,Math.abs(v-b.tensors[k][i]))});console.log('nccl 1 rank: max |nccl - 1 process|:',m)" | tee -a "$OUT/mpi.log"
+      node -e "const [a,b]=['dp-cuda-2','dp-cuda-1'].map(f=>require('$OUT/'+f+'.json'));let m=0;for(const k in a.tensors)a.tensors[k].forEach((v,i)=>{m=Math.max(m,Math.abs(v-b.tensors[k][i]))});console.log('ranks identical:',a.hashes[0]===a.hashes[1],'max |2 ranks - 1 process|:',m,'comm:',JSON.stringify(a.comm))" | tee -a "$OUT/mpi.log" ;;
     rnn)
       node bench/rnn_train_step.mjs --backend cuda --widths 1024,4096 --batch 64 --steps 100 --seconds 3 \
         --out "$OUT/rnn-train-step-cuda.json" 2>&1 | tee "$OUT/rnn-train-step-cuda.md"

@@ -18,7 +18,9 @@
 #include "../common/sizes.h"
 #include "../common/types.h"
 #include "../train/params.h"
+#include "../train/width_shard.h"
 #include "async_job.h"
+#include "collective_attach.h"
 
 namespace bl {
 
@@ -530,6 +532,23 @@ struct HasInputCache : std::false_type {};
 template <typename M>
 struct HasInputCache<M, std::void_t<decltype(std::declval<M&>().drop_input_cache())>> : std::true_type {};
 
+// Optional spec.widthShard {ranks, offset, full}: width-parallel (train/width_shard.h).
+inline WidthShard read_width_shard(Napi::Env env, const Napi::Object& spec) {
+  WidthShard shard;
+  Napi::Value v = spec.Get("widthShard");
+  if (v.IsUndefined() || v.IsNull()) return shard;
+  Napi::Object so = arg_object(env, v, "widthShard");
+  shard.ranks = read_int(env, so, "ranks", 1, 1 << 20);
+  shard.offset = read_int(env, so, "offset", 0, 1 << 30);
+  shard.full = read_int(env, so, "full", 1, 1 << 30);
+  return shard;
+}
+
+template <typename M, typename = void>
+struct HasAttachCollective : std::false_type {};
+template <typename M>
+struct HasAttachCollective<M, std::void_t<decltype(std::declval<M&>().attach_collective(nullptr))>> : std::true_type {};
+
 // The JS class of a native model kind (CRTP: `class MlpWrap : public ModelWrap<MlpWrap, Mlp>`):
 // Napi::ObjectWrap<Wrap> and ModelSlot<Model>, with the methods every kind shares: params, tensors,
 // getParams, setParams, getTensor, resetOptimizer, get/setOptimizerState, dispose, and optimizerSteps / dropInputCache
@@ -557,6 +576,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
     if constexpr (HasOptimizerSteps<Model>::value)
       methods.push_back(method("optimizerSteps", &ModelWrap::OptimizerSteps));
     if constexpr (HasInputCache<Model>::value) methods.push_back(method("dropInputCache", &ModelWrap::DropInputCache));
+    methods.push_back(method("attachCollective", &ModelWrap::AttachCollective));
     methods.push_back(method("dispose", &ModelWrap::Dispose));
     Napi::Function f = Wrap::DefineClass(env, name, methods);
     ctor = Napi::Persistent(f);
@@ -582,6 +602,27 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
     return this->void_job(info.Env(), [](Model& m) { m.drop_input_cache(); });
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) { return this->dispose_model(info.Env()); }
+  // attachCollective(path | null): data-parallel training over the MPI module loaded from path
+  // (ParamSet::set_collective); null detaches. Refused while a job runs.
+  Napi::Value AttachCollective(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto m = this->live(env);
+    if (this->busy->load()) throw_js(env, "E_CONCURRENT", "cannot attach a collective while an operation is running");
+    const BlCollective* c = nullptr;
+    if (!info[0].IsNull() && !info[0].IsUndefined()) {
+      if (!info[0].IsString()) throw_js(env, "E_INVALID_ARG", "expected the MPI module's path or null");
+      try {
+        c = find_collective(info[0].As<Napi::String>().Utf8Value());
+      } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
+    }
+    try {
+      if constexpr (HasAttachCollective<Model>::value)
+        m->attach_collective(c);  // a kind that uses the collective itself (width-parallel MLP)
+      else
+        m->params().set_collective(c);
+    } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
+    return env.Undefined();
+  }
 };
 
 }  // namespace bl

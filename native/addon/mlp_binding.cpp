@@ -123,6 +123,7 @@ Napi::Value CreateMlp(const Napi::CallbackInfo& info) {
     ls.train_bias = read_bool(env, lo, "trainBias", true);
     spec.layers.push_back(ls);
   }
+  spec.shard = read_width_shard(env, o);
   return create_job<MlpWrap, &MlpWrap::model>(env, [=] { return std::make_shared<Mlp>(be, spec); });
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../common/error.h"
+#include "../common/weight_window.h"
 
 namespace bl {
 
@@ -27,6 +28,10 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
   lowest_trainable_ = L;
   for (int l = L - 1; l >= 0; --l)
     if (spec_.layers[l].train_weight || spec_.layers[l].train_bias) lowest_trainable_ = l;
+  if (spec_.shard.active()) {
+    init_sharded();
+    return;
+  }
   for (int l = 0; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     const std::string layer = "layers." + std::to_string(l);
@@ -38,6 +43,55 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
     b_.push_back(&b);
   }
   be_->synchronize();
+}
+
+void Mlp::init_sharded() {
+  const WidthShard& sh = spec_.shard;
+  const LayerSpec& s0 = spec_.layers[0];
+  require(spec_.layers.size() == 2, "E_CONFIG", "width-parallel training needs exactly one hidden layer");
+  require(sh.full >= sh.ranks && sh.offset >= 0 && sh.offset + s0.out <= sh.full, "E_CONFIG",
+          "width-parallel slice [" + std::to_string(sh.offset) + ", " + std::to_string(sh.offset + s0.out) +
+              ") outside the hidden width " + std::to_string(sh.full));
+  const LayerSpec& s1 = spec_.layers[1];
+  const int I = s0.in, H = s0.out, O = s1.out;
+  auto window = [&](Param& t, int row0, int col0, uint32_t stream, const InitSpec& init, int fan_in) {
+    std::vector<float> host(t.size());
+    fill_weights_window(host.data(), t.rows, t.cols, row0, col0, spec_.seed, stream, init.dist, init.effective(fan_in));
+    be_->upload(t.p.data(), host.data(), host.size() * sizeof(float));
+  };
+  // The full network's streams: W_0 0, b_0 1, W_1 2, b_1 3; fan-ins I and the full width.
+  Param& W0 = params_.add("layers.0.weight", H, I, s0.train_weight);
+  Param& b0 = params_.add("layers.0.bias", 1, H, s0.train_bias);
+  Param& W1 = params_.add("layers.1.weight", O, H, s1.train_weight);
+  Param& b1 = params_.add("layers.1.bias", 1, O, s1.train_bias);
+  window(W0, sh.offset, 0, 0, s0.weight_init, I);
+  window(b0, 0, sh.offset, 1, s0.bias_init, I);
+  window(W1, 0, sh.offset, 2, s1.weight_init, sh.full);
+  window(b1, 0, 0, 3, s1.bias_init, sh.full);
+  W_ = {&W0, &W1};
+  b_ = {&b0, &b1};
+  be_->synchronize();
+}
+
+void Mlp::attach_collective(const BlCollective* c) {
+  if (spec_.shard.active()) {
+    require(c == nullptr || c->size == spec_.shard.ranks, "E_DISTRIBUTED",
+            "the model was split over " + std::to_string(spec_.shard.ranks) + " ranks, the world has " +
+                std::to_string(c ? c->size : 1));
+    logits_collective_ = c;
+  } else {
+    params_.set_collective(c);
+  }
+}
+
+const float* Mlp::sharded_readout(int B) {
+  const LayerSpec& s0 = spec_.layers[0];
+  const int O = spec_.layers[1].out;
+  float* y = acts_[1].f32();
+  be_->gemm(false, true, B, O, s0.out, 1.0f, acts_[0].f32(), s0.out, W_[1]->value(), s0.out, 0.0f, y, O);
+  allreduce_partial_logits(*be_, logits_collective_, y, (size_t)B * O, logits_host_);
+  be_->bias_act(y, b_[1]->value(), B, O, Act::Identity);
+  return y;
 }
 
 void Mlp::ensure_workspace(int batch) {
@@ -59,6 +113,14 @@ void Mlp::ensure_workspace(int batch) {
 const float* Mlp::forward(const float* x, int B, int first) {
   const float* a = x;
   const size_t L = spec_.layers.size();
+  if (spec_.shard.active()) {  // one hidden layer: its slice, then the summed readout
+    const LayerSpec& s0 = spec_.layers[0];
+    if (first == 0) {
+      be_->gemm(false, true, B, s0.out, s0.in, 1.0f, x, s0.in, W_[0]->value(), s0.in, 0.0f, acts_[0].f32(), s0.out);
+      be_->bias_act(acts_[0].f32(), b_[0]->value(), B, s0.out, s0.act);
+    }
+    return sharded_readout(B);
+  }
   for (size_t l = first; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
@@ -136,6 +198,8 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
   require(batch > 0, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
   require(!idx.empty(), "E_EMPTY", "expected at least one sample index, got 0");
   require(std::isfinite(clip) && clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
+  require(clip == 0.0f || !spec_.shard.active(), "E_CONFIG",
+          "gradient clipping is not supported in width-parallel training (each rank sees only its slice's norm)");
   check_dataset(ds);
   for (int32_t i : idx) require(i >= 0 && i < ds.n, "E_INVALID_ARG", "sample index out of range: " + std::to_string(i));
   const int count = static_cast<int>(idx.size());
@@ -153,7 +217,8 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
     if (cache_input_layer) {  // A_0 = act(P[idx] + b_0): a gather instead of the [B,I]x[I,H_0] gemm
       be_->gather_rows(input_cache_.rows(), bi, B, s0.out, acts_[0].f32());
       const size_t L = spec_.layers.size();
-      if (L == 2 && be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
+      if (L == 2 && !spec_.shard.active() &&
+          be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
         be_->bias_act_readout(acts_[0].f32(), b_[0]->value(), s0.act, W_[1]->value(), b_[1]->value(), B, s0.out,
                               spec_.layers[1].out, acts_[1].f32());
         y = acts_[1].f32();

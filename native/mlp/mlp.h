@@ -18,6 +18,7 @@
 #include "../data/device_dataset.h"
 #include "../train/params.h"
 #include "../train/pass.h"
+#include "../train/width_shard.h"
 
 namespace bl {
 
@@ -31,6 +32,7 @@ struct LayerSpec {
 
 struct MlpSpec {
   std::vector<LayerSpec> layers;
+  WidthShard shard;  // width-parallel: one hidden layer, this rank's units (train/width_shard.h)
   uint64_t seed = 0;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;
@@ -67,12 +69,18 @@ class Mlp {
   ParamSet& params() { return params_; }
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
+  // Data-parallel: the gradient collective of the ParamSet; width-parallel: the logits' collective.
+  void attach_collective(const BlCollective* c);
   int64_t optimizer_steps() const { return params_.steps(); }
 
  private:
   void ensure_workspace(int batch);
   // Layers first..L-1 from input a [B, I_first]; returns the output [B, O] (device).
   const float* forward(const float* x, int B, int first = 0);
+  // Width-parallel: the readout of this rank's hidden slice A_0 [B, H_r], summed over the ranks,
+  // plus the readout bias -> [B, O] (device).
+  const float* sharded_readout(int B);
+  void init_sharded();
   void backward(const float* x, int B);  // from dZ_.back() (already scaled)
   // Loss of outputs y [B, O] against the batch's targets (device rows bi), dZ = scale * dLoss/dY, stats[0..1].
   void batch_loss(const DeviceDataset& ds, const int32_t* bi, const float* y, int B, float scale, float* stats);
@@ -87,7 +95,9 @@ class Mlp {
   std::vector<DeviceBuffer> acts_, grads_;  // [cap, H_l] each
   DeviceBuffer xb_, yb_, tb_;
   PassBuffers pass_;
-  InputCache input_cache_;  // [N, H_0] = X W_0^T
+  InputCache input_cache_;                           // [N, H_0] = X W_0^T
+  const BlCollective* logits_collective_ = nullptr;  // width-parallel only
+  std::vector<float> logits_host_;                   // [B, O] staging of the logits allreduce
 };
 
 }  // namespace bl

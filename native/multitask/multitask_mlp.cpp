@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../common/error.h"
+#include "../common/weight_window.h"
 
 namespace bl {
 
@@ -50,6 +51,22 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   trainable_task_.assign(K_, 1);
   const bool full = spec_.mode == MtMode::Full, mask = spec_.mode == MtMode::Mask;
   const uint64_t seed = spec_.seed;
+  const WidthShard& sh = spec_.shard;
+  if (sh.active())
+    require(L_ == 1 && sh.offset >= 0 && sh.offset + spec_.hidden[0] <= sh.full, "E_CONFIG",
+            "width-parallel training needs one hidden layer and a slice inside the full width");
+  // dst[rows, cols] = the full tensor's window at (row0, col0); the whole tensor when not sharded.
+  auto gen = [&](float* dst, int rows, int cols, int row0, int col0, uint32_t stream, const InitSpec& init,
+                 int fan_in) {
+    if (!sh.active()) {
+      be_->fill_weights(dst, rows, cols, seed, stream, init.dist, init.effective(fan_in));
+      return;
+    }
+    std::vector<float> host((size_t)rows * cols);
+    fill_weights_window(host.data(), rows, cols, row0, col0, seed, stream, init.dist, init.effective(fan_in));
+    be_->upload(dst, host.data(), fbytes(host.size()));
+  };
+  const int h0 = sh.active() ? sh.offset : 0;  // this rank's first hidden unit
 
   layers_.resize(L_);
   for (int l = 0; l < L_; ++l) {
@@ -60,10 +77,10 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     const InitSpec& bi = spec_.bias_init[l];
     const std::string layer = "layers." + std::to_string(l);
     ly.W = &params_.add(layer + ".weight", ly.out, ly.in, full);
-    be_->fill_weights(ly.W->value(), ly.out, ly.in, seed, 2u * l, wi.dist, wi.effective(ly.in));
+    gen(ly.W->value(), ly.out, ly.in, h0, 0, 2u * l, wi, ly.in);
     ly.b = &params_.add(layer + ".bias", K_, ly.out, !mask, true);
     for (int k = 0; k < K_; ++k)  // every task starts from the MLP's initial bias of this layer
-      be_->fill_weights(ly.b->value() + (size_t)k * ly.out, 1, ly.out, seed, 2u * l + 1, bi.dist, bi.effective(ly.in));
+      gen(ly.b->value() + (size_t)k * ly.out, 1, ly.out, 0, h0, 2u * l + 1, bi, ly.in);
     if (mask) {
       ly.theta = &params_.add(layer + ".gate", K_, ly.out, true, true);
       be_->fill(ly.theta->value(), spec_.mask_init, ly.theta->size());
@@ -72,6 +89,7 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   }
 
   const int H = spec_.hidden.back();
+  const int fan_in = sh.active() ? sh.full : H;  // the readout keeps the full network's scale
   const InitSpec& wi = spec_.weight_init[L_];
   const InitSpec& bi = spec_.bias_init[L_];
   Wr_ = &params_.add("readout.weight", R_, H, full);
@@ -80,15 +98,14 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   if (spec_.per_task_readout) {
     for (int k = 0; k < K_; ++k) {
       const int O = spec_.classes[k];
-      be_->fill_weights(Wr_->value() + (size_t)off_[k] * H, O, H, seed, kReadoutStreamBase + 2u * k, wi.dist,
-                        wi.effective(H));
+      gen(Wr_->value() + (size_t)off_[k] * H, O, H, 0, h0, kReadoutStreamBase + 2u * k, wi, fan_in);
       be_->fill_weights(br_->value() + (size_t)k * R_ + off_[k], 1, O, seed, kReadoutStreamBase + 2u * k + 1, bi.dist,
-                        bi.effective(H));
+                        bi.effective(fan_in));
     }
   } else {
-    be_->fill_weights(Wr_->value(), R_, H, seed, 2u * L_, wi.dist, wi.effective(H));
+    gen(Wr_->value(), R_, H, 0, h0, 2u * L_, wi, fan_in);
     for (int k = 0; k < K_; ++k)
-      be_->fill_weights(br_->value() + (size_t)k * R_, 1, R_, seed, 2u * L_ + 1, bi.dist, bi.effective(H));
+      be_->fill_weights(br_->value() + (size_t)k * R_, 1, R_, seed, 2u * L_ + 1, bi.dist, bi.effective(fan_in));
   }
 
   std::vector<int32_t> off(off_.begin(), off_.end()), cls(spec_.classes.begin(), spec_.classes.end());
@@ -97,6 +114,17 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   be_->upload(off_dev_.data(), off.data(), K_ * sizeof(int32_t));
   be_->upload(cls_dev_.data(), cls.data(), K_ * sizeof(int32_t));
   be_->synchronize();
+}
+
+void MultitaskMlp::attach_collective(const BlCollective* c) {
+  if (!spec_.shard.active()) {
+    params_.set_collective(c);
+    return;
+  }
+  require(c == nullptr || c->size == spec_.shard.ranks, "E_DISTRIBUTED",
+          "the model was split over " + std::to_string(spec_.shard.ranks) + " ranks, the world has " +
+              std::to_string(c ? c->size : 1));
+  logits_collective_ = c;
 }
 
 void MultitaskMlp::ensure_workspace(int batch) {
@@ -150,6 +178,7 @@ const float* MultitaskMlp::forward(const float* x, const int32_t* task, int B, i
   const int H = spec_.hidden.back();
   float* y = logits_.f32();
   be_->gemm(false, true, B, R_, H, 1.0f, a, H, Wr_->value(), H, 0.0f, y, R_);
+  if (spec_.shard.active()) allreduce_partial_logits(*be_, logits_collective_, y, (size_t)B * R_, logits_host_);
   be_->bias_act_gather(y, br_->value(), task, B, R_, K_, Act::Identity);
   return y;
 }
@@ -205,7 +234,8 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
 // Steps every task present in the batch (and trainable) with its own step count, and the shared
 // weights (full mode), after clipping what is about to be applied to a global norm of `clip`.
 // Rows of absent or frozen tasks are never touched (neither by the clip nor by the step).
-void MultitaskMlp::update(float lr, float clip, const std::vector<int>& present) {
+void MultitaskMlp::update(float lr, float clip, std::vector<int>& present) {
+  params_.agree_any(present);  // data-parallel: the tasks of any rank's shard
   stepped_.clear();
   for (int k = 0; k < K_; ++k)
     if (present[k] && trainable_task_[k]) stepped_.push_back(k);
@@ -221,6 +251,8 @@ MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32
   require(batch > 0, "E_INVALID_ARG", "expected batch size >= 1, got " + std::to_string(batch));
   require(!idx.empty(), "E_EMPTY", "expected at least one sample index, got 0");
   require(std::isfinite(clip) && clip >= 0.0f, "E_INVALID_ARG", "expected a clip norm >= 0");
+  require(clip == 0.0f || !spec_.shard.active(), "E_CONFIG",
+          "gradient clipping is not supported in width-parallel training (each rank sees only its slice's norm)");
   check_dataset(ds);
   for (int32_t i : idx)
     require(i >= 0 && i < ds.n(), "E_INVALID_ARG", "sample index out of range: " + std::to_string(i));

@@ -29,6 +29,7 @@
 #include "../backend/backend.h"
 #include "../common/types.h"
 #include "../train/params.h"
+#include "../train/width_shard.h"
 #include "../train/pass.h"
 #include "multitask_data.h"
 
@@ -48,6 +49,7 @@ struct MultitaskSpec {
   bool per_task_readout = false;      // shared readout needs every O_k equal
   MtMode mode = MtMode::Bias;
   float mask_init = 1.0f;  // initial theta of every gate (mask mode)
+  WidthShard shard;        // width-parallel: one hidden layer, this rank's units (train/width_shard.h)
   uint64_t seed = 0;
   OptimizerSpec optimizer;
 };
@@ -102,6 +104,8 @@ class MultitaskMlp {
   // 0.1.0 named them "weight.<l>", "bias.<l>", "gate.<l>" (TypeScript maps them on load).
   ParamSet& params() { return params_; }
   const ParamSet& params() const { return params_; }
+  // Data-parallel: the gradient collective of the ParamSet; width-parallel: the logits' collective.
+  void attach_collective(const BlCollective* c);
   void set_task_trainable(const std::vector<uint8_t>& flags);
   void reset_optimizer() { params_.reset(); }
   int64_t task_steps(int k) const { return params_.row_steps(k); }
@@ -119,13 +123,15 @@ class MultitaskMlp {
   const float* forward(const float* x, const int32_t* task, int B, int first = 0);  // -> logits [B, R]
   void backward(const float* x, const int32_t* task, int B, float slope);
   bool fused_first_layer(int B, int H0, int O) const;
-  void update(float lr, float clip, const std::vector<int>& present);
+  void update(float lr, float clip, std::vector<int>& present);
 
   std::shared_ptr<Backend> be_;
   MultitaskSpec spec_;
   int K_ = 0, L_ = 0, R_ = 0;
   std::vector<int> off_;  // [K] logits offset per task
   ParamSet params_;
+  const BlCollective* logits_collective_ = nullptr;  // width-parallel only
+  std::vector<float> logits_host_;                   // [B, R] staging of the logits allreduce
   std::vector<Layer> layers_;
   Param *Wr_ = nullptr, *br_ = nullptr;
   DeviceBuffer off_dev_, cls_dev_;

@@ -80,7 +80,63 @@ void ParamSet::read_grad(const std::string& name, float* host) const {
   be_->download(host, t.g.data(), fbytes(t.size()));
 }
 
+void ParamSet::sync_gradients() {
+  if (!collective_) return;  // attached by the fit loop for 2+ ranks (1 rank: BIASLEARN_FORCE_COLLECTIVE)
+  size_t total = 0;
+  for (const Param& t : params_)
+    if (t.trainable) total += t.size();
+  if (total == 0) return;
+  if (collective_->device_memory) {  // NCCL: pack, sum and scale on the device
+    if (staging_dev_.bytes() < fbytes(total)) staging_dev_ = DeviceBuffer(be_, fbytes(total));
+    float* buf = staging_dev_.f32();
+    size_t at = 0;
+    for (const Param& t : params_)
+      if (t.trainable) {
+        be_->axpby(buf + at, 1.0f, t.grad(), 0.0f, nullptr, t.size());
+        at += t.size();
+      }
+    be_->synchronize();
+    char err[256] = {0};
+    if (collective_->allreduce_f32(buf, total, err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+    const float inv_n = static_cast<float>(1.0 / collective_->size);
+    at = 0;
+    for (const Param& t : params_)
+      if (t.trainable) {
+        be_->axpby(t.grad(), inv_n, buf + at, 0.0f, nullptr, t.size());
+        at += t.size();
+      }
+    return;
+  }
+  staging_.resize(total);
+  size_t off = 0;
+  for (const Param& t : params_)
+    if (t.trainable) {
+      be_->download(staging_.data() + off, t.g.data(), fbytes(t.size()));
+      off += t.size();
+    }
+  char err[256] = {0};
+  if (collective_->allreduce_f32(staging_.data(), total, err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+  const float inv = static_cast<float>(1.0 / collective_->size);
+  for (float& g : staging_) g *= inv;
+  off = 0;
+  for (const Param& t : params_)
+    if (t.trainable) {
+      be_->upload(t.g.data(), staging_.data() + off, fbytes(t.size()));
+      off += t.size();
+    }
+  be_->synchronize();
+}
+
+void ParamSet::agree_any(std::vector<int>& flags) {
+  if (!collective_ || collective_->size <= 1 || flags.empty()) return;
+  std::vector<double> f(flags.begin(), flags.end());
+  char err[256] = {0};
+  if (collective_->allreduce_f64(f.data(), f.size(), err, sizeof err) != 0) fail("E_DISTRIBUTED", err);
+  for (size_t i = 0; i < flags.size(); ++i) flags[i] = f[i] != 0.0 ? 1 : 0;
+}
+
 void ParamSet::clip_gradients(float max_norm, const std::vector<int>* rows) {
+  sync_gradients();
   if (!(max_norm > 0.0f)) return;
   std::vector<Slice>& slices = slices_;
   slices.clear();

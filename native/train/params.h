@@ -20,6 +20,7 @@
 
 #include "../backend/backend.h"
 #include "../common/types.h"
+#include "../distributed/collective.h"
 
 namespace bl {
 
@@ -54,6 +55,19 @@ class ParamSet {
   void write(const std::string& name, const float* host);      // learned tensors only
   void read_grad(const std::string& name, float* host) const;  // learned tensors only
 
+  // Data-parallel training (docs/distributed.md). With a collective attached, clip_gradients()
+  // first sums the gradients of every learned tensor (all rows, table order, one buffer, one
+  // allreduce) over the ranks and divides them by the rank count: each rank's loss is the mean over
+  // its equal shard of the global batch, so the result is the global batch's mean gradient, the
+  // same bits on every rank, and every rank takes the identical step. Every model kind calls
+  // clip_gradients() before its step, so a kind built on ParamSet is data-parallel with no code of
+  // its own. Frozen tensors are never sent (each rank regenerates them from the seed).
+  void set_collective(const BlCollective* collective) { collective_ = collective; }
+  const BlCollective* collective() const { return collective_; }
+  // flags[i] := 1 when flags[i] != 0 on any rank (e.g. the tasks present in any rank's shard of the
+  // batch, so every rank steps the same task rows); unchanged without a collective.
+  void agree_any(std::vector<int>& flags);
+
   // Global gradient-norm clipping of what the next update applies: every learned shared tensor
   // and, of the per-task tensors, the rows `rows` (all rows when null). When the norm (squares
   // summed per slice on the device, then in double in table order) exceeds max_norm > 0, those
@@ -86,6 +100,7 @@ class ParamSet {
 
  private:
   void update(const Param& t, size_t offset, size_t n, int64_t count, float lr);
+  void sync_gradients();
   const DeviceBuffer& state_buffer(const std::string& name) const;
 
   std::shared_ptr<Backend> be_;
@@ -101,6 +116,9 @@ class ParamSet {
   std::vector<float> sq_;
   DeviceBuffer norms_;  // [slices] squared norms of the clipped slices
   size_t norms_cap_ = 0;
+  const BlCollective* collective_ = nullptr;
+  std::vector<float> staging_;  // [sum of learned sizes] host copy of the gradients for the allreduce
+  DeviceBuffer staging_dev_;    // the same on the device (NCCL)
 };
 
 }  // namespace bl

@@ -1,4 +1,5 @@
 /** Run folders and atomic writes of the CLI's outputs; {@link writeRun} is the one writer of a run's files. */
+import { isRootRank } from '../distributed/world.js';
 import { existsSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rmdir, stat } from 'node:fs/promises';
@@ -144,6 +145,7 @@ export function filesSummary(outDir: string, files: string[]): string {
 export async function writeRun(outDir: string, run: RunOutputs): Promise<WrittenRun> {
   const tSave = performance.now();
   const metricsFile = run.metricsFile ?? METRICS_FILE;
+  if (!isRootRank()) return { files: [], summary: '' }; // under mpirun rank 0 writes the run
   if (run.model) await run.model.save(join(outDir, MODEL_FILE), run.metadata ? { metadata: run.metadata } : {});
   const figures = run.figures ?? [];
   if (figures.length) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DATASET_NAMES, datasetDir, fetchCommand, splitsIn } from '../data/locations.js';
 import { environmentInfo, type CliContext } from './context.js';
 import { println } from './io.js';
+import { MPI_INSTALL_HINT, mpiInfo } from '../distributed/mpi_module.js';
 
 export function registerInfo(program: Command, ctx: CliContext): Command {
   return program
@@ -11,6 +12,7 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
     .option('--json', 'print one JSON object instead of text')
     .action((flags: { json?: boolean }) => {
       const env = environmentInfo();
+      const mpi = mpiInfo();
       const datasets = Object.fromEntries(
         DATASET_NAMES.map((name) => {
           const dir = datasetDir(name);
@@ -18,7 +20,7 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
         }),
       );
       if (flags.json) {
-        println(ctx.io.stdout, JSON.stringify({ ...env, datasets }));
+        println(ctx.io.stdout, JSON.stringify({ ...env, mpi, datasets }));
         return;
       }
       const out = ctx.io.stdout;
@@ -32,6 +34,10 @@ export function registerInfo(program: Command, ctx: CliContext): Command {
       println(out, `kernels:  ${String(env.kernels)}`);
       println(out, `gemm:     ${String(env.gemm)}: ${String(env.gemmDetail)}`);
       println(out, `threads:  ${String(env.threads)} (of ${String(env.cpuCount)} CPUs, ${String(env.cpuModel)})`);
+      println(
+        out,
+        `mpi:      ${mpi.available ? `${mpi.library} (MPI ${mpi.standard})` : `not built (mpirun -np N biaslearn ... needs it: ${MPI_INSTALL_HINT})`}`,
+      );
       println(out, 'datasets:');
       for (const [name, d] of Object.entries(datasets)) {
         println(

@@ -21,6 +21,7 @@ import { registerData } from './data_command.js';
 import { registerBuildCuda } from './build_cuda.js';
 import { registerReport } from './report.js';
 import { registerDynamics } from './dynamics.js';
+import { distributedIO } from './distributed.js';
 
 export { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, type CliIO } from './io.js';
 
@@ -125,5 +126,5 @@ if (isMainModule()) {
       throw err;
     });
   }
-  process.exitCode = await runCli(process.argv.slice(2));
+  process.exitCode = await runCli(process.argv.slice(2), await distributedIO());
 }

@@ -2,6 +2,7 @@
  * `biaslearn sweep`: test accuracy over hidden widths x trainable sets x seeds (the paper's
  * accuracy-vs-width experiment). Writes sweep.json after every run and sweep.svg at the end.
  */
+import { currentWorld } from '../distributed/world.js';
 import { Option, type Command } from 'commander';
 import { TRAINABLE_SETS } from '../model/config.js';
 import { MLP } from '../model/mlp.js';
@@ -156,6 +157,7 @@ async function trainOne(
         callbacks: [progress],
         lrSchedule: lrSchedule(flags.lrSchedule, flags.epochs),
         signal,
+        dataParallel: false, // under mpirun each rank trains its own grid points
       }),
     );
     const trainSeconds = elapsedSeconds(t0);
@@ -216,15 +218,27 @@ async function runSweep(flags: SweepFlags, ctx: CliContext): Promise<void> {
       },
       ...(figures ? { figures } : {}),
     });
-  for (const [k, point] of grid.entries()) {
+  // Under mpirun rank r trains the grid points k = r, r + size, ...; rank 0 gathers the rows in grid order.
+  const world = currentWorld();
+  world?.agree('the sweep grid and settings', { grid, config: { ...config, threads: null } });
+  const mine = grid.flatMap((point, k) => (k % (world?.size ?? 1) === (world?.rank ?? 0) ? [{ point, k }] : []));
+  const byIndex = new Map<number, SweepRow>();
+  for (const { point, k } of mine) {
     const label = `[${k + 1}/${grid.length}] width ${point.width} ${point.train} seed ${point.seed}`;
     const row = await trainOne(data, flags, point, batchSize, label, stderr);
+    byIndex.set(k, row);
     rows.push(row);
     await record(false);
     println(
       stderr,
       `${label}: test acc ${fixed(row.testAccuracy)}  loss ${fixed(row.testLoss)}  lr ${fmtLr(row.lr)}  ${seconds(row.trainSeconds)}  ${rate(row.samplesPerSec)} samples/s`,
     );
+  }
+  if (world && world.size > 1) {
+    const gathered = world.gather(JSON.stringify([...byIndex]));
+    for (const text of gathered) for (const [k, row] of JSON.parse(text) as [number, SweepRow][]) byIndex.set(k, row);
+    rows.length = 0;
+    rows.push(...[...byIndex].sort((a, b) => a[0] - b[0]).map(([, row]) => row));
   }
   const title = `Test accuracy vs width: ${data.spec.name}, ${epochs}`;
   const written = await record(true, [{ file: 'sweep.svg', spec: accuracyVsWidthPlot(rows, { title }) }]);

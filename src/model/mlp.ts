@@ -11,7 +11,10 @@ import { checkStepArguments } from '../train/fit_target.js';
 import { NativeModel } from './native_model.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
-import { ValidationError } from '../errors.js';
+import { BiasLearnError, fromNativeError, ValidationError } from '../errors.js';
+import { currentWorld } from '../distributed/world.js';
+import { collectivePathFor } from '../distributed/nccl.js';
+import { gatherSlices, widthSlice } from '../distributed/width_parallel.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -98,6 +101,74 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     const config = resolveMLPConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
     return MLP.fromConfig(config, backend);
+  }
+
+  /**
+   * Width-parallel (hidden-unit sharded) bias learning over the started distributed world
+   * (`initDistributed`, docs/distributed.md): a one-hidden-layer MLP whose hidden units are split
+   * into contiguous slices, one per rank. Rank r generates only its slice's frozen weights (the
+   * exact values of the full network's), its [batch, outputs] partial logits are summed over the
+   * ranks, and it learns its own slice of biases (the readout bias is replicated). Every rank
+   * calls it with the same options and then trains on the same (whole) batches; the model
+   * equals `MLP.create(options)` up to float rounding. `getLearned` returns this rank's slices;
+   * `gatherLearned` the full tensors. Gradient clipping and `save` are not supported.
+   */
+  static async createWidthParallel(options: MLPOptions): Promise<MLP> {
+    const world = currentWorld();
+    if (!world)
+      throw new BiasLearnError(
+        'E_DISTRIBUTED',
+        'width-parallel training needs a distributed world: call initDistributed() first',
+      );
+    const config = resolveMLPConfig(options);
+    const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
+    if (config.layers.length !== 2)
+      throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
+    if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
+    const H = config.layers[0]!.out;
+    const { offset, width } = widthSlice(H, world.rank, world.size);
+    world.agree('the width-parallel model configuration', { config, backend });
+    const spec = toNativeSpec(config);
+    spec.layers[0]!.out = width;
+    spec.layers[1]!.in = width;
+    spec.widthShard = { ranks: world.size, offset, full: H };
+    const handle = await callNative(() => nativeFor(backend).createMlp(spec, backend));
+    try {
+      handle.attachCollective(collectivePathFor(backend, world));
+    } catch (err) {
+      handle.dispose();
+      throw fromNativeError(err);
+    }
+    const model = new MLP(config, backend, handle);
+    model.widthShard = { rank: world.rank, ranks: world.size, offset, width };
+    return model;
+  }
+
+  /** Width-parallel models: this rank's hidden units [offset, offset + width) (undefined otherwise). */
+  widthShard: { rank: number; ranks: number; offset: number; width: number } | undefined;
+
+  /** @internal Width-parallel models keep their collective (attached at creation); fit does not shard the data. */
+  get widthParallel(): boolean {
+    return this.widthShard !== undefined;
+  }
+
+  /**
+   * The full learned tensors of a width-parallel model on every rank (a collective: every rank
+   * calls it): hidden-unit slices concatenated in rank order (`layers.0.*` rows, `layers.1.weight`
+   * columns); the replicated tensors as they are. Other models: `getLearned()`.
+   */
+  async gatherLearned(): Promise<Record<string, Float32Array>> {
+    const local = await this.getLearned();
+    const world = currentWorld();
+    if (!this.widthShard || !world) return local;
+    const cols = Object.fromEntries(
+      this.native
+        .live()
+        .params()
+        .map((t) => [t.name, t.cols]),
+    );
+    const axis = (name: string) => (name === 'layers.0.weight' ? 'rows' : name === 'layers.1.bias' ? 'replicated' : 'cols');
+    return gatherSlices(world, local, cols, axis, this.config.layers[0]!.out);
   }
 
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
@@ -319,6 +390,11 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
    * learned values only. Atomic: a temporary file renamed over `path`.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
+    if (this.widthShard)
+      throw new BiasLearnError(
+        'E_CONFIG',
+        'save is not supported for a width-parallel model; gatherLearned() gives the full tensors',
+      );
     const metadata = saveMetadata(options);
     await writeModelCheckpoint(path, this.config, await this.getLearned(), metadata);
   }

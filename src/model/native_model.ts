@@ -47,6 +47,15 @@ export abstract class NativeModel<C, H extends Binding.Model> {
     await importSafetensors(this as unknown as AnyModel, path);
   }
 
+  /**
+   * Data-parallel training over the MPI module at `modulePath` (null detaches); the fit loop calls
+   * it when a distributed world is started.
+   * @internal
+   */
+  attachCollective(modulePath: string | null): void {
+    this.native.live().attachCollective(modulePath);
+  }
+
   /** Frees native memory now (otherwise freed when garbage-collected). */
   dispose(): void {
     this.native.dispose();

@@ -21,7 +21,10 @@ import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
-import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { collectivePathFor } from '../distributed/nccl.js';
+import { gatherSlices, widthSlice } from '../distributed/width_parallel.js';
+import { currentWorld } from '../distributed/world.js';
 import { readCheckpoint, saveMetadata, writeModelCheckpoint } from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
@@ -253,6 +256,67 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
     const config = resolveMultitaskConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
     return MultitaskModel.fromConfig(config, backend);
+  }
+
+  /**
+   * Width-parallel (hidden-unit sharded) training over the started distributed world, as
+   * `MLP.createWidthParallel` (docs/distributed.md): one hidden layer whose units are split over
+   * the ranks; rank r generates only its slice (rows of `layers.0.weight`, columns of the per-task
+   * `layers.0.bias`/`layers.0.gate` and of `readout.weight`, the full network's exact values), the
+   * [batch, outputs] partial logits are summed over the ranks, per-task readout biases are
+   * replicated. Every rank calls it with the same options and trains on the same whole batches.
+   * `getLearned` returns this rank's slices, `gatherLearned` the full tensors; `save`, gradient
+   * clipping and the per-layer analyses are not supported.
+   */
+  static async createWidthParallel(options: MultitaskOptions): Promise<MultitaskModel> {
+    const world = currentWorld();
+    if (!world)
+      throw new BiasLearnError(
+        'E_DISTRIBUTED',
+        'width-parallel training needs a distributed world: call initDistributed() first',
+      );
+    const config = resolveMultitaskConfig(options);
+    const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
+    if (config.hidden.length !== 1)
+      throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
+    if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
+    const H = config.hidden[0]!;
+    const { offset, width } = widthSlice(H, world.rank, world.size);
+    world.agree('the width-parallel model configuration', { config, backend });
+    const spec = { ...toNativeSpec(config), hidden: [width], widthShard: { ranks: world.size, offset, full: H } };
+    const handle = await callNative(() => nativeFor(backend).createMultitaskMlp(spec, backend));
+    try {
+      handle.attachCollective(collectivePathFor(backend, world));
+    } catch (err) {
+      handle.dispose();
+      throw fromNativeError(err);
+    }
+    const model = new MultitaskModel(config, backend, handle);
+    model.widthShard = { rank: world.rank, ranks: world.size, offset, width };
+    return model;
+  }
+
+  /** Width-parallel models: this rank's hidden units [offset, offset + width) (undefined otherwise). */
+  widthShard: { rank: number; ranks: number; offset: number; width: number } | undefined;
+
+  /** @internal Width-parallel models keep their collective (attached at creation); fit does not shard the data. */
+  get widthParallel(): boolean {
+    return this.widthShard !== undefined;
+  }
+
+  /** The full learned tensors of a width-parallel model on every rank (collective); otherwise `getLearned()`. */
+  async gatherLearned(): Promise<Record<string, Float32Array>> {
+    const local = await this.getLearned();
+    const world = currentWorld();
+    if (!this.widthShard || !world) return local;
+    const cols = Object.fromEntries(
+      this.native
+        .live()
+        .params()
+        .map((t) => [t.name, t.cols]),
+    );
+    const axis = (name: string) => (name === 'layers.0.weight' ? 'rows' : name === 'readout.bias' ? 'replicated' : 'cols');
+    return gatherSlices(world, local, cols, axis, this.config.hidden[0]!);
   }
 
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
@@ -773,6 +837,11 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
    * its learned vectors `tasks.<k>.<name>` (plus the shared weights in 'full' mode). Atomic.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
+    if (this.widthShard)
+      throw new BiasLearnError(
+        'E_CONFIG',
+        'save is not supported for a width-parallel model; gatherLearned() gives the full tensors',
+      );
     if (typeof path !== 'string' || path.length === 0)
       throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
     const metadata = saveMetadata(options);
@@ -905,6 +974,14 @@ class MultitaskPhase extends Callback<MultitaskModel> implements FitTarget<Datas
   async evaluate(data: Dataset, options: { batchSize?: number }): Promise<MultitaskEvaluateResult> {
     this.state.validation = await this.target.evaluate(data, { ...options, slope: this.state.slope });
     return this.state.validation;
+  }
+
+  attachCollective(modulePath: string | null): void {
+    this.target.attachCollective(modulePath);
+  }
+
+  get widthParallel(): boolean {
+    return this.target.widthParallel;
   }
 
   endFit(): Promise<void> {

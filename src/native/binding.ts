@@ -76,6 +76,8 @@ export declare namespace Binding {
     getOptimizerState(): Promise<{ steps: number[]; tensors: Record<string, Float32Array> }>;
     /** Every buffer of getOptimizerState at its exact size, finite; steps safe integers >= 0. */
     setOptimizerState(steps: number[], tensors: Record<string, Float32Array>): Promise<void>;
+    /** Data-parallel: sum gradients over the loaded MPI module at `path` (native/distributed/collective.h); null detaches. */
+    attachCollective(path: string | null): void;
     dispose(): void;
   }
 
@@ -94,6 +96,8 @@ export declare namespace Binding {
     loss: 'softmax-cross-entropy' | 'mse';
     optimizer: OptimizerSpec;
     layers: LayerSpec[];
+    /** Width-parallel: this rank's hidden units [offset, offset + layers[0].out) of `full` (native/mlp/mlp.h). */
+    widthShard?: { ranks: number; offset: number; full: number };
   }
   interface Dataset {
     readonly size: number;
@@ -206,6 +210,8 @@ export declare namespace Binding {
     mode: 'bias' | 'mask' | 'full';
     maskInit: number;
     optimizer: OptimizerSpec;
+    /** Width-parallel: this rank's hidden units [offset, offset + hidden[0]) of `full` (native/train/width_shard.h). */
+    widthShard?: { ranks: number; offset: number; full: number };
   }
   /** Per-batch, per-task sums of a pass: stats [nb, K, 2] = (loss sum, hits); count [nb, K]; size [nb]. */
   interface MultitaskStats {

@@ -50,6 +50,14 @@ export class EpochMetrics {
     return out;
   }
 
+  /** Data-parallel: replaces this rank's sums by the sums over every rank (`sum` is an allreduce). */
+  reduce(sum: (values: number[]) => Float64Array): void {
+    const [loss, correct, seen] = sum([this.lossSum, this.correct, this.seen]);
+    this.lossSum = loss!;
+    this.correct = correct!;
+    this.seen = seen!;
+  }
+
   get seconds(): number {
     return (performance.now() - this.t0) / 1000;
   }

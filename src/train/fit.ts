@@ -5,6 +5,9 @@
  * per-batch hooks. The event loop stays free while native code runs. Callbacks run through one
  * {@link CallbackList}: the model's own hooks first, then the user's, then the {@link History}.
  */
+import { currentWorld, type World } from '../distributed/world.js';
+import { collectivePathFor } from '../distributed/nccl.js';
+import { shardOrder } from '../distributed/shard.js';
 import { BiasLearnError, ValidationError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { describe, expectFunction, expectInt, expectKnownKeys, expectNumber } from '../util/validate.js';
@@ -115,11 +118,26 @@ export async function runFit<D extends FitSource, R, M>(
   const { train, validation } = validationOf(target, data, options, seed);
   if (validation?.n === 0) throw new ValidationError('E_EMPTY', 'expected a non-empty dataset for validationData');
 
+  const config = (parts.model as { config?: unknown }).config;
+  // Width-parallel targets hold their collective already and train on the whole batches.
+  const world =
+    options.dataParallel === false || target.widthParallel
+      ? undefined
+      : dataParallelWorld(target, {
+          config,
+          epochs,
+          initialEpoch,
+          batchSize,
+          seed,
+          n: train.n,
+          shuffle: options.shuffle ?? true,
+        });
   const state = parts.state ?? { lrScale: 1, stopTraining: false };
   const history = parts.history ?? new History();
-  const display = verbose > 0 ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
+  const display = verbose > 0 && (world?.isRoot ?? true) ? [new ProgressBar({ verbose: verbose as 1 | 2 })] : [];
   const callbacks = new CallbackList([...(parts.callbacks ?? []), ...user, ...display, history], parts.model, state);
-  const loop = new FitLoop(target, train, parts.run, callbacks, state, { epochs, batchSize, chunkMs, signal: options.signal });
+  const settings = { epochs, batchSize, chunkMs, signal: options.signal, world };
+  const loop = new FitLoop(target, train, parts.run, callbacks, state, settings);
   const schedule = options.lrSchedule ?? constantLr;
   const shuffle = options.shuffle ?? true;
   const rng = new Rng(seed ^ 0x5eed);
@@ -139,6 +157,11 @@ export async function runFit<D extends FitSource, R, M>(
       await callbacks.onEpochBegin(epoch, { lr });
       const order = shuffle ? rng.permutation(train.n) : Int32Array.from({ length: train.n }, (_, i) => i);
       const meter = await loop.trainEpoch(epoch, lr, order);
+      if (world) {
+        meter.reduce((v) => world.allreduce(v));
+        // A callback's stop on one rank stops every rank after this epoch.
+        state.stopTraining = world.allreduce([state.stopTraining ? 1 : 0], 'max')[0] === 1;
+      }
       const seconds = meter.seconds;
       const logs = meter.logs();
       if (validation) Object.assign(logs, await loop.validate(validation, epoch, lr));
@@ -149,9 +172,28 @@ export async function runFit<D extends FitSource, R, M>(
     }
     await callbacks.onTrainEnd({});
   } finally {
+    if (world) target.attachCollective?.(null);
     await target.endFit?.();
   }
   return history;
+}
+
+/**
+ * The world when this fit is data-parallel (a world of 2+ ranks was started), with the model's
+ * collective attached after every rank agreed on the run's settings; undefined otherwise.
+ */
+function dataParallelWorld<D extends FitSource, R>(
+  target: FitTarget<D, R>,
+  settings: Record<string, unknown>,
+): World | undefined {
+  const world = currentWorld();
+  // One rank trains alone, unless BIASLEARN_FORCE_COLLECTIVE=1 asks to run the collective path anyway (device checks).
+  if (!world || (world.size < 2 && process.env.BIASLEARN_FORCE_COLLECTIVE !== '1')) return undefined;
+  if (!target.attachCollective)
+    throw new BiasLearnError('E_DISTRIBUTED', 'this model kind does not support data-parallel training');
+  world.agree('the model configuration and fit settings (seeds, sizes, epochs, batch size, training samples)', settings);
+  target.attachCollective(collectivePathFor((target as { backend?: string }).backend, world));
+  return world;
 }
 
 /** The steps of one fit run: native chunks sized to ~chunkMs, per-batch hooks, progress, validation. */
@@ -165,12 +207,24 @@ class FitLoop<D extends FitSource, R> {
     private readonly run: R,
     private readonly callbacks: CallbackList<unknown>,
     private readonly state: FitState,
-    private readonly settings: { epochs: number; batchSize: number; chunkMs: number; signal: AbortSignal | undefined },
+    private readonly settings: {
+      epochs: number;
+      batchSize: number;
+      chunkMs: number;
+      signal: AbortSignal | undefined;
+      world: World | undefined;
+    },
   ) {}
 
-  /** One epoch of optimizer steps over `order` (a permutation of the training samples). */
-  async trainEpoch(epoch: number, lr: number, order: Int32Array): Promise<EpochMetrics> {
-    const { batchSize, chunkMs, epochs, signal } = this.settings;
+  /**
+   * One epoch of optimizer steps over `order` (a permutation of the training samples); data-parallel,
+   * over this rank's shard of every global batch (src/distributed/shard.ts).
+   */
+  async trainEpoch(epoch: number, lr: number, globalOrder: Int32Array): Promise<EpochMetrics> {
+    const { chunkMs, epochs, signal, world } = this.settings;
+    const { local: order, batch: batchSize } = world
+      ? shardOrder(globalOrder, this.settings.batchSize, world.rank, world.size)
+      : { local: globalOrder, batch: this.settings.batchSize };
     const perBatch = this.callbacks.wantsBatches;
     const meter = new EpochMetrics(epoch, lr, this.target.isClassifier === true);
     const n = order.length;
@@ -184,7 +238,7 @@ class FitLoop<D extends FitSource, R> {
       for (const logs of meter.add(stats)) if (perBatch) await this.callbacks.onBatchEnd(logs.batch, logs);
       start = end;
       if (this.callbacks.wantsProgress) await this.callbacks.onProgress(meter.progress(epochs, n));
-      if (this.state.stopTraining) break;
+      if (this.state.stopTraining && !world) break;
     }
     return meter;
   }

@@ -35,6 +35,12 @@ export interface FitLoopOptions<D extends FitSource = Dataset, M = FitModel> {
   signal?: AbortSignal;
   /** Target wall time of one native chunk in ms (default 200). */
   chunkMs?: number;
+  /**
+   * Data-parallel over the started distributed world (`initDistributed`, docs/distributed.md):
+   * default true when a world of 2+ ranks is started; false trains this rank alone (e.g. one
+   * sweep point per rank).
+   */
+  dataParallel?: boolean;
 }
 
 /** `fit` options of the models that train on a {@link Dataset} (MLP; the multi-task model adds its own). */
@@ -60,4 +66,5 @@ export const FIT_LOOP_OPTION_KEYS = optionKeys<FitLoopOptions>({
   lrSchedule: true,
   signal: true,
   chunkMs: true,
+  dataParallel: true,
 });

@@ -82,6 +82,13 @@ export interface FitTarget<D extends FitSource = Dataset, R = TrainStepOptions> 
   getLearned(): Promise<Record<string, Float32Array>>;
   /** Sets every learned tensor. */
   setLearned(values: Record<string, Float32Array>): Promise<void>;
+  /**
+   * Data-parallel training: sum the gradients over the MPI module at `modulePath` before every
+   * step (ParamSet::set_collective); null detaches. Kinds without it cannot train data-parallel.
+   */
+  attachCollective?(modulePath: string | null): void;
+  /** True for a width-parallel model (its ranks hold slices and train on the same whole batches; fit does not shard). */
+  readonly widthParallel?: boolean;
 }
 
 /** Validates fit's `cacheInputLayer` option (Dataset models: MLP and multi-task). */

@@ -15,6 +15,7 @@ import { expectString, expectInt, expectObject, describe } from '../util/validat
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileFormatError, ValidationError } from '../errors.js';
+import { isRootRank } from '../distributed/world.js';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from '../model/checkpoint.js';
 import { libraryVersion } from '../util/package_root.js';
 import { Callback, type Logs } from './callbacks.js';
@@ -148,6 +149,7 @@ export class ModelCheckpoint extends Callback<SavingModel> {
       this.best = current;
     }
     const path = formatCheckpointPath(this.filepath, epoch, logs);
+    if (!isRootRank()) return; // data-parallel: every rank holds the same weights; rank 0 writes
     await mkdir(dirname(path), { recursive: true });
     const withOptimizer = this.includeOptimizer && hasOptimizerState(this.model);
     const training: TrainingState = {

@@ -2,6 +2,7 @@
 // double-precision transforms in common/philox.h round exactly as on CUDA.
 #include "../../common/philox.h"
 #include "../../common/thread_pool.h"
+#include "../../common/weight_window.h"
 #include "cpu_kernels.h"
 
 namespace bl {
@@ -12,6 +13,17 @@ void cpu_fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stre
     for (size_t r = r0; r < r1; ++r)
       for (int c = 0; c < cols; ++c)
         W[r * cols + c] = sample_weight(seed, stream, static_cast<uint32_t>(r), static_cast<uint32_t>(c), d, a);
+  });
+}
+
+void fill_weights_window(float* host, int rows, int cols, int row0, int col0, uint64_t seed, uint32_t stream, Dist dist,
+                         double a) {
+  const int d = static_cast<int>(dist);
+  cpu_pool().parallel_for(rows, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r)
+      for (int c = 0; c < cols; ++c)
+        host[r * cols + c] =
+            sample_weight(seed, stream, static_cast<uint32_t>(row0 + r), static_cast<uint32_t>(col0 + c), d, a);
   });
 }
 

@@ -97,8 +97,26 @@ else()
                       "e.g. <site-packages>/nvidia/cublas from `pip install nvidia-cublas`.")
 endif()
 
+# ---- NCCL (optional): GPU collectives for distributed training (docs/distributed.md) ----
+# Found in -DBIASLEARN_NCCL_ROOT=<dir with include/nccl.h and lib/libnccl.so*> (e.g. the
+# nvidia-nccl-cu13 wheel's nvidia/nccl), else the toolkit's and the system's paths;
+# -DBIASLEARN_NCCL=OFF skips it. Without NCCL the module builds as before (MPI path only).
+option(BIASLEARN_NCCL "Build NCCL collectives into the CUDA module when NCCL is found" ON)
+set(BIASLEARN_NCCL_ROOT "" CACHE PATH "Directory with include/nccl.h and lib/libnccl.so*")
+set(BL_NCCL_SOURCES "")
+if(BIASLEARN_NCCL)
+  find_path(BL_NCCL_INCLUDE nccl.h HINTS ${BIASLEARN_NCCL_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(BL_NCCL_LIB NAMES nccl libnccl.so.2 HINTS ${BIASLEARN_NCCL_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+  if(BL_NCCL_INCLUDE AND BL_NCCL_LIB)
+    message(STATUS "biaslearn: NCCL ${BL_NCCL_LIB}")
+    set(BL_NCCL_SOURCES ${BL_CUDA_DIR}/nccl_collective.cpp)
+  else()
+    message(STATUS "biaslearn: no NCCL found; the CUDA module sums gradients over MPI through host memory")
+  endif()
+endif()
+
 # ---- the module ----
-add_library(biaslearn_cuda SHARED ${BL_CPU_SOURCES} ${BL_CUDA_SOURCES} ${CMAKE_JS_SRC})
+add_library(biaslearn_cuda SHARED ${BL_CPU_SOURCES} ${BL_CUDA_SOURCES} ${BL_NCCL_SOURCES} ${CMAKE_JS_SRC})
 bl_configure_addon(biaslearn_cuda)
 target_compile_definitions(biaslearn_cuda PRIVATE BL_WITH_CUDA)
 # bl_configure_addon's flags are CXX-only; nvcc gets its own. No --use_fast_math: the kernels
@@ -119,4 +137,12 @@ if(BL_CUBLAS_RPATH)
     # libcublasLt, which sits beside it in the wheel.
     target_link_options(biaslearn_cuda PRIVATE "LINKER:--disable-new-dtags" "LINKER:-rpath-link,${BL_CUBLAS_RPATH}")
   endif()
+endif()
+if(BL_NCCL_SOURCES)
+  target_include_directories(biaslearn_cuda PRIVATE ${BL_NCCL_INCLUDE})
+  target_compile_definitions(biaslearn_cuda PRIVATE BL_WITH_NCCL)
+  target_link_libraries(biaslearn_cuda PRIVATE ${BL_NCCL_LIB})
+  get_filename_component(BL_NCCL_LIBDIR ${BL_NCCL_LIB} DIRECTORY)
+  set_property(TARGET biaslearn_cuda APPEND PROPERTY BUILD_RPATH ${BL_NCCL_LIBDIR})
+  set_property(TARGET biaslearn_cuda APPEND PROPERTY INSTALL_RPATH ${BL_NCCL_LIBDIR})
 endif()
