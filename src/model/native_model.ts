@@ -4,7 +4,9 @@
  * formats and dispose. Each subclass adds its own construction, training and inference.
  */
 import { type AnyModel, type ExportOptions, exportModel, importSafetensors } from '../io/model_export.js';
+import { ValidationError, fromNativeError } from '../errors.js';
 import type { BackendName, Binding } from '../native/binding.js';
+import { describe } from '../util/validate.js';
 import { NativeHandle } from './native_handle.js';
 import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from './optimizer_state.js';
 
@@ -53,7 +55,13 @@ export abstract class NativeModel<C, H extends Binding.Model> {
    * @internal
    */
   attachCollective(modulePath: string | null): void {
-    this.native.live().attachCollective(modulePath);
+    if (modulePath !== null && typeof modulePath !== 'string')
+      throw new ValidationError('E_INVALID_ARG', `expected the MPI module's path or null, got ${describe(modulePath)}`);
+    try {
+      this.native.live().attachCollective(modulePath);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
   }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */
