@@ -357,6 +357,12 @@ void EnergyNet::run_random_phase(const RelaxOptions& o, int B, bool update, floa
   }
   const double tbar = 0.5 * (o.phase_min + o.phase_max);
   const float decay = baseline ? 1.0f / o.trace_tau : 0.0f;
+  if (baseline) {  // the trace follows the free settle of this batch (T1 steps at about the free state's value)
+    energy_grad(s_, 1.0f, nullptr, 0.0f, B, false);
+    const float follow = static_cast<float>(1.0 - std::pow(1.0 - decay, o.free_steps));
+    for (size_t i = 0; i < np; ++i)
+      be_->axpby(trace_[i].f32(), 1.0f - follow, trace_[i].f32(), follow, learned[i]->grad(), learned[i]->size());
+  }
   if (!update)
     for (size_t i = 0; i < np; ++i) be_->fill(total_[i].f32(), 0.0f, learned[i]->size());
   std::uniform_real_distribution<double> unif(0.0, 1.0);
