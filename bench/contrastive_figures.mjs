@@ -64,7 +64,9 @@ async function energyRun(name, options, fitOptions) {
     batchSize: 64,
     ...fitOptions,
     validationData: test,
-    callbacks: [{ onEpochEnd: (epoch, logs) => curve.push({ epoch: epoch + 1, accuracy: logs.val_accuracy, loss: logs.val_loss }) }],
+    callbacks: [
+      { onEpochEnd: (epoch, logs) => curve.push({ epoch: epoch + 1, accuracy: logs.val_accuracy, loss: logs.val_loss }) },
+    ],
   });
   const ev = await model.evaluate(test);
   const r = {
@@ -131,7 +133,12 @@ if (only.includes('full512')) {
   const epochs = Number(epochsArg ?? 3);
   const { r } = await energyRun(
     'full EP (centered) 784-512-10',
-    { hidden: [512], train: 'full', optimizer: { type: 'adam', lr: 1e-3 }, weightInit: { dist: 'uniform', scale: 1, relative: true } },
+    {
+      hidden: [512],
+      train: 'full',
+      optimizer: { type: 'adam', lr: 1e-3 },
+      weightInit: { dist: 'uniform', scale: 1, relative: true },
+    },
     { epochs, relaxation: { rule: 'ep-centered', beta: 0.2, freeSteps: 20, nudgedSteps: 10 } },
   );
   summary.sections.full512 = r;
@@ -143,7 +150,10 @@ if (only.includes('bias4096')) {
   const epochs = Number(epochsArg ?? 1);
   const relaxation = { beta: 0.2, freeSteps: 20, nudgedSteps: 10 };
   const base = { hidden: [4096], train: 'bias', optimizer: { type: 'adam', lr: 0.01 } };
-  const ep = await energyRun('bias EP (centered) 784-4096-10', base, { epochs, relaxation: { ...relaxation, rule: 'ep-centered' } });
+  const ep = await energyRun('bias EP (centered) 784-4096-10', base, {
+    epochs,
+    relaxation: { ...relaxation, rule: 'ep-centered' },
+  });
   // exact: T1 free steps, then 20 adjoint steps
   const ex = await energyRun('bias exact gradient 784-4096-10', base, {
     epochs,
@@ -182,7 +192,16 @@ if (only.includes('local') || only.includes('timeline')) {
     ep: { rule: 'ep', beta: 0.2, freeSteps: T1, nudgedSteps: 20 },
     'continual-ep': { rule: 'continual-ep', beta: 0.2, freeSteps: T1, nudgedSteps: 20 },
     oscillating: { rule: 'oscillating', beta: 0.2, freeSteps: T1, nudgedSteps: 20, periods: 1 },
-    'random-phase pi=0.5': { rule: 'random-phase', beta: 0.2, freeSteps: T1, phases: 2, phaseMin: 5, phaseMax: 15, pi: 0.5, traceTau: 10 },
+    'random-phase pi=0.5': {
+      rule: 'random-phase',
+      beta: 0.2,
+      freeSteps: T1,
+      phases: 2,
+      phaseMin: 5,
+      phaseMax: 15,
+      pi: 0.5,
+      traceTau: 10,
+    },
   };
   const results = {};
   const curves = [];

@@ -62,7 +62,16 @@ describe('EnergyNetwork', () => {
     model.dispose();
   });
 
-  for (const rule of ['chl', 'ep', 'ep-random-sign', 'coupled', 'continual-ep', 'oscillating', 'random-phase', 'exact'] as const) {
+  for (const rule of [
+    'chl',
+    'ep',
+    'ep-random-sign',
+    'coupled',
+    'continual-ep',
+    'oscillating',
+    'random-phase',
+    'exact',
+  ] as const) {
     it(`rule ${rule}: one epoch lowers the loss (full network, SGD)`, async () => {
       const data = blobs(150, 2);
       const model = await EnergyNetwork.create({ ...small, train: 'full', optimizer: { type: 'sgd', lr: 0.05 } });
@@ -76,7 +85,17 @@ describe('EnergyNetwork', () => {
 
   it('save/load: the seed regenerates the frozen weights; learned values and predictions are bit-identical', async () => {
     const data = blobs(40, 3);
-    const model = await EnergyNetwork.create({ ...small, hidden: [5, 9], train: { layers: [{ weight: false, bias: true }, { weight: true, bias: false }, { weight: false, bias: true }] } });
+    const model = await EnergyNetwork.create({
+      ...small,
+      hidden: [5, 9],
+      train: {
+        layers: [
+          { weight: false, bias: true },
+          { weight: true, bias: false },
+          { weight: false, bias: true },
+        ],
+      },
+    });
     expect(model.learnedTensors().map((t) => t.name)).toEqual(['layers.0.bias', 'layers.1.weight', 'layers.2.bias']);
     await model.fit(data, { epochs: 1, batchSize: 8 });
     const path = join(dir, 'm.blck');
@@ -93,7 +112,11 @@ describe('EnergyNetwork', () => {
 
   it('gradients: the chosen rule by name, per learned tensor; exact vs centered EP agree in direction', async () => {
     const data = blobs(17, 4);
-    const model = await EnergyNetwork.create({ ...small, activation: 'sigmoid', relaxation: { freeSteps: 200, nudgedSteps: 200 } });
+    const model = await EnergyNetwork.create({
+      ...small,
+      activation: 'sigmoid',
+      relaxation: { freeSteps: 200, nudgedSteps: 200 },
+    });
     const ex = await model.gradients(data, { rule: 'exact' });
     const ep = await model.gradients(data, { rule: 'ep-centered', beta: 0.05 });
     expect(Object.keys(ex.grads)).toEqual(['layers.0.bias', 'layers.1.bias']);
@@ -111,11 +134,37 @@ describe('EnergyNetwork', () => {
     expect((await errorOf(() => EnergyNetwork.create({ ...small, widht: 3 } as never))).code).toBe('E_INVALID_ARG');
     const model = await EnergyNetwork.create(small);
     const data = blobs(9, 5);
-    for (const bad of [{ beta: 0 }, { beta: Number.NaN }, { beta: Infinity }, { freeSteps: -1 }, { nudgedSteps: 0 }, { stepSize: 0 }, { pi: 1 }, { traceTau: 0.5 }, { rule: 'nope' }])
+    for (const bad of [
+      { beta: 0 },
+      { beta: Number.NaN },
+      { beta: Infinity },
+      { freeSteps: -1 },
+      { nudgedSteps: 0 },
+      { stepSize: 0 },
+      { pi: 1 },
+      { traceTau: 0.5 },
+      { rule: 'nope' },
+    ])
       expect((await errorOf(() => model.gradients(data, bad as never))).code, JSON.stringify(bad)).toBe('E_INVALID_ARG');
     expect((await errorOf(() => model.fit(data, { relaxation: { freeStep: 3 } as never }))).code).toBe('E_INVALID_ARG');
-    expect((await errorOf(() => model.evaluate(blobs(9, 5).subset(Int32Array.of(0)), { batchSize: 0 }))).code).toBe('E_INVALID_ARG');
-    expect((await errorOf(() => EnergyNetwork.create({ ...small, train: { layers: [{ weight: false, bias: false }, { weight: false, bias: false }] } }))).code).toBe('E_CONFIG');
+    expect((await errorOf(() => model.evaluate(blobs(9, 5).subset(Int32Array.of(0)), { batchSize: 0 }))).code).toBe(
+      'E_INVALID_ARG',
+    );
+    expect(
+      (
+        await errorOf(() =>
+          EnergyNetwork.create({
+            ...small,
+            train: {
+              layers: [
+                { weight: false, bias: false },
+                { weight: false, bias: false },
+              ],
+            },
+          }),
+        )
+      ).code,
+    ).toBe('E_CONFIG');
     model.dispose();
   });
 
@@ -150,7 +199,9 @@ describe('EnergyNetwork', () => {
         gb = await gpu.gradients(data, { rule });
       for (const k of Object.keys(ga.grads))
         for (let i = 0; i < ga.grads[k]!.length; i++)
-          expect(Math.abs(ga.grads[k]![i]! - gb.grads[k]![i]!), `${rule} ${k}`).toBeLessThan(1e-4 * (1 + Math.abs(ga.grads[k]![i]!)));
+          expect(Math.abs(ga.grads[k]![i]! - gb.grads[k]![i]!), `${rule} ${k}`).toBeLessThan(
+            1e-4 * (1 + Math.abs(ga.grads[k]![i]!)),
+          );
     }
     cpu.dispose();
     gpu.dispose();
