@@ -37,6 +37,7 @@ describe('biaslearn contrastive', () => {
       '--phase-max',
       '--trace-tau',
       '--tolerance',
+      '--persistent',
       '--clip',
       '--data',
       '--epochs',

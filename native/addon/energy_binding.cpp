@@ -39,6 +39,7 @@ RelaxOptions relax_options(Napi::Env env, Napi::Value v) {
   o.clip = static_cast<float>(read_number(env, ob, "clip", 0.0));
   o.rng_seed = read_seed(env, ob.Get("rngSeed"));
   o.log_unit = read_int(env, ob, "logUnit", -1, 1 << 30, -1);
+  o.persistent = read_bool(env, ob, "persistent", false);
   return o;
 }
 

@@ -109,7 +109,28 @@ void EnergyNet::check(const DeviceDataset& ds, const RelaxOptions& o, int batch)
 
 // x [B, I] and its drive X W_0^T [B, n_1] (once per batch: the input is clamped); the targets
 // [B, O] (one-hot rows of the identity for labels); zero state.
-void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B) {
+void EnergyNet::ensure_persistent(const DeviceDataset& ds) {
+  if (persist_id_ == ds.id && !persist_.empty()) return;
+  persist_.clear();
+  for (int k = 1; k <= layers(); ++k) {
+    const size_t n = (size_t)ds.n * spec_.sizes[k];
+    persist_.emplace_back(be_, fbytes(n));
+    be_->fill(persist_.back().f32(), 0.0f, n);
+  }
+  persist_id_ = ds.id;
+}
+
+// Writes the free state of the batch back: rows idx of the store += Z_free - Z_start (= Z_free;
+// the rows of one batch are distinct).
+void EnergyNet::store_persistent(const DeviceDataset& ds, const int32_t* bi, int B) {
+  for (int k = 1; k <= layers(); ++k) {
+    const int n = spec_.sizes[k];
+    be_->axpby(scratch_.f32(), 1.0f, s_.z[k - 1].f32(), -1.0f, prev_.z[k - 1].f32(), (size_t)B * n);
+    be_->scatter_add_rows(scratch_.f32(), bi, B, n, ds.n, 1.0f, 1.0f, persist_[k - 1].f32());
+  }
+}
+
+void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B, bool persistent) {
   const int I = spec_.sizes[0], n1 = spec_.sizes[1], O = spec_.sizes.back();
   be_->gather_rows(ds.x.f32(), bi, B, I, xb_.f32());
   be_->gemm(false, true, B, n1, I, 1.0f, xb_.f32(), I, wt(0), I, 0.0f, xd_.f32(), n1);
@@ -119,10 +140,22 @@ void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B) {
   } else {
     be_->gather_rows(ds.values.f32(), bi, B, O, target_.f32());
   }
-  for (int k = 1; k <= layers(); ++k) {
-    const size_t n = (size_t)B * spec_.sizes[k];
-    be_->fill(s_.z[k - 1].f32(), 0.0f, n);
-    be_->fill(s_.u[k - 1].f32(), 0.0f, n);
+  if (!persistent) {
+    for (int k = 1; k <= layers(); ++k) {
+      const size_t n = (size_t)B * spec_.sizes[k];
+      be_->fill(s_.z[k - 1].f32(), 0.0f, n);
+      be_->fill(s_.u[k - 1].f32(), 0.0f, n);
+    }
+    return;
+  }
+  ensure_persistent(ds);
+  for (int k = 1; k <= layers(); ++k) {  // Z from the store, U = act(Z) (a step with eps 0)
+    const int n = spec_.sizes[k];
+    be_->gather_rows(persist_[k - 1].f32(), bi, B, n, s_.z[k - 1].f32());
+    be_->copy(prev_.z[k - 1].data(), s_.z[k - 1].data(), fbytes((size_t)B * n));
+    be_->fill(drive_.f32(), 0.0f, (size_t)B * n);
+    be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), drive_.f32(), nullptr, b_[k - 1]->value(), nullptr, B, n,
+                     k == layers() ? spec_.out_act : spec_.act, 0.0f, 0.0f, nullptr);
   }
 }
 
@@ -456,8 +489,10 @@ EnergyPassStats EnergyNet::train(const DeviceDataset& ds, const std::vector<int3
   EnergyPassStats st;
   for (int k = 0; k < nb; ++k) {
     const int B = std::min(batch, count - k * batch);
-    load_batch(ds, dev_idx + (size_t)k * batch, B);
+    const int32_t* bi = dev_idx + (size_t)k * batch;
+    load_batch(ds, bi, B, o.persistent);
     free_phase(ds, o, B, st);
+    if (o.persistent) store_persistent(ds, bi, B);
     run_rule(o, B, true, lr, &st);
   }
   return st;

@@ -84,10 +84,11 @@ struct RelaxOptions {
   int phases = 2;                     // random-phase: phases per batch
   int phase_min = 5, phase_max = 15;  // random-phase: lengths uniform in [min, max] steps
   float trace_tau = 10.0f;            // random-phase: baseline trace time constant, steps (0: no baseline)
-  float tol = 0.0f;       // > 0: a free phase whose last-step max |dU| exceeds tol fails with E_NOT_CONVERGED
-  float clip = 0.0f;      // gradient-norm clipping before each update (0: off)
-  uint64_t rng_seed = 0;  // sign and phase draws
-  int log_unit = -1;      // random-phase training: >= 0 logs (type, length, bias of this output-side unit) per phase
+  float tol = 0.0f;         // > 0: a free phase whose last-step max |dU| exceeds tol fails with E_NOT_CONVERGED
+  float clip = 0.0f;        // gradient-norm clipping before each update (0: off)
+  uint64_t rng_seed = 0;    // sign and phase draws
+  int log_unit = -1;        // random-phase training: >= 0 logs (type, length, bias of this output-side unit) per phase
+  bool persistent = false;  // train(): each sample's free phase starts from its last free state (persistent particles)
 };
 
 // What a training or gradient pass reports besides the loss.
@@ -132,7 +133,10 @@ class EnergyNet {
   };
   void check(const DeviceDataset& ds, const RelaxOptions& o, int batch) const;
   void ensure_workspace(int B);
-  void load_batch(const DeviceDataset& ds, const int32_t* bi, int B);
+  void load_batch(const DeviceDataset& ds, const int32_t* bi, int B, bool persistent = false);
+  // persistent particles: the free states Z_k of every sample of dataset ds [N, n_k], zero at first
+  void ensure_persistent(const DeviceDataset& ds);
+  void store_persistent(const DeviceDataset& ds, const int32_t* bi, int B);
   // steps of relaxation of s_ at nudge beta (clamp: output held at its current rates); returns
   // max |dU| of the last step when want_residual.
   float relax(int steps, float beta, bool clamp, int B, bool want_residual);
@@ -168,6 +172,8 @@ class EnergyNet {
   // accumulator and a total
   std::vector<DeviceBuffer> trace_, start_, phase_acc_, total_;
   bool trace_init_ = false;
+  std::vector<DeviceBuffer> persist_;
+  uint64_t persist_id_ = 0;
   std::mt19937_64 rng_;
   uint64_t rng_seeded_ = ~0ull;
 };

@@ -41,6 +41,7 @@ interface ContrastiveFlags extends DataFlags {
   traceTau: number;
   tolerance: number;
   clip: number;
+  persistent?: boolean;
   epochs: number;
   batchSize: number;
   lr?: number;
@@ -104,6 +105,7 @@ export function registerContrastive(program: Command, ctx: CliContext): Command 
       0,
     )
     .option('--clip <norm>', 'global gradient-norm clip before each update, 0 = off', floatParser({ min: 0 }), 0)
+    .option('--persistent', "training: start each sample's free phase from its last free state (persistent particles)")
     .optionsGroup('Data:');
   addDataOptions(cmd);
   cmd
@@ -157,6 +159,7 @@ function relaxationOf(f: ContrastiveFlags): RelaxationOptions {
     traceTau: f.traceTau,
     tolerance: f.tolerance,
     clip: f.clip,
+    persistent: f.persistent === true,
   };
 }
 

@@ -54,6 +54,8 @@ export interface RelaxationOptions {
   tolerance?: number;
   /** Global gradient-norm clip before each update (0: off). Default 0. */
   clip?: number;
+  /** Training: each sample's free phase starts from its last free state (persistent particles; memory N x sum of widths). Default false. */
+  persistent?: boolean;
 }
 export type ResolvedRelaxation = Required<RelaxationOptions>;
 
@@ -71,6 +73,7 @@ export const RELAXATION_KEYS = optionKeys<RelaxationOptions>({
   traceTau: true,
   tolerance: true,
   clip: true,
+  persistent: true,
 });
 
 export const DEFAULT_RELAXATION: ResolvedRelaxation = {
@@ -87,6 +90,7 @@ export const DEFAULT_RELAXATION: ResolvedRelaxation = {
   traceTau: 10,
   tolerance: 0,
   clip: 0,
+  persistent: false,
 };
 
 /** Validates relaxation options over `base` (typed errors: beta 0 or non-finite, negative step counts, ...). */
@@ -112,6 +116,8 @@ export function resolveRelaxation(given: RelaxationOptions | undefined, base: Re
     throw new ValidationError('E_INVALID_ARG', `expected traceTau 0 (no baseline) or >= 1, got ${r.traceTau}`);
   expectNumber('tolerance', r.tolerance, 0);
   expectNumber('clip', r.clip, 0);
+  if (typeof r.persistent !== 'boolean')
+    throw new ValidationError('E_INVALID_ARG', `expected persistent true or false, got ${describe(r.persistent)}`);
   return r;
 }
 
@@ -180,6 +186,7 @@ function perMatrix(name: string, given: unknown, L: number, fallback: (l: number
   return Array.from({ length: L }, (_, l) => resolveInit(name, given as Partial<InitSpec> | undefined, fallback(l)));
 }
 
+/** Validates the options (unknown keys refused) and fills the defaults: the configuration a checkpoint stores. */
 export function resolveEnergyConfig(o: EnergyNetworkOptions): EnergyNetworkConfig {
   if (typeof o !== 'object' || o === null)
     throw new ValidationError('E_INVALID_ARG', `expected an options object, got ${describe(o)}`);

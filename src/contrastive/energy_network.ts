@@ -81,12 +81,14 @@ export class EnergyNetwork
     super(config, backend, handle);
   }
 
+  /** Builds the network; frozen tensors are generated from the seed off the JS thread. */
   static async create(options: EnergyNetworkOptions & { backend?: BackendName }): Promise<EnergyNetwork> {
     const { backend, ...rest } = options;
     const config = resolveEnergyConfig(rest);
     return EnergyNetwork.fromConfig(config, expectOneOf('backend', backend ?? 'cpu', ['cpu', 'cuda'] as const));
   }
 
+  /** Builds a network from a resolved configuration (e.g. a checkpoint's). */
   static async fromConfig(config: EnergyNetworkConfig, backend: BackendName = 'cpu'): Promise<EnergyNetwork> {
     const handle = await callNative(() => nativeFor(backend).createEnergyNet(toNativeSpec(config), backend));
     return new EnergyNetwork(config, backend, handle);
@@ -254,10 +256,12 @@ export class EnergyNetwork
       .map(({ name, size }) => ({ name, size }));
   }
 
+  /** Copies of every learned tensor, by name. */
   async getLearned(): Promise<Record<string, Float32Array>> {
     return this.native.exclusive((h) => h.getParams());
   }
 
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
   async setLearned(values: Record<string, Float32Array>): Promise<void> {
     checkLearnedValues(this.learnedTensors(), values);
     await this.native.exclusive((h) => h.setParams(values));
@@ -275,6 +279,7 @@ export class EnergyNetwork
     return this.native.exclusive((h) => h.getTensor(`layers.${layer}.bias`));
   }
 
+  /** Resets the optimizer's moments and step count (learned values stay). */
   async resetOptimizer(): Promise<void> {
     await this.native.exclusive((h) => h.resetOptimizer());
   }

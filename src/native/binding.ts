@@ -219,6 +219,7 @@ export declare namespace Binding {
     clip?: number;
     rngSeed?: number;
     logUnit?: number;
+    persistent?: boolean;
   }
   interface EnergyStats extends PassStats {
     /** Per batch: max |dU| at the last free step. */
