@@ -193,6 +193,25 @@ describe('EnergyNetwork', () => {
     expect(persisted).toBeLessThan(0.1 * fresh);
   });
 
+  it('stepUpdates false: continual EP summed over a batch and applied once equals one EP update (SGD)', async () => {
+    const data = blobs(16, 9);
+    const after = async (rule: 'ep' | 'continual-ep') => {
+      const model = await EnergyNetwork.create({ ...small, train: 'full', optimizer: { type: 'sgd', lr: 0.1 } });
+      await model.fit(data, { epochs: 1, batchSize: 16, shuffle: false, relaxation: { rule, beta: 0.1, stepUpdates: false } });
+      const v = await model.getLearned();
+      model.dispose();
+      return Object.values(v).flatMap((a) => Array.from(a));
+    };
+    const ep = await after('ep'),
+      cep = await after('continual-ep');
+    const start = await EnergyNetwork.create({ ...small, train: 'full' });
+    const v0 = Object.values(await start.getLearned()).flatMap((a) => Array.from(a));
+    start.dispose();
+    const moved = Math.hypot(...ep.map((v, i) => v - v0[i]!));
+    expect(moved).toBeGreaterThan(1e-3);
+    expect(Math.hypot(...cep.map((v, i) => v - ep[i]!))).toBeLessThan(1e-4 * moved);
+  });
+
   it('optimalPi: sqrt(m+) / (sqrt(m+) + sqrt(m-)), clamped, 0.5 for equal moments', () => {
     expect(optimalPi(1, 1)).toBe(0.5);
     expect(optimalPi(4, 1)).toBeCloseTo(2 / 3, 12);

@@ -38,6 +38,7 @@ describe('biaslearn contrastive', () => {
       '--trace-tau',
       '--tolerance',
       '--persistent',
+      '--no-step-updates',
       '--clip',
       '--data',
       '--epochs',

@@ -40,6 +40,7 @@ RelaxOptions relax_options(Napi::Env env, Napi::Value v) {
   o.rng_seed = read_seed(env, ob.Get("rngSeed"));
   o.log_unit = read_int(env, ob, "logUnit", -1, 1 << 30, -1);
   o.persistent = read_bool(env, ob, "persistent", false);
+  o.step_updates = read_bool(env, ob, "stepUpdates", true);
   return o;
 }
 

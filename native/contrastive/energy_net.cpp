@@ -294,7 +294,15 @@ void EnergyNet::apply(float lr, float clip) {
 
 uint64_t EnergyNet::draw() { return rng_(); }
 
-void EnergyNet::run_rule(const RelaxOptions& o, int B, bool update, float lr, EnergyPassStats* st) {
+void EnergyNet::run_rule(const RelaxOptions& o, int B, bool update_in, float lr, EnergyPassStats* st) {
+  const bool local = o.rule == ClRule::ContinualEp || o.rule == ClRule::Oscillating || o.rule == ClRule::RandomPhase;
+  // a temporally local rule without step updates accumulates like gradients() and applies once
+  const bool update = update_in && (!local || o.step_updates);
+  if (update_in && !update) {
+    run_rule(o, B, false, 0.0f, st);
+    apply(lr, o.clip);
+    return;
+  }
   const int L = layers(), O = spec_.sizes.back();
   const size_t nout = (size_t)B * O;
   float* uL = s_.u[L - 1].f32();

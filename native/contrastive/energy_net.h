@@ -84,11 +84,13 @@ struct RelaxOptions {
   int phases = 2;                     // random-phase: phases per batch
   int phase_min = 5, phase_max = 15;  // random-phase: lengths uniform in [min, max] steps
   float trace_tau = 10.0f;            // random-phase: baseline trace time constant, steps (0: no baseline)
-  float tol = 0.0f;         // > 0: a free phase whose last-step max |dU| exceeds tol fails with E_NOT_CONVERGED
-  float clip = 0.0f;        // gradient-norm clipping before each update (0: off)
-  uint64_t rng_seed = 0;    // sign and phase draws
-  int log_unit = -1;        // random-phase training: >= 0 logs (type, length, bias of this output-side unit) per phase
-  bool persistent = false;  // train(): each sample's free phase starts from its last free state (persistent particles)
+  float tol = 0.0f;          // > 0: a free phase whose last-step max |dU| exceeds tol fails with E_NOT_CONVERGED
+  float clip = 0.0f;         // gradient-norm clipping before each update (0: off)
+  uint64_t rng_seed = 0;     // sign and phase draws
+  int log_unit = -1;         // random-phase training: >= 0 logs (type, length, bias of this output-side unit) per phase
+  bool step_updates = true;  // continual-ep, oscillating, random-phase: update every step (false: sum the per-step
+                             // contributions over the batch and apply them once, through the optimizer)
+  bool persistent = false;   // train(): each sample's free phase starts from its last free state (persistent particles)
 };
 
 // What a training or gradient pass reports besides the loss.

@@ -42,6 +42,7 @@ interface ContrastiveFlags extends DataFlags {
   tolerance: number;
   clip: number;
   persistent?: boolean;
+  stepUpdates: boolean;
   epochs: number;
   batchSize: number;
   lr?: number;
@@ -105,6 +106,7 @@ export function registerContrastive(program: Command, ctx: CliContext): Command 
       0,
     )
     .option('--clip <norm>', 'global gradient-norm clip before each update, 0 = off', floatParser({ min: 0 }), 0)
+    .option('--no-step-updates', 'temporally local rules: sum the per-step updates over the batch and apply them once (for adam)')
     .option('--persistent', "training: start each sample's free phase from its last free state (persistent particles)")
     .optionsGroup('Data:');
   addDataOptions(cmd);
@@ -160,6 +162,7 @@ function relaxationOf(f: ContrastiveFlags): RelaxationOptions {
     tolerance: f.tolerance,
     clip: f.clip,
     persistent: f.persistent === true,
+    stepUpdates: f.stepUpdates,
   };
 }
 

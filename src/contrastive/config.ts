@@ -56,6 +56,12 @@ export interface RelaxationOptions {
   clip?: number;
   /** Training: each sample's free phase starts from its last free state (persistent particles; memory N x sum of widths). Default false. */
   persistent?: boolean;
+  /**
+   * continual-ep, oscillating, random-phase: update at every relaxation step (true, default), or sum
+   * the per-step contributions over the batch and apply them once through the optimizer (false; for
+   * Adam, which would rescale every step's update on its own).
+   */
+  stepUpdates?: boolean;
 }
 export type ResolvedRelaxation = Required<RelaxationOptions>;
 
@@ -74,6 +80,7 @@ export const RELAXATION_KEYS = optionKeys<RelaxationOptions>({
   tolerance: true,
   clip: true,
   persistent: true,
+  stepUpdates: true,
 });
 
 export const DEFAULT_RELAXATION: ResolvedRelaxation = {
@@ -91,6 +98,7 @@ export const DEFAULT_RELAXATION: ResolvedRelaxation = {
   tolerance: 0,
   clip: 0,
   persistent: false,
+  stepUpdates: true,
 };
 
 /** Validates relaxation options over `base` (typed errors: beta 0 or non-finite, negative step counts, ...). */
@@ -116,6 +124,8 @@ export function resolveRelaxation(given: RelaxationOptions | undefined, base: Re
     throw new ValidationError('E_INVALID_ARG', `expected traceTau 0 (no baseline) or >= 1, got ${r.traceTau}`);
   expectNumber('tolerance', r.tolerance, 0);
   expectNumber('clip', r.clip, 0);
+  if (typeof r.stepUpdates !== 'boolean')
+    throw new ValidationError('E_INVALID_ARG', `expected stepUpdates true or false, got ${describe(r.stepUpdates)}`);
   if (typeof r.persistent !== 'boolean')
     throw new ValidationError('E_INVALID_ARG', `expected persistent true or false, got ${describe(r.persistent)}`);
   return r;

@@ -220,6 +220,7 @@ export declare namespace Binding {
     rngSeed?: number;
     logUnit?: number;
     persistent?: boolean;
+    stepUpdates?: boolean;
   }
   interface EnergyStats extends PassStats {
     /** Per batch: max |dU| at the last free step. */
