@@ -195,15 +195,15 @@ describe('EnergyNetwork', () => {
 
   it('stepUpdates false: continual EP summed over a batch and applied once equals one EP update (SGD)', async () => {
     const data = blobs(16, 9);
-    const after = async (rule: 'ep' | 'continual-ep') => {
+    const trained = async (rule: 'ep' | 'continual-ep') => {
       const model = await EnergyNetwork.create({ ...small, train: 'full', optimizer: { type: 'sgd', lr: 0.1 } });
       await model.fit(data, { epochs: 1, batchSize: 16, shuffle: false, relaxation: { rule, beta: 0.1, stepUpdates: false } });
       const v = await model.getLearned();
       model.dispose();
       return Object.values(v).flatMap((a) => Array.from(a));
     };
-    const ep = await after('ep'),
-      cep = await after('continual-ep');
+    const ep = await trained('ep'),
+      cep = await trained('continual-ep');
     const start = await EnergyNetwork.create({ ...small, train: 'full' });
     const v0 = Object.values(await start.getLearned()).flatMap((a) => Array.from(a));
     start.dispose();
