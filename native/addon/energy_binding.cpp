@@ -34,7 +34,7 @@ RelaxOptions relax_options(Napi::Env env, Napi::Value v) {
   o.phases = read_int(env, ob, "phases", 1, 1 << 24, 2);
   o.phase_min = read_int(env, ob, "phaseMin", 1, 1 << 24, 5);
   o.phase_max = read_int(env, ob, "phaseMax", 1, 1 << 24, 15);
-  o.trace_tau = static_cast<float>(read_number(env, ob, "traceTau", 10.0));
+  o.trace_tau = static_cast<float>(read_number(env, ob, "traceTau", 2.0));
   o.tol = static_cast<float>(read_number(env, ob, "tolerance", 0.0));
   o.clip = static_cast<float>(read_number(env, ob, "clip", 0.0));
   o.rng_seed = read_seed(env, ob.Get("rngSeed"));

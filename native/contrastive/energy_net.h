@@ -83,7 +83,7 @@ struct RelaxOptions {
   float pi = 0.5f;                    // random-phase: probability of a nudged phase
   int phases = 2;                     // random-phase: phases per batch
   int phase_min = 5, phase_max = 15;  // random-phase: lengths uniform in [min, max] steps
-  float trace_tau = 10.0f;            // random-phase: baseline trace time constant, steps (0: no baseline)
+  float trace_tau = 2.0f;             // random-phase: baseline trace time constant, steps (0: no baseline)
   float tol = 0.0f;          // > 0: a free phase whose last-step max |dU| exceeds tol fails with E_NOT_CONVERGED
   float clip = 0.0f;         // gradient-norm clipping before each update (0: off)
   uint64_t rng_seed = 0;     // sign and phase draws

@@ -98,7 +98,12 @@ export function registerContrastive(program: Command, ctx: CliContext): Command 
     .option('--phases <n>', 'random-phase: phases per batch', intParser(1), 2)
     .option('--phase-min <n>', 'random-phase: shortest phase (steps)', intParser(1), 5)
     .option('--phase-max <n>', 'random-phase: longest phase (steps)', intParser(1), 15)
-    .option('--trace-tau <steps>', 'random-phase: baseline trace time constant, 0 = no baseline', floatParser({ min: 0 }), 10)
+    .option(
+      '--trace-tau <steps>',
+      'random-phase: baseline trace time constant (steps), 0 = no baseline',
+      floatParser({ min: 0 }),
+      2,
+    )
     .option(
       '--tolerance <t>',
       'fail (E_NOT_CONVERGED) when the free phase ends with max |dU| above t; 0 = report only',

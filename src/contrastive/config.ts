@@ -48,7 +48,7 @@ export interface RelaxationOptions {
   /** random-phase: phase lengths uniform in [phaseMin, phaseMax] steps. Default 10 and 30. */
   phaseMin?: number;
   phaseMax?: number;
-  /** random-phase: time constant (steps) of the per-unit baseline trace (it also follows each batch's free settle); 0: no baseline. Default 10. */
+  /** random-phase: time constant (steps) of the per-unit baseline trace (it also follows each batch's free settle, so keep 1 - (1 - 1/tau)^freeSteps near 1); 0: no baseline. Default 2. */
   traceTau?: number;
   /** > 0: a free phase whose last-step max |dU| exceeds this fails with E_NOT_CONVERGED. Default 0 (reported only). */
   tolerance?: number;
@@ -94,7 +94,7 @@ export const DEFAULT_RELAXATION: ResolvedRelaxation = {
   phases: 2,
   phaseMin: 10,
   phaseMax: 30,
-  traceTau: 10,
+  traceTau: 2,
   tolerance: 0,
   clip: 0,
   persistent: false,
