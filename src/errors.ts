@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_CONCURRENT' // a second fit (or other exclusive call) while one is running
   | 'E_BACKEND_UNAVAILABLE' // the requested backend is not built or has no device
   | 'E_DIVERGED' // training produced a non-finite loss
+  | 'E_NOT_CONVERGED' // a relaxation (energy network) did not reach its tolerance
   | 'E_DISPOSED' // the model was disposed
   | 'E_DOWNLOAD' // a dataset download failed (HTTP error, interrupted transfer, wrong size or SHA-256)
   | 'E_OOM' // an allocation failed or would exceed the machine's memory (the message names the bytes)

@@ -120,6 +120,7 @@ export {
   type ProfileComparison,
 } from './analysis/multitask/index.js';
 export * from './rnn/index.js';
+export * from './contrastive/index.js';
 export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
 export * as dynamics from './dynamics/index.js';

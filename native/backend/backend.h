@@ -54,7 +54,10 @@ namespace bl {
   X(RnnStepBackward, "rnn_step_backward")         \
   X(SeqMse, "seq_mse")                            \
   X(OuterTrace, "outer_trace")                    \
-  X(TraceGrad, "trace_grad")
+  X(TraceGrad, "trace_grad")                      \
+  /* energy networks (native/contrastive) */      \
+  X(EnergyStep, "energy_step")                    \
+  X(AdjointStep, "adjoint_step")
 
 enum class Op : int32_t {
 #define BL_OP_ENUM(name, str) name,
@@ -264,6 +267,23 @@ class Backend {
   // G[H,K] = beta * G + sum_b E[b,h] * P[b,h,k], b in order.
   virtual void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) {
     unsupported("trace_grad");
+  }
+
+  // -- energy networks (native/contrastive). One relaxation step of a layer's state:
+  //   Z[B,H] <- (1 - eps) Z + eps (D + D2 + bias - beta (U - T)),   U[B,H] <- act(Z)
+  // D [B,H] the drive from the neighbour layers, D2 [B,H] a second drive (null: none), T [B,H]
+  // the target of the nudge (null: no nudge term, beta ignored). delta (null: not wanted) gets
+  // max |U_new - U_old| over the B*H elements (device float [1], overwritten).
+  virtual void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T,
+                           int B, int H, Act act, float eps, float beta, float* delta) {
+    unsupported("energy_step");
+  }
+  // One step of the adjoint relaxation at a fixed state (recurrent backprop / implicit gradient):
+  //   G[B,H] <- (1 - eps) G + eps act'(U) (D + C)   (act' through the output U; C null: none)
+  // delta as in energy_step, on G.
+  virtual void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
+                            float* delta) {
+    unsupported("adjoint_step");
   }
 
  protected:

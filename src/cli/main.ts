@@ -17,6 +17,7 @@ import { registerTrain } from './train.js';
 import { registerMultitask } from './multitask.js';
 import { registerAnalyze } from './analyze.js';
 import { registerRnn } from './rnn.js';
+import { registerContrastive } from './contrastive.js';
 import { registerData } from './data_command.js';
 import { registerBuildCuda } from './build_cuda.js';
 import { registerReport } from './report.js';
@@ -63,6 +64,7 @@ Run 'biaslearn <command> --help' for a command's flags.`,
     registerMultitask,
     registerAnalyze,
     registerRnn,
+    registerContrastive,
     registerData,
     registerBuildCuda,
     registerReport,

@@ -196,6 +196,69 @@ export declare namespace Binding {
     optimizerSteps(): number;
   }
 
+  // ---- energy network (native/contrastive, energy_binding.cpp)
+  interface EnergySpec {
+    seed: number;
+    /** [I, H_1, ..., O] */
+    sizes: number[];
+    activation: string;
+    outputActivation: string;
+    /** One entry per weight matrix (sizes.length - 1). */
+    weightInit: InitSpec[];
+    biasInit: InitSpec[];
+    trainWeight: boolean[];
+    trainBias: boolean[];
+    optimizer: OptimizerSpec;
+  }
+  /** How a pass relaxes and learns (native/contrastive/energy_net.h RelaxOptions). */
+  interface RelaxOptions {
+    rule?: string;
+    stepSize?: number;
+    freeSteps?: number;
+    nudgedSteps?: number;
+    beta?: number;
+    periods?: number;
+    pi?: number;
+    phases?: number;
+    phaseMin?: number;
+    phaseMax?: number;
+    traceTau?: number;
+    tolerance?: number;
+    clip?: number;
+    rngSeed?: number;
+    logUnit?: number;
+    persistent?: boolean;
+    stepUpdates?: boolean;
+  }
+  interface EnergyStats extends PassStats {
+    /** Per batch: max |dU| at the last free step. */
+    residual: Float32Array;
+    /** random-phase with logUnit: per phase (nudged 1 / free 0, length, bias of the logged unit). */
+    phaseLog: Float32Array;
+    /** random-phase gradients: second moments of the per-phase contributions by type, counts, mean |e_p|^2. */
+    mPlus: number;
+    mMinus: number;
+    eSq: number;
+    nPlus: number;
+    nMinus: number;
+  }
+  interface EnergyNet extends Model {
+    train(ds: Dataset, indices: Int32Array, batchSize: number, lr: number, opts: RelaxOptions): Promise<EnergyStats>;
+    evaluate(ds: Dataset, batchSize: number, opts: RelaxOptions): Promise<EnergyStats>;
+    predict(
+      ds: Dataset,
+      indices: Int32Array,
+      opts: RelaxOptions,
+      wantStates: boolean,
+    ): Promise<{ outputs: Float32Array; states?: Float32Array }>;
+    gradients(
+      ds: Dataset,
+      indices: Int32Array,
+      opts: RelaxOptions,
+    ): Promise<{ loss: EnergyStats; grads: Record<string, Float32Array> }>;
+    optimizerSteps(): number;
+  }
+
   // ---- multi-task MLP (native/multitask, multitask_binding.cpp)
   interface MultitaskSpec {
     seed: number;
@@ -295,6 +358,7 @@ export declare namespace Binding {
     createMlp(spec: MlpSpec, backend: string): Promise<Mlp>;
     createSeqDataset(backend: string, data: SeqData): Promise<SeqDataset>;
     createRnn(spec: RnnSpec, backend: string): Promise<Rnn>;
+    createEnergyNet(spec: EnergySpec, backend: string): Promise<EnergyNet>;
     createMultitaskDataset(
       backend: string,
       x: Float32Array,

@@ -118,6 +118,12 @@ class CpuBackend final : public Backend {
   void outer_trace(float* P, const float* D, const float* X, int B, int H, int K, float decay, float gain,
                    const float* jd = nullptr, int jd_stride = 1) override;
   void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) override;
+
+  // ---- energy networks (cpu_energy.cpp; native/contrastive)
+  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T, int B, int H,
+                   Act act, float eps, float beta, float* delta) override;
+  void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
+                    float* delta) override;
 };
 
 }  // namespace bl

@@ -46,6 +46,7 @@ set(BL_CUDA_SOURCES
   ${BL_CUDA_DIR}/cuda_segments.cu
   ${BL_CUDA_DIR}/cuda_multitask.cu
   ${BL_CUDA_DIR}/cuda_rnn.cu
+  ${BL_CUDA_DIR}/cuda_energy.cu
 )
 # Frozen weights must round exactly as on the CPU (cpu_weights.cpp has -ffp-contract=off).
 set_source_files_properties(${BL_CUDA_DIR}/cuda_weights.cu PROPERTIES COMPILE_OPTIONS "-fmad=false")

@@ -368,6 +368,18 @@ class CudaBackend final : public Backend {
     cuda::launch_axpby(ctx_, out, a, x, b, y, n);
   }
 
+  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T, int B, int H,
+                   Act act, float eps, float beta, float* delta) override {
+    Guard g(*this);
+    cuda::launch_energy_step(ctx_, Z, U, D, D2, bias, T, B, H, act, eps, beta, delta);
+  }
+
+  void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
+                    float* delta) override {
+    Guard g(*this);
+    cuda::launch_adjoint_step(ctx_, G, U, D, C, B, H, act, eps, delta);
+  }
+
   void rnn_step(float* Z, const float* bias, const float* Rp, float* Rn, int B, int H, Act act, float decay,
                 float gain) override {
     Guard g(*this);

@@ -168,5 +168,13 @@ void launch_sum_squares(const LaunchCtx& ctx, const float* x, size_t n, double* 
 // dst[r, 0:cols] = src[r, 0:cols], leading dimensions ldd, lds (elements); no overlap.
 void launch_copy2d(const LaunchCtx& ctx, float* dst, int ldd, const float* src, int lds, int rows, int cols);
 
+// ---------------------------------------------------------------- energy networks (cuda_energy.cu)
+// The contracts of backend.h's energy_step / adjoint_step; delta (null: none) is zeroed on the
+// stream, then every block folds its max in with an atomic max on the float's bits (values >= 0).
+void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* bias,
+                        const float* T, int B, int H, Act act, float eps, float beta, float* delta);
+void launch_adjoint_step(const LaunchCtx& ctx, float* G, const float* U, const float* D, const float* C, int B, int H,
+                         Act act, float eps, float* delta);
+
 }  // namespace cuda
 }  // namespace bl

@@ -1,0 +1,53 @@
+// The kernel probe's handlers of the energy-network ops (backend.h, "energy networks"), for the
+// float64 reference tests of test/contrastive.kernels.test.ts (probe_util.h). Every Float32Array
+// argument is copied back after the op, plus `delta` [1] when wantDelta is set.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../backend/backend.h"
+#include "probe_util.h"
+
+namespace bl {
+
+namespace {
+
+const float* opt(ProbeJob& j, ProbeArrays& d, const char* k) { return j.f.count(k) ? d.F(k) : nullptr; }
+
+BL_PROBE(EnergyStep) {
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
+  const size_t n = (size_t)B * H;
+  probe_f(j, "Z", n);
+  probe_f(j, "U", n);
+  probe_f(j, "D", n);
+  probe_f(j, "bias", H);
+  if (j.f.count("D2")) probe_f(j, "D2", n);
+  if (j.f.count("T")) probe_f(j, "T", n);
+  const bool want = probe_n(j, "wantDelta") != 0;
+  if (want) j.f["delta"].assign(1, -1.0f);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->energy_step(d.F("Z"), d.F("U"), d.F("D"), opt(j, d, "D2"), d.F("bias"), opt(j, d, "T"), B, H, probe_act(j),
+                    (float)probe_n(j, "eps"), (float)probe_n(j, "beta"), want ? d.F("delta") : nullptr);
+  });
+}
+
+BL_PROBE(AdjointStep) {
+  const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
+  const size_t n = (size_t)B * H;
+  probe_f(j, "G", n);
+  probe_f(j, "U", n);
+  probe_f(j, "D", n);
+  if (j.f.count("C")) probe_f(j, "C", n);
+  const bool want = probe_n(j, "wantDelta") != 0;
+  if (want) j.f["delta"].assign(1, -1.0f);
+  probe_on_device(be, j, [&](ProbeArrays& d) {
+    be->adjoint_step(d.F("G"), d.F("U"), d.F("D"), opt(j, d, "C"), B, H, probe_act(j), (float)probe_n(j, "eps"),
+                     want ? d.F("delta") : nullptr);
+  });
+}
+
+}  // namespace
+
+}  // namespace bl
