@@ -257,6 +257,7 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
     throw_js(env, "E_INVALID_ARG", "expected 'bias', 'mask' or 'full' for mode, got '" + mode + "'");
   spec.mask_init = static_cast<float>(read_number(env, o, "maskInit", 1.0));
   spec.optimizer = read_optimizer(env, o.Get("optimizer"));
+  spec.precision = read_precision(env, o);
   return create_job<MtMlpWrap, &MtMlpWrap::model>(env, [=] { return std::make_shared<MultitaskMlp>(be, spec); });
 }
 

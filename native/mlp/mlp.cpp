@@ -30,9 +30,16 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
   for (int l = 0; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     const std::string layer = "layers." + std::to_string(l);
-    Param& W = params_.add(layer + ".weight", s.out, s.in, s.train_weight);
+    const double wa = s.weight_init.effective(s.in);
+    const bool hidden_frozen = !s.train_weight && l + 1 < L;
+    Param& W = hidden_frozen ? params_.add_frozen(layer + ".weight", s.out, s.in, spec_.precision, spec_.seed, 2u * l,
+                                                  s.weight_init.dist, wa)
+                             : params_.add(layer + ".weight", s.out, s.in, s.train_weight);
     Param& b = params_.add(layer + ".bias", 1, s.out, s.train_bias);
-    be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, s.weight_init.effective(s.in));
+    if (!hidden_frozen) {
+      be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, wa);
+      if (!s.train_weight && spec_.precision == Precision::Bf16) be_->round_bf16(W.value(), W.size());
+    }
     be_->fill_weights(b.value(), 1, s.out, spec_.seed, 2u * l + 1, s.bias_init.dist, s.bias_init.effective(s.in));
     W_.push_back(&W);
     b_.push_back(&b);
@@ -62,7 +69,7 @@ const float* Mlp::forward(const float* x, int B, int first) {
   for (size_t l = first; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
-    be_->gemm(false, true, B, s.out, s.in, 1.0f, a, s.in, W_[l]->value(), s.in, 0.0f, z, s.out);
+    be_->frozen_matmul(B, 1.0f, a, s.in, W_[l]->frozen(), 0.0f, z, s.out);  // learned W: its Fp32 view
     if (l + 2 == L && be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
       // last hidden layer and a small readout in one pass: A_l = act(Z + b_l), Y = A_l W^T + c
       be_->bias_act_readout(z, b_[l]->value(), s.act, W_[L - 1]->value(), b_[L - 1]->value(), B, s.out,
@@ -88,7 +95,7 @@ void Mlp::backward(const float* x, int B) {
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, W_[l]->grad(), s.in);
     if (l > lowest_trainable_) {
       const LayerSpec& below = spec_.layers[l - 1];
-      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight &&
+      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && W_[l]->value() &&
           be_->supports(Op::SmallFanoutBackward, OpShape{B, s.in, s.out, below.act})) {
         // The layer below learns only its bias: gb_{l-1} = colsum(act'(A_{l-1}) * (dZ W_l)) in one
         // fused pass, never forming dA or dZ_{l-1} [B, H_{l-1}].
@@ -98,7 +105,7 @@ void Mlp::backward(const float* x, int B) {
       }
       // dA_{l-1}[B, I_l] = dZ W, then through act_{l-1}
       float* da = grads_[l - 1].f32();
-      be_->gemm(false, false, B, s.in, s.out, 1.0f, dz, s.out, W_[l]->value(), s.in, 0.0f, da, s.in);
+      be_->frozen_matmul_back(B, 1.0f, dz, s.out, W_[l]->frozen(), 0.0f, da, s.in);
       be_->act_backward(da, acts_[l - 1].f32(), B, s.in, spec_.layers[l - 1].act);
     }
   }
@@ -144,7 +151,7 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
   float* stats = pass_.stats((size_t)2 * nb);
   const int32_t* dev_idx = pass_.upload_indices(idx);
   const LayerSpec& s0 = spec_.layers[0];
-  if (cache_input_layer) input_cache_.build(ds.id, ds.x.f32(), ds.n, s0.in, W_[0]->value(), s0.out);
+  if (cache_input_layer) input_cache_.build(ds.id, ds.x.f32(), ds.n, s0.in, W_[0]->frozen());
   PassStats out;
   for (int k = 0; k < nb; ++k) {
     const int B = std::min(batch, count - k * batch);

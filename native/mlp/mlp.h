@@ -6,6 +6,8 @@
 //
 // Frozen weights come from the counter-based generator (common/philox.h): W_l uses stream
 // 2l, the initial b_l stream 2l+1, so they are a pure function of (seed, layer, row, column).
+// With precision Bf16 the frozen hidden weights are stored in bf16 and multiplied bf16 x bf16
+// (float32 sums, frozen_matmul); a frozen readout holds the same bf16 values in float32.
 // Gradients are formed only for trainable tensors: in bias mode no weight gradient ever exists,
 // and the backward pass stops at the lowest layer that has anything to learn.
 #pragma once
@@ -32,6 +34,9 @@ struct LayerSpec {
 struct MlpSpec {
   std::vector<LayerSpec> layers;
   uint64_t seed = 0;
+  // Frozen hidden weights in this precision (frozen_matmul); a frozen readout keeps float32
+  // storage for the fused readout ops, with its values rounded to bf16 under Bf16.
+  Precision precision = Precision::Fp32;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;
 };
@@ -68,6 +73,7 @@ class Mlp {
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
   int64_t optimizer_steps() const { return params_.steps(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   void ensure_workspace(int batch);

@@ -49,6 +49,9 @@ struct MultitaskSpec {
   MtMode mode = MtMode::Bias;
   float mask_init = 1.0f;  // initial theta of every gate (mask mode)
   uint64_t seed = 0;
+  // Frozen hidden weights (bias, mask modes) in this precision (frozen_matmul); the frozen readout
+  // keeps float32 storage, its values rounded to bf16 under Bf16.
+  Precision precision = Precision::Fp32;
   OptimizerSpec optimizer;
 };
 

@@ -51,6 +51,9 @@ struct RnnSpec {
   bool train_rec = false, train_in = false, train_out = false;
   bool train_bias = true, train_out_bias = false, train_state = false;
   uint64_t seed = 0;
+  // A frozen W in this precision (frozen_matmul: bf16 storage and products under Bf16); the other
+  // frozen weights (B, A, F) keep float32 storage, their values rounded to bf16 under Bf16.
+  Precision precision = Precision::Fp32;
   OptimizerSpec optimizer;
 };
 

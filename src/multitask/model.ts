@@ -15,6 +15,7 @@
  * its biases bit-identical and its accuracy unchanged (in 'bias' and 'mask' modes; in 'full' mode
  * the shared weights learn too).
  */
+import { toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
@@ -53,6 +54,7 @@ import { MultitaskDataset, deviceMultitaskData } from './data.js';
 
 function toNativeSpec(c: MultitaskConfig): Binding.MultitaskSpec {
   return {
+    ...toNativePrecision(c),
     seed: c.seed,
     input: c.inputSize,
     hidden: c.hidden,

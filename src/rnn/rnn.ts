@@ -10,6 +10,7 @@
  * const { outputs } = await rnn.predict(task.test);
  * ```
  */
+import { toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
@@ -126,6 +127,7 @@ function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<B
 
 function toNativeSpec(c: RNNConfig): Binding.RnnSpec {
   return {
+    ...toNativePrecision(c),
     inputSize: c.inputSize,
     hidden: c.hidden,
     outputSize: c.outputSize,

@@ -15,4 +15,12 @@ void cpu_fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stre
   });
 }
 
+void cpu_fill_weight_rows(float* W, int r0, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a) {
+  const int d = static_cast<int>(dist);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      W[(size_t)r * cols + c] =
+          sample_weight(seed, stream, static_cast<uint32_t>(r0 + r), static_cast<uint32_t>(c), d, a);
+}
+
 }  // namespace bl
