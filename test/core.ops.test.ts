@@ -20,7 +20,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const OPS = native().info().ops;
 
 /** The float64 reference tests of the ops (every one parameterised by the available backends). */
-const KERNEL_TESTS = ['core.kernels.test.ts', 'core.fused.test.ts', 'multitask.kernels.test.ts', 'rnn.kernels.test.ts'];
+const KERNEL_TESTS = [
+  'core.kernels.test.ts',
+  'core.fused.test.ts',
+  'multitask.kernels.test.ts',
+  'rnn.kernels.test.ts',
+  'core.bf16.test.ts',
+];
 const sources = KERNEL_TESTS.map((f) => ({ file: f, text: readFileSync(join(here, f), 'utf8') }));
 /** Op names passed to a probe call: run(backend, 'op', ...), runKernel(be, 'op', ...), both('rnn', 'op', ...). */
 const CALL = /\b(?:run\w*|both)\(\s*[\w.']+\s*,\s*'([a-z0-9_]+)'/g;
