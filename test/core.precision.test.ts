@@ -73,7 +73,7 @@ function refBiasGrads(W: Float32Array[], b: Float32Array[], dims: number[], x: F
   };
   const colsum = (d: Float64Array, rows: number, w: number) => {
     const s = new Float64Array(w);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) s[j] += d[r * w + j]!;
+    for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) s[j] = s[j]! + d[r * w + j]!;
     return s;
   };
   const dZ1 = back(dY, W[2]!, n, H1, O, false).map((v, i) => v * (1 - A1[i]! ** 2));
