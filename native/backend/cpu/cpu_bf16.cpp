@@ -176,7 +176,47 @@ void matmul_fallback(int M, int N, int K, float alpha, const float* X, int ldx, 
   }
 }
 
+// ---------------------------------------------------------------- peak microbenchmarks
+constexpr int kChains = 24;  // independent accumulators: enough to cover the latency of either unit
+
+BL_TARGET_BF16 double peak_bf16(long iters) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
+  const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f803f80), b = (__m512bh)_mm512_set1_epi32(0x33803380);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], a, b);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  volatile float sink = lanes[0];
+  (void)sink;
+  return (double)iters * kChains * 16 * 4;  // 16 lanes x 2 pairs x 2 flops
+}
+
+__attribute__((target("avx512f"))) double peak_fp32(long iters) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_setzero_ps();
+  const __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(a, b, acc[i]);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  volatile float sink = lanes[0];
+  (void)sink;
+  return (double)iters * kChains * 16 * 2;
+}
+
 }  // namespace
+
+double cpu_bf16_peak_flops(long iters) { return cpu_bf16_hardware() ? peak_bf16(iters) : 0.0; }
+double cpu_fp32_peak_flops(long iters) { return __builtin_cpu_supports("avx512f") ? peak_fp32(iters) : 0.0; }
 
 // ---------------------------------------------------------------- public
 bool cpu_bf16_hardware() {

@@ -39,6 +39,12 @@ void cpu_bf16_matmul(int M, int N, int K, float alpha, const float* X, int ldx, 
 void cpu_bf16_matmul_back(int M, int N, int K, float alpha, const float* dY, int ldy, const void* W, float beta,
                           float* dX, int ldx);
 
+// Peak microbenchmarks: `iters` rounds of 24 independent VDPBF16PS (bf16) or VFMADD (fp32, 512-bit)
+// accumulations on the calling thread; returns the flops done (a multiply-add is 2), 0 when the
+// CPU lacks the instructions.
+double cpu_bf16_peak_flops(long iters);
+double cpu_fp32_peak_flops(long iters);
+
 // The kernel the products use: "avx512bf16" or "fallback". The CPU's AVX512-BF16 support
 // (CPUID) decides unless BIASLEARN_BF16_KERNEL=fallback was set when the module loaded, or
 // cpu_bf16_set_kernel() chose (tests).
