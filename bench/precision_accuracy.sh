@@ -33,7 +33,7 @@ for p in fp32 bf16; do
   fi
   if [ $rnn = 1 ]; then
     # the Lorenz run of bench/rnn_figures.mjs
-    node dist/cli/main.js rnn --task lorenz --hidden "$hidden_rnn" --train bias --rule bptt --weight-precision $p \
+    node dist/cli/main.js rnn --task lorenz --hidden "$hidden_rnn" --train bias --rule bptt --seed 0 --weight-precision $p \
       --quiet --out "$out/rnn-lorenz-$p"
   fi
   if [ $mt = 1 ]; then
