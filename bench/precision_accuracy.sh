@@ -34,11 +34,11 @@ for p in fp32 bf16; do
   if [ $rnn = 1 ]; then
     # the Lorenz run of bench/rnn_figures.mjs
     node dist/cli/main.js rnn --task lorenz --hidden "$hidden_rnn" --train bias --rule bptt --seed 0 --weight-precision $p \
-      --quiet --out "$out/rnn-lorenz-$p"
+      --quiet --out "$out/rnn-lorenz-$hidden_rnn-$p"
   fi
   if [ $mt = 1 ]; then
     node dist/cli/main.js multitask --tasks mnist,kmnist,fashion-mnist --hidden "$hidden_mt" --train bias \
-      --epochs "$epochs_mt" --seed 0 --weight-precision $p --quiet --out "$out/multitask-three-$p"
+      --epochs "$epochs_mt" --seed 0 --weight-precision $p --quiet --out "$out/multitask-three-$hidden_mt-$p"
   fi
 done
 node bench/precision_summary.mjs
