@@ -33,8 +33,8 @@ function classes(seed: number, n: number, I: number, O: number): Dataset {
 
 /**
  * Bias gradients of the bias-only MLP I -> H0 -> H1 -> O (tanh) in float64, as the bf16 model
- * computes them: hidden products bf16(input) x W (bf16 values), the frozen readout in float32
- * arithmetic on its rounded values (fused readout ops), the product back through W1 on bf16(dZ1).
+ * computes them: every product bf16(input) x W (bf16 values), forward and back (the backward
+ * products through W2 and W1 round dY and dZ1 to bf16).
  */
 function refBiasGrads(W: Float32Array[], b: Float32Array[], dims: number[], x: Float32Array, y: Int32Array, n: number) {
   const [I, H0, H1, O] = dims as [number, number, number, number];
@@ -51,7 +51,7 @@ function refBiasGrads(W: Float32Array[], b: Float32Array[], dims: number[], x: F
   };
   const A0 = dense(Float64Array.from(x), W[0]!, b[0]!, n, I, H0, true).map(Math.tanh);
   const A1 = dense(A0, W[1]!, b[1]!, n, H0, H1, true).map(Math.tanh);
-  const Y = dense(A1, W[2]!, b[2]!, n, H1, O, false);
+  const Y = dense(A1, W[2]!, b[2]!, n, H1, O, true);
   const dY = new Float64Array(n * O);
   for (let r = 0; r < n; r++) {
     const row = Y.subarray(r * O, r * O + O);
@@ -76,7 +76,7 @@ function refBiasGrads(W: Float32Array[], b: Float32Array[], dims: number[], x: F
     for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) s[j] = s[j]! + d[r * w + j]!;
     return s;
   };
-  const dZ1 = back(dY, W[2]!, n, H1, O, false).map((v, i) => v * (1 - A1[i]! ** 2));
+  const dZ1 = back(dY, W[2]!, n, H1, O, true).map((v, i) => v * (1 - A1[i]! ** 2));
   const dZ0 = back(dZ1, W[1]!, n, H0, H1, true).map((v, i) => v * (1 - A0[i]! ** 2));
   return { 'layers.0.bias': colsum(dZ0, n, H0), 'layers.1.bias': colsum(dZ1, n, H1), 'layers.2.bias': colsum(dY, n, O) };
 }
@@ -95,8 +95,8 @@ describe('MLP with bf16 frozen weights', () => {
     expect(sameBits(await bf.biases(0), await fp.biases(0))).toBe(true);
     expect(bf.config.weightPrecision).toBe('bf16');
     expect(fp.config.weightPrecision).toBe('fp32');
-    // 784 x 256 in bf16 + the 10 x 256 readout in float32 (+ frozen nothing else): ~0.506 of fp32
-    expect(bf.frozenBytes() / fp.frozenBytes()).toBeLessThan(0.52);
+    // 784 x 256 and the readout (a 32-row panel) in bf16, plus the readout's float32 copy: ~0.526 of fp32
+    expect(bf.frozenBytes() / fp.frozenBytes()).toBeLessThan(0.53);
     expect(bf.frozenBytes() / fp.frozenBytes()).toBeGreaterThan(0.49);
     fp.dispose();
     bf.dispose();

@@ -565,7 +565,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
   Napi::Value Dispose(const Napi::CallbackInfo& info) { return this->dispose_model(info.Env()); }
   // Bytes the frozen tensors' values hold on the backend (bf16 weights: half of fp32's).
   Napi::Value FrozenBytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->params().frozen_bytes()));
+    return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->frozen_bytes()));
   }
 };
 

@@ -11,6 +11,11 @@ namespace {
 size_t fbytes(size_t n) { return n * sizeof(float); }
 }  // namespace
 
+const float* Mlp::float_weight(int l) const {
+  if (W_[l]->value()) return W_[l]->value();
+  return l + 1 == static_cast<int>(W_.size()) ? readout_f32_.f32() : nullptr;
+}
+
 Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
     : be_(std::move(backend)), spec_(std::move(spec)), params_(be_, spec_.optimizer), pass_(be_), input_cache_(be_) {
   require(!spec_.layers.empty(), "E_CONFIG", "expected at least one layer");
@@ -31,18 +36,21 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
     const LayerSpec& s = spec_.layers[l];
     const std::string layer = "layers." + std::to_string(l);
     const double wa = s.weight_init.effective(s.in);
-    const bool hidden_frozen = !s.train_weight && l + 1 < L;
+    // Frozen weights in the model's precision: every hidden layer's, and under Bf16 the readout's too.
+    const bool hidden_frozen = !s.train_weight && (l + 1 < L || spec_.precision == Precision::Bf16);
     Param& W = hidden_frozen ? params_.add_frozen(layer + ".weight", s.out, s.in, spec_.precision, spec_.seed, 2u * l,
                                                   s.weight_init.dist, wa)
                              : params_.add(layer + ".weight", s.out, s.in, s.train_weight);
     Param& b = params_.add(layer + ".bias", 1, s.out, s.train_bias);
-    if (!hidden_frozen) {
-      be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, wa);
-      if (!s.train_weight && spec_.precision == Precision::Bf16) be_->round_bf16(W.value(), W.size());
-    }
+    if (!hidden_frozen) be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, wa);
     be_->fill_weights(b.value(), 1, s.out, spec_.seed, 2u * l + 1, s.bias_init.dist, s.bias_init.effective(s.in));
     W_.push_back(&W);
     b_.push_back(&b);
+  }
+  const Param& readout = *W_.back();
+  if (readout.precision == Precision::Bf16) {  // its values in float32, for the fused small-fan-out backward
+    readout_f32_ = DeviceBuffer(be_, fbytes(readout.size()));
+    be_->frozen_read(readout.frozen(), readout_f32_.f32());
   }
   be_->synchronize();
 }
@@ -70,7 +78,8 @@ const float* Mlp::forward(const float* x, int B, int first) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
     be_->frozen_matmul(B, 1.0f, a, s.in, W_[l]->frozen(), 0.0f, z, s.out);  // learned W: its Fp32 view
-    if (l + 2 == L && be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
+    if (l + 2 == L && W_[L - 1]->value() &&
+        be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
       // last hidden layer and a small readout in one pass: A_l = act(Z + b_l), Y = A_l W^T + c
       be_->bias_act_readout(z, b_[l]->value(), s.act, W_[L - 1]->value(), b_[L - 1]->value(), B, s.out,
                             spec_.layers[L - 1].out, acts_[L - 1].f32());
@@ -95,11 +104,11 @@ void Mlp::backward(const float* x, int B) {
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, W_[l]->grad(), s.in);
     if (l > lowest_trainable_) {
       const LayerSpec& below = spec_.layers[l - 1];
-      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && W_[l]->value() &&
+      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && float_weight(l) &&
           be_->supports(Op::SmallFanoutBackward, OpShape{B, s.in, s.out, below.act})) {
         // The layer below learns only its bias: gb_{l-1} = colsum(act'(A_{l-1}) * (dZ W_l)) in one
         // fused pass, never forming dA or dZ_{l-1} [B, H_{l-1}].
-        be_->small_fanout_backward(dz, W_[l]->value(), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
+        be_->small_fanout_backward(dz, float_weight(l), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
                                    b_[l - 1]->grad());
         break;
       }
@@ -160,7 +169,8 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
     if (cache_input_layer) {  // A_0 = act(P[idx] + b_0): a gather instead of the [B,I]x[I,H_0] gemm
       be_->gather_rows(input_cache_.rows(), bi, B, s0.out, acts_[0].f32());
       const size_t L = spec_.layers.size();
-      if (L == 2 && be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
+      if (L == 2 && W_[1]->value() &&
+          be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
         be_->bias_act_readout(acts_[0].f32(), b_[0]->value(), s0.act, W_[1]->value(), b_[1]->value(), B, s0.out,
                               spec_.layers[1].out, acts_[1].f32());
         y = acts_[1].f32();

@@ -6,8 +6,8 @@
 //
 // Frozen weights come from the counter-based generator (common/philox.h): W_l uses stream
 // 2l, the initial b_l stream 2l+1, so they are a pure function of (seed, layer, row, column).
-// With precision Bf16 the frozen hidden weights are stored in bf16 and multiplied bf16 x bf16
-// (float32 sums, frozen_matmul); a frozen readout holds the same bf16 values in float32.
+// With precision Bf16 every frozen weight is stored in bf16 and multiplied bf16 x bf16 (float32
+// sums, frozen_matmul); the backward pass reads the frozen readout's values in float32.
 // Gradients are formed only for trainable tensors: in bias mode no weight gradient ever exists,
 // and the backward pass stops at the lowest layer that has anything to learn.
 #pragma once
@@ -34,8 +34,9 @@ struct LayerSpec {
 struct MlpSpec {
   std::vector<LayerSpec> layers;
   uint64_t seed = 0;
-  // Frozen hidden weights in this precision (frozen_matmul); a frozen readout keeps float32
-  // storage for the fused readout ops, with its values rounded to bf16 under Bf16.
+  // Frozen weights in this precision (frozen_matmul; Tf32: the hidden layers'). Under Bf16 the
+  // frozen readout is bf16 too (its product runs through frozen_matmul, not the fused readout op),
+  // with a float32 copy of its values for the fused small-fan-out backward.
   Precision precision = Precision::Fp32;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;
@@ -73,7 +74,7 @@ class Mlp {
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
   int64_t optimizer_steps() const { return params_.steps(); }
-  size_t frozen_bytes() const { return params_.frozen_bytes(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes() + readout_f32_.bytes(); }
 
  private:
   void ensure_workspace(int batch);
@@ -93,7 +94,10 @@ class Mlp {
   std::vector<DeviceBuffer> acts_, grads_;  // [cap, H_l] each
   DeviceBuffer xb_, yb_, tb_;
   PassBuffers pass_;
-  InputCache input_cache_;  // [N, H_0] = X W_0^T
+  InputCache input_cache_;    // [N, H_0] = X W_0^T
+  DeviceBuffer readout_f32_;  // [O, H_{L-1}] the bf16 readout's values in float32 (Bf16 models only)
+  // Layer l's weights as floats (the fused small-fan-out ops), or null for a bf16 hidden layer.
+  const float* float_weight(int l) const;
 };
 
 }  // namespace bl

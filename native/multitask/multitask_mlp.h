@@ -108,6 +108,7 @@ class MultitaskMlp {
   void set_task_trainable(const std::vector<uint8_t>& flags);
   void reset_optimizer() { params_.reset(); }
   int64_t task_steps(int k) const { return params_.row_steps(k); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   struct Layer {

@@ -108,6 +108,7 @@ class Rnn {
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
   int64_t optimizer_steps() const { return params_.steps(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   float* ptr(const char* name) const;
