@@ -3,10 +3,12 @@
  * public API. Skips, printing why, without a built CUDA module or a device.
  *
  *   bf16 weights        bit-identical to the CPU's (same generator, same RNE rounding)
- *   bf16 outputs        |cuda - cpu| <= 1e-4 + 1e-3 |cpu|: both multiply the same bf16 values with
+ *   bf16 outputs        |cuda - cpu| <= 1e-3 + 2e-3 |cpu|: both multiply the same bf16 values with
  *                       float32 accumulation, in another summation order (cuBLAS tensor cores vs the
- *                       CPU kernel), and the rounding of the hidden activations to bf16 can differ
- *                       by one bf16 step where float32 sums differ in the last bit
+ *                       CPU kernel), and the rounding of an activation to bf16 before the next
+ *                       product can differ by one bf16 step (2^-8 relative) where the float32 sums
+ *                       differ in the last bit; a few such terms in a sum of 130 to 300 stay far
+ *                       below 2e-3 of the output
  *   tf32 outputs        within 2e-2 relative (norm) of the fp32 model: TF32 keeps 10 mantissa bits per product
  *   bf16 training       5 steps: learned biases within 1e-2 relative (norm) of the CPU's
  */
@@ -47,7 +49,7 @@ describe.skipIf(skipReason !== null)('frozen-weight precisions on CUDA', () => {
     const gpu = await MLP.create({ ...opts, weightPrecision: 'bf16', backend: 'cuda' });
     for (const l of [0, 1, 2]) expect(sameBits(await gpu.weights(l), await cpu.weights(l)), `layer ${l}`).toBe(true);
     expect(gpu.frozenBytes()).toBeLessThan(0.6 * (await MLP.create({ ...opts, backend: 'cuda' })).frozenBytes());
-    assertClose('bf16 logits cuda vs cpu', await gpu.predict(data.x), await cpu.predict(data.x), 1e-4, 1e-3);
+    assertClose('bf16 logits cuda vs cpu', await gpu.predict(data.x), await cpu.predict(data.x), 1e-3, 2e-3);
     cpu.dispose();
     gpu.dispose();
   });
