@@ -176,6 +176,52 @@ void matmul_fallback(int M, int N, int K, float alpha, const float* X, int ldx, 
   }
 }
 
+// ---------------------------------------------------------------- the product back, few rows
+constexpr int kBackRows = 8;  // dX = dY W straight from the panels for M <= kBackRows (RNN steps)
+
+// dX[M, K] = alpha dyr[M, Np] W + beta dX for M <= kBackRows, dyr the rounded dY zero-padded to
+// Np = panels * 32 columns. For each input pair kp, every panel's word j holds (W[n, 2kp],
+// W[n, 2kp + 1]) of output n = 32 p + j: widened in registers (a shift and a mask) and multiplied
+// by dY[m, n] lane by lane; lanes are summed at the end. Threads split the pairs.
+__attribute__((target("avx512f"))) void back_rows_avx512(int M, int N, int K, float alpha, const float* dyr,
+                                                         const uint32_t* W, float beta, float* dX, int ldx) {
+  const int Kp = pairs(K), np = panels(N), Np = np * NR;
+  cpu_pool().parallel_for(Kp, 8, [&](size_t k0, size_t k1) {
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+    for (size_t kp = k0; kp < k1; ++kp) {
+      __m512 even[kBackRows], odd[kBackRows];
+      for (int m = 0; m < M; ++m) even[m] = odd[m] = _mm512_setzero_ps();
+      for (int p = 0; p < np; ++p) {
+        const uint32_t* w = W + ((size_t)p * Kp + kp) * NR;
+        const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 16);
+        const __m512 lo0 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, w0, 16));
+        const __m512 lo1 = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, w1, 16));
+        const __m512 hi0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi_mask));
+        const __m512 hi1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi_mask));
+        for (int m = 0; m < M; ++m) {
+          const float* d = dyr + (size_t)m * Np + p * NR;
+          const __m512 d0 = _mm512_loadu_ps(d), d1 = _mm512_loadu_ps(d + 16);
+          even[m] = _mm512_fmadd_ps(d1, lo1, _mm512_fmadd_ps(d0, lo0, even[m]));
+          odd[m] = _mm512_fmadd_ps(d1, hi1, _mm512_fmadd_ps(d0, hi0, odd[m]));
+        }
+      }
+      for (int m = 0; m < M; ++m) {
+        alignas(64) float e[16], o[16];
+        _mm512_store_ps(e, even[m]);
+        _mm512_store_ps(o, odd[m]);
+        float se = 0.0f, so = 0.0f;
+        for (int j = 0; j < 16; ++j) {
+          se += e[j];
+          so += o[j];
+        }
+        float* x = dX + (size_t)m * ldx + 2 * kp;
+        x[0] = alpha * se + (beta == 0.0f ? 0.0f : beta * x[0]);
+        if (2 * (int)kp + 1 < K) x[1] = alpha * so + (beta == 0.0f ? 0.0f : beta * x[1]);
+      }
+    }
+  });
+}
+
 // ---------------------------------------------------------------- peak microbenchmarks
 constexpr int kChains = 24;  // independent accumulators: enough to cover the latency of either unit
 
@@ -274,6 +320,14 @@ void cpu_bf16_matmul_back(int M, int N, int K, float alpha, const float* dY, int
   if (M <= 0 || K <= 0) return;
   require(N > 0, "E_SHAPE", "expected a frozen matrix with at least one row");
   const uint32_t* w = static_cast<const uint32_t*>(W);
+  if (M <= kBackRows && mode() == 0 && __builtin_cpu_supports("avx512f")) {
+    const int Np = panels(N) * NR;
+    std::vector<float> dyr((size_t)M * Np, 0.0f);
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n) dyr[(size_t)m * Np + n] = bf16_value(dY[(size_t)m * ldy + n]);
+    back_rows_avx512(M, N, K, alpha, dyr.data(), w, beta, dX, ldx);
+    return;
+  }
   const std::vector<float> dyr = rounded(dY, M, N, ldy);
   const int rows = widen_rows(N, K);
   std::vector<float> wb((size_t)rows * K);

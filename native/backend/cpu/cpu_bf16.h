@@ -15,8 +15,10 @@
 //     and prebuilt binaries have it too.
 //   kernel "fallback": W widened to float32 a block of panels at a time, then the float gemm on
 //     the rounded X (CPUs without AVX512-BF16, or BIASLEARN_BF16_KERNEL=fallback).
-// dX = dY W (the product back through W) always widens W block by block and runs the float gemm
-// on the rounded dY (the pair layout runs along K, not along N).
+// dX = dY W (the product back through W): for at most 8 rows (an RNN step) straight from the
+// panels with 512-bit float FMAs (each pair word widened in registers, lanes summed at the end);
+// beyond, or without AVX-512, W is widened block by block and the float gemm runs on the rounded dY
+// (the pair layout runs along K, not along N, so VDPBF16PS does not apply).
 #pragma once
 #include <cstddef>
 #include <cstdint>
