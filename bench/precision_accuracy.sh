@@ -6,6 +6,7 @@
 #   --multitask: three tasks (MNIST, KMNIST, Fashion-MNIST), bias-only multi-task, fp32 vs bf16
 # Results: bench/results/precision/<run>/ (metrics.json of each run) and the summary
 # bench/results/precision-accuracy.json (node bench/precision_summary.mjs).
+# (In a development checkout set BIASLEARN_DATA=../shared/data for the MNIST / KMNIST test sets, docs/data.md.)
 # Usage: nice sh bench/precision_accuracy.sh [--mlp] [--rnn] [--multitask] [--hidden-mt 4096] [--epochs-mt 5]
 #        [--hidden-rnn 1024]   (the figures of bench/ use --hidden-mt 8192 --epochs-mt 10; 4096 / 5 is the reduced run)
 set -e

@@ -36,6 +36,7 @@ const SIZES: [number, number, number][] = [
   [7, 33, 1023],
   [13, 1, 1023],
   [25, 65, 130],
+  [401, 33, 70], // two chunks of input rows in the CPU kernel
 ];
 
 afterAll(() => {

@@ -21,7 +21,14 @@ namespace {
 constexpr int NR = kBf16Panel;  // outputs per panel = per register tile (two 16-lane registers)
 constexpr int MR = 12;          // input rows per register tile: 24 accumulators of 32
 constexpr int KB = 128;         // input pairs per K block: a panel's block (16 KiB) stays in L1
-constexpr int MC = 20 * MR;     // input rows packed at a time (~MC * Kp * 4 bytes, in L2)
+constexpr int MC = 32 * MR;     // at most this many input rows packed at a time (~MC * Kp * 4 bytes, in L2)
+
+// Rows per chunk: M cut into equal chunks of at most MC rows (a multiple of MR), so a batch of
+// 256 is one chunk and W streams once per product, never once more for a short remainder.
+int chunk_rows(int M) {
+  const int chunks = (M + MC - 1) / MC;
+  return ((M + chunks - 1) / chunks + MR - 1) / MR * MR;
+}
 
 int pairs(int K) { return (K + 1) / 2; }
 int panels(int N) { return (N + NR - 1) / NR; }
@@ -111,9 +118,10 @@ void pack_rows(const float* X, int ldx, int r0, int mc, int K, uint32_t* apack) 
 void matmul_avx512(int M, int N, int K, float alpha, const float* X, int ldx, const uint32_t* W, float beta, float* Y,
                    int ldy) {
   const int Kp = pairs(K), np = panels(N);
-  std::vector<uint32_t> apack((size_t)((std::min(M, MC) + MR - 1) / MR) * Kp * MR);
-  for (int r0 = 0; r0 < M; r0 += MC) {
-    const int mc = std::min(MC, M - r0), mp = (mc + MR - 1) / MR;
+  const int rows = chunk_rows(M);
+  std::vector<uint32_t> apack((size_t)(rows / MR) * Kp * MR);
+  for (int r0 = 0; r0 < M; r0 += rows) {
+    const int mc = std::min(rows, M - r0), mp = (mc + MR - 1) / MR;
     pack_rows(X, ldx, r0, mc, K, apack.data());
     cpu_pool().parallel_for(np, 1, [&](size_t p0, size_t p1) {
       for (size_t p = p0; p < p1; ++p) {
