@@ -191,10 +191,12 @@ constexpr int kBackRows = 8;  // dX = dY W straight from the panels for M <= kBa
 // Np = panels * 32 columns. For each input pair kp, every panel's word j holds (W[n, 2kp],
 // W[n, 2kp + 1]) of output n = 32 p + j: widened in registers (a shift and a mask) and multiplied
 // by dY[m, n] lane by lane; lanes are summed at the end. Threads split the pairs.
-__attribute__((target("avx512f"))) void back_rows_avx512(int M, int N, int K, float alpha, const float* dyr,
-                                                         const uint32_t* W, float beta, float* dX, int ldx) {
+// Pairs k0 .. k1 (a lambda does not inherit a target attribute, so the pool's lambda calls this).
+__attribute__((target("avx512f"))) void back_rows_pairs(size_t k0, size_t k1, int M, int N, int K, float alpha,
+                                                        const float* dyr, const uint32_t* W, float beta, float* dX,
+                                                        int ldx) {
   const int Kp = pairs(K), np = panels(N), Np = np * NR;
-  cpu_pool().parallel_for(Kp, 8, [&](size_t k0, size_t k1) {
+  {
     const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
     for (size_t kp = k0; kp < k1; ++kp) {
       __m512 even[kBackRows], odd[kBackRows];
@@ -227,7 +229,13 @@ __attribute__((target("avx512f"))) void back_rows_avx512(int M, int N, int K, fl
         if (2 * (int)kp + 1 < K) x[1] = alpha * so + (beta == 0.0f ? 0.0f : beta * x[1]);
       }
     }
-  });
+  }
+}
+
+void back_rows_avx512(int M, int N, int K, float alpha, const float* dyr, const uint32_t* W, float beta, float* dX,
+                      int ldx) {
+  cpu_pool().parallel_for(
+      pairs(K), 8, [&](size_t k0, size_t k1) { back_rows_pairs(k0, k1, M, N, K, alpha, dyr, W, beta, dX, ldx); });
 }
 
 // ---------------------------------------------------------------- peak microbenchmarks
