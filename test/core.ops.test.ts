@@ -26,6 +26,7 @@ const KERNEL_TESTS = [
   'multitask.kernels.test.ts',
   'rnn.kernels.test.ts',
   'contrastive.kernels.test.ts',
+  'core.bf16.test.ts',
 ];
 const sources = KERNEL_TESTS.map((f) => ({ file: f, text: readFileSync(join(here, f), 'utf8') }));
 /** Op names passed to a probe call: run(backend, 'op', ...), runKernel(be, 'op', ...), both('rnn', 'op', ...). */

@@ -9,6 +9,12 @@
 #              (needs mpirun and libmpi on the machine: apt-get install libopenmpi-dev openmpi-bin,
 #              before the build so biaslearn_mpi.node is built), and the NCCL path with 1 rank
 #              (NCCL_ROOT=<nvidia-nccl wheel>/nvidia/nccl; the collective runs even with one rank)
+#   precision  issue 15: the bias step in fp32 / tf32 / bf16 (bench/precision_step.mjs --backend cuda,
+#              widths 1024..65536 x batches 256..4096) beside PyTorch eager fp32 and autocast bf16
+#              (bench/torch_mlp_bias.py), merged by bench/gpu/precision_table.mjs into
+#              $OUT/precision-table.{json,md}
+# Issue 15 in one call (build, CUDA tests with the bf16 ones, every benchmark of the issue):
+#   bash bench/gpu/run_on_device.sh tests precision
 # Expects .devtools/ (git-ignored) with node.xz (xz-compressed node binary), include/node
 # (Node-API headers), node-addon-api (headers), node_modules.tar.xz, and dist/ (compiled TS).
 # Example (as run for bench/results/gpu/): bash bench/gpu/run_on_device.sh tests mlp rnn multitask
@@ -34,7 +40,8 @@ for stage in $stages; do
   case $stage in
     tests)
       node node_modules/vitest/vitest.mjs run test/cuda.backend.test.ts test/cuda.extensions.test.ts test/core.kernels.test.ts \
-        test/core.fused.test.ts test/core.reference.test.ts test/core.weights.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
+        test/core.fused.test.ts test/core.reference.test.ts test/core.weights.test.ts test/core.bf16.test.ts \
+        test/core.precision.test.ts test/cuda.precision.test.ts ${EXTRA_TESTS:-} > "$OUT/tests.log" 2>&1
       echo "tests exit: $?"; grep -E "Test Files|Tests |✗|FAIL|×|skipped" "$OUT/tests.log" | head -30 ;;
     mlp)
       node bench/mlp_train_step.mjs --backend cuda --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
@@ -58,5 +65,13 @@ for stage in $stages; do
     multitask)
       node bench/multitask_throughput.mjs --backend cuda --widths 4096,16384 --batch 1024 --seconds 1 --rounds 3 \
         --out "$OUT/multitask-throughput-cuda.json" 2>&1 | tail -12 | tee "$OUT/multitask-throughput-cuda.md" ;;
+    precision)
+      node bench/precision_step.mjs --backend cuda --widths ${WIDTHS:-1024,4096,16384,65536} \
+        --batches ${BATCHES:-256,1024,4096} --precisions fp32,tf32,bf16 --seconds $S \
+        --out "$OUT/precision-step-cuda.json" 2> "$OUT/precision-progress.log" | tee "$OUT/precision-step-cuda.md"
+      python3 bench/torch_mlp_bias.py --widths ${WIDTHS:-1024,4096,16384,65536} --batches ${BATCHES:-256,1024,4096} \
+        --precisions fp32,bf16 --no-full --seconds $S > "$OUT/torch-precision.jsonl" 2>&1
+      node bench/gpu/precision_table.mjs "$OUT/precision-step-cuda.json" "$OUT/torch-precision.jsonl" \
+        "$OUT/precision-table.json" | tee "$OUT/precision-table.md" ;;
   esac
 done

@@ -145,6 +145,17 @@ inline InitSpec read_init(Napi::Env env, const Napi::Object& o, const char* key,
 }
 
 // {kind: 'adam' | 'adamw' | 'sgd', beta1?, beta2?, eps?, momentum?, nesterov?, weightDecay?}
+// The frozen-weight precision of a model spec: o.weightPrecision ('fp32' default, 'bf16') and
+// o.tf32 (boolean, default false: Tf32 over fp32 weights).
+inline Precision read_precision(Napi::Env env, Napi::Object o) {
+  const Precision p = parsed(env, [&] { return parse_precision(read_string(env, o, "weightPrecision", "fp32")); });
+  if (p == Precision::Tf32)
+    throw_js(env, "E_INVALID_ARG", "expected 'fp32' or 'bf16' for weightPrecision (TF32: tf32)");
+  const bool tf32 = read_bool(env, o, "tf32", false);
+  if (tf32 && p == Precision::Bf16) throw_js(env, "E_CONFIG", "tf32 applies to fp32 weights, not to 'bf16'");
+  return tf32 ? Precision::Tf32 : p;
+}
+
 inline OptimizerSpec read_optimizer(Napi::Env env, const Napi::Value& v) {
   Napi::Object o = arg_object(env, v, "optimizer");
   OptimizerSpec s;
@@ -577,6 +588,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
       methods.push_back(method("optimizerSteps", &ModelWrap::OptimizerSteps));
     if constexpr (HasInputCache<Model>::value) methods.push_back(method("dropInputCache", &ModelWrap::DropInputCache));
     methods.push_back(method("attachCollective", &ModelWrap::AttachCollective));
+    methods.push_back(method("frozenBytes", &ModelWrap::FrozenBytes));
     methods.push_back(method("dispose", &ModelWrap::Dispose));
     Napi::Function f = Wrap::DefineClass(env, name, methods);
     ctor = Napi::Persistent(f);
@@ -622,6 +634,9 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
         m->params().set_collective(c);
     } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     return env.Undefined();
+  // Bytes the frozen tensors' values hold on the backend (bf16 weights: half of fp32's).
+  Napi::Value FrozenBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->frozen_bytes()));
   }
 };
 

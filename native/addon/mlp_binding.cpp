@@ -110,6 +110,7 @@ Napi::Value CreateMlp(const Napi::CallbackInfo& info) {
   spec.seed = read_seed(env, o.Get("seed"));
   spec.loss = parsed(env, [&] { return parse_loss(read_string(env, o, "loss", "softmax-cross-entropy")); });
   spec.optimizer = read_optimizer(env, o.Get("optimizer"));
+  spec.precision = read_precision(env, o);
   Napi::Array layers = read_array(env, o, "layers");
   for (uint32_t i = 0; i < layers.Length(); ++i) {
     Napi::Object lo = arg_object(env, layers[i], "layers[" + std::to_string(i) + "]");

@@ -275,6 +275,7 @@ Napi::Value CreateMultitaskMlp(const Napi::CallbackInfo& info) {
   spec.mask_init = static_cast<float>(read_number(env, o, "maskInit", 1.0));
   spec.shard = read_width_shard(env, o);
   spec.optimizer = read_optimizer(env, o.Get("optimizer"));
+  spec.precision = read_precision(env, o);
   return create_job<MtMlpWrap, &MtMlpWrap::model>(env, [=] { return std::make_shared<MultitaskMlp>(be, spec); });
 }
 

@@ -231,6 +231,7 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   s.train_out_bias = read_bool(env, tr, "readoutBias", false);
   s.train_state = read_bool(env, tr, "initialState", false);
   s.optimizer = read_optimizer(env, o.Get("optimizer"));
+  s.precision = read_precision(env, o);
   return create_job<RnnWrap, &RnnWrap::model>(env, [=] { return std::make_shared<Rnn>(be, s); });
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "../common/bf16.h"
 #include "../common/error.h"
 #include "../common/types.h"
 
@@ -19,44 +20,50 @@ namespace bl {
 // messages), the CUDA supports() table, the kernel probe's dispatch (native/addon/kernel_probe.cpp)
 // and the op list the addon exports (opNames(); test/core.ops.test.ts fails for an op without a
 // test) are generated from it. The name is the Backend method's.
-#define BL_OPS(X)                                 \
-  /* core: every model kind */                    \
-  X(FillWeights, "fill_weights")                  \
-  X(Gemm, "gemm")                                 \
-  X(BiasAct, "bias_act")                          \
-  X(ActBackward, "act_backward")                  \
-  X(ColumnSum, "column_sum")                      \
-  X(SoftmaxXent, "softmax_xent")                  \
-  X(Mse, "mse")                                   \
-  X(GatherRows, "gather_rows")                    \
-  X(GatherLabels, "gather_labels")                \
-  X(Adam, "adam")                                 \
-  X(Sgd, "sgd")                                   \
-  X(Axpby, "axpby")                               \
-  X(Copy2d, "copy2d")                             \
-  X(SumSquares, "sum_squares")                    \
-  X(ColumnDot, "column_dot")                      \
-  X(ScatterAddRows, "scatter_add_rows")           \
-  X(GatherSeq, "gather_seq")                      \
-  /* fused MLP paths */                           \
-  X(SmallFanoutBackward, "small_fanout_backward") \
-  X(BiasActReadout, "bias_act_readout")           \
-  /* multi-task (native/multitask) */             \
-  X(BiasActGather, "bias_act_gather")             \
-  X(ColumnSumScatter, "column_sum_scatter")       \
-  X(SoftmaxXentTask, "softmax_xent_task")         \
-  X(TaskGates, "task_gates")                      \
-  X(GateRows, "gate_rows")                        \
-  X(GateBackward, "gate_backward")                \
-  X(TaskMoments, "task_moments")                  \
-  /* recurrent networks (native/rnn) */           \
-  X(RnnStep, "rnn_step")                          \
-  X(RnnStepBackward, "rnn_step_backward")         \
-  X(SeqMse, "seq_mse")                            \
-  X(OuterTrace, "outer_trace")                    \
-  X(TraceGrad, "trace_grad")                      \
-  /* energy networks (native/contrastive) */      \
-  X(EnergyStep, "energy_step")                    \
+#define BL_OPS(X)                                    \
+  /* core: every model kind */                       \
+  X(FillWeights, "fill_weights")                     \
+  X(Gemm, "gemm")                                    \
+  X(BiasAct, "bias_act")                             \
+  X(ActBackward, "act_backward")                     \
+  X(ColumnSum, "column_sum")                         \
+  X(SoftmaxXent, "softmax_xent")                     \
+  X(Mse, "mse")                                      \
+  X(GatherRows, "gather_rows")                       \
+  X(GatherLabels, "gather_labels")                   \
+  X(Adam, "adam")                                    \
+  X(Sgd, "sgd")                                      \
+  X(Axpby, "axpby")                                  \
+  X(Copy2d, "copy2d")                                \
+  X(SumSquares, "sum_squares")                       \
+  X(ColumnDot, "column_dot")                         \
+  X(ScatterAddRows, "scatter_add_rows")              \
+  X(GatherSeq, "gather_seq")                         \
+  /* frozen weights in a precision (FrozenMatrix) */ \
+  X(RoundBf16, "round_bf16")                         \
+  X(FrozenFill, "frozen_fill")                       \
+  X(FrozenMatmul, "frozen_matmul")                   \
+  X(FrozenMatmulBack, "frozen_matmul_back")          \
+  X(FrozenRead, "frozen_read")                       \
+  /* fused MLP paths */                              \
+  X(SmallFanoutBackward, "small_fanout_backward")    \
+  X(BiasActReadout, "bias_act_readout")              \
+  /* multi-task (native/multitask) */                \
+  X(BiasActGather, "bias_act_gather")                \
+  X(ColumnSumScatter, "column_sum_scatter")          \
+  X(SoftmaxXentTask, "softmax_xent_task")            \
+  X(TaskGates, "task_gates")                         \
+  X(GateRows, "gate_rows")                           \
+  X(GateBackward, "gate_backward")                   \
+  X(TaskMoments, "task_moments")                     \
+  /* recurrent networks (native/rnn) */              \
+  X(RnnStep, "rnn_step")                             \
+  X(RnnStepBackward, "rnn_step_backward")            \
+  X(SeqMse, "seq_mse")                               \
+  X(OuterTrace, "outer_trace")                       \
+  X(TraceGrad, "trace_grad")                         \
+  /* energy networks (native/contrastive) */         \
+  X(EnergyStep, "energy_step")                       \
   X(AdjointStep, "adjoint_step")
 
 enum class Op : int32_t {
@@ -83,10 +90,24 @@ inline const char* op_name(Op op) {
 
 // The shape a model is about to run an op at, for Backend::supports. A field left 0 is not
 // constrained (the model asks only about the sizes that matter for the op):
-//   rows  B (batch rows), cols H (row width), out O (fan-out of the fused readout ops), act.
+//   rows  B (batch rows), cols H (row width), out O (fan-out of the fused readout ops), act,
+//   precision (of the frozen matrix a Frozen* op reads).
 struct OpShape {
   int64_t rows = 0, cols = 0, out = 0;
   Act act = Act::Identity;
+  Precision precision = Precision::Fp32;
+};
+
+// A frozen weight matrix W[N, K] (N outputs, K inputs, PyTorch's Linear layout) as a backend holds
+// it: a view of device memory the backend filled with frozen_fill. Fp32 and Tf32: float [N, K]
+// row-major (a plain `const float*`, so every float op still reads it). Bf16: the backend's own
+// layout of the bf16 values (CPU: K-pair-interleaved panels for AVX512-BF16, cpu_bf16.h; CUDA:
+// bf16 [N, K] row-major), frozen_bytes(N, K, Bf16) bytes, read only through the Frozen* ops.
+struct FrozenMatrix {
+  const void* data = nullptr;
+  int rows = 0, cols = 0;  // N, K
+  Precision precision = Precision::Fp32;
+  const float* f32() const { return static_cast<const float*>(data); }  // Fp32 / Tf32 only
 };
 
 class Backend {
@@ -164,6 +185,41 @@ class Backend {
   // window of B sequences stored batch-major ([N, T_total, D] rows) gathered time-major ([T, B, D]).
   virtual void gather_seq(const float* src, const int32_t* idx, int B, int T, int D, size_t row_stride, size_t offset,
                           float* dst) = 0;
+
+  // ---- frozen weights in a precision (common/bf16.h; the seam a model kind adopts for its large
+  //      frozen products: declare the matrix with ParamSet::add_frozen, multiply with frozen_matmul).
+  // Every Fp32 / Tf32 path below is the float op it names, call for call, so an fp32 model computes
+  // exactly what it did before. The Bf16 paths round the float input to bf16 (RNE), multiply
+  // bf16 x bf16 exactly and accumulate in float32; the summation order is the backend's, fixed
+  // for a shape and independent of the thread count.
+  //
+  // x[n] <- bf16_value(x[n]) in place (RNE, common/bf16.h): bit-identical on every backend.
+  virtual void round_bf16(float* x, size_t n) = 0;
+  // Bytes of a frozen matrix W[N, K] in `precision` on this backend (Bf16: the backend's layout).
+  virtual size_t frozen_bytes(int N, int K, Precision precision) const { return (size_t)N * K * sizeof(float); }
+  // W (frozen_bytes(N, K, p) bytes of device memory) = sample_weight(seed, stream, n, k, dist, a),
+  // rounded to bf16 when p is Bf16: the same values as fill_weights then round_bf16, on every backend.
+  virtual void frozen_fill(void* W, int N, int K, Precision p, uint64_t seed, uint32_t stream, Dist dist, double a) {
+    fill_weights(static_cast<float*>(W), N, K, seed, stream, dist, a);
+    if (p == Precision::Bf16) unsupported("frozen_fill");
+  }
+  // Y[M, N] = alpha * X[M, K] W^T + beta * Y (row strides ldx, ldy). Fp32: gemm(false, true, ...).
+  virtual void frozen_matmul(int M, float alpha, const float* X, int ldx, const FrozenMatrix& W, float beta, float* Y,
+                             int ldy) {
+    if (W.precision == Precision::Bf16) unsupported("frozen_matmul");
+    gemm(false, true, M, W.rows, W.cols, alpha, X, ldx, W.f32(), W.cols, beta, Y, ldy);
+  }
+  // dX[M, K] = alpha * dY[M, N] W + beta * dX (the product back through W). Fp32: gemm(false, false, ...).
+  virtual void frozen_matmul_back(int M, float alpha, const float* dY, int ldy, const FrozenMatrix& W, float beta,
+                                  float* dX, int ldx) {
+    if (W.precision == Precision::Bf16) unsupported("frozen_matmul_back");
+    gemm(false, false, M, W.cols, W.rows, alpha, dY, ldy, W.f32(), W.cols, beta, dX, ldx);
+  }
+  // out[N, K] (device float) = W's values (bf16 widened exactly).
+  virtual void frozen_read(const FrozenMatrix& W, float* out) {
+    if (W.precision == Precision::Bf16) unsupported("frozen_read");
+    copy(out, W.data, (size_t)W.rows * W.cols * sizeof(float));
+  }
 
   // ---- extensions ----
   // Kernels added for further model kinds (RNN, multi-task, ...) are declared below as virtual

@@ -12,6 +12,11 @@ namespace {
 size_t fbytes(size_t n) { return n * sizeof(float); }
 }  // namespace
 
+const float* Mlp::float_weight(int l) const {
+  if (W_[l]->value()) return W_[l]->value();
+  return l + 1 == static_cast<int>(W_.size()) ? readout_f32_.f32() : nullptr;
+}
+
 Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
     : be_(std::move(backend)), spec_(std::move(spec)), params_(be_, spec_.optimizer), pass_(be_), input_cache_(be_) {
   require(!spec_.layers.empty(), "E_CONFIG", "expected at least one layer");
@@ -35,12 +40,22 @@ Mlp::Mlp(std::shared_ptr<Backend> backend, MlpSpec spec)
   for (int l = 0; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     const std::string layer = "layers." + std::to_string(l);
-    Param& W = params_.add(layer + ".weight", s.out, s.in, s.train_weight);
+    const double wa = s.weight_init.effective(s.in);
+    // Frozen weights in the model's precision: every hidden layer's, and under Bf16 the readout's too.
+    const bool hidden_frozen = !s.train_weight && (l + 1 < L || spec_.precision == Precision::Bf16);
+    Param& W = hidden_frozen ? params_.add_frozen(layer + ".weight", s.out, s.in, spec_.precision, spec_.seed, 2u * l,
+                                                  s.weight_init.dist, wa)
+                             : params_.add(layer + ".weight", s.out, s.in, s.train_weight);
     Param& b = params_.add(layer + ".bias", 1, s.out, s.train_bias);
-    be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, s.weight_init.effective(s.in));
+    if (!hidden_frozen) be_->fill_weights(W.value(), s.out, s.in, spec_.seed, 2u * l, s.weight_init.dist, wa);
     be_->fill_weights(b.value(), 1, s.out, spec_.seed, 2u * l + 1, s.bias_init.dist, s.bias_init.effective(s.in));
     W_.push_back(&W);
     b_.push_back(&b);
+  }
+  const Param& readout = *W_.back();
+  if (readout.precision == Precision::Bf16) {  // its values in float32, for the fused small-fan-out backward
+    readout_f32_ = DeviceBuffer(be_, fbytes(readout.size()));
+    be_->frozen_read(readout.frozen(), readout_f32_.f32());
   }
   be_->synchronize();
 }
@@ -49,6 +64,7 @@ void Mlp::init_sharded() {
   const WidthShard& sh = spec_.shard;
   const LayerSpec& s0 = spec_.layers[0];
   require(spec_.layers.size() == 2, "E_CONFIG", "width-parallel training needs exactly one hidden layer");
+  require(spec_.precision == Precision::Fp32, "E_CONFIG", "width-parallel training supports weightPrecision fp32 only");
   require(sh.full >= sh.ranks && sh.offset >= 0 && sh.offset + s0.out <= sh.full, "E_CONFIG",
           "width-parallel slice [" + std::to_string(sh.offset) + ", " + std::to_string(sh.offset + s0.out) +
               ") outside the hidden width " + std::to_string(sh.full));
@@ -124,8 +140,9 @@ const float* Mlp::forward(const float* x, int B, int first) {
   for (size_t l = first; l < L; ++l) {
     const LayerSpec& s = spec_.layers[l];
     float* z = acts_[l].f32();
-    be_->gemm(false, true, B, s.out, s.in, 1.0f, a, s.in, W_[l]->value(), s.in, 0.0f, z, s.out);
-    if (l + 2 == L && be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
+    be_->frozen_matmul(B, 1.0f, a, s.in, W_[l]->frozen(), 0.0f, z, s.out);  // learned W: its Fp32 view
+    if (l + 2 == L && W_[L - 1]->value() &&
+        be_->supports(Op::BiasActReadout, OpShape{B, s.out, spec_.layers[L - 1].out, s.act})) {
       // last hidden layer and a small readout in one pass: A_l = act(Z + b_l), Y = A_l W^T + c
       be_->bias_act_readout(z, b_[l]->value(), s.act, W_[L - 1]->value(), b_[L - 1]->value(), B, s.out,
                             spec_.layers[L - 1].out, acts_[L - 1].f32());
@@ -150,17 +167,17 @@ void Mlp::backward(const float* x, int B) {
       be_->gemm(true, false, s.out, s.in, B, 1.0f, dz, s.out, a_prev, s.in, 0.0f, W_[l]->grad(), s.in);
     if (l > lowest_trainable_) {
       const LayerSpec& below = spec_.layers[l - 1];
-      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight &&
+      if (l - 1 == lowest_trainable_ && below.train_bias && !below.train_weight && float_weight(l) &&
           be_->supports(Op::SmallFanoutBackward, OpShape{B, s.in, s.out, below.act})) {
         // The layer below learns only its bias: gb_{l-1} = colsum(act'(A_{l-1}) * (dZ W_l)) in one
         // fused pass, never forming dA or dZ_{l-1} [B, H_{l-1}].
-        be_->small_fanout_backward(dz, W_[l]->value(), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
+        be_->small_fanout_backward(dz, float_weight(l), acts_[l - 1].f32(), B, s.out, s.in, below.act, 0.0f,
                                    b_[l - 1]->grad());
         break;
       }
       // dA_{l-1}[B, I_l] = dZ W, then through act_{l-1}
       float* da = grads_[l - 1].f32();
-      be_->gemm(false, false, B, s.in, s.out, 1.0f, dz, s.out, W_[l]->value(), s.in, 0.0f, da, s.in);
+      be_->frozen_matmul_back(B, 1.0f, dz, s.out, W_[l]->frozen(), 0.0f, da, s.in);
       be_->act_backward(da, acts_[l - 1].f32(), B, s.in, spec_.layers[l - 1].act);
     }
   }
@@ -208,7 +225,7 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
   float* stats = pass_.stats((size_t)2 * nb);
   const int32_t* dev_idx = pass_.upload_indices(idx);
   const LayerSpec& s0 = spec_.layers[0];
-  if (cache_input_layer) input_cache_.build(ds.id, ds.x.f32(), ds.n, s0.in, W_[0]->value(), s0.out);
+  if (cache_input_layer) input_cache_.build(ds.id, ds.x.f32(), ds.n, s0.in, W_[0]->frozen());
   PassStats out;
   for (int k = 0; k < nb; ++k) {
     const int B = std::min(batch, count - k * batch);
@@ -217,7 +234,7 @@ PassStats Mlp::train(const DeviceDataset& ds, const std::vector<int32_t>& idx, i
     if (cache_input_layer) {  // A_0 = act(P[idx] + b_0): a gather instead of the [B,I]x[I,H_0] gemm
       be_->gather_rows(input_cache_.rows(), bi, B, s0.out, acts_[0].f32());
       const size_t L = spec_.layers.size();
-      if (L == 2 && !spec_.shard.active() &&
+      if (L == 2 && !spec_.shard.active() && W_[1]->value() &&
           be_->supports(Op::BiasActReadout, OpShape{B, s0.out, spec_.layers[1].out, s0.act})) {
         be_->bias_act_readout(acts_[0].f32(), b_[0]->value(), s0.act, W_[1]->value(), b_[1]->value(), B, s0.out,
                               spec_.layers[1].out, acts_[1].f32());

@@ -6,6 +6,8 @@
 //
 // Frozen weights come from the counter-based generator (common/philox.h): W_l uses stream
 // 2l, the initial b_l stream 2l+1, so they are a pure function of (seed, layer, row, column).
+// With precision Bf16 every frozen weight is stored in bf16 and multiplied bf16 x bf16 (float32
+// sums, frozen_matmul); the backward pass reads the frozen readout's values in float32.
 // Gradients are formed only for trainable tensors: in bias mode no weight gradient ever exists,
 // and the backward pass stops at the lowest layer that has anything to learn.
 #pragma once
@@ -34,6 +36,10 @@ struct MlpSpec {
   std::vector<LayerSpec> layers;
   WidthShard shard;  // width-parallel: one hidden layer, this rank's units (train/width_shard.h)
   uint64_t seed = 0;
+  // Frozen weights in this precision (frozen_matmul; Tf32: the hidden layers'). Under Bf16 the
+  // frozen readout is bf16 too (its product runs through frozen_matmul, not the fused readout op),
+  // with a float32 copy of its values for the fused small-fan-out backward.
+  Precision precision = Precision::Fp32;
   Loss loss = Loss::SoftmaxCrossEntropy;
   OptimizerSpec optimizer;
 };
@@ -72,6 +78,7 @@ class Mlp {
   // Data-parallel: the gradient collective of the ParamSet; width-parallel: the logits' collective.
   void attach_collective(const BlCollective* c);
   int64_t optimizer_steps() const { return params_.steps(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes() + readout_f32_.bytes(); }
 
  private:
   void ensure_workspace(int batch);
@@ -98,6 +105,9 @@ class Mlp {
   InputCache input_cache_;                           // [N, H_0] = X W_0^T
   const BlCollective* logits_collective_ = nullptr;  // width-parallel only
   std::vector<float> logits_host_;                   // [B, O] staging of the logits allreduce
+  DeviceBuffer readout_f32_;  // [O, H_{L-1}] the bf16 readout's values in float32 (Bf16 models only)
+  // Layer l's weights as floats (the fused small-fan-out ops), or null for a bf16 hidden layer.
+  const float* float_weight(int l) const;
 };
 
 }  // namespace bl

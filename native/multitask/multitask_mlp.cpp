@@ -55,6 +55,8 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
   if (sh.active())
     require(L_ == 1 && sh.offset >= 0 && sh.offset + spec_.hidden[0] <= sh.full, "E_CONFIG",
             "width-parallel training needs one hidden layer and a slice inside the full width");
+  if (sh.active())
+    require(spec_.precision == Precision::Fp32, "E_CONFIG", "width-parallel training supports weightPrecision fp32 only");
   // dst[rows, cols] = the full tensor's window at (row0, col0); the whole tensor when not sharded.
   auto gen = [&](float* dst, int rows, int cols, int row0, int col0, uint32_t stream, const InitSpec& init,
                  int fan_in) {
@@ -76,8 +78,13 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     const InitSpec& wi = spec_.weight_init[l];
     const InitSpec& bi = spec_.bias_init[l];
     const std::string layer = "layers." + std::to_string(l);
-    ly.W = &params_.add(layer + ".weight", ly.out, ly.in, full);
-    gen(ly.W->value(), ly.out, ly.in, h0, 0, 2u * l, wi, ly.in);
+    if (full || sh.active()) {  // trainable, or this rank's slice of a width-parallel layer (fp32 only)
+      ly.W = &params_.add(layer + ".weight", ly.out, ly.in, full);
+      gen(ly.W->value(), ly.out, ly.in, h0, 0, 2u * l, wi, ly.in);
+    } else {  // frozen: in the model's weight precision
+      ly.W = &params_.add_frozen(layer + ".weight", ly.out, ly.in, spec_.precision, seed, 2u * l, wi.dist,
+                                 wi.effective(ly.in));
+    }
     ly.b = &params_.add(layer + ".bias", K_, ly.out, !mask, true);
     for (int k = 0; k < K_; ++k)  // every task starts from the MLP's initial bias of this layer
       gen(ly.b->value() + (size_t)k * ly.out, 1, ly.out, 0, h0, 2u * l + 1, bi, ly.in);
@@ -107,6 +114,7 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     for (int k = 0; k < K_; ++k)
       be_->fill_weights(br_->value() + (size_t)k * R_, 1, R_, seed, 2u * L_ + 1, bi.dist, bi.effective(fan_in));
   }
+  if (!full && spec_.precision == Precision::Bf16) be_->round_bf16(Wr_->value(), Wr_->size());  // float32 storage
 
   std::vector<int32_t> off(off_.begin(), off_.end()), cls(spec_.classes.begin(), spec_.classes.end());
   off_dev_ = DeviceBuffer(be_, K_ * sizeof(int32_t));
@@ -169,8 +177,8 @@ const float* MultitaskMlp::forward(const float* x, const int32_t* task, int B, i
   const float* a = first == 0 ? x : acts_[first - 1].f32();
   for (int l = first; l < L_; ++l) {
     Layer& ly = layers_[l];
-    float* z = mask ? pre_[l].f32() : acts_[l].f32();  // Z_l, then U_l = act(Z_l + b_l[task])
-    be_->gemm(false, true, B, ly.out, ly.in, 1.0f, a, ly.in, ly.W->value(), ly.in, 0.0f, z, ly.out);
+    float* z = mask ? pre_[l].f32() : acts_[l].f32();                        // Z_l, then U_l = act(Z_l + b_l[task])
+    be_->frozen_matmul(B, 1.0f, a, ly.in, ly.W->frozen(), 0.0f, z, ly.out);  // learned W: its Fp32 view
     be_->bias_act_gather(z, ly.b->value(), task, B, ly.out, K_, spec_.act);
     if (mask) be_->gate_rows(z, ly.gates.f32(), task, B, ly.out, acts_[l].f32());  // A_l = U_l * g_l[task]
     a = acts_[l].f32();
@@ -189,6 +197,7 @@ const float* MultitaskMlp::forward(const float* x, const int32_t* task, int B, i
 // differently unless both contract to FMA the same way (docs/safety.md).
 bool MultitaskMlp::fused_first_layer(int B, int H0, int O) const {
   return K_ == 1 && spec_.mode == MtMode::Bias && !layers_[0].W->trainable && layers_[0].b->trainable &&
+         (L_ == 1 || layers_[1].W->value() != nullptr) &&  // a bf16 layer 1 has no float values
          be_->supports(Op::SmallFanoutBackward, OpShape{B, H0, O, spec_.act});
 }
 
@@ -226,8 +235,7 @@ void MultitaskMlp::backward(const float* x, const int32_t* task, int B, float sl
       break;
     }
     if (l > 0)  // dA_{l-1}[B, I_l] = dZ_l W_l
-      be_->gemm(false, false, B, ly.in, ly.out, 1.0f, d, ly.out, ly.W->value(), ly.in, 0.0f, grads_[l - 1].f32(),
-                ly.in);
+      be_->frozen_matmul_back(B, 1.0f, d, ly.out, ly.W->frozen(), 0.0f, grads_[l - 1].f32(), ly.in);
   }
 }
 
@@ -261,8 +269,7 @@ MtPassStats MultitaskMlp::train(const MultitaskData& ds, const std::vector<int32
   ensure_workspace(std::min(batch, count));
   float* stats = pass_.stats((size_t)2 * nb * K_);
   const int32_t* dev_idx = pass_.upload_indices(idx);
-  if (cache_input)
-    input_cache_.build(ds.id, ds.base->x.f32(), ds.n(), layers_[0].in, layers_[0].W->value(), layers_[0].out);
+  if (cache_input) input_cache_.build(ds.id, ds.base->x.f32(), ds.n(), layers_[0].in, layers_[0].W->frozen());
   MtPassStats out;
   out.K = K_;
   out.count.assign((size_t)nb * K_, 0);

@@ -51,6 +51,9 @@ struct MultitaskSpec {
   float mask_init = 1.0f;  // initial theta of every gate (mask mode)
   WidthShard shard;        // width-parallel: one hidden layer, this rank's units (train/width_shard.h)
   uint64_t seed = 0;
+  // Frozen hidden weights (bias, mask modes) in this precision (frozen_matmul); the frozen readout
+  // keeps float32 storage, its values rounded to bf16 under Bf16.
+  Precision precision = Precision::Fp32;
   OptimizerSpec optimizer;
 };
 
@@ -109,6 +112,7 @@ class MultitaskMlp {
   void set_task_trainable(const std::vector<uint8_t>& flags);
   void reset_optimizer() { params_.reset(); }
   int64_t task_steps(int k) const { return params_.row_steps(k); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   struct Layer {

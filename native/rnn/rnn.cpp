@@ -114,8 +114,15 @@ Rnn::Rnn(std::shared_ptr<Backend> backend, RnnSpec spec)
   };
   for (const Def& d : defs) {
     if (d.rows == 0 || d.cols == 0) continue;  // no input weights without inputs
+    const double a = d.init.effective(d.fan_in);
+    if (d.name == kRecurrentWeight && !d.train) {  // the large frozen product: in the model's precision
+      params_.add_frozen(d.name, d.rows, d.cols, spec_.precision, spec_.seed, d.stream, d.init.dist, a);
+      continue;
+    }
     Param& t = params_.add(d.name, d.rows, d.cols, d.train);
-    be_->fill_weights(t.value(), d.rows, d.cols, spec_.seed, d.stream, d.init.dist, d.init.effective(d.fan_in));
+    be_->fill_weights(t.value(), d.rows, d.cols, spec_.seed, d.stream, d.init.dist, a);
+    const bool weight = d.name == kInputWeight || d.name == kReadoutWeight || d.name == kFeedbackWeight;
+    if (weight && !d.train && spec_.precision == Precision::Bf16) be_->round_bf16(t.value(), t.size());
   }
   be_->synchronize();
 }
@@ -228,8 +235,8 @@ void Rnn::forward(int t0, int t1, int Bc, const RnnRunOptions& o) {
   const size_t BH = (size_t)Bc * H, BI = (size_t)Bc * I, BO = (size_t)Bc * O;
   const int rows = (t1 - t0) * Bc;
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *Y = Y_.f32();
-  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight), *b = ptr(kRecurrentBias),
-              *c = ptr(kReadoutBias);
+  const FrozenMatrix W = params_.tensor(kRecurrentWeight).frozen();  // learned W: its Fp32 view
+  const float *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight), *b = ptr(kRecurrentBias), *c = ptr(kReadoutBias);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
   // Input projection of the whole window at once: Z = X B^T ([rows, I] x [I, H]); in closed loop
@@ -246,7 +253,7 @@ void Rnn::forward(int t0, int t1, int Bc, const RnnRunOptions& o) {
       if (t >= start) be_->copy2d(X + t * BI, I, Y + (size_t)(t - o.delay) * BO, O, Bc, O);
       be_->gemm(false, true, Bc, H, O, 1.0f, X + t * BI, I, Bm, I, 1.0f, z, H);
     }
-    be_->gemm(false, true, Bc, H, H, 1.0f, R + t * BH, H, W, H, 1.0f, z, H);  // z += r W^T
+    be_->frozen_matmul(Bc, 1.0f, R + t * BH, H, W, 1.0f, z, H);  // z += r W^T
     be_->rnn_step(z, b, R + t * BH, R + (t + 1) * BH, Bc, H, spec_.act, spec_.decay, spec_.gain);
     if (cl) {  // the output now: the next steps may read it
       be_->gemm(false, true, Bc, O, H, 1.0f, R + (t + 1) * BH, H, A, H, 0.0f, Y + t * BO, O);
@@ -277,7 +284,8 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
   const int rows = (t1 - t0) * Bc;
   float *X = X_.f32(), *R = R_.f32(), *Z = Z_.f32(), *G = G_.f32(), *dY = dY_.f32(), *dYfb = dYfb_.f32(),
         *Dr = Dr_.f32();
-  const float *W = ptr(kRecurrentWeight), *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight);
+  const FrozenMatrix W = params_.tensor(kRecurrentWeight).frozen();
+  const float *Bm = ptr(kInputWeight), *A = ptr(kReadoutWeight);
   const bool cl = o.closed_loop;
   const int start = std::max(o.warmup, o.delay);
   const bool state = want_state && spec_.train_state;
@@ -296,7 +304,7 @@ void Rnn::backward(int t0, int t1, int Bc, int k, bool want_state, const RnnRunO
       if (s >= lo) be_->gemm(false, false, Bc, O, H, 1.0f, g, H, Bm, I, 1.0f, dYfb + s * BO, O);
     }
     const bool propagate = t > t0 ? !(k > 0 && t % k == 0) : (t == 0 && state);
-    if (propagate) be_->gemm(false, false, Bc, H, H, 1.0f, g, H, W, H, spec_.decay, Dr, H);  // Dr = dZ W + decay Dr
+    if (propagate) be_->frozen_matmul_back(Bc, 1.0f, g, H, W, spec_.decay, Dr, H);  // Dr = dZ W + decay Dr
   }
   if (spec_.train_state) {
     if (state)

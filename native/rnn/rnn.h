@@ -56,6 +56,9 @@ struct RnnSpec {
   bool train_rec = false, train_in = false, train_out = false;
   bool train_bias = true, train_out_bias = false, train_state = false;
   uint64_t seed = 0;
+  // A frozen W in this precision (frozen_matmul: bf16 storage and products under Bf16); the other
+  // frozen weights (B, A, F) keep float32 storage, their values rounded to bf16 under Bf16.
+  Precision precision = Precision::Fp32;
   OptimizerSpec optimizer;
 };
 
@@ -112,6 +115,7 @@ class Rnn {
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
   int64_t optimizer_steps() const { return params_.steps(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   float* ptr(const char* name) const;

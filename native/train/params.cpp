@@ -44,6 +44,26 @@ Param& ParamSet::add(const std::string& name, int rows, int cols, bool trainable
   return t;
 }
 
+Param& ParamSet::add_frozen(const std::string& name, int rows, int cols, Precision precision, uint64_t seed,
+                            uint32_t stream, Dist dist, double a) {
+  require(find(name) == nullptr, "E_CONFIG", "duplicate tensor name '" + name + "'");
+  Param& t = params_.emplace_back();
+  t.name = name;
+  t.rows = rows;
+  t.cols = cols;
+  t.precision = precision;
+  t.p = DeviceBuffer(be_, be_->frozen_bytes(rows, cols, precision));
+  be_->frozen_fill(t.p.data(), rows, cols, precision, seed, stream, dist, a);
+  return t;
+}
+
+size_t ParamSet::frozen_bytes() const {
+  size_t n = 0;
+  for (const Param& t : params_)
+    if (!t.trainable) n += t.p.bytes();
+  return n;
+}
+
 Param* ParamSet::find(const std::string& name) {
   for (Param& t : params_)
     if (t.name == name) return &t;
@@ -68,6 +88,12 @@ const Param& ParamSet::learned(const std::string& name) const {
 
 void ParamSet::read(const std::string& name, float* host) const {
   const Param& t = tensor(name);
+  if (t.precision == Precision::Bf16) {
+    DeviceBuffer wide(be_, fbytes(t.size()));
+    be_->frozen_read(t.frozen(), wide.f32());
+    be_->download(host, wide.data(), fbytes(t.size()));
+    return;
+  }
   be_->download(host, t.p.data(), fbytes(t.size()));
 }
 void ParamSet::write(const std::string& name, const float* host) {

@@ -28,10 +28,16 @@ struct Param {
   std::string name;
   int rows = 0, cols = 0;
   bool trainable = false, per_task = false;
+  // The value's precision: Fp32 for every learned tensor; a frozen matrix declared with
+  // add_frozen keeps the model's weight precision (Bf16: p holds the backend's bf16 layout, read
+  // through frozen() and the Frozen* ops only, never as floats).
+  Precision precision = Precision::Fp32;
   DeviceBuffer p, g, m, v;  // value; gradient and optimizer moments only when trainable (m, v as the optimizer needs)
   size_t size() const { return (size_t)rows * cols; }
-  float* value() const { return p.f32(); }
+  float* value() const { return precision == Precision::Bf16 ? nullptr : p.f32(); }
   float* grad() const { return g.f32(); }
+  // The value as a frozen matrix W[rows, cols] for frozen_matmul / frozen_matmul_back.
+  FrozenMatrix frozen() const { return FrozenMatrix{p.data(), rows, cols, precision}; }
 };
 
 class ParamSet {
@@ -42,6 +48,14 @@ class ParamSet {
   // Declares a tensor and allocates its value (left for the model to fill) and, when trainable,
   // its zeroed gradient and optimizer state. References stay valid as further tensors are added.
   Param& add(const std::string& name, int rows, int cols, bool trainable, bool per_task = false);
+
+  // A frozen weight matrix [rows, cols] in `precision`, filled here: frozen_fill(seed, stream, init)
+  // (Bf16: rounded to bf16 and stored in the backend's layout, half the bytes). Read it with
+  // Param::frozen(); read() widens it to floats.
+  Param& add_frozen(const std::string& name, int rows, int cols, Precision precision, uint64_t seed, uint32_t stream,
+                    Dist dist, double a);
+  // Bytes the values of frozen (not learned) tensors hold on the backend.
+  size_t frozen_bytes() const;
 
   const std::deque<Param>& all() const { return params_; }
   Param* find(const std::string& name);

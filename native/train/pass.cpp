@@ -57,14 +57,15 @@ void InputCache::drop() {
 }
 
 // In row chunks, so the gemm temporaries stay bounded.
-void InputCache::build(uint64_t id, const float* x, int n, int I, const float* W, int H) {
+void InputCache::build(uint64_t id, const float* x, int n, int I, const FrozenMatrix& W) {
+  const int H = W.rows;
   if (id_ == id) return;
   drop();
   cache_ = DeviceBuffer(be_, bytes(n, H));
   const int chunk = 8192;
   for (int r = 0; r < n; r += chunk) {
     const int rows = std::min(chunk, n - r);
-    be_->gemm(false, true, rows, H, I, 1.0f, x + (size_t)r * I, I, W, I, 0.0f, cache_.f32() + (size_t)r * H, H);
+    be_->frozen_matmul(rows, 1.0f, x + (size_t)r * I, I, W, 0.0f, cache_.f32() + (size_t)r * H, H);
   }
   id_ = id;
 }

@@ -44,15 +44,15 @@ class PassBuffers {
   size_t idx_cap_ = 0, stats_cap_ = 0;
 };
 
-// P[N, H] = X[N, I] W^T of one dataset, computed once and kept while the dataset and W stay
-// (W frozen: the MLP kinds' first layer in bias, readout and mask modes). A step then gathers
-// rows of P instead of multiplying [B, I] x [I, H].
+// P[N, H] = X[N, I] W^T of one dataset (W [H, I] in its precision: frozen_matmul), computed once and kept while the
+// dataset and W stay (W frozen: the MLP kinds' first layer in bias, readout and mask modes). A step then gathers rows
+// of P instead of multiplying [B, I] x [I, H].
 class InputCache {
  public:
   explicit InputCache(std::shared_ptr<Backend> backend) : be_(std::move(backend)) {}
   static size_t bytes(int rows, int H) { return (size_t)rows * H * sizeof(float); }
   // Builds P for dataset `id` (x [n, I] on the device) unless it is already the cached one.
-  void build(uint64_t id, const float* x, int n, int I, const float* W, int H);
+  void build(uint64_t id, const float* x, int n, int I, const FrozenMatrix& W);
   const float* rows() const { return cache_.f32(); }
   void drop();
 

@@ -61,15 +61,40 @@ export function addTrainingOptions(cmd: Command): Command {
     );
 }
 
+/** The frozen-weight precision flags (train, sweep, multitask, rnn; src/model/precision.ts). */
+export function addPrecisionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--weight-precision <p>',
+        'frozen weights in fp32, or rounded to bf16 and multiplied in bf16 (docs/precision.md)',
+      )
+        .choices(['fp32', 'bf16'] as const)
+        .default('fp32'),
+    )
+    .option('--tf32', 'CUDA: TF32 tensor-core products over fp32 frozen weights (opt-in)');
+}
+
+export interface PrecisionFlags {
+  weightPrecision?: 'fp32' | 'bf16';
+  tf32?: boolean;
+}
+
+/** The model options of the precision flags. */
+export function precisionOptions(flags: PrecisionFlags): { weightPrecision: 'fp32' | 'bf16'; tf32: boolean } {
+  return { weightPrecision: flags.weightPrecision ?? 'fp32', tf32: flags.tf32 === true };
+}
+
 /** Runtime flags (train and sweep). */
 export function addRuntimeOptions(cmd: Command): Command {
+  addPrecisionOptions(cmd);
   return cmd
     .option('--threads <n>', 'CPU threads for the native core, 0 = all cores (default: the runtime default)', intParser(0, 1024))
     .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
     .option('--quiet', 'no progress bar: one line per epoch (train) or per run (sweep)');
 }
 
-export interface CommonTrainingFlags {
+export interface CommonTrainingFlags extends PrecisionFlags {
   epochs: number;
   batchSize?: number;
   lr?: number;
@@ -106,6 +131,7 @@ export function mlpOptions(
     ...(flags.readoutScale !== undefined ? { readoutInit: { scale: flags.readoutScale } } : {}),
     optimizer: { type: flags.optimizer, lr },
     backend: flags.backend,
+    ...precisionOptions(flags),
   };
 }
 

@@ -28,6 +28,7 @@ import { lossCurvePlot } from '../plot/loss.js';
 import {
   addModelOptions,
   addRuntimeOptions,
+  precisionOptions,
   addTrainingOptions,
   applyThreads,
   lrSchedule,
@@ -253,6 +254,7 @@ function multitaskPlan(flags: MultitaskFlags, data: LoadedTasks): MultitaskPlan 
     ...(flags.maskSlope ? { maskSlope: { start: flags.maskSlope[0], end: flags.maskSlope[1] } } : {}),
     optimizer: { type: flags.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) },
     backend: flags.backend,
+    ...precisionOptions(flags),
   };
   return {
     options,

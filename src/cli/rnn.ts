@@ -19,7 +19,7 @@ import {
 import { eigenvaluePlot } from '../rnn/plots.js';
 import { RNN } from '../rnn/rnn.js';
 import { makeTask, TASK_NAMES, type RnnTask, type TaskName } from '../tasks/tasks.js';
-import { applyThreads } from './common.js';
+import { applyThreads, precisionOptions, type PrecisionFlags } from './common.js';
 import { elapsedSeconds, environmentInfo, type CliContext } from './context.js';
 import { checkOutDir, prepareOutDir, writeRun, type RunFigure } from './files.js';
 import { fixed, lr as fmtLr, seconds } from './format.js';
@@ -29,7 +29,7 @@ import { floatParser, intParser } from './parse.js';
 import { EpochProgress, fitWithProgress } from './progress.js';
 import { LastEpoch, saveInterrupted, saveOnInterrupt } from './interrupt_save.js';
 
-interface RnnFlags {
+interface RnnFlags extends PrecisionFlags {
   task: TaskName;
   hidden?: number;
   train: RNNTrainablePreset;
@@ -126,6 +126,15 @@ export function registerRnn(program: Command, ctx: CliContext): Command {
     )
     .option('--threads <n>', 'CPU threads for the native core, 0 = all cores', intParser(0, 1024))
     .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu', 'cuda'] as const).default('cpu'))
+    .addOption(
+      new Option(
+        '--weight-precision <p>',
+        'frozen weights in fp32, or rounded to bf16 and multiplied in bf16 (docs/precision.md)',
+      )
+        .choices(['fp32', 'bf16'] as const)
+        .default('fp32'),
+    )
+    .option('--tf32', 'CUDA: TF32 tensor-core products over fp32 frozen weights (opt-in)')
     .option('--quiet', 'no progress bar: a few summary lines')
     .option('--out <dir>', 'output folder (default: ./runs/rnn-<task>-<timestamp>)')
     .option('--overwrite', 'write into an --out folder that already holds files (default: refuse it)')
@@ -176,6 +185,7 @@ function rnnPlan(flags: RnnFlags, task: RnnTask): RnnPlan {
     seed: flags.seed,
     optimizer: { type: flags.optimizer, lr },
     backend: flags.backend,
+    ...precisionOptions(flags),
   };
   return { options, lr, epochs: flags.epochs ?? d.epochs, batchSize: flags.batchSize ?? d.batchSize };
 }

@@ -7,6 +7,7 @@ import { describe, expectInt, expectKnownKeys, expectNumber, expectOneOf, option
 import type { BackendName } from '../native/binding.js';
 import { ACTIVATIONS, type Activation } from './activation.js';
 import { freshSeed } from '../util/seed.js';
+import { resolvePrecision, type PrecisionConfig, type PrecisionOptions } from './precision.js';
 
 export { ACTIVATIONS, type Activation };
 export const LOSSES = ['softmax-cross-entropy', 'mse'] as const;
@@ -59,7 +60,7 @@ export const OPTIMIZER_OPTION_KEYS = optionKeys<OptimizerOptions>({
   weightDecay: true,
 });
 
-export interface MLPOptions {
+export interface MLPOptions extends PrecisionOptions {
   inputSize: number;
   /** Hidden widths, e.g. [4096] or 4096. */
   hidden: number[] | number;
@@ -102,6 +103,8 @@ export const MLP_OPTION_KEYS = optionKeys<MLPOptions>({
   optimizer: true,
   clip: true,
   backend: true,
+  weightPrecision: true,
+  tf32: true,
 });
 
 /** Options of a model's static `load`. */
@@ -125,7 +128,7 @@ export interface LayerConfig {
   trainBias: boolean;
 }
 
-export interface MLPConfig {
+export interface MLPConfig extends PrecisionConfig {
   kind: 'mlp';
   seed: number;
   loss: LossName;
@@ -300,5 +303,6 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   }
   if (!layers.some((l) => l.trainWeight || l.trainBias))
     throw new ValidationError('E_CONFIG', 'nothing to train: every tensor is frozen');
-  return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer, train), clip };
+  const precision = resolvePrecision(o);
+  return { kind: 'mlp', seed, loss, train, layers, optimizer: resolveOptimizer(o.optimizer, train), clip, ...precision };
 }

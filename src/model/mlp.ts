@@ -56,9 +56,11 @@ import {
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
 import { inputCacheMessage } from '../train/status.js';
+import { toNativePrecision } from './precision.js';
 
 function toNativeSpec(c: MLPConfig): Binding.MlpSpec {
   return {
+    ...toNativePrecision(c),
     seed: c.seed,
     loss: c.loss,
     optimizer: toNativeOptimizer(c.optimizer),
@@ -419,6 +421,8 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
           biasInit: cfg.layers?.map((l) => l.biasInit),
           optimizer: cfg.optimizer,
           clip: cfg.clip,
+          weightPrecision: cfg.weightPrecision,
+          tf32: cfg.tf32,
         });
         return resolved;
       },

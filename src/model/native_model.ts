@@ -62,6 +62,11 @@ export abstract class NativeModel<C, H extends Binding.Model> {
     } catch (err) {
       throw fromNativeError(err);
     }
+   * Bytes the frozen tensors (weights, and frozen biases or states) hold on the backend. With
+   * `weightPrecision: 'bf16'` the large frozen matrices take about half of their fp32 bytes.
+   */
+  frozenBytes(): number {
+    return this.native.live().frozenBytes();
   }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */

@@ -4,6 +4,7 @@
  * regenerated. Distributions and optimizer defaults come from the MLP's (src/model/config.ts), so
  * a multi-task model and a single-task MLP of the same seed share their frozen hidden weights.
  */
+import { resolvePrecision, type PrecisionConfig, type PrecisionOptions } from '../model/precision.js';
 import { ValidationError } from '../errors.js';
 import {
   resolveMLPConfig,
@@ -47,7 +48,7 @@ export interface MaskSlope {
 export const DEFAULT_MASK_SLOPE: MaskSlope = { start: 1, end: 50 };
 export const DEFAULT_MASK_INIT = 0;
 
-export interface MultitaskOptions {
+export interface MultitaskOptions extends PrecisionOptions {
   inputSize: number;
   /** Hidden widths, e.g. 8192 or [1024, 1024]. */
   hidden: number | number[];
@@ -91,10 +92,12 @@ export const MULTITASK_OPTION_KEYS = optionKeys<MultitaskOptions>({
   maskSlope: true,
   optimizer: true,
   clip: true,
+  weightPrecision: true,
+  tf32: true,
   backend: true,
 });
 
-export interface MultitaskConfig {
+export interface MultitaskConfig extends PrecisionConfig {
   kind: 'multitask-mlp';
   seed: number;
   inputSize: number;
@@ -213,6 +216,7 @@ export function resolveMultitaskConfig(o: MultitaskOptions): MultitaskConfig {
     maskSlope,
     optimizer: mlp.optimizer,
     clip,
+    ...resolvePrecision(o),
   };
 }
 
@@ -242,6 +246,8 @@ export function revalidateConfig(c: MultitaskConfig): MultitaskConfig {
     maskSlope: c.maskSlope,
     optimizer: c.optimizer,
     clip: c.clip,
+    weightPrecision: c.weightPrecision,
+    tf32: c.tf32,
   });
   // Per-layer distributions (a config may hold different ones per layer): validated one by one.
   r.weightInit = c.weightInit.map(

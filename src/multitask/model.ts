@@ -17,6 +17,7 @@
  */
 import { checkStepArguments } from '../train/fit_target.js';
 import { firstDifference } from '../model/schema.js';
+import { toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
@@ -69,6 +70,7 @@ import { MultitaskDataset, deviceMultitaskData } from './data.js';
 
 function toNativeSpec(c: MultitaskConfig): Binding.MultitaskSpec {
   return {
+    ...toNativePrecision(c),
     seed: c.seed,
     input: c.inputSize,
     hidden: c.hidden,

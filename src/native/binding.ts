@@ -78,7 +78,14 @@ export declare namespace Binding {
     setOptimizerState(steps: number[], tensors: Record<string, Float32Array>): Promise<void>;
     /** Data-parallel: sum gradients over the loaded MPI module at `path` (native/distributed/collective.h); null detaches. */
     attachCollective(path: string | null): void;
+    /** Bytes the frozen tensors' values hold on the backend (bf16 weights: about half of fp32's). */
+    frozenBytes(): number;
     dispose(): void;
+  }
+  /** The frozen-weight precision of a model spec (src/model/precision.ts; read_precision in binding_util.h). */
+  interface PrecisionSpec {
+    weightPrecision?: 'fp32' | 'bf16';
+    tf32?: boolean;
   }
 
   // ---- MLP (native/mlp, mlp_binding.cpp)
@@ -91,7 +98,7 @@ export declare namespace Binding {
     trainWeight: boolean;
     trainBias: boolean;
   }
-  interface MlpSpec {
+  interface MlpSpec extends PrecisionSpec {
     seed: number;
     loss: 'softmax-cross-entropy' | 'mse';
     optimizer: OptimizerSpec;
@@ -123,7 +130,7 @@ export declare namespace Binding {
   }
 
   // ---- RNN (native/rnn, rnn_binding.cpp)
-  interface RnnSpec {
+  interface RnnSpec extends PrecisionSpec {
     inputSize: number;
     hidden: number;
     outputSize: number;
@@ -260,7 +267,7 @@ export declare namespace Binding {
   }
 
   // ---- multi-task MLP (native/multitask, multitask_binding.cpp)
-  interface MultitaskSpec {
+  interface MultitaskSpec extends PrecisionSpec {
     seed: number;
     input: number;
     hidden: number[];
@@ -346,6 +353,12 @@ export declare namespace Binding {
       a: number,
     ): Promise<Float32Array>;
     benchGemm(backend: string, M: number, N: number, K: number, reps: number, transB: boolean): Promise<number>;
+    /** Seconds (median of reps) of one frozen product Y[M,N] = X[M,K] W^T with W in `precision` (bf16_binding.cpp). */
+    benchFrozenGemm(backend: string, M: number, N: number, K: number, reps: number, precision: string): Promise<number>;
+    /** The CPU's bf16 (VDPBF16PS) and fp32 (FMA) peak rates in GFLOP/s on the pool's threads; bf16 0 without AVX512-BF16. */
+    benchCpuPeak(seconds: number): Promise<{ bf16: number; fp32: number; threads: number }>;
+    /** The CPU kernel of bf16 products; 'auto' or 'fallback' first sets it for the process. */
+    bf16Kernel(which?: 'auto' | 'fallback'): 'avx512bf16' | 'fallback';
     createDataset(
       backend: string,
       x: Float32Array,

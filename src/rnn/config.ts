@@ -9,6 +9,7 @@
  * `decay` / `gain` set the pair directly. W has entries N(0, g^2/m) (or uniform of the same
  * variance) with g = `recurrentGain`; B and A are scaled by fan-in as in the MLP.
  */
+import { resolvePrecision, type PrecisionConfig, type PrecisionOptions } from '../model/precision.js';
 import { ValidationError } from '../errors.js';
 import {
   ACTIVATIONS,
@@ -120,7 +121,7 @@ export function formatRule(r: ResolvedRule): string {
   return 'bptt';
 }
 
-export interface RNNOptions {
+export interface RNNOptions extends PrecisionOptions {
   /** Input width I (0: no input, autonomous). */
   inputSize: number;
   /** Hidden units m. */
@@ -189,9 +190,11 @@ export const RNN_OPTION_KEYS = optionKeys<RNNOptions>({
   seed: true,
   optimizer: true,
   backend: true,
+  weightPrecision: true,
+  tf32: true,
 });
 
-export interface RNNConfig {
+export interface RNNConfig extends PrecisionConfig {
   kind: 'rnn';
   inputSize: number;
   hidden: number;
@@ -353,6 +356,7 @@ export function resolveRNNConfig(o: RNNOptions): RNNConfig {
     clip,
     seed,
     optimizer,
+    ...resolvePrecision(o),
   };
 }
 
@@ -385,6 +389,8 @@ export function configToOptions(c: RNNConfig): RNNOptions {
     clip: c.clip,
     seed: c.seed,
     optimizer: c.optimizer,
+    weightPrecision: c.weightPrecision,
+    tf32: c.tf32,
   };
   if (c.form === 'residual') base.form = 'residual';
   else if (c.form === 'leaky' && c.alpha !== null) base.alpha = c.alpha;

@@ -11,6 +11,7 @@
  * ```
  */
 import { checkStepArguments } from '../train/fit_target.js';
+import { toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
@@ -158,6 +159,7 @@ function deviceSequences(data: SequenceDataset, backend: BackendName): Promise<B
 
 function toNativeSpec(c: RNNConfig): Binding.RnnSpec {
   return {
+    ...toNativePrecision(c),
     inputSize: c.inputSize,
     hidden: c.hidden,
     outputSize: c.outputSize,

@@ -66,6 +66,16 @@ class CpuBackend final : public Backend {
     cpu_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 
+  // ---- frozen matrices in a precision (cpu_frozen.cpp, cpu_bf16.cpp)
+  void round_bf16(float* x, size_t n) override;
+  size_t frozen_bytes(int N, int K, Precision p) const override;
+  void frozen_fill(void* W, int N, int K, Precision p, uint64_t seed, uint32_t stream, Dist dist, double a) override;
+  void frozen_matmul(int M, float alpha, const float* X, int ldx, const FrozenMatrix& W, float beta, float* Y,
+                     int ldy) override;
+  void frozen_matmul_back(int M, float alpha, const float* dY, int ldy, const FrozenMatrix& W, float beta, float* dX,
+                          int ldx) override;
+  void frozen_read(const FrozenMatrix& W, float* out) override;
+
   // ---- core ops (cpu_backend.cpp)
   void bias_act(float* Z, const float* bias, int B, int H, Act act) override;
   void act_backward(float* G, const float* A, int B, int H, Act act) override;

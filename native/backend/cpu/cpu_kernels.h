@@ -14,6 +14,8 @@ void cpu_set_blas_threads(int threads);
 
 // W[rows, cols] from the counter-based generator (compiled with -ffp-contract=off).
 void cpu_fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a);
+// Rows r0 .. r0 + rows of the same matrix into W[rows, cols], on the calling thread.
+void cpu_fill_weight_rows(float* W, int r0, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a);
 
 // One row z[0..O) (O >= 1) of a softmax cross-entropy: arg = the first index of the maximum mx (a
 // strict `>` scan: the lowest index among ties, the rule the CUDA kernels follow), sum = sum_o

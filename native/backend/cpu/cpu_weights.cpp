@@ -7,24 +7,29 @@
 
 namespace bl {
 
-void cpu_fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a) {
+// host[rows, cols] = the full matrix's window at (row0, col0), serially (callers parallelise).
+static void fill_window_rows(float* host, int rows, int cols, int row0, int col0, uint64_t seed, uint32_t stream,
+                             Dist dist, double a) {
   const int d = static_cast<int>(dist);
-  cpu_pool().parallel_for(rows, 16, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r)
-      for (int c = 0; c < cols; ++c)
-        W[r * cols + c] = sample_weight(seed, stream, static_cast<uint32_t>(r), static_cast<uint32_t>(c), d, a);
-  });
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      host[(size_t)r * cols + c] =
+          sample_weight(seed, stream, static_cast<uint32_t>(row0 + r), static_cast<uint32_t>(col0 + c), d, a);
 }
 
 void fill_weights_window(float* host, int rows, int cols, int row0, int col0, uint64_t seed, uint32_t stream, Dist dist,
                          double a) {
-  const int d = static_cast<int>(dist);
   cpu_pool().parallel_for(rows, 16, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r)
-      for (int c = 0; c < cols; ++c)
-        host[r * cols + c] =
-            sample_weight(seed, stream, static_cast<uint32_t>(row0 + r), static_cast<uint32_t>(col0 + c), d, a);
+    fill_window_rows(host + r0 * cols, (int)(r1 - r0), cols, row0 + (int)r0, col0, seed, stream, dist, a);
   });
+}
+
+void cpu_fill_weights(float* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a) {
+  fill_weights_window(W, rows, cols, 0, 0, seed, stream, dist, a);
+}
+
+void cpu_fill_weight_rows(float* W, int r0, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist, double a) {
+  fill_window_rows(W, rows, cols, r0, 0, seed, stream, dist, a);
 }
 
 }  // namespace bl

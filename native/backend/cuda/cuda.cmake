@@ -47,9 +47,10 @@ set(BL_CUDA_SOURCES
   ${BL_CUDA_DIR}/cuda_multitask.cu
   ${BL_CUDA_DIR}/cuda_rnn.cu
   ${BL_CUDA_DIR}/cuda_energy.cu
+  ${BL_CUDA_DIR}/cuda_frozen.cu
 )
 # Frozen weights must round exactly as on the CPU (cpu_weights.cpp has -ffp-contract=off).
-set_source_files_properties(${BL_CUDA_DIR}/cuda_weights.cu PROPERTIES COMPILE_OPTIONS "-fmad=false")
+set_source_files_properties(${BL_CUDA_DIR}/cuda_weights.cu ${BL_CUDA_DIR}/cuda_frozen.cu PROPERTIES COMPILE_OPTIONS "-fmad=false")
 
 # ---- cuBLAS: the toolkit's, or a wheel's (-DBIASLEARN_CUBLAS_ROOT) ----
 set(BIASLEARN_CUBLAS_ROOT "" CACHE PATH "Directory with include/cublas_v2.h and lib/libcublas.so* (e.g. the nvidia-cublas wheel's nvidia/cublas)")

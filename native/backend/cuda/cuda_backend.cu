@@ -201,6 +201,66 @@ class CudaBackend final : public Backend {
     cuda::launch_fill_weights(ctx_, W, rows, cols, seed, stream, dist, a);
   }
 
+  // ---- frozen matrices in a precision. Bf16: W bf16 [N, K] row-major; the float input is
+  // rounded to bf16 into scratch and cublasGemmEx multiplies bf16 x bf16 on tensor cores with
+  // float32 accumulation (CUBLAS_COMPUTE_32F). Tf32: float32 W, CUBLAS_COMPUTE_32F_FAST_TF32 (the
+  // explicit opt-in). Fp32: the Backend default, i.e. gemm (Sgemm).
+  void round_bf16(float* x, size_t n) override {
+    Guard g(*this);
+    cuda::launch_round_bf16(ctx_, x, n);
+  }
+  size_t frozen_bytes(int N, int K, Precision p) const override {
+    return (size_t)N * K * (p == Precision::Bf16 ? sizeof(uint16_t) : sizeof(float));
+  }
+  void frozen_fill(void* W, int N, int K, Precision p, uint64_t seed, uint32_t stream, Dist dist, double a) override {
+    if (p != Precision::Bf16) return fill_weights(static_cast<float*>(W), N, K, seed, stream, dist, a);
+    Guard g(*this);
+    cuda::launch_fill_bf16(ctx_, static_cast<uint16_t*>(W), N, K, seed, stream, dist, a);
+  }
+  void frozen_matmul(int M, float alpha, const float* X, int ldx, const FrozenMatrix& W, float beta, float* Y,
+                     int ldy) override {
+    if (W.precision == Precision::Fp32) return Backend::frozen_matmul(M, alpha, X, ldx, W, beta, Y, ldy);
+    Guard g(*this);
+    const int N = W.rows, K = W.cols;
+    if (M == 0 || N == 0) return;
+    // Column-major view: Y^T[N, M] = W[N, K] X^T[K, M], W stored as the column-major [K, N] (op T).
+    if (W.precision == Precision::Tf32) {
+      check_blas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W.data, CUDA_R_32F, K, X, CUDA_R_32F,
+                              ldx, &beta, Y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx (tf32)");
+      return;
+    }
+    uint16_t* xb = static_cast<uint16_t*>(scratch((size_t)M * K * sizeof(uint16_t)));
+    cuda::launch_to_bf16(ctx_, X, M, K, ldx, xb);
+    check_blas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W.data, CUDA_R_16BF, K, xb, CUDA_R_16BF,
+                            K, &beta, Y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (bf16)");
+  }
+  void frozen_matmul_back(int M, float alpha, const float* dY, int ldy, const FrozenMatrix& W, float beta, float* dX,
+                          int ldx) override {
+    if (W.precision == Precision::Fp32) return Backend::frozen_matmul_back(M, alpha, dY, ldy, W, beta, dX, ldx);
+    Guard g(*this);
+    const int N = W.rows, K = W.cols;
+    if (M == 0 || K == 0) return;
+    // Column-major view: dX^T[K, M] = W^T[K, N] dY^T[N, M], W stored as the column-major [K, N] (op N).
+    if (W.precision == Precision::Tf32) {
+      check_blas(cublasGemmEx(blas_, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, &alpha, W.data, CUDA_R_32F, K, dY, CUDA_R_32F,
+                              ldy, &beta, dX, CUDA_R_32F, ldx, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx (tf32)");
+      return;
+    }
+    uint16_t* db = static_cast<uint16_t*>(scratch((size_t)M * N * sizeof(uint16_t)));
+    cuda::launch_to_bf16(ctx_, dY, M, N, ldy, db);
+    check_blas(cublasGemmEx(blas_, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, &alpha, W.data, CUDA_R_16BF, K, db, CUDA_R_16BF,
+                            N, &beta, dX, CUDA_R_32F, ldx, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (bf16)");
+  }
+  void frozen_read(const FrozenMatrix& W, float* out) override {
+    if (W.precision != Precision::Bf16) return Backend::frozen_read(W, out);
+    Guard g(*this);
+    cuda::launch_widen_bf16(ctx_, static_cast<const uint16_t*>(W.data), (size_t)W.rows * W.cols, out);
+  }
+
   // Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C. cuBLAS is column-major, and a
   // row-major [R,C] matrix with leading dimension ld is the column-major [C,R] matrix with the
   // same ld, so we compute C^T[N,M] = op(B)^T op(A)^T: swap the operands and M with N.

@@ -31,6 +31,14 @@ void launch_fill_weights(const LaunchCtx& ctx, float* W, int rows, int cols, uin
 cudaError_t probe_kernel_image();
 
 // Z[B,H] <- act(Z + bias[H])
+// ---- frozen matrices in bf16 (cuda_frozen.cu): x <- bf16 value; W[rows, cols] bf16 generated;
+// out[rows, cols] bf16 = X (row stride ld) rounded; out[n] = W widened.
+void launch_round_bf16(const LaunchCtx& ctx, float* x, size_t n);
+void launch_fill_bf16(const LaunchCtx& ctx, uint16_t* W, int rows, int cols, uint64_t seed, uint32_t stream, Dist dist,
+                      double a);
+void launch_to_bf16(const LaunchCtx& ctx, const float* X, int rows, int cols, int ld, uint16_t* out);
+void launch_widen_bf16(const LaunchCtx& ctx, const uint16_t* W, size_t n, float* out);
+
 void launch_bias_act(const LaunchCtx& ctx, float* Z, const float* bias, int B, int H, Act act);
 // G[B,H] <- G * act'(A) with A[B,H] the activation's output.
 void launch_act_backward(const LaunchCtx& ctx, float* G, const float* A, int B, int H, Act act);
