@@ -54,7 +54,7 @@ describe.skipIf(skip !== undefined)(`distributed: 2 ranks under mpirun${skip ? `
   let firstMlp: Result | undefined;
   // Adam steps on the same global batches: only the order of the float32 sums differs.
   const TOL = 1e-6;
-  for (const kind of ['mlp', 'multitask', 'rnn']) {
+  for (const kind of ['mlp', 'multitask', 'rnn', 'energy']) {
     it(`${kind}: data-parallel equals single-process training within ${TOL}; every rank holds bit-identical weights`, () => {
       const { r, result } = runRanks(kind, `${kind}-2`);
       if (kind === 'mlp') firstMlp = result;

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BiasLearnError, MLP, MultitaskModel, readCheckpoint, RNN } from '../src/index.js';
+import { BiasLearnError, EnergyNetwork, MLP, MultitaskModel, readCheckpoint, RNN } from '../src/index.js';
 import { DEFAULT_MAX_LOAD_WEIGHTS, MODEL_SCHEMAS } from '../src/model/checkpoint_schema.js';
 import {
   DELETE,
@@ -29,7 +29,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 type Loader = (path: string, options?: { maxWeights?: number }) => Promise<{ dispose(): void }>;
 interface Kind {
-  name: 'mlp' | 'multitask' | 'rnn';
+  name: 'mlp' | 'multitask' | 'rnn' | 'contrastive';
   load: Loader;
   file: string;
 }
@@ -72,6 +72,11 @@ const kinds: Kind[] = [
       'rnn.blck',
     ),
   },
+  {
+    name: 'contrastive',
+    load: (p, o) => EnergyNetwork.load(p, o),
+    file: await saved(await EnergyNetwork.create({ inputSize: 5, hidden: [6, 4], outputSize: 3, seed: 6 }), 'contrastive.blck'),
+  },
 ];
 
 /** What loading `bytes` as `kind` gives: 'loaded', or the error code (a non-typed error fails the test). */
@@ -88,7 +93,8 @@ async function loadBytes(kind: Kind, bytes: Buffer, file = `${kind.name}-mutant.
 }
 
 /** Fields a valid file may lack (clip: files of 0.1.x) or hold as null (alpha: decay / gain given directly). */
-const MAY_BE_ABSENT = new Set(['clip']);
+// Fields that checkpoints of earlier releases lack (each loads as its default: clip 0, fp32 weights).
+const MAY_BE_ABSENT = new Set(['clip', 'weightPrecision', 'tf32']);
 const MAY_BE_NULL = new Set(['alpha']);
 
 describe.each(kinds)('$name checkpoint header: every field checked against the schema', (kind) => {
@@ -153,6 +159,8 @@ describe.each(kinds)('$name checkpoint header: every field checked against the s
         if (kind.name === 'mlp') {
           if (field === 'hidden') m.layers![0]!.out = units;
           else m.layers![0]!.in = units;
+        } else if (kind.name === 'contrastive') {
+          (m.sizes as number[])[field === 'hidden' ? 1 : 0] = units;
         } else if (field === 'hidden') m.hidden = kind.name === 'rnn' ? units : [units, ...(m.hidden as number[]).slice(1)];
         else m.inputSize = units;
         const bytes = joinCheckpoint({ ...header, model: m }, data);

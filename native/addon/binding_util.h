@@ -634,6 +634,7 @@ class ModelWrap : public Napi::ObjectWrap<Wrap>, public ModelSlot<Model> {
         m->params().set_collective(c);
     } catch (const BlError& e) { throw_js(env, e.code(), e.what()); }
     return env.Undefined();
+  }
   // Bytes the frozen tensors' values hold on the backend (bf16 weights: half of fp32's).
   Napi::Value FrozenBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(this->live(info.Env())->frozen_bytes()));

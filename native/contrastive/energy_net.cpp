@@ -288,7 +288,7 @@ void EnergyNet::free_loss(const DeviceDataset& ds, int B, double* loss, double* 
 }
 
 void EnergyNet::apply(float lr, float clip) {
-  if (clip > 0.0f) params_.clip_gradients(clip);
+  params_.clip_gradients(clip);  // also where data-parallel ranks sum the gradients (clip 0: no clipping)
   params_.step(lr);
 }
 

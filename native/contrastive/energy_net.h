@@ -128,6 +128,7 @@ class EnergyNet {
   const ParamSet& params() const { return params_; }
   void reset_optimizer() { params_.reset(); }
   int64_t optimizer_steps() const { return params_.steps(); }
+  size_t frozen_bytes() const { return params_.frozen_bytes(); }
 
  private:
   struct State {  // per layer k = 1 .. L (index k - 1): Z, U [B, n_k]

@@ -56,7 +56,8 @@ MultitaskMlp::MultitaskMlp(std::shared_ptr<Backend> backend, MultitaskSpec spec)
     require(L_ == 1 && sh.offset >= 0 && sh.offset + spec_.hidden[0] <= sh.full, "E_CONFIG",
             "width-parallel training needs one hidden layer and a slice inside the full width");
   if (sh.active())
-    require(spec_.precision == Precision::Fp32, "E_CONFIG", "width-parallel training supports weightPrecision fp32 only");
+    require(spec_.precision == Precision::Fp32, "E_CONFIG",
+            "width-parallel training supports weightPrecision fp32 only");
   // dst[rows, cols] = the full tensor's window at (row0, col0); the whole tensor when not sharded.
   auto gen = [&](float* dst, int rows, int cols, int row0, int col0, uint32_t stream, const InitSpec& init,
                  int fan_in) {

@@ -13,7 +13,14 @@
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
 import { type BackendName, type Binding, nativeFor, toNativeOptimizer } from '../native/binding.js';
-import { applyCheckpointValues, checkLearnedValues, readModelCheckpoint, writeModelCheckpoint } from '../model/checkpoint.js';
+import {
+  applyCheckpointValues,
+  checkLearnedValues,
+  readModelCheckpoint,
+  saveMetadata,
+  writeModelCheckpoint,
+} from '../model/checkpoint.js';
+import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { deviceDataset } from '../train/device_data.js';
@@ -21,7 +28,7 @@ import { exclusiveFit, runFit } from '../train/fit.js';
 import { FIT_LOOP_OPTION_KEYS, type FitLoopOptions } from '../train/fit_options.js';
 import type { EvaluateResult, FitTarget, PassStats } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, optionKeys } from '../util/validate.js';
+import { describe, expectFinite, expectInt, expectKnownKeys, expectOneOf, expectOptions, optionKeys } from '../util/validate.js';
 import {
   type EnergyNetworkConfig,
   type EnergyNetworkOptions,
@@ -286,12 +293,14 @@ export class EnergyNetwork
 
   /** Writes a checkpoint: the resolved configuration (seed, distributions, trainable set, relaxation) and the learned values. */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    await writeModelCheckpoint(path, this.config, await this.getLearned(), options.metadata);
+    const metadata = saveMetadata(options);
+    await writeModelCheckpoint(path, this.config, await this.getLearned(), metadata);
   }
 
   /** Loads a checkpoint: regenerates the frozen weights from its seed and sets the learned values. */
-  static async load(path: string, options: { backend?: BackendName } = {}): Promise<EnergyNetwork> {
-    expectKnownKeys('load options', options, new Set(['backend']));
+  static async load(path: string, options: LoadOptions = {}): Promise<EnergyNetwork> {
+    expectOptions('load options', options);
+    expectKnownKeys('load options', options, LOAD_OPTION_KEYS);
     const { config, tensors } = await readModelCheckpoint<EnergyNetworkConfig>(
       path,
       'contrastive',
@@ -311,6 +320,11 @@ export class EnergyNetwork
           optimizer: cfg.optimizer,
           relaxation: cfg.relaxation,
         });
+      },
+      {
+        ...(options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights }),
+        // Written by this release only: the stored configuration is exactly what it resolves to.
+        consistency: (resolved, cfg) => [resolved, cfg],
       },
     );
     const model = await EnergyNetwork.fromConfig(config, options.backend ?? 'cpu');

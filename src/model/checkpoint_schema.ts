@@ -7,6 +7,7 @@
  */
 import { MULTITASK_TRAIN_MODES, READOUT_KINDS } from '../multitask/config.js';
 import { RNN_TRAINABLE_SETS, RULE_KINDS } from '../rnn/config.js';
+import { CONTRASTIVE_RULES } from '../contrastive/config.js';
 import { ACTIVATIONS } from './activation.js';
 import { LOSSES, TRAINABLE_SETS } from './config.js';
 import { arr, bool, checkSchema, either, int, nullable, num, obj, oneOf, record, type Schema, str } from './schema.js';
@@ -41,6 +42,9 @@ const optimizer = obj({
 });
 /** Checkpoints of 0.1.x have no clip (it loads as 0). */
 const clip = num(0);
+/** The frozen-weight precision (src/model/precision.ts); absent in checkpoints before it (fp32). */
+const precision = { weightPrecision: oneOf(['fp32', 'bf16']), tf32: bool };
+const PRECISION_KEYS = ['weightPrecision', 'tf32'];
 
 const MLP_SCHEMA = obj(
   {
@@ -67,8 +71,9 @@ const MLP_SCHEMA = obj(
     ),
     optimizer,
     clip,
+    ...precision,
   },
-  ['clip'],
+  ['clip', ...PRECISION_KEYS],
 );
 
 const MULTITASK_SCHEMA = obj(
@@ -87,8 +92,9 @@ const MULTITASK_SCHEMA = obj(
     maskSlope: obj({ start: num(0, Infinity, true), end: num(0, Infinity, true) }),
     optimizer,
     clip,
+    ...precision,
   },
-  ['clip'],
+  ['clip', ...PRECISION_KEYS],
 );
 
 const RNN_SCHEMA = obj(
@@ -120,13 +126,59 @@ const RNN_SCHEMA = obj(
       readoutBias: bool,
       initialState: bool,
     }),
-    rule: obj({ kind: oneOf(RULE_KINDS), window: int(0, 1 << 30), online: bool, feedback: oneOf(['random', 'symmetric']) }),
+    rule: obj(
+      {
+        kind: oneOf(RULE_KINDS),
+        window: int(0, 1 << 30),
+        online: bool,
+        feedback: oneOf(['random', 'symmetric']),
+        traceDecay: num(),
+      },
+      ['traceDecay'],
+    ),
     clip,
     seed,
     optimizer,
+    ...precision,
   },
-  ['clip'],
+  ['clip', ...PRECISION_KEYS],
 );
+
+const steps = int(1, 1 << 30);
+const CONTRASTIVE_SCHEMA = obj({
+  kind: oneOf(['contrastive']),
+  sizes: arr(units, 2, MAX_CHECKPOINT_LAYERS + 2),
+  activation: oneOf(ACTIVATIONS),
+  outputActivation: oneOf(ACTIVATIONS),
+  train: either(
+    "'bias', 'full' or { layers: [{ weight, bias }] }",
+    oneOf(['bias', 'full']),
+    obj({ layers: arr(obj({ weight: bool, bias: bool }), 1, MAX_CHECKPOINT_LAYERS + 1) }),
+  ),
+  trainWeight: arr(bool, 1, MAX_CHECKPOINT_LAYERS + 1),
+  trainBias: arr(bool, 1, MAX_CHECKPOINT_LAYERS + 1),
+  seed,
+  weightInit: arr(init, 1, MAX_CHECKPOINT_LAYERS + 1),
+  biasInit: arr(init, 1, MAX_CHECKPOINT_LAYERS + 1),
+  optimizer,
+  relaxation: obj({
+    rule: oneOf(CONTRASTIVE_RULES),
+    stepSize: num(0, 1, true),
+    freeSteps: steps,
+    nudgedSteps: steps,
+    beta: num(),
+    periods: num(0, Infinity, true),
+    pi: num(0, 1),
+    phases: steps,
+    phaseMin: steps,
+    phaseMax: steps,
+    traceTau: num(0),
+    tolerance: num(0),
+    clip: num(0),
+    persistent: bool,
+    stepUpdates: bool,
+  }),
+});
 
 /** An optimizer state beside a checkpoint (src/train/model_checkpoint.ts): step counts, then the moments by name. */
 const OPTIMIZER_STATE_SCHEMA = obj({
@@ -139,6 +191,7 @@ export const MODEL_SCHEMAS: Readonly<Record<string, Schema>> = {
   mlp: MLP_SCHEMA,
   'multitask-mlp': MULTITASK_SCHEMA,
   rnn: RNN_SCHEMA,
+  contrastive: CONTRASTIVE_SCHEMA,
   'optimizer-state': OPTIMIZER_STATE_SCHEMA,
 };
 
@@ -245,11 +298,26 @@ function rnnSizes(m: {
   return { learned, values };
 }
 
+/** Layer pair l couples sizes[l] and sizes[l + 1] through layers.l.weight; layers.l.bias is layer l + 1's. */
+function contrastiveSizes(m: { sizes: number[]; trainWeight: boolean[]; trainBias: boolean[] }): DeclaredSizes {
+  const learned = new Map<string, number>();
+  let values = 0;
+  for (let l = 0; l + 1 < m.sizes.length; l++) {
+    const inSize = m.sizes[l]!;
+    const out = m.sizes[l + 1]!;
+    if (m.trainWeight[l]) learned.set(`layers.${l}.weight`, inSize * out);
+    if (m.trainBias[l]) learned.set(`layers.${l}.bias`, out);
+    values += inSize * out + out;
+  }
+  return { learned, values };
+}
+
 /** The sizes a schema-checked model declares (kind already checked). */
 export function declaredSizes(model: Record<string, unknown> & { kind: string }): DeclaredSizes {
   if (model.kind === 'mlp') return mlpSizes(model as unknown as { layers: MlpLayer[] });
   if (model.kind === 'multitask-mlp') return multitaskSizes(model as unknown as Parameters<typeof multitaskSizes>[0]);
   if (model.kind === 'optimizer-state') return { learned: undefined, values: 0 };
+  if (model.kind === 'contrastive') return contrastiveSizes(model as unknown as Parameters<typeof contrastiveSizes>[0]);
   return rnnSizes(model as unknown as Parameters<typeof rnnSizes>[0]);
 }
 

@@ -27,7 +27,16 @@ import {
   type TrainStepOptions,
 } from '../train/fit_target.js';
 import type { History } from '../train/history.js';
-import { describe, expectFinite, expectFiniteLoss, expectInt, expectKnownKeys, expectNumber, expectOneOf, optionKeys } from '../util/validate.js';
+import {
+  describe,
+  expectFinite,
+  expectFiniteLoss,
+  expectInt,
+  expectKnownKeys,
+  expectNumber,
+  expectOneOf,
+  optionKeys,
+} from '../util/validate.js';
 import {
   applyCheckpointValues,
   checkLearnedValues,
@@ -56,7 +65,7 @@ import {
 import { mlpSummary, mlpToString } from './model_summary.js';
 import { printSummary } from './summary.js';
 import { inputCacheMessage } from '../train/status.js';
-import { toNativePrecision } from './precision.js';
+import { storedPrecision, toNativePrecision } from './precision.js';
 
 function toNativeSpec(c: MLPConfig): Binding.MlpSpec {
   return {
@@ -431,7 +440,12 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
         // The trainable-set label must name the per-layer flags.
         consistency: (resolved, cfg) => [
           { ...resolved, train: cfg.train, flags: resolveTrainable(cfg.train, cfg.layers.length) },
-          { ...cfg, clip: cfg.clip ?? 0, flags: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })) },
+          {
+            ...cfg,
+            clip: cfg.clip ?? 0,
+            ...storedPrecision(cfg),
+            flags: cfg.layers.map((l) => ({ weight: l.trainWeight, bias: l.trainBias })),
+          },
         ],
       },
     );

@@ -62,6 +62,9 @@ export abstract class NativeModel<C, H extends Binding.Model> {
     } catch (err) {
       throw fromNativeError(err);
     }
+  }
+
+  /**
    * Bytes the frozen tensors (weights, and frozen biases or states) hold on the backend. With
    * `weightPrecision: 'bf16'` the large frozen matrices take about half of their fp32 bytes.
    */

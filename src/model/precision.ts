@@ -47,3 +47,8 @@ export function resolvePrecision(o: PrecisionOptions): PrecisionConfig {
 export function toNativePrecision(c: PrecisionConfig): PrecisionConfig {
   return { weightPrecision: c.weightPrecision, tf32: c.tf32 };
 }
+
+/** A stored configuration's precision, with the fp32 default of checkpoints written before it existed. */
+export function storedPrecision(c: Partial<PrecisionConfig>): PrecisionConfig {
+  return { weightPrecision: c.weightPrecision ?? 'fp32', tf32: c.tf32 ?? false };
+}

@@ -17,7 +17,7 @@
  */
 import { checkStepArguments } from '../train/fit_target.js';
 import { firstDifference } from '../model/schema.js';
-import { toNativePrecision } from '../model/precision.js';
+import { storedPrecision, toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
@@ -874,7 +874,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
       const stored = header.model as unknown as MultitaskConfig;
       config = revalidateConfig(stored);
       // The stored configuration must be what it resolves to: a field the resolver would replace means a hand-edited header.
-      const diff = firstDifference(config, { ...stored, clip: stored.clip ?? 0 }, 'model');
+      const diff = firstDifference(config, { ...stored, clip: stored.clip ?? 0, ...storedPrecision(stored) }, 'model');
       if (diff !== undefined) throw new Error(`${diff} is not what the rest implies`);
     } catch (err) {
       throw new FileFormatError('E_FORMAT', path, `checkpoint header holds an invalid model: ${(err as Error).message}`, {

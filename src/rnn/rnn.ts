@@ -11,7 +11,7 @@
  * ```
  */
 import { checkStepArguments } from '../train/fit_target.js';
-import { toNativePrecision } from '../model/precision.js';
+import { storedPrecision, toNativePrecision } from '../model/precision.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
@@ -494,7 +494,7 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
         ...(options.maxWeights === undefined ? {} : { maxWeights: options.maxWeights }),
         consistency: (resolved, cfg, header) => [
           { ...resolved, train: cfg.train },
-          { ...upgradeRNNConfig(cfg, header.libraryVersion), clip: cfg.clip ?? 0 },
+          { ...upgradeRNNConfig(cfg, header.libraryVersion), clip: cfg.clip ?? 0, ...storedPrecision(cfg) },
         ],
       },
     );

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import {
   Dataset,
+  EnergyNetwork,
   MLP,
   MultitaskDataset,
   MultitaskModel,
@@ -91,6 +92,23 @@ async function build() {
     });
     const model = await RNN.create({ inputSize: 2, hidden: 12, outputSize: 1, learnInitialState: true, seed: 4 });
     return { model, fit: () => model.fit(data, { epochs: 3, batchSize: 4, seed: 9 }), frozen: [] };
+  }
+  if (kind === 'energy') {
+    const x = Float32Array.from({ length: N * I }, () => r() * 2 - 1);
+    const y = Int32Array.from({ length: N }, () => Math.floor(r() * 3));
+    const model = await EnergyNetwork.create({
+      inputSize: I,
+      hidden: 11,
+      outputSize: 3,
+      seed: 6,
+      relaxation: { rule: 'ep-centered', freeSteps: 20, nudgedSteps: 8 },
+    });
+    const data = Dataset.classification(x, I, y, 3);
+    return {
+      model,
+      fit: () => model.fit(data, { epochs: 2, batchSize: 8, seed: 3 }),
+      frozen: [() => model.weights(0), () => model.weights(1)],
+    };
   }
   throw new Error(`unknown kind ${kind}`);
 }
