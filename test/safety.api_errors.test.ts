@@ -163,7 +163,7 @@ describe('every public function rejects wrong arguments with a typed error (fast
     expect(failures).toEqual([]);
   });
 
-  it('every method of the three model kinds', async () => {
+  it('every method of the four model kinds', async () => {
     const models: [string, { dispose(): void }][] = [
       ['MLP', await lib.MLP.create({ inputSize: 3, hidden: [4], outputSize: 2, seed: 1 })],
       ['RNN', await lib.RNN.create({ inputSize: 1, hidden: 4, outputSize: 1, seed: 1 })],
@@ -171,6 +171,7 @@ describe('every public function rejects wrong arguments with a typed error (fast
         'MultitaskModel',
         await lib.MultitaskModel.create({ inputSize: 3, hidden: [4], tasks: [{ name: 'a', classes: 2 }], seed: 1 }),
       ],
+      ['EnergyNetwork', await lib.EnergyNetwork.create({ inputSize: 3, hidden: 4, outputSize: 2, seed: 1 })],
     ];
     const failures: string[] = [];
     try {

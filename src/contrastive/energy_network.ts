@@ -90,7 +90,7 @@ export class EnergyNetwork
 
   /** Builds the network; frozen tensors are generated from the seed off the JS thread. */
   static async create(options: EnergyNetworkOptions & { backend?: BackendName }): Promise<EnergyNetwork> {
-    const { backend, ...rest } = options;
+    const { backend, ...rest } = expectOptions('energy network options', options);
     const config = resolveEnergyConfig(rest);
     return EnergyNetwork.fromConfig(config, expectOneOf('backend', backend ?? 'cpu', ['cpu', 'cuda'] as const));
   }

@@ -5,11 +5,20 @@
  */
 import { concatPlots, linePanel, linePlot, type PlotRow } from '../plot/line.js';
 import type { VegaLiteSpec } from '../plot/render.js';
+import { ValidationError } from '../errors.js';
+import { describe, expectArrayLike, expectInt } from '../util/validate.js';
+
+/** Plot rows: an array of objects. */
+function expectRows<T>(name: string, rows: T[]): T[] {
+  if (!Array.isArray(rows) || rows.some((r) => typeof r !== 'object' || r === null))
+    throw new ValidationError('E_INVALID_ARG', `expected an array of row objects for ${name}, got ${describe(rows)}`);
+  return rows;
+}
 
 /** Rows { estimator, beta, relError }: log-log lines per estimator. */
 export function errorVsBetaPlot(rows: { estimator: string; beta: number; relError: number }[]): VegaLiteSpec {
   return linePlot({
-    data: rows,
+    data: expectRows('rows', rows),
     x: { field: 'beta', title: 'beta (nudge)', scale: 'log' },
     y: { field: 'relError', title: 'relative error vs exact gradient', scale: 'log' },
     series: { field: 'estimator', title: 'estimator' },
@@ -21,7 +30,7 @@ export function errorVsBetaPlot(rows: { estimator: string; beta: number; relErro
 /** Rows { rule, epoch, accuracy }: test (validation) accuracy per epoch and rule. */
 export function accuracyCurvesPlot(rows: { rule: string; epoch: number; accuracy: number }[], title: string): VegaLiteSpec {
   return linePlot({
-    data: rows,
+    data: expectRows('rows', rows),
     x: { field: 'epoch', title: 'epoch' },
     y: { field: 'accuracy', title: 'test accuracy', zero: false },
     series: { field: 'rule', title: 'rule' },
@@ -35,6 +44,8 @@ export function accuracyCurvesPlot(rows: { rule: string; epoch: number; accuracy
  * phase: the phase type as a step trace and the logged unit's bias at each phase end.
  */
 export function phaseTimelinePlot(log: Float32Array, unit: number): VegaLiteSpec {
+  expectArrayLike('log', log);
+  expectInt('unit', unit, 0);
   const phases: PlotRow[] = [];
   const bias: PlotRow[] = [];
   let t = 0;
