@@ -2,13 +2,14 @@
 // 256 for widths 1024 and 4096, one hidden layer (784-H-10) and two (784-H-H-10), next to the same
 // run's sgemm ceiling for the products of one step. A step updates every layer once; its matrix
 // products are, per layer k, U_{k-1} W_{k-1}^T and U_{k+1} W_k (the input drive W_0 x is formed
-// once per batch and is not part of a step). steps/s comes from the difference of two free phases
-// (S and 2S steps) over the same batch, so the per-batch work (gather, input drive, loss) cancels.
+// once per batch and is not part of a step). The time per step is the least-squares slope of the
+// time of free phases of S, 2S and 4S steps over the same batch, so the per-batch work (gather,
+// input drive, loss) is the intercept and drops out.
 // "ceiling share" = (time of the step's products at the sgemm rate measured for those exact
 // shapes) / (measured step time): 1.0 means the step costs no more than its products alone.
 //
 // Usage (after `npm run build`): node bench/contrastive_relax_speed.mjs [--widths 1024,4096]
-//        [--depths 1,2] [--batch 256] [--steps 40] [--reps 3] [--threads N] [--backend cpu]
+//        [--depths 1,2] [--batch 256] [--steps 40] [--reps 5] [--threads N] [--backend cpu]
 //        [--out bench/results/contrastive-relax-speed-cpu.json]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,7 +24,7 @@ const widths = arg('widths', '1024,4096').split(',').map(Number);
 const depths = arg('depths', '1,2').split(',').map(Number);
 const B = Number(arg('batch', '256'));
 const S = Number(arg('steps', '40'));
-const reps = Number(arg('reps', '3'));
+const reps = Number(arg('reps', '5'));
 const backend = arg('backend', 'cpu');
 const threads = arg('threads', undefined);
 if (threads !== undefined) setThreads(Number(threads));
@@ -57,15 +58,32 @@ async function secondsFor(model, steps) {
   return times[Math.floor(times.length / 2)];
 }
 
+/** Least-squares slope of y over x. */
+function slope(x, y) {
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (x[i] - mx) * (y[i] - my);
+    den += (x[i] - mx) ** 2;
+  }
+  return num / den;
+}
+
 const rows = [];
 for (const depth of depths)
   for (const H of widths) {
     const sizes = [I, ...Array(depth).fill(H), O];
     const model = await EnergyNetwork.create({ inputSize: I, hidden: sizes.slice(1, -1), outputSize: O, seed: 1, backend });
     await secondsFor(model, S); // warm-up: workspace
-    const t1 = await secondsFor(model, S),
-      t2 = await secondsFor(model, 2 * S);
-    const stepSeconds = Math.max((t2 - t1) / S, 1e-9);
+    // Least-squares slope of the time over S, 2S, 4S steps: the per-batch work is the intercept.
+    const counts = [S, 2 * S, 4 * S];
+    const times = [];
+    for (const c of counts) times.push(await secondsFor(model, c));
+    const stepSeconds = slope(counts, times);
+    if (!(stepSeconds > 0)) throw new Error(`${sizes.join('-')}: no time per step measured (${times.join(', ')} s)`);
     model.dispose();
     let flops = 0,
       ceilingSeconds = 0;

@@ -1,40 +1,66 @@
 // The CPU backend's energy-network ops (backend.h, "energy networks"; native/contrastive). The
 // spec of cuda/cuda_energy.cu. Rows are split over the pool; the max of delta is taken per chunk
 // and then over chunks (a max does not depend on the order).
+#include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <type_traits>
+#include <variant>
 
 #include "../../common/thread_pool.h"
 #include "cpu_backend.h"
 
 namespace bl {
 
+// Rows [b0, b1) of one relaxation step; the optional inputs are template flags so that the common
+// step (no second drive, no nudge, no residual) is one branch-free, vectorisable loop.
+template <class F, bool kD2, bool kNudge, bool kDelta>
+static float energy_rows(size_t b0, size_t b1, float* Z, float* U, const float* D, const float* D2, const float* bias,
+                         const float* T, int H, float keep, float eps, float beta) {
+  float local = 0.0f;
+  for (size_t b = b0; b < b1; ++b) {
+    const size_t row = b * H;
+    float* z_row = Z + row;
+    float* u_row = U + row;
+    const float* d_row = D + row;
+    for (int h = 0; h < H; ++h) {
+      float d = d_row[h] + bias[h];
+      if constexpr (kD2) d += D2[row + h];
+      if constexpr (kNudge) d -= beta * (u_row[h] - T[row + h]);
+      const float z = keep * z_row[h] + eps * d;
+      const float u = F::forward(z);
+      if constexpr (kDelta) local = std::max(local, std::fabs(u - u_row[h]));
+      z_row[h] = z;
+      u_row[h] = u;
+    }
+  }
+  return local;
+}
+
 void CpuBackend::energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T,
                              int B, int H, Act act, float eps, float beta, float* delta) {
   std::mutex mu;
   float dmax = 0.0f;
   const float keep = 1.0f - eps;
+  using Flag = std::variant<std::false_type, std::true_type>;
+  const auto flag = [](bool v) -> Flag {
+    if (v) return std::true_type{};
+    return std::false_type{};
+  };
   dispatch_act(act, [&](auto tag) {
     using F = ActFn<decltype(tag)::value>;
-    cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
-      float local = 0.0f;
-      for (size_t b = b0; b < b1; ++b) {
-        const size_t row = b * H;
-        for (int h = 0; h < H; ++h) {
-          const size_t i = row + h;
-          float d = D[i] + bias[h];
-          if (D2) d += D2[i];
-          if (T) d -= beta * (U[i] - T[i]);
-          const float z = keep * Z[i] + eps * d;
-          const float u = F::forward(z);
-          local = std::fmax(local, std::fabs(u - U[i]));
-          Z[i] = z;
-          U[i] = u;
-        }
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      dmax = std::fmax(dmax, local);
-    });
+    std::visit(
+        [&](auto has_d2, auto nudge, auto want_delta) {
+          cpu_pool().parallel_for(B, row_grain(H), [&](size_t b0, size_t b1) {
+            const float local = energy_rows<F, has_d2.value, nudge.value, want_delta.value>(b0, b1, Z, U, D, D2, bias,
+                                                                                            T, H, keep, eps, beta);
+            if constexpr (want_delta.value) {
+              std::lock_guard<std::mutex> lock(mu);
+              dmax = std::max(dmax, local);
+            }
+          });
+        },
+        flag(D2 != nullptr), flag(T != nullptr), flag(delta != nullptr));
   });
   if (delta) *delta = dmax;
 }
