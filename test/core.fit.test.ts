@@ -412,7 +412,9 @@ describe('learning', () => {
 });
 
 describe('responsiveness', () => {
-  it('the event loop keeps running while a 784 -> 1024 -> 10 model trains an epoch on 8000 samples', async () => {
+  // A timer's lag also counts the time the OS gives other processes (vitest runs files in parallel,
+  // CI machines are shared): a transient spike is retried; a fit that blocks the JS thread fails every try.
+  it('the event loop keeps running while a 784 -> 1024 -> 10 model trains an epoch on 8000 samples', { retry: 2 }, async () => {
     const rng = new Rng(3);
     const n = 8000;
     const ds = Dataset.classification(randomNormalF32(rng, n * 784), 784, randomLabels(rng, n, 10), 10);

@@ -13,13 +13,7 @@
 import { Dataset } from '../data/dataset.js';
 import { ValidationError } from '../errors.js';
 import { type BackendName, type Binding, nativeFor, toNativeOptimizer } from '../native/binding.js';
-import {
-  applyCheckpointValues,
-  checkLearnedValues,
-  readModelCheckpoint,
-  saveMetadata,
-  writeModelCheckpoint,
-} from '../model/checkpoint.js';
+import { applyCheckpointValues, readModelCheckpoint, saveMetadata, writeModelCheckpoint } from '../model/checkpoint.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
@@ -255,25 +249,6 @@ export class EnergyNetwork
     };
   }
 
-  /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
-  learnedTensors(): { name: string; size: number }[] {
-    return this.native
-      .live()
-      .params()
-      .map(({ name, size }) => ({ name, size }));
-  }
-
-  /** Copies of every learned tensor, by name. */
-  async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.native.exclusive((h) => h.getParams());
-  }
-
-  /** Sets every learned tensor (all of them, exact sizes, finite values). */
-  async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    checkLearnedValues(this.learnedTensors(), values);
-    await this.native.exclusive((h) => h.setParams(values));
-  }
-
   /** Weight matrix l [n_{l+1}, n_l] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.sizes.length - 2);
@@ -284,11 +259,6 @@ export class EnergyNetwork
   async biases(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.sizes.length - 2);
     return this.native.exclusive((h) => h.getTensor(`layers.${layer}.bias`));
-  }
-
-  /** Resets the optimizer's moments and step count (learned values stay). */
-  async resetOptimizer(): Promise<void> {
-    await this.native.exclusive((h) => h.resetOptimizer());
   }
 
   /** Writes a checkpoint: the resolved configuration (seed, distributions, trainable set, relaxation) and the learned values. */

@@ -2,8 +2,52 @@
  * Width-parallel models (docs/distributed.md): the hidden units of one hidden layer split into
  * contiguous slices, one per rank, and the gathering of the full learned tensors from the slices.
  */
-import { ValidationError } from '../errors.js';
-import type { World } from './world.js';
+import { BiasLearnError, fromNativeError, ValidationError } from '../errors.js';
+import { collectivePathFor } from './nccl.js';
+import { currentWorld, type World } from './world.js';
+
+/** A width-parallel model's place in the world: this rank's hidden units [offset, offset + width). */
+export interface WidthShard {
+  rank: number;
+  ranks: number;
+  offset: number;
+  width: number;
+}
+
+/**
+ * This rank's slice of a one-hidden-layer model of width H, after every rank agreed on the
+ * configuration; E_DISTRIBUTED without a started world, E_CONFIG for more layers or clipping.
+ */
+export function planWidthShard(
+  config: { clip: number },
+  hiddenLayers: number,
+  H: number,
+  backend: string,
+): { world: World; shard: WidthShard } {
+  const world = currentWorld();
+  if (!world)
+    throw new BiasLearnError('E_DISTRIBUTED', 'width-parallel training needs a distributed world: call initDistributed() first');
+  if (hiddenLayers !== 1) throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
+  if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
+  const { offset, width } = widthSlice(H, world.rank, world.size);
+  world.agree('the width-parallel model configuration', { config, backend });
+  return { world, shard: { rank: world.rank, ranks: world.size, offset, width } };
+}
+
+/** The native handle of this rank's slice with the world's collective attached (disposed if attaching fails). */
+export function withCollective<H extends { attachCollective(path: string | null): void; dispose(): void }>(
+  handle: H,
+  backend: string,
+  world: World,
+): H {
+  try {
+    handle.attachCollective(collectivePathFor(backend, world));
+  } catch (err) {
+    handle.dispose();
+    throw fromNativeError(err);
+  }
+  return handle;
+}
 
 /** Rank r's hidden units [offset, offset + width) of H over `size` ranks. */
 export function widthSlice(H: number, rank: number, size: number): { offset: number; width: number } {

@@ -11,10 +11,8 @@ import { checkStepArguments } from '../train/fit_target.js';
 import { NativeModel } from './native_model.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, fromNativeError, ValidationError } from '../errors.js';
-import { currentWorld } from '../distributed/world.js';
-import { collectivePathFor } from '../distributed/nccl.js';
-import { gatherSlices, widthSlice } from '../distributed/width_parallel.js';
+import { ValidationError } from '../errors.js';
+import { planWidthShard, withCollective } from '../distributed/width_parallel.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { deviceDataset } from '../train/device_data.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -37,13 +35,7 @@ import {
   expectOneOf,
   optionKeys,
 } from '../util/validate.js';
-import {
-  applyCheckpointValues,
-  checkLearnedValues,
-  readModelCheckpoint,
-  saveMetadata,
-  writeModelCheckpoint,
-} from './checkpoint.js';
+import { applyCheckpointValues, readModelCheckpoint, saveMetadata, writeModelCheckpoint } from './checkpoint.js';
 import {
   LOAD_OPTION_KEYS,
   resolveMLPConfig,
@@ -125,42 +117,18 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
    * `gatherLearned` the full tensors. Gradient clipping and `save` are not supported.
    */
   static async createWidthParallel(options: MLPOptions): Promise<MLP> {
-    const world = currentWorld();
-    if (!world)
-      throw new BiasLearnError(
-        'E_DISTRIBUTED',
-        'width-parallel training needs a distributed world: call initDistributed() first',
-      );
     const config = resolveMLPConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
-    if (config.layers.length !== 2)
-      throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
-    if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
     const H = config.layers[0]!.out;
-    const { offset, width } = widthSlice(H, world.rank, world.size);
-    world.agree('the width-parallel model configuration', { config, backend });
+    const { world, shard } = planWidthShard(config, config.layers.length - 1, H, backend);
     const spec = toNativeSpec(config);
-    spec.layers[0]!.out = width;
-    spec.layers[1]!.in = width;
-    spec.widthShard = { ranks: world.size, offset, full: H };
+    spec.layers[0]!.out = shard.width;
+    spec.layers[1]!.in = shard.width;
+    spec.widthShard = { ranks: shard.ranks, offset: shard.offset, full: H };
     const handle = await callNative(() => nativeFor(backend).createMlp(spec, backend));
-    try {
-      handle.attachCollective(collectivePathFor(backend, world));
-    } catch (err) {
-      handle.dispose();
-      throw fromNativeError(err);
-    }
-    const model = new MLP(config, backend, handle);
-    model.widthShard = { rank: world.rank, ranks: world.size, offset, width };
+    const model = new MLP(config, backend, withCollective(handle, backend, world));
+    model.widthShard = shard;
     return model;
-  }
-
-  /** Width-parallel models: this rank's hidden units [offset, offset + width) (undefined otherwise). */
-  widthShard: { rank: number; ranks: number; offset: number; width: number } | undefined;
-
-  /** @internal Width-parallel models keep their collective (attached at creation); fit does not shard the data. */
-  get widthParallel(): boolean {
-    return this.widthShard !== undefined;
   }
 
   /**
@@ -169,17 +137,10 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
    * columns); the replicated tensors as they are. Other models: `getLearned()`.
    */
   async gatherLearned(): Promise<Record<string, Float32Array>> {
-    const local = await this.getLearned();
-    const world = currentWorld();
-    if (!this.widthShard || !world) return local;
-    const cols = Object.fromEntries(
-      this.native
-        .live()
-        .params()
-        .map((t) => [t.name, t.cols]),
+    return this.gatherWidthSlices(
+      (name) => (name === 'layers.0.weight' ? 'rows' : name === 'layers.1.bias' ? 'replicated' : 'cols'),
+      this.config.layers[0]!.out,
     );
-    const axis = (name: string) => (name === 'layers.0.weight' ? 'rows' : name === 'layers.1.bias' ? 'replicated' : 'cols');
-    return gatherSlices(world, local, cols, axis, this.config.layers[0]!.out);
   }
 
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
@@ -360,25 +321,6 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     return { loss: r.loss / batch.n, grads: r.grads };
   }
 
-  /** Names and sizes of the learned tensors ("layers.<l>.bias", "layers.<l>.weight"). */
-  learnedTensors(): { name: string; size: number }[] {
-    return this.native
-      .live()
-      .params()
-      .map(({ name, size }) => ({ name, size }));
-  }
-
-  /** Copies of every learned tensor, by name. */
-  async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.native.exclusive((h) => h.getParams());
-  }
-
-  /** Sets every learned tensor (all of them, exact sizes, finite values). */
-  async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    checkLearnedValues(this.learnedTensors(), values);
-    await this.native.exclusive((h) => h.setParams(values));
-  }
-
   /** Weight matrix of layer l, row-major [out, in] (frozen or learned). */
   async weights(layer: number): Promise<Float32Array> {
     expectInt('layer', layer, 0, this.config.layers.length - 1);
@@ -391,21 +333,12 @@ export class MLP extends NativeModel<MLPConfig, Binding.Mlp> implements FitTarge
     return this.native.exclusive((h) => h.getTensor(`layers.${layer}.bias`));
   }
 
-  /** Resets the optimizer's moments and step count (learned values stay). */
-  async resetOptimizer(): Promise<void> {
-    await this.native.exclusive((h) => h.resetOptimizer());
-  }
-
   /**
    * Writes a checkpoint: the resolved configuration (seed, distributions, trainable set) and the
    * learned values only. Atomic: a temporary file renamed over `path`.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    if (this.widthShard)
-      throw new BiasLearnError(
-        'E_CONFIG',
-        'save is not supported for a width-parallel model; gatherLearned() gives the full tensors',
-      );
+    this.expectWholeModel('save');
     const metadata = saveMetadata(options);
     await writeModelCheckpoint(path, this.config, await this.getLearned(), metadata);
   }

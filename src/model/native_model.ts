@@ -4,9 +4,12 @@
  * formats and dispose. Each subclass adds its own construction, training and inference.
  */
 import { type AnyModel, type ExportOptions, exportModel, importSafetensors } from '../io/model_export.js';
-import { ValidationError, fromNativeError } from '../errors.js';
+import { BiasLearnError, ValidationError, fromNativeError } from '../errors.js';
 import type { BackendName, Binding } from '../native/binding.js';
 import { describe } from '../util/validate.js';
+import { currentWorld } from '../distributed/world.js';
+import { gatherSlices, type SliceAxis, type WidthShard } from '../distributed/width_parallel.js';
+import { checkLearnedValues } from './checkpoint.js';
 import { NativeHandle } from './native_handle.js';
 import { type OptimizerState, optimizerStateOf, restoreOptimizerState } from './optimizer_state.js';
 
@@ -70,6 +73,65 @@ export abstract class NativeModel<C, H extends Binding.Model> {
    */
   frozenBytes(): number {
     return this.native.live().frozenBytes();
+  }
+
+  /** Width-parallel models (MLP, multi-task; docs/distributed.md): this rank's hidden units; undefined otherwise. */
+  widthShard: WidthShard | undefined;
+
+  /** @internal Width-parallel models keep their collective (attached at creation); fit does not shard the data. */
+  get widthParallel(): boolean {
+    return this.widthShard !== undefined;
+  }
+
+  /** E_CONFIG for what a width-parallel model (this rank's slice only) cannot do. */
+  protected expectWholeModel(what: string): void {
+    if (this.widthShard)
+      throw new BiasLearnError(
+        'E_CONFIG',
+        `${what} is not supported for a width-parallel model; gatherLearned() gives the full tensors`,
+      );
+  }
+
+  /**
+   * The full learned tensors of a width-parallel model on every rank (a collective: every rank
+   * calls it), hidden-unit slices of width `H` concatenated in rank order along `axisOf(name)`;
+   * other models: this model's learned tensors.
+   */
+  protected async gatherWidthSlices(axisOf: (name: string) => SliceAxis, H: number): Promise<Record<string, Float32Array>> {
+    const local = await this.getLearned();
+    const world = currentWorld();
+    if (!this.widthShard || !world) return local;
+    const cols = Object.fromEntries(
+      this.native
+        .live()
+        .params()
+        .map((t) => [t.name, t.cols]),
+    );
+    return gatherSlices(world, local, cols, axisOf, H);
+  }
+
+  /** Names and sizes of the learned tensors, in the native tensor table's order. */
+  learnedTensors(): { name: string; size: number }[] {
+    return this.native
+      .live()
+      .params()
+      .map(({ name, size }) => ({ name, size }));
+  }
+
+  /** Copies of every learned tensor, by name. */
+  async getLearned(): Promise<Record<string, Float32Array>> {
+    return this.native.exclusive((h) => h.getParams());
+  }
+
+  /** Sets every learned tensor (all of them, exact sizes, finite values). */
+  async setLearned(values: Record<string, Float32Array>): Promise<void> {
+    checkLearnedValues(this.learnedTensors(), values);
+    await this.native.exclusive((h) => h.setParams(values));
+  }
+
+  /** Resets the optimizer's moments and step count (learned values stay). */
+  async resetOptimizer(): Promise<void> {
+    await this.native.exclusive((h) => h.resetOptimizer());
   }
 
   /** Frees native memory now (otherwise freed when garbage-collected). */

@@ -22,10 +22,8 @@ import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { freemem } from 'node:os';
 import { Dataset } from '../data/dataset.js';
-import { BiasLearnError, FileFormatError, ValidationError, fromNativeError } from '../errors.js';
-import { collectivePathFor } from '../distributed/nccl.js';
-import { gatherSlices, widthSlice } from '../distributed/width_parallel.js';
-import { currentWorld } from '../distributed/world.js';
+import { FileFormatError, ValidationError, fromNativeError } from '../errors.js';
+import { planWidthShard, withCollective } from '../distributed/width_parallel.js';
 import { readCheckpoint, saveMetadata, writeModelCheckpoint } from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
@@ -271,54 +269,27 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
    * clipping and the per-layer analyses are not supported.
    */
   static async createWidthParallel(options: MultitaskOptions): Promise<MultitaskModel> {
-    const world = currentWorld();
-    if (!world)
-      throw new BiasLearnError(
-        'E_DISTRIBUTED',
-        'width-parallel training needs a distributed world: call initDistributed() first',
-      );
     const config = resolveMultitaskConfig(options);
     const backend = expectOneOf('backend', options.backend ?? 'cpu', ['cpu', 'cuda'] as const);
-    if (config.hidden.length !== 1)
-      throw new ValidationError('E_CONFIG', 'width-parallel training needs exactly one hidden layer');
-    if (config.clip > 0) throw new ValidationError('E_CONFIG', 'gradient clipping is not supported in width-parallel training');
     const H = config.hidden[0]!;
-    const { offset, width } = widthSlice(H, world.rank, world.size);
-    world.agree('the width-parallel model configuration', { config, backend });
-    const spec = { ...toNativeSpec(config), hidden: [width], widthShard: { ranks: world.size, offset, full: H } };
+    const { world, shard } = planWidthShard(config, config.hidden.length, H, backend);
+    const spec = {
+      ...toNativeSpec(config),
+      hidden: [shard.width],
+      widthShard: { ranks: shard.ranks, offset: shard.offset, full: H },
+    };
     const handle = await callNative(() => nativeFor(backend).createMultitaskMlp(spec, backend));
-    try {
-      handle.attachCollective(collectivePathFor(backend, world));
-    } catch (err) {
-      handle.dispose();
-      throw fromNativeError(err);
-    }
-    const model = new MultitaskModel(config, backend, handle);
-    model.widthShard = { rank: world.rank, ranks: world.size, offset, width };
+    const model = new MultitaskModel(config, backend, withCollective(handle, backend, world));
+    model.widthShard = shard;
     return model;
-  }
-
-  /** Width-parallel models: this rank's hidden units [offset, offset + width) (undefined otherwise). */
-  widthShard: { rank: number; ranks: number; offset: number; width: number } | undefined;
-
-  /** @internal Width-parallel models keep their collective (attached at creation); fit does not shard the data. */
-  get widthParallel(): boolean {
-    return this.widthShard !== undefined;
   }
 
   /** The full learned tensors of a width-parallel model on every rank (collective); otherwise `getLearned()`. */
   async gatherLearned(): Promise<Record<string, Float32Array>> {
-    const local = await this.getLearned();
-    const world = currentWorld();
-    if (!this.widthShard || !world) return local;
-    const cols = Object.fromEntries(
-      this.native
-        .live()
-        .params()
-        .map((t) => [t.name, t.cols]),
+    return this.gatherWidthSlices(
+      (name) => (name === 'layers.0.weight' ? 'rows' : name === 'readout.bias' ? 'replicated' : 'cols'),
+      this.config.hidden[0]!,
     );
-    const axis = (name: string) => (name === 'layers.0.weight' ? 'rows' : name === 'readout.bias' ? 'replicated' : 'cols');
-    return gatherSlices(world, local, cols, axis, this.config.hidden[0]!);
   }
 
   /** Builds a model from a resolved configuration (e.g. a checkpoint's). */
@@ -706,7 +677,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
   }
 
   /** Names and shapes of the learned tensors ([K, H] per-task tensors, or shared weights). */
-  learnedTensors(): { name: string; size: number; rows: number; cols: number; perTask: boolean }[] {
+  override learnedTensors(): { name: string; size: number; rows: number; cols: number; perTask: boolean }[] {
     return this.native.live().params();
   }
 
@@ -716,13 +687,8 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
     return this.native.exclusive((h) => h.getTensor(name));
   }
 
-  /** Copies of every learned tensor, by name. */
-  async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.native.exclusive((h) => h.getParams());
-  }
-
   /** Sets every learned tensor (all of them, exact sizes, finite values). */
-  async setLearned(values: Record<string, Float32Array>): Promise<void> {
+  override async setLearned(values: Record<string, Float32Array>): Promise<void> {
     expectObject('values', values);
     for (const p of this.native.live().params()) {
       const v = values[p.name];
@@ -839,11 +805,7 @@ export class MultitaskModel extends NativeModel<MultitaskConfig, Binding.Multita
    * its learned vectors `tasks.<k>.<name>` (plus the shared weights in 'full' mode). Atomic.
    */
   async save(path: string, options: { metadata?: Record<string, unknown> } = {}): Promise<void> {
-    if (this.widthShard)
-      throw new BiasLearnError(
-        'E_CONFIG',
-        'save is not supported for a width-parallel model; gatherLearned() gives the full tensors',
-      );
+    this.expectWholeModel('save');
     if (typeof path !== 'string' || path.length === 0)
       throw new ValidationError('E_INVALID_ARG', `expected a file path, got ${describe(path)}`);
     const metadata = saveMetadata(options);

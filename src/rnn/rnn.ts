@@ -16,13 +16,7 @@ import { NativeModel } from '../model/native_model.js';
 import { callNative } from '../model/native_handle.js';
 import { ValidationError } from '../errors.js';
 import { memoUpload, type UploadCache } from '../train/device_data.js';
-import {
-  applyCheckpointValues,
-  checkLearnedValues,
-  readModelCheckpoint,
-  saveMetadata,
-  writeModelCheckpoint,
-} from '../model/checkpoint.js';
+import { applyCheckpointValues, readModelCheckpoint, saveMetadata, writeModelCheckpoint } from '../model/checkpoint.js';
 import { type Binding, nativeFor, toNativeOptimizer, type BackendName } from '../native/binding.js';
 import { LOAD_OPTION_KEYS, type LoadOptions } from '../model/config.js';
 import { exclusiveFit, runFit } from '../train/fit.js';
@@ -437,7 +431,7 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
   }
 
   /** Names and sizes of the learned tensors. */
-  learnedTensors(): { name: string; size: number }[] {
+  override learnedTensors(): { name: string; size: number }[] {
     return this.tensors()
       .filter((t) => t.trainable)
       .map((t) => ({ name: t.name, size: t.size }));
@@ -458,22 +452,6 @@ export class RNN extends NativeModel<RNNConfig, Binding.Rnn> implements FitTarge
       );
     }
     return this.native.exclusive((h) => h.getTensor(name));
-  }
-
-  /** Copies of every learned tensor, by name. */
-  async getLearned(): Promise<Record<string, Float32Array>> {
-    return this.native.exclusive((h) => h.getParams());
-  }
-
-  /** Sets every learned tensor (all of them, exact sizes, finite values). */
-  async setLearned(values: Record<string, Float32Array>): Promise<void> {
-    checkLearnedValues(this.learnedTensors(), values);
-    await this.native.exclusive((h) => h.setParams(values));
-  }
-
-  /** Resets the optimizer's moments and step count (learned values stay). */
-  async resetOptimizer(): Promise<void> {
-    await this.native.exclusive((h) => h.resetOptimizer());
   }
 
   /** Writes a checkpoint: the resolved configuration (seed included) and the learned values only. */

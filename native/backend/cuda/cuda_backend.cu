@@ -217,43 +217,37 @@ class CudaBackend final : public Backend {
     Guard g(*this);
     cuda::launch_fill_bf16(ctx_, static_cast<uint16_t*>(W), N, K, seed, stream, dist, a);
   }
+  // Column-major C^T[m, M] = op(W)[m, k] A^T[k, M]: W is stored as the column-major [K, N] (ld K), A is
+  // row-major [M, k] (ld lda), C row-major [M, m] (ld ldc). Tf32: fp32 inputs on the tensor cores;
+  // Bf16: A rounded to a packed bf16 copy [M, k], bf16 products, fp32 accumulation.
+  void frozen_gemm(cublasOperation_t opW, int m, int M, int k, float alpha, const FrozenMatrix& W, const float* A,
+                   int lda, float beta, float* C, int ldc) {
+    if (M == 0 || m == 0) return;
+    if (W.precision == Precision::Tf32) {
+      check_blas(cublasGemmEx(blas_, opW, CUBLAS_OP_N, m, M, k, &alpha, W.data, CUDA_R_32F, W.cols, A, CUDA_R_32F, lda,
+                              &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx (tf32)");
+      return;
+    }
+    uint16_t* ab = static_cast<uint16_t*>(scratch((size_t)M * k * sizeof(uint16_t)));
+    cuda::launch_to_bf16(ctx_, A, M, k, lda, ab);
+    check_blas(cublasGemmEx(blas_, opW, CUBLAS_OP_N, m, M, k, &alpha, W.data, CUDA_R_16BF, W.cols, ab, CUDA_R_16BF, k,
+                            &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (bf16)");
+  }
+  // Y[M, N] = alpha X[M, K] W^T + beta Y.
   void frozen_matmul(int M, float alpha, const float* X, int ldx, const FrozenMatrix& W, float beta, float* Y,
                      int ldy) override {
     if (W.precision == Precision::Fp32) return Backend::frozen_matmul(M, alpha, X, ldx, W, beta, Y, ldy);
     Guard g(*this);
-    const int N = W.rows, K = W.cols;
-    if (M == 0 || N == 0) return;
-    // Column-major view: Y^T[N, M] = W[N, K] X^T[K, M], W stored as the column-major [K, N] (op T).
-    if (W.precision == Precision::Tf32) {
-      check_blas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W.data, CUDA_R_32F, K, X, CUDA_R_32F,
-                              ldx, &beta, Y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
-                 "cublasGemmEx (tf32)");
-      return;
-    }
-    uint16_t* xb = static_cast<uint16_t*>(scratch((size_t)M * K * sizeof(uint16_t)));
-    cuda::launch_to_bf16(ctx_, X, M, K, ldx, xb);
-    check_blas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W.data, CUDA_R_16BF, K, xb, CUDA_R_16BF,
-                            K, &beta, Y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx (bf16)");
+    frozen_gemm(CUBLAS_OP_T, W.rows, M, W.cols, alpha, W, X, ldx, beta, Y, ldy);
   }
+  // dX[M, K] = alpha dY[M, N] W + beta dX.
   void frozen_matmul_back(int M, float alpha, const float* dY, int ldy, const FrozenMatrix& W, float beta, float* dX,
                           int ldx) override {
     if (W.precision == Precision::Fp32) return Backend::frozen_matmul_back(M, alpha, dY, ldy, W, beta, dX, ldx);
     Guard g(*this);
-    const int N = W.rows, K = W.cols;
-    if (M == 0 || K == 0) return;
-    // Column-major view: dX^T[K, M] = W^T[K, N] dY^T[N, M], W stored as the column-major [K, N] (op N).
-    if (W.precision == Precision::Tf32) {
-      check_blas(cublasGemmEx(blas_, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, &alpha, W.data, CUDA_R_32F, K, dY, CUDA_R_32F,
-                              ldy, &beta, dX, CUDA_R_32F, ldx, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
-                 "cublasGemmEx (tf32)");
-      return;
-    }
-    uint16_t* db = static_cast<uint16_t*>(scratch((size_t)M * N * sizeof(uint16_t)));
-    cuda::launch_to_bf16(ctx_, dY, M, N, ldy, db);
-    check_blas(cublasGemmEx(blas_, CUBLAS_OP_N, CUBLAS_OP_N, K, M, N, &alpha, W.data, CUDA_R_16BF, K, db, CUDA_R_16BF,
-                            N, &beta, dX, CUDA_R_32F, ldx, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx (bf16)");
+    frozen_gemm(CUBLAS_OP_N, W.cols, M, W.rows, alpha, W, dY, ldy, beta, dX, ldx);
   }
   void frozen_read(const FrozenMatrix& W, float* out) override {
     if (W.precision != Precision::Bf16) return Backend::frozen_read(W, out);
