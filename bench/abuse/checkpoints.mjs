@@ -15,7 +15,7 @@
 // with `npm run build:ts`); point it at another checkout's dist to count the code before a change.
 import { fork, spawnSync } from 'node:child_process';
 import { crc32 } from 'node:zlib';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -101,7 +101,7 @@ function wrongTypes(v) {
   });
 }
 /** Fields a valid file may lack or hold as null (by design), which mutations leave alone. */
-const OPTIONAL = new Set(['clip', 'alpha']);
+const OPTIONAL = new Set(['clip', 'alpha', 'weightPrecision', 'tf32']);
 
 /**
  * The mutations of one base checkpoint, each { what, bytes, mustFail }. Every one of these must
@@ -136,10 +136,12 @@ function mutations(kind, base, n, r) {
     const m = structuredClone(header.model);
     if (kind === 'mlp') m.layers[0].out = units;
     else if (kind === 'multitask') m.hidden[0] = units;
+    else if (kind === 'contrastive') m.sizes[1] = units;
     else m.hidden = units;
     out.push({ what: `hidden ${units}`, bytes: join2({ ...header, model: m }, data), timed: true });
     const m2 = structuredClone(header.model);
     if (kind === 'mlp') m2.layers[0].in = units;
+    else if (kind === 'contrastive') m2.sizes[0] = units;
     else m2.inputSize = units;
     // 16,384 inputs fit under the loaders' weight cap: a valid file, so it may load.
     out.push({ what: `inputSize ${units}`, bytes: join2({ ...header, model: m2 }, data), timed: true, mayPass: units === 16384 });
@@ -184,7 +186,7 @@ async function worker() {
   const dir = process.env.ABUSE_DIR;
   const cases = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
   const calls = badCalls(lib, dir);
-  const loaders = { mlp: lib.MLP, multitask: lib.MultitaskModel, rnn: lib.RNN };
+  const loaders = { mlp: lib.MLP, multitask: lib.MultitaskModel, rnn: lib.RNN, contrastive: lib.EnergyNetwork };
   process.on('message', async (i) => {
     const c = cases[i];
     const t0 = performance.now();
@@ -333,6 +335,12 @@ async function buildBases(lib, dir) {
   const rnn = await lib.RNN.create({ inputSize: 2, hidden: 7, outputSize: 1, seed: 5, learnInitialState: true });
   await rnn.save(join(dir, 'rnn.blck'));
   rnn.dispose();
+  // The energy network exists from this release on (the 'before' runs have no such kind).
+  if (lib.EnergyNetwork) {
+    const energy = await lib.EnergyNetwork.create({ inputSize: 5, hidden: [6, 4], outputSize: 3, seed: 6 });
+    await energy.save(join(dir, 'contrastive.blck'));
+    energy.dispose();
+  }
 }
 
 function cliCases(dir) {
@@ -365,7 +373,8 @@ async function main() {
   await buildBases(lib, dir);
   const r = rng(seed);
   const cases = [];
-  for (const kind of ['mlp', 'multitask', 'rnn']) {
+  for (const kind of ['mlp', 'multitask', 'rnn', 'contrastive']) {
+    if (!existsSync(join(dir, `${kind}.blck`))) continue;
     const base = readFileSync(join(dir, `${kind}.blck`));
     mutations(kind, base, perKind, r).forEach((m, j) => {
       const file = `${kind}-${j}.blck`;
