@@ -125,5 +125,6 @@ export * from './tasks/index.js';
 export * from './analysis/rnn_dynamics.js';
 export * as dynamics from './dynamics/index.js';
 export { initDistributed, currentWorld, isRootRank, World } from './distributed/world.js';
+export type { WidthShard } from './distributed/width_parallel.js';
 export { mpiInfo, launchedByMpi } from './distributed/mpi_module.js';
 export { enableNccl, ncclVersion } from './distributed/nccl.js';
