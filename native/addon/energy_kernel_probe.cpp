@@ -25,10 +25,17 @@ BL_PROBE(EnergyStep) {
   probe_f(j, "bias", H);
   if (j.f.count("D2")) probe_f(j, "D2", n);
   if (j.f.count("T")) probe_f(j, "T", n);
+  // the inline feedback F [B,Of] Wf [Of,H] (optional; both or neither)
+  const int Of = j.f.count("F") ? (int)probe_n(j, "Of") : 0;
+  if (Of > 0) {
+    probe_f(j, "F", (size_t)B * Of);
+    probe_f(j, "Wf", (size_t)Of * H);
+  }
   const bool want = probe_n(j, "wantDelta") != 0;
   if (want) j.f["delta"].assign(1, -1.0f);
   probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->energy_step(d.F("Z"), d.F("U"), d.F("D"), opt(j, d, "D2"), d.F("bias"), opt(j, d, "T"), B, H, probe_act(j),
+    be->energy_step(d.F("Z"), d.F("U"), d.F("D"), opt(j, d, "D2"), Of > 0 ? d.F("F") : nullptr,
+                    Of > 0 ? d.F("Wf") : nullptr, Of, d.F("bias"), opt(j, d, "T"), B, H, probe_act(j),
                     (float)probe_n(j, "eps"), (float)probe_n(j, "beta"), want ? d.F("delta") : nullptr);
   });
 }

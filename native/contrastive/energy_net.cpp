@@ -34,6 +34,12 @@ EnergyNet::EnergyNet(std::shared_ptr<Backend> backend, EnergySpec spec)
   for (const Op op : {Op::EnergyStep, Op::AdjointStep})
     require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
             std::string("backend '") + be_->name() + "' has no op " + op_name(op));
+  // the feedback U_2 W_1 into layer 1 inside energy_step when layer 2 is narrow (e.g. 784-H-10)
+  if (L > 1) {
+    OpShape fb;
+    fb.out = spec_.sizes[2];
+    fused_feedback_ = spec_.sizes[2] <= kEnergyMaxFeedback && be_->supports(Op::EnergyStep, fb);
+  }
   for (int l = 0; l < L; ++l) {
     const int in = spec_.sizes[l], out = spec_.sizes[l + 1];
     const std::string layer = "layers." + std::to_string(l);
@@ -154,8 +160,8 @@ void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B, bo
     be_->gather_rows(persist_[k - 1].f32(), bi, B, n, s_.z[k - 1].f32());
     be_->copy(prev_.z[k - 1].data(), s_.z[k - 1].data(), fbytes((size_t)B * n));
     be_->fill(drive_.f32(), 0.0f, (size_t)B * n);
-    be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), drive_.f32(), nullptr, b_[k - 1]->value(), nullptr, B, n,
-                     k == layers() ? spec_.out_act : spec_.act, 0.0f, 0.0f, nullptr);
+    be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), drive_.f32(), nullptr, nullptr, nullptr, 0,
+                     b_[k - 1]->value(), nullptr, B, n, k == layers() ? spec_.out_act : spec_.act, 0.0f, 0.0f, nullptr);
   }
 }
 
@@ -168,10 +174,15 @@ float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_resid
       const int n = spec_.sizes[k];
       const float* D;
       const float* D2 = nullptr;
+      const float* F = nullptr;  // U_2 [B, n_2] when the feedback U_2 W_1 is formed inside energy_step
+      int Of = 0;
       float* drive = drive_.f32();
       if (k == 1) {
         D = xd_.f32();
-        if (L > 1) {  // U_2 W_1: the feedback into layer 1
+        if (L > 1 && fused_feedback_) {  // U_2 W_1 inline (n_2 <= kEnergyMaxFeedback)
+          F = s_.u[1].f32();
+          Of = spec_.sizes[2];
+        } else if (L > 1) {  // U_2 W_1: the feedback into layer 1
           be_->gemm(false, false, B, n, spec_.sizes[2], 1.0f, s_.u[1].f32(), spec_.sizes[2], wt(1), n, 0.0f, drive, n);
           D2 = drive;
         }
@@ -184,8 +195,9 @@ float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_resid
         D = drive;
       }
       const bool nudge = k == L && beta != 0.0f;
-      be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), D, D2, b_[k - 1]->value(), nudge ? target_.f32() : nullptr,
-                       B, n, k == L ? spec_.out_act : spec_.act, eps_, beta, last ? delta_.f32() + (k - 1) : nullptr);
+      be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), D, D2, F, F ? wt(1) : nullptr, Of, b_[k - 1]->value(),
+                       nudge ? target_.f32() : nullptr, B, n, k == L ? spec_.out_act : spec_.act, eps_, beta,
+                       last ? delta_.f32() + (k - 1) : nullptr);
     }
   }
   if (!want_residual) return 0.0f;

@@ -167,6 +167,7 @@ class EnergyNet {
   std::vector<Param*> W_, b_;
   int cap_ = 0;
   float eps_ = 0.5f;
+  bool fused_feedback_ = false;  // layer 1's feedback U_2 W_1 formed inside energy_step (n_2 <= 32)
   State s_, s0_, s1_, prev_;     // current, free, second and previous states
   std::vector<DeviceBuffer> g_;  // adjoint [B, n_k]
   DeviceBuffer xb_, xd_, drive_, target_, lab_, eye_, cvec_, scratch_, delta_, stats1_;
