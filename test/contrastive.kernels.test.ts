@@ -149,6 +149,31 @@ for (const backend of probe.backends) {
       });
     }
 
+    // C[B,O] = A[B,K] W[O,K]^T for a narrow layer (O <= kNarrowMaxOut = 32): odd sizes, K past and
+    // short of the CPU's 16-lane blocks.
+    for (const [B, K, O] of [
+      [1, 1, 1],
+      [7, 33, 7],
+      [33, 1031, 10],
+      [7, 7, 32],
+      [1, 4099, 33 - 1],
+    ] as const) {
+      it(`narrow_product (B ${B}, K ${K}, O ${O})`, async () => {
+        const rng = new Rng(91 + B * K + O);
+        const A = randomF32(rng, B * K, 0, 1),
+          W = randomF32(rng, O * K);
+        const out = await run(backend, 'narrow_product', { B, K, O, A, W });
+        const ref: number[] = [];
+        for (let b = 0; b < B; b++)
+          for (let o = 0; o < O; o++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += A[b * K + k]! * W[o * K + k]!;
+            ref.push(s);
+          }
+        assertClose('narrow_product C', out.C!, ref, 1e-5 * Math.sqrt(K), 1e-5);
+      });
+    }
+
     it('energy_step without delta leaves no delta output', async () => {
       const rng = new Rng(5);
       const B = 1,

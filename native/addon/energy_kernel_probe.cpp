@@ -40,6 +40,15 @@ BL_PROBE(EnergyStep) {
   });
 }
 
+BL_PROBE(NarrowProduct) {
+  const int B = (int)probe_n(j, "B"), K = (int)probe_n(j, "K"), O = (int)probe_n(j, "O");
+  require(B >= 1 && K >= 1 && O >= 1, "E_INVALID_ARG", "runKernel: narrow_product needs B, K, O >= 1");
+  probe_f(j, "A", (size_t)B * K);
+  probe_f(j, "W", (size_t)O * K);
+  j.f["C"].assign((size_t)B * O, -1.0f);
+  probe_on_device(be, j, [&](ProbeArrays& d) { be->narrow_product(d.F("A"), d.F("W"), B, K, O, d.F("C")); });
+}
+
 BL_PROBE(AdjointStep) {
   const int B = (int)probe_n(j, "B"), H = (int)probe_n(j, "H");
   const size_t n = (size_t)B * H;

@@ -64,7 +64,8 @@ namespace bl {
   X(TraceGrad, "trace_grad")                         \
   /* energy networks (native/contrastive) */         \
   X(EnergyStep, "energy_step")                       \
-  X(AdjointStep, "adjoint_step")
+  X(AdjointStep, "adjoint_step")                     \
+  X(NarrowProduct, "narrow_product")
 
 enum class Op : int32_t {
 #define BL_OP_ENUM(name, str) name,
@@ -88,8 +89,10 @@ inline const char* op_name(Op op) {
   return "?";
 }
 
-// The widest feedback product F[B,Of] Wf[Of,H] that energy_step forms inline (every backend).
+// The widest feedback product F[B,Of] Wf[Of,H] that energy_step forms inline, and the widest
+// output of narrow_product (every backend).
 constexpr int kEnergyMaxFeedback = 32;
+constexpr int kNarrowMaxOut = 32;
 
 // The shape a model is about to run an op at, for Backend::supports. A field left 0 is not
 // constrained (the model asks only about the sizes that matter for the op):
@@ -346,6 +349,12 @@ class Backend {
   virtual void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
                             float* delta) {
     unsupported("adjoint_step");
+  }
+  // The drive into a narrow layer: C[B,O] = A[B,K] W[O,K]^T (overwritten), 1 <= O <= kNarrowMaxOut
+  // (supports(NarrowProduct, {.out = O})). Per output a dot product over K in a fixed order (no
+  // BLAS: the skinny N = O gemm is what it replaces), deterministic for any thread count.
+  virtual void narrow_product(const float* A, const float* W, int B, int K, int O, float* C) {
+    unsupported("narrow_product");
   }
 
  protected:

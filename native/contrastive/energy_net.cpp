@@ -40,6 +40,12 @@ EnergyNet::EnergyNet(std::shared_ptr<Backend> backend, EnergySpec spec)
     fb.out = spec_.sizes[2];
     fused_feedback_ = spec_.sizes[2] <= kEnergyMaxFeedback && be_->supports(Op::EnergyStep, fb);
   }
+  narrow_.assign(L, false);  // layer k's drive from below through narrow_product (k >= 2)
+  for (int k = 2; k <= L; ++k) {
+    OpShape np;
+    np.out = spec_.sizes[k];
+    narrow_[k - 1] = spec_.sizes[k] <= kNarrowMaxOut && be_->supports(Op::NarrowProduct, np);
+  }
   for (int l = 0; l < L; ++l) {
     const int in = spec_.sizes[l], out = spec_.sizes[l + 1];
     const std::string layer = "layers." + std::to_string(l);
@@ -165,6 +171,16 @@ void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B, bo
   }
 }
 
+// drive[B, n_k] = X[B, n_{k-1}] W_{k-1}^T (overwritten): narrow_product when layer k is narrow
+// (n_k <= kNarrowMaxOut, e.g. the output layer of 784-H-10), else the gemm.
+void EnergyNet::drive_from_below(const float* X, int k, int B, float* drive) {
+  const int n = spec_.sizes[k], m = spec_.sizes[k - 1];
+  if (narrow_[k - 1])
+    be_->narrow_product(X, wt(k - 1), B, m, n, drive);
+  else
+    be_->gemm(false, true, B, n, m, 1.0f, X, m, wt(k - 1), m, 0.0f, drive, n);
+}
+
 float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_residual) {
   const int L = layers();
   for (int t = 0; t < steps; ++t) {
@@ -187,8 +203,7 @@ float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_resid
           D2 = drive;
         }
       } else {  // U_{k-1} W_{k-1}^T (+ U_{k+1} W_k)
-        const int m = spec_.sizes[k - 1];
-        be_->gemm(false, true, B, n, m, 1.0f, s_.u[k - 2].f32(), m, wt(k - 1), m, 0.0f, drive, n);
+        drive_from_below(s_.u[k - 2].f32(), k, B, drive);
         if (k < L)
           be_->gemm(false, false, B, n, spec_.sizes[k + 1], 1.0f, s_.u[k].f32(), spec_.sizes[k + 1], wt(k), n, 1.0f,
                     drive, n);
@@ -222,8 +237,7 @@ float EnergyNet::relax_adjoint(int steps, int B) {
       float* drive = drive_.f32();
       bool any = false;
       if (k > 1) {  // G_{k-1} W_{k-1}^T
-        const int m = spec_.sizes[k - 1];
-        be_->gemm(false, true, B, n, m, 1.0f, g_[k - 2].f32(), m, wt(k - 1), m, 0.0f, drive, n);
+        drive_from_below(g_[k - 2].f32(), k, B, drive);
         any = true;
       }
       if (k < L) {  // G_{k+1} W_k

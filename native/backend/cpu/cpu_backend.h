@@ -38,6 +38,7 @@ class CpuBackend final : public Backend {
   bool supports(Op op, const OpShape& s) const override {
     if (op == Op::SmallFanoutBackward) return s.out <= 64;
     if (op == Op::EnergyStep) return s.out <= kEnergyMaxFeedback;
+    if (op == Op::NarrowProduct) return s.out <= kNarrowMaxOut;
     return true;
   }
 
@@ -140,6 +141,7 @@ class CpuBackend final : public Backend {
                    float* delta) override;
   void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
                     float* delta) override;
+  void narrow_product(const float* A, const float* W, int B, int K, int O, float* C) override;
 };
 
 }  // namespace bl

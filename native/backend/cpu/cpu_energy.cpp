@@ -110,4 +110,27 @@ void CpuBackend::adjoint_step(float* G, const float* U, const float* D, const fl
   if (delta) *delta = dmax;
 }
 
+// C[B,O] = A[B,K] W[O,K]^T. Per row b and output o: kLanes partial sums over k = lane (mod
+// kLanes) (a vectorisable loop without reassociation), folded in lane order, then the tail k.
+// The row of A stays in L1 across the O dot products; W [O,K] in L2. Rows split over the pool.
+void CpuBackend::narrow_product(const float* A, const float* W, int B, int K, int O, float* C) {
+  constexpr int kLanes = 16;
+  const int K16 = K - K % kLanes;
+  cpu_pool().parallel_for(B, row_grain(K), [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; ++b) {
+      const float* a = A + b * K;
+      for (int o = 0; o < O; ++o) {
+        const float* w = W + (size_t)o * K;
+        float acc[kLanes] = {};
+        for (int k = 0; k < K16; k += kLanes)
+          for (int i = 0; i < kLanes; ++i) acc[i] += a[k + i] * w[k + i];
+        float s = 0.0f;
+        for (int i = 0; i < kLanes; ++i) s += acc[i];
+        for (int k = K16; k < K; ++k) s += a[k] * w[k];
+        C[b * O + o] = s;
+      }
+    }
+  });
+}
+
 }  // namespace bl

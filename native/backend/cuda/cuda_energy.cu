@@ -83,7 +83,32 @@ __global__ void adjoint_step_kernel(float* __restrict__ G, const float* __restri
   if (delta) block_max(delta, local);
 }
 
+// C[B,O] = A[B,K] W[O,K]^T: warp w of the grid computes output w = b * O + o; lane l sums
+// k = l, l + 32, ... and a shuffle tree folds the lanes (a fixed order).
+__global__ void narrow_product_kernel(const float* __restrict__ A, const float* __restrict__ W, int B, int K, int O,
+                                      float* __restrict__ C) {
+  const size_t n = static_cast<size_t>(B) * O;
+  const int lane = threadIdx.x % kWarp;
+  const size_t warps = static_cast<size_t>(gridDim.x) * (blockDim.x / kWarp);
+  for (size_t w = (static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; w < n; w += warps) {
+    const float* a = A + (w / O) * K;
+    const float* wr = W + (w % O) * K;
+    float s = 0.0f;
+    for (int k = lane; k < K; k += kWarp) s = fmaf(a[k], wr[k], s);
+    for (int o = kWarp / 2; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    if (lane == 0) C[w] = s;
+  }
+}
+
 }  // namespace
+
+void launch_narrow_product(const LaunchCtx& ctx, const float* A, const float* W, int B, int K, int O, float* C) {
+  if (B <= 0 || O <= 0) return;
+  const size_t warps = static_cast<size_t>(B) * O;
+  const size_t threads = warps * kWarp;
+  narrow_product_kernel<<<blocks_1d(ctx, threads), kThreads, 0, ctx.stream>>>(A, W, B, K, O, C);
+  BL_CUDA_LAUNCHED("narrow_product_kernel");
+}
 
 void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* F,
                         const float* Wf, int Of, const float* bias, const float* T, int B, int H, Act act, float eps,

@@ -184,6 +184,8 @@ void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D
                         float beta, float* delta);
 void launch_adjoint_step(const LaunchCtx& ctx, float* G, const float* U, const float* D, const float* C, int B, int H,
                          Act act, float eps, float* delta);
+// C[B,O] = A[B,K] W[O,K]^T, one warp per output (lanes stride K, a shuffle tree folds them).
+void launch_narrow_product(const LaunchCtx& ctx, const float* A, const float* W, int B, int K, int O, float* C);
 
 }  // namespace cuda
 }  // namespace bl
