@@ -2,7 +2,8 @@
  * The energy-network kernels (backend.h, "energy networks"): energy_step and adjoint_step run
  * through the kernel probe on every available backend ('cpu'; 'cuda' when built and a device
  * initialises) and compared with float64 re-implementations of their contracts at odd sizes, for
- * every activation. Elementwise: atol 1e-6, rtol 1e-5; delta (a max) to 1e-6.
+ * every activation. Elementwise: atol 1e-6, rtol 1e-5 (1e-5 atol with the inline feedback product,
+ * a float32 sum of up to 32 terms); delta (a max) to 1e-6.
  */
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/native/binding.js';
@@ -81,6 +82,95 @@ for (const backend of probe.backends) {
           assertClose(`adjoint_step G (C ${withC})`, out.G!, ref, 1e-6, 1e-5);
           expect(Math.abs(out.delta![0]! - dmax)).toBeLessThan(1e-5 * (1 + dmax));
         }
+      });
+    }
+
+    // The inline feedback F [B,Of] Wf [Of,H] (layer 1's U_2 W_1 of a narrow layer 2): odd B, H, Of up
+    // to kEnergyMaxFeedback = 32, H past one 256-column chunk of the CPU loop, with and without D2/T.
+    for (const [B, H, Of] of [
+      [1, 1, 1],
+      [7, 33, 7],
+      [7, 1031, 1],
+      [33, 257, 32],
+      [1, 600, 10],
+    ] as const) {
+      it(`energy_step with inline feedback (B ${B}, H ${H}, Of ${Of})`, async () => {
+        for (const act of ACT_NAMES) {
+          for (const full of [false, true]) {
+            const rng = new Rng(71 + ACT[act] + B * H + Of);
+            const n = B * H,
+              eps = 0.41,
+              beta = 0.17;
+            const Z = randomF32(rng, n, -3, 3),
+              U = randomF32(rng, n, -1, 2),
+              D = randomF32(rng, n),
+              D2 = randomF32(rng, n),
+              T = randomF32(rng, n),
+              bias = randomF32(rng, H),
+              F = randomF32(rng, B * Of, 0, 1),
+              Wf = randomF32(rng, Of * H);
+            const args: Record<string, number | Float32Array> = {
+              B,
+              H,
+              Of,
+              act: ACT[act],
+              eps,
+              beta,
+              wantDelta: 1,
+              Z,
+              U,
+              D,
+              bias,
+              F,
+              Wf,
+            };
+            if (full) Object.assign(args, { D2, T });
+            const out = await run(backend, 'energy_step', args);
+            const zRef: number[] = [],
+              uRef: number[] = [];
+            let dmax = 0;
+            for (let b = 0; b < B; b++)
+              for (let h = 0; h < H; h++) {
+                const i = b * H + h;
+                let d = D[i]! + bias[h]!;
+                for (let o = 0; o < Of; o++) d += F[b * Of + o]! * Wf[o * H + h]!;
+                if (full) d += D2[i]! - beta * (U[i]! - T[i]!);
+                const z = (1 - eps) * Z[i]! + eps * d;
+                const u = actRef(act, z);
+                zRef.push(z);
+                uRef.push(u);
+                dmax = Math.max(dmax, Math.abs(u - U[i]!));
+              }
+            assertClose(`energy_step Z (${act}, full ${full})`, out.Z!, zRef, 1e-5, 1e-5);
+            assertClose(`energy_step U (${act}, full ${full})`, out.U!, uRef, 1e-5, 1e-5);
+            expect(Math.abs(out.delta![0]! - dmax)).toBeLessThan(1e-5 * (1 + dmax));
+          }
+        }
+      });
+    }
+
+    // C[B,O] = A[B,K] W[O,K]^T for a narrow layer (O <= kNarrowMaxOut = 32): odd sizes, K past and
+    // short of the CPU's 16-lane blocks.
+    for (const [B, K, O] of [
+      [1, 1, 1],
+      [7, 33, 7],
+      [33, 1031, 10],
+      [7, 7, 32],
+      [1, 4099, 33 - 1],
+    ] as const) {
+      it(`narrow_product (B ${B}, K ${K}, O ${O})`, async () => {
+        const rng = new Rng(91 + B * K + O);
+        const A = randomF32(rng, B * K, 0, 1),
+          W = randomF32(rng, O * K);
+        const out = await run(backend, 'narrow_product', { B, K, O, A, W });
+        const ref: number[] = [];
+        for (let b = 0; b < B; b++)
+          for (let o = 0; o < O; o++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += A[b * K + k]! * W[o * K + k]!;
+            ref.push(s);
+          }
+        assertClose('narrow_product C', out.C!, ref, 1e-5 * Math.sqrt(K), 1e-5);
       });
     }
 

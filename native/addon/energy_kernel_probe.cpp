@@ -25,12 +25,28 @@ BL_PROBE(EnergyStep) {
   probe_f(j, "bias", H);
   if (j.f.count("D2")) probe_f(j, "D2", n);
   if (j.f.count("T")) probe_f(j, "T", n);
+  // the inline feedback F [B,Of] Wf [Of,H] (optional; both or neither)
+  const int Of = j.f.count("F") ? (int)probe_n(j, "Of") : 0;
+  if (Of > 0) {
+    probe_f(j, "F", (size_t)B * Of);
+    probe_f(j, "Wf", (size_t)Of * H);
+  }
   const bool want = probe_n(j, "wantDelta") != 0;
   if (want) j.f["delta"].assign(1, -1.0f);
   probe_on_device(be, j, [&](ProbeArrays& d) {
-    be->energy_step(d.F("Z"), d.F("U"), d.F("D"), opt(j, d, "D2"), d.F("bias"), opt(j, d, "T"), B, H, probe_act(j),
+    be->energy_step(d.F("Z"), d.F("U"), d.F("D"), opt(j, d, "D2"), Of > 0 ? d.F("F") : nullptr,
+                    Of > 0 ? d.F("Wf") : nullptr, Of, d.F("bias"), opt(j, d, "T"), B, H, probe_act(j),
                     (float)probe_n(j, "eps"), (float)probe_n(j, "beta"), want ? d.F("delta") : nullptr);
   });
+}
+
+BL_PROBE(NarrowProduct) {
+  const int B = (int)probe_n(j, "B"), K = (int)probe_n(j, "K"), O = (int)probe_n(j, "O");
+  require(B >= 1 && K >= 1 && O >= 1, "E_INVALID_ARG", "runKernel: narrow_product needs B, K, O >= 1");
+  probe_f(j, "A", (size_t)B * K);
+  probe_f(j, "W", (size_t)O * K);
+  j.f["C"].assign((size_t)B * O, -1.0f);
+  probe_on_device(be, j, [&](ProbeArrays& d) { be->narrow_product(d.F("A"), d.F("W"), B, K, O, d.F("C")); });
 }
 
 BL_PROBE(AdjointStep) {

@@ -64,7 +64,8 @@ namespace bl {
   X(TraceGrad, "trace_grad")                         \
   /* energy networks (native/contrastive) */         \
   X(EnergyStep, "energy_step")                       \
-  X(AdjointStep, "adjoint_step")
+  X(AdjointStep, "adjoint_step")                     \
+  X(NarrowProduct, "narrow_product")
 
 enum class Op : int32_t {
 #define BL_OP_ENUM(name, str) name,
@@ -87,6 +88,11 @@ inline const char* op_name(Op op) {
   }
   return "?";
 }
+
+// The widest feedback product F[B,Of] Wf[Of,H] that energy_step forms inline, and the widest
+// output of narrow_product (every backend).
+constexpr int kEnergyMaxFeedback = 32;
+constexpr int kNarrowMaxOut = 32;
 
 // The shape a model is about to run an op at, for Backend::supports. A field left 0 is not
 // constrained (the model asks only about the sizes that matter for the op):
@@ -326,12 +332,15 @@ class Backend {
   }
 
   // -- energy networks (native/contrastive). One relaxation step of a layer's state:
-  //   Z[B,H] <- (1 - eps) Z + eps (D + D2 + bias - beta (U - T)),   U[B,H] <- act(Z)
+  //   Z[B,H] <- (1 - eps) Z + eps (D + D2 + F Wf + bias - beta (U - T)),   U[B,H] <- act(Z)
   // D [B,H] the drive from the neighbour layers, D2 [B,H] a second drive (null: none), T [B,H]
-  // the target of the nudge (null: no nudge term, beta ignored). delta (null: not wanted) gets
-  // max |U_new - U_old| over the B*H elements (device float [1], overwritten).
-  virtual void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T,
-                           int B, int H, Act act, float eps, float beta, float* delta) {
+  // the target of the nudge (null: no nudge term, beta ignored). F [B,Of] Wf [Of,H] a small
+  // feedback product formed inline (F null or Of 0: none; 1 <= Of <= kEnergyMaxFeedback, see
+  // supports(EnergyStep, {.out = Of}); summed over o in ascending order). delta (null: not
+  // wanted) gets max |U_new - U_old| over the B*H elements (device float [1], overwritten).
+  virtual void energy_step(float* Z, float* U, const float* D, const float* D2, const float* F, const float* Wf, int Of,
+                           const float* bias, const float* T, int B, int H, Act act, float eps, float beta,
+                           float* delta) {
     unsupported("energy_step");
   }
   // One step of the adjoint relaxation at a fixed state (recurrent backprop / implicit gradient):
@@ -340,6 +349,12 @@ class Backend {
   virtual void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
                             float* delta) {
     unsupported("adjoint_step");
+  }
+  // The drive into a narrow layer: C[B,O] = A[B,K] W[O,K]^T (overwritten), 1 <= O <= kNarrowMaxOut
+  // (supports(NarrowProduct, {.out = O})). Per output a dot product over K in a fixed order (no
+  // BLAS: the skinny N = O gemm is what it replaces), deterministic for any thread count.
+  virtual void narrow_product(const float* A, const float* W, int B, int K, int O, float* C) {
+    unsupported("narrow_product");
   }
 
  protected:

@@ -34,6 +34,18 @@ EnergyNet::EnergyNet(std::shared_ptr<Backend> backend, EnergySpec spec)
   for (const Op op : {Op::EnergyStep, Op::AdjointStep})
     require(be_->supports(op), "E_BACKEND_UNAVAILABLE",
             std::string("backend '") + be_->name() + "' has no op " + op_name(op));
+  // the feedback U_2 W_1 into layer 1 inside energy_step when layer 2 is narrow (e.g. 784-H-10)
+  if (L > 1) {
+    OpShape fb;
+    fb.out = spec_.sizes[2];
+    fused_feedback_ = spec_.sizes[2] <= kEnergyMaxFeedback && be_->supports(Op::EnergyStep, fb);
+  }
+  narrow_.assign(L, false);  // layer k's drive from below through narrow_product (k >= 2)
+  for (int k = 2; k <= L; ++k) {
+    OpShape np;
+    np.out = spec_.sizes[k];
+    narrow_[k - 1] = spec_.sizes[k] <= kNarrowMaxOut && be_->supports(Op::NarrowProduct, np);
+  }
   for (int l = 0; l < L; ++l) {
     const int in = spec_.sizes[l], out = spec_.sizes[l + 1];
     const std::string layer = "layers." + std::to_string(l);
@@ -154,9 +166,19 @@ void EnergyNet::load_batch(const DeviceDataset& ds, const int32_t* bi, int B, bo
     be_->gather_rows(persist_[k - 1].f32(), bi, B, n, s_.z[k - 1].f32());
     be_->copy(prev_.z[k - 1].data(), s_.z[k - 1].data(), fbytes((size_t)B * n));
     be_->fill(drive_.f32(), 0.0f, (size_t)B * n);
-    be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), drive_.f32(), nullptr, b_[k - 1]->value(), nullptr, B, n,
-                     k == layers() ? spec_.out_act : spec_.act, 0.0f, 0.0f, nullptr);
+    be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), drive_.f32(), nullptr, nullptr, nullptr, 0,
+                     b_[k - 1]->value(), nullptr, B, n, k == layers() ? spec_.out_act : spec_.act, 0.0f, 0.0f, nullptr);
   }
+}
+
+// drive[B, n_k] = X[B, n_{k-1}] W_{k-1}^T (overwritten): narrow_product when layer k is narrow
+// (n_k <= kNarrowMaxOut, e.g. the output layer of 784-H-10), else the gemm.
+void EnergyNet::drive_from_below(const float* X, int k, int B, float* drive) {
+  const int n = spec_.sizes[k], m = spec_.sizes[k - 1];
+  if (narrow_[k - 1])
+    be_->narrow_product(X, wt(k - 1), B, m, n, drive);
+  else
+    be_->gemm(false, true, B, n, m, 1.0f, X, m, wt(k - 1), m, 0.0f, drive, n);
 }
 
 float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_residual) {
@@ -168,24 +190,29 @@ float EnergyNet::relax(int steps, float beta, bool clamp, int B, bool want_resid
       const int n = spec_.sizes[k];
       const float* D;
       const float* D2 = nullptr;
+      const float* F = nullptr;  // U_2 [B, n_2] when the feedback U_2 W_1 is formed inside energy_step
+      int Of = 0;
       float* drive = drive_.f32();
       if (k == 1) {
         D = xd_.f32();
-        if (L > 1) {  // U_2 W_1: the feedback into layer 1
+        if (L > 1 && fused_feedback_) {  // U_2 W_1 inline (n_2 <= kEnergyMaxFeedback)
+          F = s_.u[1].f32();
+          Of = spec_.sizes[2];
+        } else if (L > 1) {  // U_2 W_1: the feedback into layer 1
           be_->gemm(false, false, B, n, spec_.sizes[2], 1.0f, s_.u[1].f32(), spec_.sizes[2], wt(1), n, 0.0f, drive, n);
           D2 = drive;
         }
       } else {  // U_{k-1} W_{k-1}^T (+ U_{k+1} W_k)
-        const int m = spec_.sizes[k - 1];
-        be_->gemm(false, true, B, n, m, 1.0f, s_.u[k - 2].f32(), m, wt(k - 1), m, 0.0f, drive, n);
+        drive_from_below(s_.u[k - 2].f32(), k, B, drive);
         if (k < L)
           be_->gemm(false, false, B, n, spec_.sizes[k + 1], 1.0f, s_.u[k].f32(), spec_.sizes[k + 1], wt(k), n, 1.0f,
                     drive, n);
         D = drive;
       }
       const bool nudge = k == L && beta != 0.0f;
-      be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), D, D2, b_[k - 1]->value(), nudge ? target_.f32() : nullptr,
-                       B, n, k == L ? spec_.out_act : spec_.act, eps_, beta, last ? delta_.f32() + (k - 1) : nullptr);
+      be_->energy_step(s_.z[k - 1].f32(), s_.u[k - 1].f32(), D, D2, F, F ? wt(1) : nullptr, Of, b_[k - 1]->value(),
+                       nudge ? target_.f32() : nullptr, B, n, k == L ? spec_.out_act : spec_.act, eps_, beta,
+                       last ? delta_.f32() + (k - 1) : nullptr);
     }
   }
   if (!want_residual) return 0.0f;
@@ -210,8 +237,7 @@ float EnergyNet::relax_adjoint(int steps, int B) {
       float* drive = drive_.f32();
       bool any = false;
       if (k > 1) {  // G_{k-1} W_{k-1}^T
-        const int m = spec_.sizes[k - 1];
-        be_->gemm(false, true, B, n, m, 1.0f, g_[k - 2].f32(), m, wt(k - 1), m, 0.0f, drive, n);
+        drive_from_below(g_[k - 2].f32(), k, B, drive);
         any = true;
       }
       if (k < L) {  // G_{k+1} W_k

@@ -142,6 +142,7 @@ class EnergyNet {
   void store_persistent(const DeviceDataset& ds, const int32_t* bi, int B);
   // steps of relaxation of s_ at nudge beta (clamp: output held at its current rates); returns
   // max |dU| of the last step when want_residual.
+  void drive_from_below(const float* X, int k, int B, float* drive);
   float relax(int steps, float beta, bool clamp, int B, bool want_residual);
   // adjoint steps at the current state; returns max |dG| of the last step.
   float relax_adjoint(int steps, int B);
@@ -167,6 +168,8 @@ class EnergyNet {
   std::vector<Param*> W_, b_;
   int cap_ = 0;
   float eps_ = 0.5f;
+  std::vector<bool> narrow_;     // [L]: layer k+1's drive from below through narrow_product
+  bool fused_feedback_ = false;  // layer 1's feedback U_2 W_1 formed inside energy_step (n_2 <= 32)
   State s_, s0_, s1_, prev_;     // current, free, second and previous states
   std::vector<DeviceBuffer> g_;  // adjoint [B, n_k]
   DeviceBuffer xb_, xd_, drive_, target_, lab_, eye_, cvec_, scratch_, delta_, stats1_;

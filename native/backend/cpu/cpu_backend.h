@@ -33,8 +33,14 @@ class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
   // Every op at every shape, except the fused small-fan-out backward past O = 64, where the gemm
-  // path is faster (and which the models have always taken there, so results stay as they were).
-  bool supports(Op op, const OpShape& s) const override { return op != Op::SmallFanoutBackward || s.out <= 64; }
+  // path is faster (and which the models have always taken there, so results stay as they were),
+  // and energy_step's inline feedback past Of = kEnergyMaxFeedback.
+  bool supports(Op op, const OpShape& s) const override {
+    if (op == Op::SmallFanoutBackward) return s.out <= 64;
+    if (op == Op::EnergyStep) return s.out <= kEnergyMaxFeedback;
+    if (op == Op::NarrowProduct) return s.out <= kNarrowMaxOut;
+    return true;
+  }
 
   void* alloc(size_t bytes) override {
     void* p = nullptr;
@@ -130,10 +136,12 @@ class CpuBackend final : public Backend {
   void trace_grad(const float* P, const float* E, int B, int H, int K, float beta, float* G) override;
 
   // ---- energy networks (cpu_energy.cpp; native/contrastive)
-  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T, int B, int H,
-                   Act act, float eps, float beta, float* delta) override;
+  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* F, const float* Wf, int Of,
+                   const float* bias, const float* T, int B, int H, Act act, float eps, float beta,
+                   float* delta) override;
   void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,
                     float* delta) override;
+  void narrow_product(const float* A, const float* W, int B, int K, int O, float* C) override;
 };
 
 }  // namespace bl

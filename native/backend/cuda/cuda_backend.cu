@@ -123,6 +123,10 @@ class CudaBackend final : public Backend {
         return s.out <= cuda::kReadoutMaxOut;
       case Op::SmallFanoutBackward:
         return s.out <= cuda::kSmallFanoutMaxOut;
+      case Op::EnergyStep:
+        return s.out <= kEnergyMaxFeedback;
+      case Op::NarrowProduct:
+        return s.out <= kNarrowMaxOut;
       default:
         return static_cast<int>(op) >= 0 && static_cast<int>(op) < kOpCount;
     }
@@ -422,10 +426,16 @@ class CudaBackend final : public Backend {
     cuda::launch_axpby(ctx_, out, a, x, b, y, n);
   }
 
-  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* bias, const float* T, int B, int H,
-                   Act act, float eps, float beta, float* delta) override {
+  void energy_step(float* Z, float* U, const float* D, const float* D2, const float* F, const float* Wf, int Of,
+                   const float* bias, const float* T, int B, int H, Act act, float eps, float beta,
+                   float* delta) override {
     Guard g(*this);
-    cuda::launch_energy_step(ctx_, Z, U, D, D2, bias, T, B, H, act, eps, beta, delta);
+    cuda::launch_energy_step(ctx_, Z, U, D, D2, F, Wf, Of, bias, T, B, H, act, eps, beta, delta);
+  }
+
+  void narrow_product(const float* A, const float* W, int B, int K, int O, float* C) override {
+    Guard g(*this);
+    cuda::launch_narrow_product(ctx_, A, W, B, K, O, C);
   }
 
   void adjoint_step(float* G, const float* U, const float* D, const float* C, int B, int H, Act act, float eps,

@@ -35,12 +35,14 @@ __device__ void block_max(float* delta, float v) {
   }
 }
 
-// Z <- (1 - eps) Z + eps (D + D2 + bias - beta (U - T)), U <- act(Z). blockIdx.y strides rows,
-// x covers columns (every thread of a block reaches block_max).
+// Z <- (1 - eps) Z + eps (D + D2 + F Wf + bias - beta (U - T)), U <- act(Z). blockIdx.y strides
+// rows, x covers columns (every thread of a block reaches block_max). F [B,Of] Wf [Of,H] with
+// Of <= kEnergyMaxFeedback (0: none); a thread sums its column over o in ascending order.
 template <Act A>
 __global__ void energy_step_kernel(float* __restrict__ Z, float* __restrict__ U, const float* __restrict__ D,
-                                   const float* D2, const float* __restrict__ bias, const float* T, int B, int H,
-                                   float eps, float beta, float* delta) {
+                                   const float* D2, const float* __restrict__ F, const float* __restrict__ Wf, int Of,
+                                   const float* __restrict__ bias, const float* T, int B, int H, float eps, float beta,
+                                   float* delta) {
   const float keep = 1.0f - eps;
   float local = 0.0f;
   for (int b = blockIdx.y; b < B; b += gridDim.y) {
@@ -49,6 +51,12 @@ __global__ void energy_step_kernel(float* __restrict__ Z, float* __restrict__ U,
       const size_t i = row + h;
       float d = D[i] + bias[h];
       if (D2) d += D2[i];
+      if (Of > 0) {
+        const float* f_row = F + static_cast<size_t>(b) * Of;
+        float fb = 0.0f;
+        for (int o = 0; o < Of; ++o) fb = fmaf(f_row[o], Wf[static_cast<size_t>(o) * H + h], fb);
+        d += fb;
+      }
       if (T) d -= beta * (U[i] - T[i]);
       const float z = keep * Z[i] + eps * d;
       const float u = ActFn<A>::forward(z);
@@ -75,16 +83,42 @@ __global__ void adjoint_step_kernel(float* __restrict__ G, const float* __restri
   if (delta) block_max(delta, local);
 }
 
+// C[B,O] = A[B,K] W[O,K]^T: warp w of the grid computes output w = b * O + o; lane l sums
+// k = l, l + 32, ... and a shuffle tree folds the lanes (a fixed order).
+__global__ void narrow_product_kernel(const float* __restrict__ A, const float* __restrict__ W, int B, int K, int O,
+                                      float* __restrict__ C) {
+  const size_t n = static_cast<size_t>(B) * O;
+  const int lane = threadIdx.x % kWarp;
+  const size_t warps = static_cast<size_t>(gridDim.x) * (blockDim.x / kWarp);
+  for (size_t w = (static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; w < n; w += warps) {
+    const float* a = A + (w / O) * K;
+    const float* wr = W + (w % O) * K;
+    float s = 0.0f;
+    for (int k = lane; k < K; k += kWarp) s = fmaf(a[k], wr[k], s);
+    for (int o = kWarp / 2; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    if (lane == 0) C[w] = s;
+  }
+}
+
 }  // namespace
 
-void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* bias,
-                        const float* T, int B, int H, Act act, float eps, float beta, float* delta) {
+void launch_narrow_product(const LaunchCtx& ctx, const float* A, const float* W, int B, int K, int O, float* C) {
+  if (B <= 0 || O <= 0) return;
+  const size_t warps = static_cast<size_t>(B) * O;
+  const size_t threads = warps * kWarp;
+  narrow_product_kernel<<<blocks_1d(ctx, threads), kThreads, 0, ctx.stream>>>(A, W, B, K, O, C);
+  BL_CUDA_LAUNCHED("narrow_product_kernel");
+}
+
+void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* F,
+                        const float* Wf, int Of, const float* bias, const float* T, int B, int H, Act act, float eps,
+                        float beta, float* delta) {
   if (delta) check_cuda(cudaMemsetAsync(delta, 0, sizeof(float), ctx.stream), "cudaMemsetAsync", "energy_step delta");
   if (B <= 0 || H <= 0) return;
   const dim3 grid = grid_2d(ctx, B, H);
   dispatch_act(act, [&](auto tag) {
     energy_step_kernel<decltype(tag)::value>
-        <<<grid, kThreads, 0, ctx.stream>>>(Z, U, D, D2, bias, T, B, H, eps, beta, delta);
+        <<<grid, kThreads, 0, ctx.stream>>>(Z, U, D, D2, F, Wf, F ? Of : 0, bias, T, B, H, eps, beta, delta);
   });
   BL_CUDA_LAUNCHED("energy_step_kernel");
 }

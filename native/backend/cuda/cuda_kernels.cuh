@@ -179,10 +179,13 @@ void launch_copy2d(const LaunchCtx& ctx, float* dst, int ldd, const float* src, 
 // ---------------------------------------------------------------- energy networks (cuda_energy.cu)
 // The contracts of backend.h's energy_step / adjoint_step; delta (null: none) is zeroed on the
 // stream, then every block folds its max in with an atomic max on the float's bits (values >= 0).
-void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* bias,
-                        const float* T, int B, int H, Act act, float eps, float beta, float* delta);
+void launch_energy_step(const LaunchCtx& ctx, float* Z, float* U, const float* D, const float* D2, const float* F,
+                        const float* Wf, int Of, const float* bias, const float* T, int B, int H, Act act, float eps,
+                        float beta, float* delta);
 void launch_adjoint_step(const LaunchCtx& ctx, float* G, const float* U, const float* D, const float* C, int B, int H,
                          Act act, float eps, float* delta);
+// C[B,O] = A[B,K] W[O,K]^T, one warp per output (lanes stride K, a shuffle tree folds them).
+void launch_narrow_product(const LaunchCtx& ctx, const float* A, const float* W, int B, int K, int O, float* C);
 
 }  // namespace cuda
 }  // namespace bl
